@@ -1,0 +1,32 @@
+import { DomainError, type ErrorBody, isDomainError, toErrorBody } from '@cupo/errors';
+
+/** What an RPC reply carries: a result, or an error the caller can map again. */
+export type RpcReply<T = unknown> = { ok: true; result: T } | { ok: false; error: ErrorBody };
+
+export const HEADER_REQUEST_ID = 'x-request-id';
+export const HEADER_DEADLINE = 'x-deadline';
+
+/** The exchange every RPC command is published to, routed by command name. */
+export const RPC_EXCHANGE = 'cupo.rpc';
+
+export function errorReply(error: unknown): RpcReply<never> {
+  if (isDomainError(error)) return { ok: false, error: toErrorBody(error) };
+  return {
+    ok: false,
+    error: { kind: 'internal', code: 'INTERNAL_ERROR', detail: 'The service failed unexpectedly' },
+  };
+}
+
+export class RpcTimeoutError extends DomainError {
+  constructor(command: string, timeoutMs: number) {
+    super('timeout', 'UPSTREAM_TIMEOUT', `No answer to ${command} within ${timeoutMs} ms`, {
+      command,
+    });
+  }
+}
+
+export class RpcUnroutableError extends DomainError {
+  constructor(command: string) {
+    super('unavailable', 'SERVICE_UNAVAILABLE', `No service is serving ${command}`, { command }, 1);
+  }
+}

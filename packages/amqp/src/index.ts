@@ -1,0 +1,5 @@
+export * from './ack.js';
+export * from './connection.js';
+export * from './envelope.js';
+export * from './rpc-client.js';
+export * from './rpc-server.js';

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { Channel, ConsumeMessage, Message } from 'amqplib';
+import type { Logger } from 'pino';
+import { Histogram, type Registry } from 'prom-client';
+import { DependencyUnavailableError, DomainError, fromErrorBody } from '@cupo/errors';
+import {
+  HEADER_DEADLINE,
+  HEADER_REQUEST_ID,
+  RPC_EXCHANGE,
+  RpcTimeoutError,
+  RpcUnroutableError,
+  type RpcReply,
+} from './envelope.js';
+
+/** RabbitMQ's pseudo-queue for direct reply-to: replies go straight to this channel's consumer. */
+const REPLY_TO = 'amq.rabbitmq.reply-to';
+
+export interface RpcCallOptions {
+  requestId: string;
+  /** Overrides the client's default deadline for this call. */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Request/reply over RabbitMQ with direct reply-to: no reply queue to declare or clean up.
+ * Each call has a deadline; it travels as the message expiration (so a request nobody
+ * picked up in time is dropped instead of being served late) and as a header (so a server
+ * can refuse work whose caller has already given up).
+ */
+export class RpcClient {
+  private readonly channel: ChannelWrapper;
+  private readonly pending = new Map<string, Pending>();
+  private readonly duration: Histogram<'command' | 'outcome'>;
+
+  constructor(
+    private readonly connection: AmqpConnectionManager,
+    private readonly options: { defaultTimeoutMs: number; logger: Logger; registry: Registry },
+  ) {
+    this.duration = new Histogram({
+      name: 'rpc_client_duration_seconds',
+      help: 'Time from sending an RPC command to its reply, by command and outcome',
+      labelNames: ['command', 'outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [options.registry],
+    });
+    this.channel = connection.createChannel({
+      name: 'rpc-client',
+      confirm: false,
+      setup: async (channel: Channel) => {
+        await channel.assertExchange(RPC_EXCHANGE, 'direct', { durable: true });
+        // A command no queue is bound for comes back at once instead of timing out.
+        channel.on('return', (message: Message) => this.onReturned(message));
+        await channel.consume(REPLY_TO, (message) => this.onReply(message), { noAck: true });
+      },
+    });
+    // Replies for calls made on a channel that closed can never arrive: fail them now.
+    this.channel.on('close', () => this.failAll('RabbitMQ channel closed'));
+    connection.on('disconnect', () => this.failAll('RabbitMQ connection lost'));
+  }
+
+  /** Resolves once the reply consumer is attached (or rejects after `timeoutMs`). */
+  async ready(timeoutMs = 10_000): Promise<void> {
+    await Promise.race([
+      this.channel.waitForConnect(),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('RabbitMQ not reachable')), timeoutMs).unref(),
+      ),
+    ]);
+  }
+
+  async call<T>(command: string, payload: unknown, options: RpcCallOptions): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs;
+    const started = process.hrtime.bigint();
+    const observe = (outcome: string) =>
+      this.duration.observe(
+        { command, outcome },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+    if (!this.connection.isConnected()) {
+      observe('unavailable');
+      throw new DependencyUnavailableError('RabbitMQ');
+    }
+    const correlationId = randomUUID();
+    const reply = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(correlationId);
+        reject(new RpcTimeoutError(command, timeoutMs));
+      }, timeoutMs);
+      this.pending.set(correlationId, { resolve, reject, timer });
+    });
+    try {
+      await this.channel.publish(RPC_EXCHANGE, command, Buffer.from(JSON.stringify(payload)), {
+        correlationId,
+        replyTo: REPLY_TO,
+        mandatory: true,
+        persistent: false,
+        contentType: 'application/json',
+        type: command,
+        expiration: String(timeoutMs),
+        headers: {
+          [HEADER_REQUEST_ID]: options.requestId,
+          [HEADER_DEADLINE]: Date.now() + timeoutMs,
+        },
+      });
+    } catch (error) {
+      this.settle(correlationId, new DependencyUnavailableError('RabbitMQ', error));
+    }
+    try {
+      const result = (await reply) as T;
+      observe('ok');
+      return result;
+    } catch (error) {
+      observe(error instanceof DomainError ? error.code : 'error');
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.failAll('RPC client closed');
+    await this.channel.close();
+  }
+
+  private onReply(message: ConsumeMessage | null): void {
+    if (!message) return;
+    const correlationId = message.properties.correlationId as string | undefined;
+    if (!correlationId) return;
+    let reply: RpcReply;
+    try {
+      reply = JSON.parse(message.content.toString('utf8')) as RpcReply;
+    } catch (error) {
+      this.options.logger.error({ err: error, correlationId }, 'unparseable RPC reply');
+      return;
+    }
+    // A late reply (its caller timed out) finds no pending entry and is dropped.
+    if (reply.ok) this.settle(correlationId, undefined, reply.result);
+    else this.settle(correlationId, fromErrorBody(reply.error));
+  }
+
+  private onReturned(message: Message): void {
+    const correlationId = message.properties.correlationId as string | undefined;
+    const command = (message.properties.type as string | undefined) ?? message.fields.routingKey;
+    if (correlationId) this.settle(correlationId, new RpcUnroutableError(command));
+  }
+
+  private settle(correlationId: string, error?: Error, result?: unknown): void {
+    const pending = this.pending.get(correlationId);
+    if (!pending) return;
+    this.pending.delete(correlationId);
+    clearTimeout(pending.timer);
+    if (error) pending.reject(error);
+    else pending.resolve(result);
+  }
+
+  private failAll(reason: string): void {
+    for (const id of [...this.pending.keys()]) {
+      this.settle(id, new DependencyUnavailableError(`RabbitMQ (${reason})`));
+    }
+  }
+}

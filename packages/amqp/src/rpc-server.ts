@@ -1,0 +1,190 @@
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import { Histogram, type Registry } from 'prom-client';
+import { DomainError } from '@cupo/errors';
+import { safeAck } from './ack.js';
+import {
+  HEADER_DEADLINE,
+  HEADER_REQUEST_ID,
+  RPC_EXCHANGE,
+  errorReply,
+  type RpcReply,
+} from './envelope.js';
+
+/** Anything with zod's `safeParse` shape: the package validates without depending on zod. */
+export interface PayloadSchema<T> {
+  safeParse(input: unknown):
+    | { success: true; data: T }
+    | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } };
+}
+
+export interface RpcContext {
+  requestId: string;
+  /** Epoch ms after which the caller no longer waits for the answer. */
+  deadline: number;
+  /** The broker delivered this message before (a consumer died or the channel closed). */
+  redelivered: boolean;
+  logger: Logger;
+}
+
+export interface RpcHandler<T = any> {
+  schema: PayloadSchema<T>;
+  handle: (payload: T, context: RpcContext) => Promise<unknown>;
+}
+
+/** Declares a handler with its payload type inferred from the schema. */
+export function rpcHandler<T>(
+  schema: PayloadSchema<T>,
+  handle: (payload: T, context: RpcContext) => Promise<unknown>,
+): RpcHandler<T> {
+  return { schema, handle };
+}
+
+export interface RpcServerOptions {
+  /** The service's durable command queue, e.g. `booking.rpc`. */
+  queue: string;
+  handlers: Record<string, RpcHandler>;
+  /** How many commands one replica works on at once. */
+  prefetch: number;
+  logger: Logger;
+  registry: Registry;
+}
+
+/**
+ * Serves RPC commands from one durable queue. A command is acked only after its reply is
+ * sent, so a replica that dies mid-command hands it back to the broker and another replica
+ * runs it again: every handler must be idempotent.
+ */
+export class RpcServer {
+  private channel: ChannelWrapper | undefined;
+  private current: { channel: Channel; consumerTag: string } | undefined;
+  private stopped = false;
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
+  private readonly duration: Histogram<'command' | 'outcome'>;
+
+  constructor(
+    private readonly connection: AmqpConnectionManager,
+    private readonly options: RpcServerOptions,
+  ) {
+    this.duration = new Histogram({
+      name: 'rpc_server_duration_seconds',
+      help: 'Time spent handling an RPC command, by command and outcome',
+      labelNames: ['command', 'outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [options.registry],
+    });
+  }
+
+  start(): Promise<void> {
+    const { queue, handlers, prefetch } = this.options;
+    this.channel = this.connection.createChannel({
+      name: `rpc-server:${queue}`,
+      confirm: false,
+      setup: async (channel: Channel) => {
+        if (this.stopped) return;
+        await channel.assertExchange(RPC_EXCHANGE, 'direct', { durable: true });
+        await channel.assertQueue(queue, { durable: true });
+        for (const command of Object.keys(handlers)) {
+          await channel.bindQueue(queue, RPC_EXCHANGE, command);
+        }
+        await channel.prefetch(prefetch);
+        const { consumerTag } = await channel.consume(queue, (message) => {
+          if (message) void this.handle(channel, message);
+        });
+        this.current = { channel, consumerTag };
+      },
+    });
+    return this.channel.waitForConnect();
+  }
+
+  /** Stops taking commands, waits for the ones in hand to finish, then closes the channel. */
+  async stop(drainTimeoutMs = 10_000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.current) {
+      await this.current.channel.cancel(this.current.consumerTag).catch(() => undefined);
+    }
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        this.drained = resolve;
+        setTimeout(resolve, drainTimeoutMs).unref();
+      });
+    }
+    await this.channel?.close();
+  }
+
+  private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
+    this.inFlight += 1;
+    const started = process.hrtime.bigint();
+    const command = message.fields.routingKey;
+    const headers = message.properties.headers ?? {};
+    const requestId = String(headers[HEADER_REQUEST_ID] ?? message.properties.correlationId ?? '');
+    const deadline = Number(headers[HEADER_DEADLINE] ?? Number.MAX_SAFE_INTEGER);
+    const logger = this.options.logger.child({ requestId, command });
+    let outcome = 'ok';
+    try {
+      if (Date.now() > deadline) {
+        // The caller has answered its client already; doing the work now would only surprise.
+        outcome = 'expired';
+        logger.warn({ redelivered: message.fields.redelivered }, 'command past its deadline; dropped');
+        safeAck(channel, message, logger);
+        return;
+      }
+      const reply = await this.run(command, message, {
+        requestId,
+        deadline,
+        redelivered: message.fields.redelivered,
+        logger,
+      });
+      if (!reply.ok) outcome = reply.error.code;
+      const replyTo = message.properties.replyTo as string | undefined;
+      if (replyTo) {
+        channel.publish('', replyTo, Buffer.from(JSON.stringify(reply)), {
+          correlationId: message.properties.correlationId,
+          contentType: 'application/json',
+        });
+      }
+      safeAck(channel, message, logger);
+    } catch (error) {
+      // Only the transport itself can land here (the channel closed under us): the broker
+      // redelivers the unacked command, and the handler is idempotent.
+      outcome = 'transport_error';
+      logger.error({ err: error }, 'could not reply to command');
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.duration.observe({ command, outcome }, seconds);
+      logger.info(
+        { outcome, ms: Math.round(seconds * 10_000) / 10, redelivered: message.fields.redelivered },
+        'command handled',
+      );
+      this.inFlight -= 1;
+      if (this.inFlight === 0) this.drained?.();
+    }
+  }
+
+  private async run(command: string, message: ConsumeMessage, context: RpcContext): Promise<RpcReply> {
+    const handler = this.options.handlers[command];
+    try {
+      if (!handler) {
+        throw new DomainError('invalid', 'UNKNOWN_COMMAND', `Unknown command ${command}`);
+      }
+      const parsed = handler.schema.safeParse(JSON.parse(message.content.toString('utf8')));
+      if (!parsed.success) {
+        throw new DomainError('invalid', 'VALIDATION_FAILED', 'The command payload is invalid', {
+          errors: parsed.error.issues.map((issue) => ({
+            path: issue.path.map(String).join('.'),
+            message: issue.message,
+          })),
+        });
+      }
+      return { ok: true, result: await handler.handle(parsed.data, context) };
+    } catch (error) {
+      if (!(error instanceof DomainError) || error.kind === 'internal') {
+        context.logger.error({ err: error }, 'command failed unexpectedly');
+      }
+      return errorReply(error);
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { Actor } from './actor.js';
+import { IsoDate, daysBetween, todayUtc } from './dates.js';
+
+/** A stay covers the nights check_in ≤ d < check_out: at least one, at most this many. */
+export const MAX_STAY_NIGHTS = 30;
+
+/**
+ * The public body of `POST /api/bookings`. The range rules are part of the contract, so the
+ * gateway rejects a bad range before anything reaches a queue; the booking domain checks
+ * the same rules again for commands that arrive from elsewhere.
+ */
+export const BookingRequestBody = z
+  .strictObject({
+    room_id: z.number().int().positive().max(2_147_483_647),
+    check_in: IsoDate,
+    check_out: IsoDate,
+  })
+  .superRefine((body, ctx) => {
+    const nights = daysBetween(body.check_in, body.check_out);
+    if (nights < 1)
+      ctx.addIssue({ code: 'custom', path: ['check_out'], message: 'must be after check_in' });
+    else if (nights > MAX_STAY_NIGHTS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['check_out'],
+        message: `a stay may cover at most ${MAX_STAY_NIGHTS} nights`,
+      });
+    if (body.check_in < todayUtc())
+      ctx.addIssue({ code: 'custom', path: ['check_in'], message: 'must not be in the past' });
+  });
+export type BookingRequestBody = z.infer<typeof BookingRequestBody>;
+
+export const BookingStatus = z.enum(['pending', 'confirmed', 'failed', 'cancelled']);
+export type BookingStatus = z.infer<typeof BookingStatus>;
+
+export const Booking = z.object({
+  id: z.uuid(),
+  status: BookingStatus,
+  user_id: z.string(),
+  room_id: z.number().int(),
+  check_in: IsoDate,
+  check_out: IsoDate,
+  nights: z.number().int(),
+  created_at: z.string(),
+  cancelled_at: z.string().optional(),
+});
+export type Booking = z.infer<typeof Booking>;
+
+export const ListBookingsQuery = z.strictObject({ user_id: z.string().min(1).max(200).optional() });
+
+// --- RPC commands served by booking ---------------------------------------------------
+
+export const BookingCommands = {
+  confirm: 'booking.confirm.v1',
+  get: 'booking.get.v1',
+  list: 'booking.list.v1',
+  cancel: 'booking.cancel.v1',
+} as const;
+
+export const ConfirmBookingCommand = z.object({
+  booking_id: z.uuid(),
+  user_id: z.string().min(1),
+  room_id: z.number().int().positive(),
+  check_in: IsoDate,
+  check_out: IsoDate,
+});
+export type ConfirmBookingCommand = z.infer<typeof ConfirmBookingCommand>;
+
+export const GetBookingCommand = z.object({ booking_id: z.uuid(), actor: Actor });
+export const CancelBookingCommand = GetBookingCommand;
+export const ListBookingsCommand = z.object({ actor: Actor, user_id: z.string().optional() });

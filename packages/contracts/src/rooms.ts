@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { IsoDate, daysBetween } from './dates.js';
+
+/** Rooms and nightly availability: the inventory service's HTTP shapes and RPC commands. */
+
+export const RoomId = z.coerce.number().int().positive().max(2_147_483_647);
+
+export const Room = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  type: z.string(),
+  total_quantity: z.number().int(),
+});
+export type Room = z.infer<typeof Room>;
+
+export const NightAvailability = z.object({
+  date: IsoDate,
+  total: z.number().int(),
+  available: z.number().int(),
+});
+export type NightAvailability = z.infer<typeof NightAvailability>;
+
+/** Longest window one availability query may ask for. */
+export const MAX_AVAILABILITY_WINDOW_DAYS = 366;
+
+export const AvailabilityQuery = z
+  .object({ from: IsoDate, to: IsoDate })
+  .superRefine((q, ctx) => {
+    const days = daysBetween(q.from, q.to);
+    if (days < 1) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
+    if (days > MAX_AVAILABILITY_WINDOW_DAYS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['to'],
+        message: `the window may span at most ${MAX_AVAILABILITY_WINDOW_DAYS} days`,
+      });
+  });
+
+export const CreateRoomBody = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  type: z.string().trim().min(1).max(100),
+  total_quantity: z.number().int().min(1).max(10_000),
+  open_days: z.number().int().min(1).max(730),
+});
+export type CreateRoomBody = z.infer<typeof CreateRoomBody>;
+
+// --- RPC commands served by inventory -------------------------------------------------
+
+export const InventoryCommands = {
+  listRooms: 'inventory.rooms.list.v1',
+  getRoom: 'inventory.rooms.get.v1',
+  createRoom: 'inventory.rooms.create.v1',
+  getAvailability: 'inventory.availability.get.v1',
+  reserveNights: 'inventory.nights.reserve.v1',
+  releaseNights: 'inventory.nights.release.v1',
+} as const;
+
+export const GetRoomCommand = z.object({ room_id: z.number().int().positive() });
+export const CreateRoomCommand = CreateRoomBody.extend({ first_night: IsoDate });
+export type CreateRoomCommand = z.infer<typeof CreateRoomCommand>;
+export const GetAvailabilityCommand = z.object({
+  room_id: z.number().int().positive(),
+  from: IsoDate,
+  to: IsoDate,
+});
+
+/** Reserve (or release) one unit of every listed night of a room for one booking. */
+export const NightsCommand = z.object({
+  booking_id: z.uuid(),
+  room_id: z.number().int().positive(),
+  nights: z.array(IsoDate).min(1).max(30),
+});
+export type NightsCommand = z.infer<typeof NightsCommand>;
+
+export const NightsResult = z.object({
+  booking_id: z.uuid(),
+  status: z.enum(['reserved', 'released']),
+});
+export type NightsResult = z.infer<typeof NightsResult>;

@@ -1,0 +1,88 @@
+import postgres from 'postgres';
+import { DependencyUnavailableError } from '@cupo/errors';
+
+export type Sql = postgres.Sql;
+export type TransactionSql = postgres.TransactionSql;
+export { postgres };
+
+export interface PoolOptions {
+  url: string;
+  /** Connections this process may hold: replicas × max must fit the server's max_connections. */
+  max: number;
+  /** Shown in pg_stat_activity, so a DBA can tell which service holds which connection. */
+  applicationName: string;
+}
+
+const DATE_OID = 1082;
+
+/**
+ * A porsager/postgres pool with the conventions every service shares: `date` columns come
+ * back as `YYYY-MM-DD` strings (a JS Date would shift them by the process's time zone) and
+ * notices are not printed.
+ */
+export function createPool(options: PoolOptions): Sql {
+  return postgres(options.url, {
+    max: options.max,
+    idle_timeout: 30,
+    connect_timeout: 5,
+    onnotice: () => undefined,
+    connection: { application_name: options.applicationName },
+    types: {
+      date: {
+        to: DATE_OID,
+        from: [DATE_OID],
+        serialize: (value: string) => value,
+        parse: (value: string) => value,
+      },
+    },
+  });
+}
+
+/** Readiness: the server answers a trivial query. */
+export function databaseReadiness(sql: Sql): () => Promise<void> {
+  return async () => {
+    await sql`SELECT 1`;
+  };
+}
+
+/** SQLSTATE classes and driver codes that mean "could not talk to PostgreSQL", not "bad query". */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+]);
+
+export function isUnavailableError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  return UNAVAILABLE_CODES.has(code) || code.startsWith('08');
+}
+
+/**
+ * Runs a database call, turning connection failures into DependencyUnavailableError (503
+ * with Retry-After at the edge) and leaving every other error as it is.
+ */
+export async function withDatabase<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isUnavailableError(error)) throw new DependencyUnavailableError('PostgreSQL', error);
+    throw error;
+  }
+}
+
+/** PostgreSQL's unique_violation on a named constraint (porsager keeps constraint_name). */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const e = error as { code?: string; constraint_name?: string } | null;
+  return e?.code === '23505' && (constraint === undefined || e.constraint_name === constraint);
+}

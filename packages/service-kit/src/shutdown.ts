@@ -1,0 +1,56 @@
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+
+export interface ShutdownStep {
+  name: string;
+  run: () => Promise<void>;
+}
+
+/**
+ * Runs the shutdown steps once, in order, each guarded so one failure does not keep the
+ * next resource open, and the whole bounded by `timeoutMs` (keep it under the pod's
+ * terminationGracePeriodSeconds). Calling it again returns the same promise.
+ */
+export function createShutdown(logger: Logger, steps: ShutdownStep[], timeoutMs = 25_000) {
+  let running: Promise<void> | undefined;
+  return function shutdown(reason: string): Promise<void> {
+    running ??= (async () => {
+      logger.info({ reason }, 'shutting down');
+      const deadline = setTimeout(() => {
+        logger.error({ timeoutMs }, 'shutdown timed out; exiting');
+        process.exit(1);
+      }, timeoutMs);
+      deadline.unref();
+      for (const step of steps) {
+        const started = Date.now();
+        try {
+          await step.run();
+          logger.info({ step: step.name, ms: Date.now() - started }, 'shutdown step done');
+        } catch (error) {
+          logger.error({ step: step.name, err: error }, 'shutdown step failed');
+        }
+      }
+      clearTimeout(deadline);
+      logger.info('shutdown complete');
+    })();
+    return running;
+  };
+}
+
+/** Wires SIGTERM and SIGINT to a shutdown function and exits when it has finished. */
+export function exitOnSignals(shutdown: (reason: string) => Promise<void>): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      void shutdown(signal).then(() => process.exit(0));
+    });
+  }
+}
+
+/** Stops accepting connections and waits for in-flight requests to finish. */
+export function closeHttpServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    // Idle keep-alive sockets would otherwise hold close() open until they time out.
+    server.closeIdleConnections();
+  });
+}
