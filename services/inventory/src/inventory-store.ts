@@ -1,0 +1,158 @@
+import { addDays, type NightAvailability, type Room } from '@cupo/contracts';
+import { withDatabase, type Sql, type TransactionSql } from '@cupo/database';
+import { ReservationReleasedError, RoomNotFoundError, RoomUnavailableError } from './errors.js';
+
+/**
+ * All of inventory's SQL. Every change to availability is one guarded statement inside a
+ * transaction: the database, not the caller's lock, decides whether a night is still free.
+ */
+export class InventoryStore {
+  constructor(private readonly sql: Sql) {}
+
+  listRooms(): Promise<Room[]> {
+    return withDatabase(
+      () => this.sql<Room[]>`SELECT id, name, type, total_quantity FROM rooms ORDER BY id`,
+    );
+  }
+
+  async getRoom(roomId: number): Promise<Room> {
+    const [room] = await withDatabase(
+      () => this.sql<Room[]>`
+        SELECT id, name, type, total_quantity FROM rooms WHERE id = ${roomId}`,
+    );
+    if (!room) throw new RoomNotFoundError(roomId);
+    return room;
+  }
+
+  /** Creates a room with `openDays` nights on sale from `firstNight`. */
+  createRoom(
+    room: Omit<Room, 'id'>,
+    firstNight: string,
+    openDays: number,
+  ): Promise<Room> {
+    return withDatabase(() =>
+      this.sql.begin(async (tx) => {
+        const [created] = await tx<Room[]>`
+          INSERT INTO rooms (name, type, total_quantity)
+          VALUES (${room.name}, ${room.type}, ${room.total_quantity})
+          RETURNING id, name, type, total_quantity`;
+        await openNights(tx, created!.id, room.total_quantity, firstNight, openDays);
+        return created!;
+      }),
+    );
+  }
+
+  /** Each night in [from, to); nights not on sale read as total 0, available 0. */
+  async getAvailability(roomId: number, from: string, to: string): Promise<NightAvailability[]> {
+    await this.getRoom(roomId);
+    return withDatabase(
+      () => this.sql<NightAvailability[]>`
+        SELECT to_char(d, 'YYYY-MM-DD') AS date,
+               COALESCE(n.total, 0)     AS total,
+               COALESCE(n.available, 0) AS available
+        FROM generate_series(${from}::date, ${to}::date - 1, interval '1 day') AS d
+        LEFT JOIN room_nights n ON n.room_id = ${roomId} AND n.night = d::date
+        ORDER BY d`,
+    );
+  }
+
+  /**
+   * Takes one unit of every night for the booking, all or none. Idempotent per booking id:
+   * a redelivered reserve finds its reservation and changes nothing.
+   */
+  reserve(bookingId: string, roomId: number, nights: string[]): Promise<'reserved'> {
+    return withDatabase(() =>
+      this.sql.begin(async (tx) => {
+        const [room] = await tx`SELECT id FROM rooms WHERE id = ${roomId}`;
+        if (!room) throw new RoomNotFoundError(roomId);
+        const inserted = await tx`
+          INSERT INTO reservations (booking_id, room_id, nights, status, reserved_at)
+          VALUES (${bookingId}, ${roomId}, ${nights}::date[], 'reserved', now())
+          ON CONFLICT (booking_id) DO NOTHING
+          RETURNING booking_id`;
+        if (inserted.length === 0) {
+          const [existing] = await tx<{ status: string }[]>`
+            SELECT status FROM reservations WHERE booking_id = ${bookingId}`;
+          if (existing?.status === 'reserved') return 'reserved' as const;
+          throw new ReservationReleasedError(bookingId);
+        }
+        // Rows are locked in night order (the CTE's ORDER BY … FOR UPDATE), so two bookings
+        // over overlapping ranges queue behind each other instead of deadlocking.
+        const taken = await tx<{ night: string }[]>`
+          WITH locked AS (
+            SELECT night FROM room_nights
+            WHERE room_id = ${roomId} AND night = ANY(${nights}::date[])
+            ORDER BY night
+            FOR UPDATE
+          )
+          UPDATE room_nights n
+          SET available = n.available - 1
+          FROM locked
+          WHERE n.room_id = ${roomId} AND n.night = locked.night AND n.available > 0
+          RETURNING to_char(n.night, 'YYYY-MM-DD') AS night`;
+        if (taken.length !== nights.length) {
+          const got = new Set(taken.map((row) => row.night));
+          // Throwing rolls back the partial decrement and the reservation row together.
+          throw new RoomUnavailableError(
+            roomId,
+            nights.filter((night) => !got.has(night)),
+          );
+        }
+        return 'reserved' as const;
+      }),
+    );
+  }
+
+  /**
+   * Gives the booking's nights back, once. Releasing a booking that never reserved leaves a
+   * tombstone, so a reserve still in flight for it (a late or redelivered command) fails
+   * instead of taking nights nobody will ever give back.
+   */
+  release(bookingId: string, roomId: number, nights: string[]): Promise<'released'> {
+    return withDatabase(() =>
+      this.sql.begin(async (tx) => {
+        const tombstone = await tx`
+          INSERT INTO reservations (booking_id, room_id, nights, status, released_at)
+          VALUES (${bookingId}, ${roomId}, ${nights}::date[], 'released', now())
+          ON CONFLICT (booking_id) DO NOTHING
+          RETURNING booking_id`;
+        if (tombstone.length > 0) return 'released' as const;
+        // The nights stored with the reservation are the ones to return, not the message's.
+        const [released] = await tx<{ room_id: number; nights: string[] }[]>`
+          UPDATE reservations
+          SET status = 'released', released_at = now()
+          WHERE booking_id = ${bookingId} AND status = 'reserved'
+          RETURNING room_id, nights::text[] AS nights`;
+        if (released) {
+          await tx`
+            WITH locked AS (
+              SELECT night FROM room_nights
+              WHERE room_id = ${released.room_id} AND night = ANY(${released.nights}::date[])
+              ORDER BY night
+              FOR UPDATE
+            )
+            UPDATE room_nights n
+            SET available = n.available + 1
+            FROM locked
+            WHERE n.room_id = ${released.room_id} AND n.night = locked.night`;
+        }
+        return 'released' as const;
+      }),
+    );
+  }
+}
+
+/** Puts `days` nights from `firstNight` on sale, leaving nights already on sale untouched. */
+export async function openNights(
+  tx: TransactionSql | Sql,
+  roomId: number,
+  total: number,
+  firstNight: string,
+  days: number,
+): Promise<void> {
+  await tx`
+    INSERT INTO room_nights (room_id, night, total, available)
+    SELECT ${roomId}, d::date, ${total}, ${total}
+    FROM generate_series(${firstNight}::date, ${addDays(firstNight, days - 1)}::date, interval '1 day') AS d
+    ON CONFLICT (room_id, night) DO NOTHING`;
+}

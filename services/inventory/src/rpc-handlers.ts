@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { rpcHandler, type RpcHandler } from '@cupo/amqp';
+import {
+  CreateRoomBody,
+  GetAvailabilityCommand,
+  GetRoomCommand,
+  InventoryCommands,
+  NightsCommand,
+  todayUtc,
+  type NightsResult,
+} from '@cupo/contracts';
+import type { InventoryStore } from './inventory-store.js';
+
+/** The commands inventory answers, one entry each: this file is inventory's whole API. */
+export function inventoryHandlers(store: InventoryStore): Record<string, RpcHandler> {
+  return {
+    [InventoryCommands.listRooms]: rpcHandler(z.object({}), () => store.listRooms()),
+
+    [InventoryCommands.getRoom]: rpcHandler(GetRoomCommand, ({ room_id }) =>
+      store.getRoom(room_id),
+    ),
+
+    [InventoryCommands.createRoom]: rpcHandler(CreateRoomBody, (room) =>
+      store.createRoom(room, todayUtc(), room.open_days),
+    ),
+
+    [InventoryCommands.getAvailability]: rpcHandler(GetAvailabilityCommand, (query) =>
+      store.getAvailability(query.room_id, query.from, query.to),
+    ),
+
+    [InventoryCommands.reserveNights]: rpcHandler(
+      NightsCommand,
+      async (command): Promise<NightsResult> => ({
+        booking_id: command.booking_id,
+        status: await store.reserve(command.booking_id, command.room_id, command.nights),
+      }),
+    ),
+
+    [InventoryCommands.releaseNights]: rpcHandler(
+      NightsCommand,
+      async (command): Promise<NightsResult> => ({
+        booking_id: command.booking_id,
+        status: await store.release(command.booking_id, command.room_id, command.nights),
+      }),
+    ),
+  };
+}
