@@ -1,0 +1,142 @@
+import { isUniqueViolation, withDatabase, type Sql } from '@cupo/database';
+import type { Booking } from '../../domain/booking.js';
+import type { BookingRepository, NewBooking } from '../../app/ports.js';
+
+interface Row {
+  id: string;
+  user_id: string;
+  room_id: number;
+  check_in: string;
+  check_out: string;
+  nights: number;
+  status: Booking['status'];
+  failure_code: string | null;
+  release_owed: boolean;
+  created_at: Date;
+  cancelled_at: Date | null;
+}
+
+const toBooking = (row: Row): Booking => ({
+  id: row.id,
+  userId: row.user_id,
+  roomId: row.room_id,
+  checkIn: row.check_in,
+  checkOut: row.check_out,
+  nights: row.nights,
+  status: row.status,
+  failureCode: row.failure_code,
+  releaseOwed: row.release_owed,
+  createdAt: row.created_at,
+  cancelledAt: row.cancelled_at,
+});
+
+/**
+ * Every state change is a guarded UPDATE (`WHERE status = …`): when a handler and the
+ * recovery loop race for the same booking, exactly one of them wins the transition.
+ */
+export class PostgresBookingRepository implements BookingRepository {
+  constructor(private readonly sql: Sql) {}
+
+  async find(id: string): Promise<Booking | undefined> {
+    const [row] = await withDatabase(() => this.sql<Row[]>`SELECT * FROM bookings WHERE id = ${id}`);
+    return row && toBooking(row);
+  }
+
+  async insertPending(booking: NewBooking): Promise<boolean> {
+    try {
+      await withDatabase(
+        () => this.sql`
+          INSERT INTO bookings (id, user_id, room_id, check_in, check_out, nights, status)
+          VALUES (${booking.id}, ${booking.userId}, ${booking.roomId}, ${booking.checkIn},
+                  ${booking.checkOut}, ${booking.nights}, 'pending')`,
+      );
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error, 'bookings_pkey')) return false;
+      throw error;
+    }
+  }
+
+  async markConfirmed(id: string): Promise<Booking | undefined> {
+    const [row] = await withDatabase(
+      () => this.sql<Row[]>`
+        UPDATE bookings SET status = 'confirmed', confirmed_at = now(), updated_at = now()
+        WHERE id = ${id} AND status = 'pending'
+        RETURNING *`,
+    );
+    return row && toBooking(row);
+  }
+
+  async discardPending(id: string): Promise<void> {
+    await withDatabase(() => this.sql`DELETE FROM bookings WHERE id = ${id} AND status = 'pending'`);
+  }
+
+  async markFailed(id: string, code: string, releaseOwed: boolean): Promise<boolean> {
+    const rows = await withDatabase(
+      () => this.sql`
+        UPDATE bookings
+        SET status = 'failed', failure_code = ${code}, release_owed = ${releaseOwed}, updated_at = now()
+        WHERE id = ${id} AND status = 'pending'
+        RETURNING id`,
+    );
+    return rows.length > 0;
+  }
+
+  async markCancelled(id: string): Promise<Booking | undefined> {
+    const [row] = await withDatabase(
+      () => this.sql<Row[]>`
+        UPDATE bookings
+        SET status = 'cancelled', release_owed = true, cancelled_at = now(), updated_at = now()
+        WHERE id = ${id} AND status = 'confirmed'
+        RETURNING *`,
+    );
+    return row && toBooking(row);
+  }
+
+  async settleRelease(id: string): Promise<void> {
+    await withDatabase(
+      () => this.sql`UPDATE bookings SET release_owed = false, updated_at = now() WHERE id = ${id}`,
+    );
+  }
+
+  async list(filter: { userId?: string; limit: number }): Promise<Booking[]> {
+    const rows = await withDatabase(() =>
+      filter.userId === undefined
+        ? this.sql<Row[]>`
+            SELECT * FROM bookings WHERE status <> 'failed'
+            ORDER BY created_at DESC, id LIMIT ${filter.limit}`
+        : this.sql<Row[]>`
+            SELECT * FROM bookings WHERE user_id = ${filter.userId} AND status <> 'failed'
+            ORDER BY created_at DESC, id LIMIT ${filter.limit}`,
+    );
+    return rows.map(toBooking);
+  }
+
+  async abandonStalePending(staleMs: number, limit: number): Promise<Booking[]> {
+    const rows = await withDatabase(
+      () => this.sql<Row[]>`
+        UPDATE bookings
+        SET status = 'failed', failure_code = 'ABANDONED', release_owed = true, updated_at = now()
+        WHERE id IN (
+          SELECT id FROM bookings
+          WHERE status = 'pending' AND updated_at < now() - make_interval(secs => ${staleMs / 1000})
+          ORDER BY updated_at
+          LIMIT ${limit}
+          FOR UPDATE SKIP LOCKED
+        ) AND status = 'pending'
+        RETURNING *`,
+    );
+    return rows.map(toBooking);
+  }
+
+  async findOwedReleases(graceMs: number, limit: number): Promise<Booking[]> {
+    const rows = await withDatabase(
+      () => this.sql<Row[]>`
+        SELECT * FROM bookings
+        WHERE release_owed AND updated_at < now() - make_interval(secs => ${graceMs / 1000})
+        ORDER BY updated_at
+        LIMIT ${limit}`,
+    );
+    return rows.map(toBooking);
+  }
+}

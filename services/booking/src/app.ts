@@ -1,0 +1,121 @@
+import type { RpcClient, RpcHandler } from '@cupo/amqp';
+import { todayUtc } from '@cupo/contracts';
+import type { Sql } from '@cupo/database';
+import type { Logger } from '@cupo/service-kit';
+import type { Redis } from 'ioredis';
+import { Counter, type Registry } from 'prom-client';
+import { InventoryRpcClient } from './adapters/amqp/inventory-client.js';
+import { bookingHandlers } from './adapters/amqp/rpc-handlers.js';
+import { PostgresBookingRepository } from './adapters/postgres/booking-repository.js';
+import { RedisRoomNightLocks } from './adapters/redis/room-night-lock.js';
+import type { BookingDeps, BookingMetrics } from './app/ports.js';
+import { settleUnfinishedBookings, type SettleOptions } from './app/settle-unfinished-bookings.js';
+import type { BookingConfig } from './config.js';
+
+export interface BookingServiceParts {
+  sql: Sql;
+  redis: Redis;
+  rpc: RpcClient;
+  registry: Registry;
+  logger: Logger;
+  config: Pick<
+    BookingConfig,
+    | 'REDIS_KEY_PREFIX'
+    | 'LOCK_TTL_MS'
+    | 'LOCK_WAIT_MS'
+    | 'LOCK_RETRY_INITIAL_MS'
+    | 'LOCK_RETRY_MAX_MS'
+    | 'INVENTORY_TIMEOUT_MS'
+    | 'RECOVERY_INTERVAL_MS'
+    | 'STALE_PENDING_MS'
+    | 'RELEASE_GRACE_MS'
+  >;
+}
+
+/** Builds the booking service from its connections: no listening, no environment. */
+export function createBookingService(parts: BookingServiceParts) {
+  const { config } = parts;
+  const deps: BookingDeps = {
+    bookings: new PostgresBookingRepository(parts.sql),
+    inventory: new InventoryRpcClient(parts.rpc, config.INVENTORY_TIMEOUT_MS),
+    locks: new RedisRoomNightLocks(
+      parts.redis,
+      {
+        keyPrefix: config.REDIS_KEY_PREFIX,
+        ttlMs: config.LOCK_TTL_MS,
+        retryInitialDelayMs: config.LOCK_RETRY_INITIAL_MS,
+        retryMaxDelayMs: config.LOCK_RETRY_MAX_MS,
+      },
+      parts.registry,
+    ),
+    metrics: bookingMetrics(parts.registry),
+    clock: { today: () => todayUtc() },
+  };
+  const handlers: Record<string, RpcHandler> = bookingHandlers(deps, config.LOCK_WAIT_MS);
+  const recovery = new RecoveryLoop(
+    deps,
+    {
+      stalePendingMs: config.STALE_PENDING_MS,
+      releaseGraceMs: config.RELEASE_GRACE_MS,
+      batchSize: 100,
+    },
+    config.RECOVERY_INTERVAL_MS,
+    parts.logger,
+  );
+  return { deps, handlers, recovery };
+}
+
+function bookingMetrics(registry: Registry): BookingMetrics {
+  const outcomes = new Counter({
+    name: 'bookings_total',
+    help: 'Booking commands by outcome (confirmed, unavailable, failed, abandoned, replayed, cancelled)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const recovered = new Counter({
+    name: 'booking_recovery_actions_total',
+    help: 'What the recovery loop did: abandoned stale pending bookings, released owed nights',
+    labelNames: ['action'],
+    registers: [registry],
+  });
+  return {
+    outcome: (outcome) => outcomes.inc({ outcome }),
+    recovered: (action) => recovered.inc({ action }),
+  };
+}
+
+/** Runs the recovery pass every interval, one pass at a time, and stops between passes. */
+export class RecoveryLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly deps: BookingDeps,
+    private readonly options: SettleOptions,
+    private readonly intervalMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = settleUnfinishedBookings(this.deps, this.options, this.logger)
+        .then((done) => {
+          if (done.abandoned + done.released > 0) this.logger.info(done, 'recovery pass');
+        })
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'recovery pass failed'))
+        .finally(() => this.schedule());
+    }, this.intervalMs);
+  }
+}

@@ -1,0 +1,31 @@
+import { DomainError } from '@cupo/errors';
+import { assertCanAccess, isVisible, type Actor, type Booking } from '../domain/booking.js';
+import { BookingNotFoundError } from '../domain/errors.js';
+import { releaseOwedNights } from './release-owed-nights.js';
+import type { BookingDeps, CallContext } from './ports.js';
+
+/**
+ * Cancels a confirmed booking and gives its nights back. The status change and the release
+ * debt commit together; the release itself follows at once, or from the recovery loop if
+ * inventory cannot be reached. Cancelling twice answers the cancelled booking again.
+ */
+export async function cancelBooking(
+  deps: BookingDeps,
+  bookingId: string,
+  actor: Actor,
+  context: CallContext,
+): Promise<Booking> {
+  const booking = await deps.bookings.find(bookingId);
+  if (!booking || !isVisible(booking)) throw new BookingNotFoundError(bookingId);
+  assertCanAccess(actor, booking);
+  if (booking.status === 'pending') {
+    throw new DomainError('conflict', 'BOOKING_NOT_CONFIRMED', 'This booking is still being confirmed');
+  }
+  const cancelled = (await deps.bookings.markCancelled(bookingId)) ?? booking;
+  if (cancelled.releaseOwed && (await releaseOwedNights(deps, bookingId, context))) {
+    deps.metrics.outcome('cancelled');
+    return { ...cancelled, releaseOwed: false };
+  }
+  if (cancelled !== booking) deps.metrics.outcome('cancelled');
+  return cancelled;
+}

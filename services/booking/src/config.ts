@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { env, parseConfig } from '@cupo/service-kit';
+
+const Schema = z
+  .object({
+    DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/cupo_booking'),
+    AMQP_URL: z.url().default('amqp://guest:guest@127.0.0.1:5672'),
+    REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+    REDIS_KEY_PREFIX: z.string().default(''),
+    HTTP_PORT: env.port(9201),
+    LOG_LEVEL: env.logLevel(),
+    PG_POOL_MAX: env.positiveInt(8),
+    RPC_PREFETCH: env.positiveInt(64),
+    /** A lock whose holder died frees itself after this long. */
+    LOCK_TTL_MS: env.positiveInt(5_000),
+    /** How long a booking waits for nights held by another booking before LOCK_TIMEOUT. */
+    LOCK_WAIT_MS: env.positiveInt(2_000),
+    LOCK_RETRY_INITIAL_MS: env.positiveInt(5),
+    LOCK_RETRY_MAX_MS: env.positiveInt(40),
+    INVENTORY_TIMEOUT_MS: env.positiveInt(3_000),
+    RECOVERY_INTERVAL_MS: env.positiveInt(1_000),
+    /** A pending booking untouched this long is given up and its nights released. */
+    STALE_PENDING_MS: env.positiveInt(15_000),
+    RELEASE_GRACE_MS: env.positiveInt(2_000),
+    SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
+  })
+  .refine((c) => c.STALE_PENDING_MS > c.INVENTORY_TIMEOUT_MS + c.LOCK_WAIT_MS, {
+    path: ['STALE_PENDING_MS'],
+    message:
+      'must exceed INVENTORY_TIMEOUT_MS + LOCK_WAIT_MS, or live bookings would be given up while still working',
+  });
+
+export type BookingConfig = z.infer<typeof Schema>;
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): BookingConfig {
+  return parseConfig(Schema, environment);
+}

@@ -1,0 +1,77 @@
+import { Redis } from 'ioredis';
+import { amqpReadiness, connectAmqp, RpcClient, RpcServer } from '@cupo/amqp';
+import { createPool, databaseReadiness } from '@cupo/database';
+import {
+  closeHttpServer,
+  createLogger,
+  createMetricsRegistry,
+  createShutdown,
+  exitOnSignals,
+  startOpsServer,
+} from '@cupo/service-kit';
+import { createBookingService } from './app.js';
+import { loadConfig } from './config.js';
+
+/** The composition root: the only place that reads config and wires adapters together. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ service: 'booking', level: config.LOG_LEVEL });
+  const registry = createMetricsRegistry('booking');
+
+  const sql = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_MAX, applicationName: 'cupo-booking' });
+  // Fail fast while Redis is away (no offline queue): a booking must not wait on a lock
+  // request that is parked in memory.
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
+  const amqp = connectAmqp({ url: config.AMQP_URL, name: 'booking', logger });
+  const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.INVENTORY_TIMEOUT_MS, logger, registry });
+
+  const service = createBookingService({ sql, redis, rpc, registry, logger, config });
+  const server = new RpcServer(amqp, {
+    queue: 'booking.rpc',
+    handlers: service.handlers,
+    prefetch: config.RPC_PREFETCH,
+    logger,
+    registry,
+  });
+
+  let accepting = true;
+  const ops = await startOpsServer({
+    port: config.HTTP_PORT,
+    logger,
+    registry,
+    isAccepting: () => accepting,
+    checks: {
+      postgres: databaseReadiness(sql),
+      redis: async () => void (await redis.ping()),
+      rabbitmq: amqpReadiness(amqp),
+    },
+  });
+
+  const shutdown = createShutdown(
+    logger,
+    [
+      { name: 'mark not ready', run: async () => void (accepting = false) },
+      { name: 'stop consuming and drain', run: () => server.stop() },
+      { name: 'stop recovery', run: () => service.recovery.stop() },
+      { name: 'close rpc client', run: () => rpc.close() },
+      { name: 'close amqp', run: () => amqp.close() },
+      { name: 'close redis', run: async () => void (await redis.quit()) },
+      { name: 'close postgres', run: () => sql.end({ timeout: 5 }) },
+      { name: 'close http', run: () => closeHttpServer(ops.server) },
+    ],
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+  exitOnSignals(shutdown);
+
+  await new Promise<void>((resolve) => (redis.status === 'ready' ? resolve() : redis.once('ready', resolve)));
+  await rpc.ready();
+  await server.start();
+  service.recovery.start();
+  logger.info({ httpPort: ops.port }, 'booking ready');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
