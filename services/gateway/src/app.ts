@@ -1,0 +1,44 @@
+import express, { type Express } from 'express';
+import type { RpcClient } from '@cupo/amqp';
+import { httpDurationHistogram, mountHealthRoutes, type Logger, type ReadinessCheck } from '@cupo/service-kit';
+import type { Registry } from 'prom-client';
+import { authenticate } from './http/auth.js';
+import { requestId, requestLog, requestMetrics } from './http/observe.js';
+import { problem, problemHandler, sendProblem } from './http/problem.js';
+import type { IdempotencyStore } from './idempotency/idempotency-store.js';
+import { bookingRoutes } from './routes/bookings.js';
+import { roomRoutes } from './routes/rooms.js';
+
+export interface GatewayDeps {
+  rpc: RpcClient;
+  idempotency: IdempotencyStore;
+  jwtSecret: string;
+  logger: Logger;
+  registry: Registry;
+  readiness: Record<string, ReadinessCheck>;
+  isAccepting: () => boolean;
+}
+
+/** Builds the public HTTP API from its dependencies; listening is main.ts's job. */
+export function createApp(deps: GatewayDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  mountHealthRoutes(app, { registry: deps.registry, checks: deps.readiness, isAccepting: deps.isAccepting });
+
+  app.use(requestId());
+  app.use(requestLog(deps.logger));
+  app.use(requestMetrics(httpDurationHistogram(deps.registry)));
+  app.use(express.json({ limit: '64kb', strict: false, type: () => true }));
+
+  const auth = authenticate(deps.jwtSecret);
+  app.use(roomRoutes(deps.rpc, auth));
+  app.use(bookingRoutes(deps.rpc, deps.idempotency, auth));
+
+  app.use((req, res) => {
+    sendProblem(res, problem(404, 'NOT_FOUND', `No route for ${req.method} ${req.path}`));
+  });
+  app.use(problemHandler(deps.logger));
+  return app;
+}

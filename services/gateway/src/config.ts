@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { env, parseConfig } from '@cupo/service-kit';
+
+/** The development default: `make run` and the tests use it; production must replace it. */
+export const DEV_JWT_SECRET = 'dev-secret-change-me';
+
+const Schema = z
+  .object({
+    NODE_ENV: z.string().default('development'),
+    PORT: env.port(8080),
+    AMQP_URL: z.url().default('amqp://guest:guest@127.0.0.1:5672'),
+    REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+    REDIS_KEY_PREFIX: z.string().default(''),
+    JWT_SECRET: z.string().min(16, 'must be at least 16 characters').default(DEV_JWT_SECRET),
+    LOG_LEVEL: env.logLevel(),
+    /** How long the gateway waits for a service's answer before 504. */
+    RPC_TIMEOUT_MS: env.positiveInt(5_000),
+    IDEMPOTENCY_TTL_SECONDS: env.positiveInt(7_200),
+    SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
+  })
+  .refine((c) => c.NODE_ENV !== 'production' || c.JWT_SECRET !== DEV_JWT_SECRET, {
+    path: ['JWT_SECRET'],
+    message: 'the development default must not be used in production',
+  });
+
+export type GatewayConfig = z.infer<typeof Schema>;
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  return parseConfig(Schema, environment);
+}

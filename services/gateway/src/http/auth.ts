@@ -1,0 +1,62 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { jwtVerify, errors as joseErrors } from 'jose';
+import { Actor, type Role } from '@cupo/contracts';
+import { DomainError } from '@cupo/errors';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Set by `authenticate`. */
+      actor?: Actor;
+      /** Set by `requestId`, first in the chain. */
+      requestId: string;
+    }
+  }
+}
+
+class UnauthorizedError extends DomainError {
+  constructor(detail: string) {
+    super('unauthorized', 'UNAUTHORIZED', detail);
+  }
+}
+
+class RoleForbiddenError extends DomainError {
+  constructor(roles: Role[]) {
+    super('forbidden', 'FORBIDDEN', `This needs the role ${roles.join(' or ')}`);
+  }
+}
+
+/** Verifies `Authorization: Bearer <JWT>` (HS256) and puts `{id, role}` on the request. */
+export function authenticate(secret: string): RequestHandler {
+  const key = new TextEncoder().encode(secret);
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new UnauthorizedError('Send a bearer token in the Authorization header');
+    try {
+      const { payload } = await jwtVerify(match[1]!, key, { algorithms: ['HS256'] });
+      const actor = Actor.safeParse({ id: payload.sub, role: payload['role'] });
+      if (!actor.success) throw new UnauthorizedError('The token lacks a valid sub or role claim');
+      req.actor = actor.data;
+    } catch (error) {
+      if (error instanceof DomainError) throw error;
+      if (error instanceof joseErrors.JWTExpired) throw new UnauthorizedError('The token has expired');
+      throw new UnauthorizedError('The token is not valid');
+    }
+    next();
+  };
+}
+
+export function requireRole(...roles: Role[]): RequestHandler {
+  return (req, _res, next) => {
+    if (!req.actor || !roles.includes(req.actor.role)) throw new RoleForbiddenError(roles);
+    next();
+  };
+}
+
+/** The authenticated actor; only call behind `authenticate`. */
+export function actorOf(req: Request): Actor {
+  if (!req.actor) throw new UnauthorizedError('Not authenticated');
+  return req.actor;
+}

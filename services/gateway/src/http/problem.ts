@@ -1,0 +1,100 @@
+import { STATUS_CODES } from 'node:http';
+import type { ErrorRequestHandler, Response } from 'express';
+import { DomainError, httpStatusByKind } from '@cupo/errors';
+import type { Logger } from '@cupo/service-kit';
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export interface RenderedProblem {
+  status: number;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+/** Builds an RFC 9457 problem: the only shape an error leaves the gateway in. */
+export function problem(
+  status: number,
+  code: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): RenderedProblem {
+  return {
+    status,
+    headers,
+    body: {
+      type: `urn:cupo:problem:${code.toLowerCase().replaceAll('_', '-')}`,
+      title: STATUS_CODES[status] ?? 'Error',
+      status,
+      detail,
+      code,
+      ...extra,
+    },
+  };
+}
+
+/** A domain error as a problem: status by kind, plus the details a client can act on. */
+export function renderDomainError(error: DomainError): RenderedProblem {
+  const extra: Record<string, unknown> =
+    error instanceof ValidationError ? { errors: error.errors } : pickPublicDetails(error.details ?? {});
+  const headers: Record<string, string> = {};
+  if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
+  if (error.kind === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer';
+  return problem(httpStatusByKind[error.kind], error.code, error.message, extra, headers);
+}
+
+export function sendProblem(res: Response, rendered: RenderedProblem): void {
+  res.set(rendered.headers).status(rendered.status).type('application/problem+json').send(JSON.stringify(rendered.body));
+}
+
+export class ValidationError extends DomainError {
+  constructor(readonly errors: FieldError[]) {
+    super('invalid', 'VALIDATION_FAILED', errors.map((e) => `${e.path || 'body'}: ${e.message}`).join('; '), {
+      errors,
+    });
+  }
+}
+
+/**
+ * Maps every error to a problem once: domain errors by kind, body-parser failures as bad
+ * input, anything else logged in full and answered with a generic 500.
+ */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    if (res.headersSent) return;
+    if (error instanceof DomainError) {
+      sendProblem(res, renderDomainError(error));
+      return;
+    }
+    const bodyError = error as { type?: string; status?: number };
+    if (bodyError.type === 'entity.parse.failed') {
+      sendProblem(
+        res,
+        problem(400, 'VALIDATION_FAILED', 'The request body is not valid JSON', {
+          errors: [{ path: '', message: 'malformed JSON' }],
+        }),
+      );
+      return;
+    }
+    if (bodyError.type === 'entity.too.large') {
+      sendProblem(res, problem(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large'));
+      return;
+    }
+    if (bodyError.type === 'encoding.unsupported' || bodyError.type === 'charset.unsupported') {
+      sendProblem(res, problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as UTF-8 application/json'));
+      return;
+    }
+    (req as { log?: Logger }).log?.error({ err: error }, 'unhandled error') ??
+      logger.error({ err: error }, 'unhandled error');
+    sendProblem(res, problem(500, 'INTERNAL_ERROR', 'Something went wrong on our side'));
+  };
+}
+
+/** Details that help a client (which nights, which room); nothing internal. */
+function pickPublicDetails(details: Record<string, unknown>): Record<string, unknown> {
+  const allowed = ['room_id', 'nights', 'booking_id', 'errors'];
+  return Object.fromEntries(Object.entries(details).filter(([key]) => allowed.includes(key)));
+}

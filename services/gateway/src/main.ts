@@ -1,0 +1,65 @@
+import { Redis } from 'ioredis';
+import { amqpReadiness, connectAmqp, RpcClient } from '@cupo/amqp';
+import {
+  closeHttpServer,
+  createLogger,
+  createMetricsRegistry,
+  createShutdown,
+  exitOnSignals,
+  listen,
+} from '@cupo/service-kit';
+import { createApp } from './app.js';
+import { loadConfig } from './config.js';
+import { IdempotencyStore } from './idempotency/idempotency-store.js';
+
+/** The composition root: the only place that reads config and wires adapters together. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+  const registry = createMetricsRegistry('gateway');
+
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
+  const amqp = connectAmqp({ url: config.AMQP_URL, name: 'gateway', logger });
+  const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.RPC_TIMEOUT_MS, logger, registry });
+  const idempotency = new IdempotencyStore(redis, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+    leaseMs: config.RPC_TIMEOUT_MS + 2_000,
+    waitMs: config.RPC_TIMEOUT_MS + 1_000,
+  });
+
+  let accepting = true;
+  const app = createApp({
+    rpc,
+    idempotency,
+    jwtSecret: config.JWT_SECRET,
+    logger,
+    registry,
+    isAccepting: () => accepting,
+    readiness: { redis: async () => void (await redis.ping()), rabbitmq: amqpReadiness(amqp) },
+  });
+  const { server, port } = await listen(app, config.PORT, '0.0.0.0', logger);
+
+  const shutdown = createShutdown(
+    logger,
+    [
+      { name: 'mark not ready', run: async () => void (accepting = false) },
+      { name: 'finish requests', run: () => closeHttpServer(server) },
+      { name: 'close rpc client', run: () => rpc.close() },
+      { name: 'close amqp', run: () => amqp.close() },
+      { name: 'close redis', run: async () => void (await redis.quit()) },
+    ],
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+  exitOnSignals(shutdown);
+
+  await new Promise<void>((resolve) => (redis.status === 'ready' ? resolve() : redis.once('ready', resolve)));
+  await rpc.ready();
+  logger.info({ port }, 'gateway ready');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

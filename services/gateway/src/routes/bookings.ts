@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { Router, type Request, type Response } from 'express';
+import { v5 as uuidv5 } from 'uuid';
+import { z } from 'zod';
+import type { RpcClient } from '@cupo/amqp';
+import { BookingCommands, BookingRequestBody, ListBookingsQuery, type Booking } from '@cupo/contracts';
+import { DomainError } from '@cupo/errors';
+import { actorOf, type authenticate } from '../http/auth.js';
+import { renderDomainError } from '../http/problem.js';
+import { parseInput } from '../http/validate.js';
+import { fingerprintOf, type IdempotencyStore, type StoredResponse } from '../idempotency/idempotency-store.js';
+
+/** Namespace for booking ids derived from (user, Idempotency-Key). */
+const BOOKING_ID_NAMESPACE = '6f1c7a52-3f0e-4d7b-9a54-2b8e1f0c9d11';
+
+const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be 1 to 255 visible ASCII characters');
+const BookingIdParam = z.uuid();
+
+export function bookingRoutes(
+  rpc: RpcClient,
+  idempotency: IdempotencyStore,
+  auth: ReturnType<typeof authenticate>,
+): Router {
+  const router = Router();
+
+  const confirm = async (req: Request, res: Response) => {
+    const body = parseInput(BookingRequestBody, req.body);
+    const actor = actorOf(req);
+    const rawKey = req.get('idempotency-key');
+    const key = rawKey === undefined ? undefined : parseInput(IdempotencyKey, rawKey);
+    // With a key, the booking id is derived from it: even if the key's Redis entry is lost
+    // (a gateway crash mid-request), a retry reaches booking with the same id and is
+    // recognised there instead of booking twice.
+    const bookingId = key ? uuidv5(`${actor.id}\n${key}`, BOOKING_ID_NAMESPACE) : randomUUID();
+    const work = () =>
+      asResponse(201, () =>
+        rpc.call<Booking>(
+          BookingCommands.confirm,
+          { booking_id: bookingId, user_id: actor.id, ...body },
+          { requestId: req.requestId },
+        ),
+      );
+    if (!key) return send(res, await work(), false);
+    const fingerprint = fingerprintOf({ userId: actor.id, method: 'POST', route: '/api/bookings', body });
+    const { response, replayed } = await idempotency.execute(key, fingerprint, work);
+    send(res, response, replayed);
+  };
+  router.post('/api/bookings', auth, confirm);
+  router.post('/api/bookings/confirm', auth, confirm);
+
+  router.get('/api/bookings', auth, async (req, res) => {
+    const query = parseInput(ListBookingsQuery, req.query);
+    res.json(
+      await rpc.call(BookingCommands.list, { actor: actorOf(req), ...query }, { requestId: req.requestId }),
+    );
+  });
+
+  router.get('/api/bookings/:id', auth, async (req, res) => {
+    res.json(
+      await rpc.call(
+        BookingCommands.get,
+        { booking_id: bookingIdOf(req.params.id), actor: actorOf(req) },
+        { requestId: req.requestId },
+      ),
+    );
+  });
+
+  router.post('/api/bookings/:id/cancel', auth, async (req, res) => {
+    res.json(
+      await rpc.call(
+        BookingCommands.cancel,
+        { booking_id: bookingIdOf(req.params.id), actor: actorOf(req) },
+        { requestId: req.requestId },
+      ),
+    );
+  });
+
+  return router;
+}
+
+function bookingIdOf(raw: string | string[] | undefined): string {
+  const parsed = BookingIdParam.safeParse(raw);
+  if (!parsed.success) {
+    throw new DomainError('not_found', 'BOOKING_NOT_FOUND', `Booking ${String(raw)} does not exist`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Runs the work and captures its answer, refusals included, as the response to keep: a
+ * 409 is as much "the answer to this request" as a 201.
+ */
+async function asResponse(status: number, work: () => Promise<unknown>): Promise<StoredResponse> {
+  try {
+    return { status, contentType: 'application/json', headers: {}, body: await work() };
+  } catch (error) {
+    if (!(error instanceof DomainError) || error.kind === 'internal') throw error;
+    const rendered = renderDomainError(error);
+    return { ...rendered, contentType: 'application/problem+json' };
+  }
+}
+
+function send(res: Response, response: StoredResponse, replayed: boolean): void {
+  if (replayed) res.set('Idempotent-Replayed', 'true');
+  res.set(response.headers).status(response.status).type(response.contentType).send(JSON.stringify(response.body));
+}
