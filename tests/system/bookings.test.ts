@@ -1,0 +1,365 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  apiClient,
+  createRoom,
+  day,
+  invariantViolations,
+  nightStates,
+  reservationMismatches,
+  startTestStack,
+  token,
+  type TestStack,
+} from './support.js';
+
+let stack: TestStack;
+let api: ReturnType<typeof apiClient>;
+
+beforeAll(async () => {
+  stack = await startTestStack('bookings');
+  api = apiClient(stack.gatewayUrl);
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+const nextDay = (date: string) => new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+
+const book = async (user: string, body: object, headers: Record<string, string> = {}) =>
+  api('POST', '/api/bookings', { token: await token(user), body, headers });
+
+describe('the seed burst: 50 guests, one room-night unit', () => {
+  it('confirms exactly one booking and refuses the other 49 with 409, leaving availability 0', async () => {
+    const tokens = await Promise.all(Array.from({ length: 50 }, (_, i) => token(`burst-guest-${i}`)));
+    const body = { room_id: 1, check_in: day(3), check_out: day(5) };
+    const responses = await Promise.all(
+      tokens.map((t) => api('POST', '/api/bookings', { token: t, body })),
+    );
+
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(49);
+    for (const refused of responses.filter((r) => r.status === 409)) {
+      expect(refused.body.code).toBe('ROOM_UNAVAILABLE');
+      expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    }
+    const winner = responses.find((r) => r.status === 201)!.body;
+    expect(winner).toMatchObject({ status: 'confirmed', room_id: 1, check_in: day(3), check_out: day(5), nights: 2 });
+
+    const availability = await api('GET', `/api/rooms/1/availability?from=${day(3)}&to=${day(5)}`);
+    expect(availability.body).toEqual([
+      { date: day(3), total: 1, available: 0 },
+      { date: day(4), total: 1, available: 0 },
+    ]);
+    const [{ count }] = await stack.bookingDb`
+      SELECT count(*)::int AS count FROM bookings WHERE room_id = 1 AND status = 'confirmed'`;
+    expect(count).toBe(1);
+    expect(invariantViolations(await nightStates(stack, 1))).toEqual([]);
+  });
+});
+
+describe('overlapping multi-night ranges on a room of quantity 3', () => {
+  it('never confirms more than 3 per night and keeps available = 3 − confirmed', async () => {
+    const room = await createRoom(api, { name: 'Overlap', total_quantity: 3, open_days: 20 });
+    const requests = Array.from({ length: 120 }, (_, i) => {
+      const start = 1 + (i % 9);
+      const length = 1 + ((i * 7) % 5);
+      return { user: `overlap-${i}`, body: { room_id: room.id, check_in: day(start), check_out: day(start + length) } };
+    });
+    const responses = await Promise.all(requests.map((r) => book(r.user, r.body)));
+
+    const statuses = new Set(responses.map((r) => r.status));
+    expect([...statuses].every((s) => s === 201 || s === 409)).toBe(true);
+    expect(responses.filter((r) => r.status === 201).length).toBeGreaterThan(0);
+    const states = await nightStates(stack, room.id);
+    expect(invariantViolations(states)).toEqual([]);
+    // No refusal without cause: nothing is cancelled here, so every request that got 409
+    // must cover at least one night that ended up fully booked.
+    const full = new Set(states.filter((s) => s.confirmed === 3).map((s) => s.night));
+    requests.forEach((request, i) => {
+      if (responses[i]!.status !== 409) return;
+      const nights = [];
+      for (let d = request.body.check_in; d < request.body.check_out; d = nextDay(d)) nights.push(d);
+      expect(nights.some((night) => full.has(night)), `${JSON.stringify(request.body)} refused`).toBe(true);
+    });
+    expect(await reservationMismatches(stack)).toEqual([]);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('gives ten parallel identical requests one booking and ten identical answers', async () => {
+    const room = await createRoom(api, { name: 'Idem', total_quantity: 5 });
+    const guest = await token('idem-guest');
+    const body = { room_id: room.id, check_in: day(2), check_out: day(4) };
+    const headers = { 'idempotency-key': 'idem-key-1' };
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => api('POST', '/api/bookings', { token: guest, body, headers })),
+    );
+
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(201));
+    expect(new Set(responses.map((r) => JSON.stringify(r.body))).size).toBe(1);
+    expect(responses.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(9);
+    const [{ count }] = await stack.bookingDb`
+      SELECT count(*)::int AS count FROM bookings WHERE user_id = 'idem-guest'`;
+    expect(count).toBe(1);
+
+    const later = await api('POST', '/api/bookings', { token: guest, body, headers });
+    expect(later.status).toBe(201);
+    expect(later.body).toEqual(responses[0]!.body);
+  });
+
+  it('refuses the same key with another body with 422 and books nothing', async () => {
+    const room = await createRoom(api, { name: 'Idem2', total_quantity: 5 });
+    const guest = await token('idem-guest-2');
+    const headers = { 'idempotency-key': 'idem-key-2' };
+    const first = await api('POST', '/api/bookings', {
+      token: guest,
+      headers,
+      body: { room_id: room.id, check_in: day(2), check_out: day(3) },
+    });
+    expect(first.status).toBe(201);
+    const other = await api('POST', '/api/bookings', {
+      token: guest,
+      headers,
+      body: { room_id: room.id, check_in: day(5), check_out: day(6) },
+    });
+    expect(other.status).toBe(422);
+    expect(other.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    const [{ count }] = await stack.bookingDb`
+      SELECT count(*)::int AS count FROM bookings WHERE user_id = 'idem-guest-2'`;
+    expect(count).toBe(1);
+  });
+
+  it('replays a refusal too: the same 409 for the same key', async () => {
+    const guest = await token('idem-guest-3');
+    const headers = { 'idempotency-key': 'idem-key-3' };
+    const body = { room_id: 1, check_in: day(3), check_out: day(4) }; // sold out by the burst
+    const first = await api('POST', '/api/bookings', { token: guest, headers, body });
+    const again = await api('POST', '/api/bookings', { token: guest, headers, body });
+    expect(first.status).toBe(409);
+    expect(again.status).toBe(409);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+  });
+});
+
+describe('cancelling', () => {
+  it('returns the nights to inventory and answers the cancelled booking', async () => {
+    const room = await createRoom(api, { name: 'Cancel', total_quantity: 1 });
+    const guest = await token('cancel-guest');
+    const created = await api('POST', '/api/bookings', {
+      token: guest,
+      body: { room_id: room.id, check_in: day(1), check_out: day(4) },
+    });
+    expect(created.status).toBe(201);
+    const before = await api('GET', `/api/rooms/${room.id}/availability?from=${day(1)}&to=${day(4)}`);
+    expect(before.body.map((n: any) => n.available)).toEqual([0, 0, 0]);
+
+    const cancelled = await api('POST', `/api/bookings/${created.body.id}/cancel`, { token: guest });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ id: created.body.id, status: 'cancelled' });
+    const after = await api('GET', `/api/rooms/${room.id}/availability?from=${day(1)}&to=${day(4)}`);
+    expect(after.body.map((n: any) => n.available)).toEqual([1, 1, 1]);
+
+    const twice = await api('POST', `/api/bookings/${created.body.id}/cancel`, { token: guest });
+    expect(twice.status).toBe(200);
+    const stillOne = await api('GET', `/api/rooms/${room.id}/availability?from=${day(1)}&to=${day(4)}`);
+    expect(stillOne.body.map((n: any) => n.available)).toEqual([1, 1, 1]);
+    expect(invariantViolations(await nightStates(stack, room.id))).toEqual([]);
+
+    const rebook = await api('POST', '/api/bookings', {
+      token: await token('cancel-guest-2'),
+      body: { room_id: room.id, check_in: day(1), check_out: day(4) },
+    });
+    expect(rebook.status).toBe(201);
+  });
+});
+
+describe('reading bookings', () => {
+  it('shows a guest their own bookings, newest first, and an admin anyone’s', async () => {
+    const room = await createRoom(api, { name: 'Reads', total_quantity: 10 });
+    const guest = await token('reader');
+    const first = await book('reader', { room_id: room.id, check_in: day(1), check_out: day(2) });
+    const second = await book('reader', { room_id: room.id, check_in: day(3), check_out: day(4) });
+    await book('someone-else', { room_id: room.id, check_in: day(1), check_out: day(2) });
+
+    const mine = await api('GET', '/api/bookings', { token: guest });
+    expect(mine.status).toBe(200);
+    expect(mine.body.map((b: any) => b.id)).toEqual([second.body.id, first.body.id]);
+
+    const one = await api('GET', `/api/bookings/${first.body.id}`, { token: guest });
+    expect(one.body).toEqual(first.body);
+
+    const admin = await token('root', 'admin');
+    const filtered = await api('GET', '/api/bookings?user_id=reader', { token: admin });
+    expect(filtered.body.map((b: any) => b.id)).toEqual([second.body.id, first.body.id]);
+    const asAdmin = await api('GET', `/api/bookings/${first.body.id}`, { token: admin });
+    expect(asAdmin.status).toBe(200);
+  });
+
+  it('refuses another user’s booking with 403, and an unknown one with 404', async () => {
+    const room = await createRoom(api, { name: 'Owner', total_quantity: 2 });
+    const mine = await book('owner', { room_id: room.id, check_in: day(1), check_out: day(2) });
+    const intruder = await token('intruder');
+
+    const read = await api('GET', `/api/bookings/${mine.body.id}`, { token: intruder });
+    expect(read.status).toBe(403);
+    expect(read.body.code).toBe('FORBIDDEN');
+    const cancel = await api('POST', `/api/bookings/${mine.body.id}/cancel`, { token: intruder });
+    expect(cancel.status).toBe(403);
+    const list = await api('GET', '/api/bookings?user_id=owner', { token: intruder });
+    expect(list.status).toBe(403);
+    const [{ status }] = await stack.bookingDb`SELECT status FROM bookings WHERE id = ${mine.body.id}`;
+    expect(status).toBe('confirmed');
+
+    const unknown = await api('GET', '/api/bookings/00000000-0000-4000-8000-000000000000', { token: intruder });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe('BOOKING_NOT_FOUND');
+  });
+});
+
+describe('bad input gets its status and code and changes nothing', () => {
+  const cases: Array<[string, unknown, number, string]> = [
+    ['an impossible date', { room_id: 2, check_in: '2031-02-30', check_out: '2031-03-02' }, 400, 'VALIDATION_FAILED'],
+    ['a date in another format', { room_id: 2, check_in: 'tomorrow', check_out: day(3) }, 400, 'VALIDATION_FAILED'],
+    ['zero nights', { room_id: 2, check_in: day(3), check_out: day(3) }, 400, 'VALIDATION_FAILED'],
+    ['check-out before check-in', { room_id: 2, check_in: day(5), check_out: day(3) }, 400, 'VALIDATION_FAILED'],
+    ['31 nights', { room_id: 2, check_in: day(1), check_out: day(32) }, 400, 'VALIDATION_FAILED'],
+    ['a past check-in', { room_id: 2, check_in: day(-1), check_out: day(1) }, 400, 'VALIDATION_FAILED'],
+    ['a missing field', { room_id: 2, check_in: day(1) }, 400, 'VALIDATION_FAILED'],
+    ['an unknown field', { room_id: 2, check_in: day(1), check_out: day(2), price: 0 }, 400, 'VALIDATION_FAILED'],
+    ['a room id that is not a number', { room_id: '2', check_in: day(1), check_out: day(2) }, 400, 'VALIDATION_FAILED'],
+    ['an unknown room', { room_id: 999_999, check_in: day(1), check_out: day(2) }, 404, 'ROOM_NOT_FOUND'],
+  ];
+
+  it.each(cases)('%s', async (_name, body, status, code) => {
+    const before = await snapshot();
+    const response = await api('POST', '/api/bookings', { token: await token('bad-input'), body });
+    expect(response.status).toBe(status);
+    expect(response.body.code).toBe(code);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(response.body).toMatchObject({ status, title: expect.any(String), detail: expect.any(String), type: expect.any(String) });
+    if (status === 400) expect(response.body.errors.length).toBeGreaterThan(0);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('malformed JSON', async () => {
+    const before = await snapshot();
+    const response = await api('POST', '/api/bookings', { token: await token('bad-input'), rawBody: '{"room_id": 2,' });
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('VALIDATION_FAILED');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('bad availability queries and unknown rooms', async () => {
+    expect((await api('GET', '/api/rooms/999999')).body.code).toBe('ROOM_NOT_FOUND');
+    expect((await api('GET', '/api/rooms/abc')).status).toBe(404);
+    const missing = await api('GET', '/api/rooms/2/availability?from=2030-01-01');
+    expect([missing.status, missing.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+    const reversed = await api('GET', `/api/rooms/2/availability?from=${day(5)}&to=${day(2)}`);
+    expect(reversed.status).toBe(400);
+  });
+
+  /** Bookings of every status and every night's availability: nothing may move. */
+  async function snapshot() {
+    const bookings = await stack.bookingDb`SELECT count(*)::int AS count FROM bookings`;
+    const nights = await stack.inventoryDb`SELECT sum(available)::int AS sum FROM room_nights`;
+    return { bookings: bookings[0]!.count, available: nights[0]!.sum };
+  }
+});
+
+describe('authentication and roles', () => {
+  const body = { room_id: 2, check_in: day(1), check_out: day(2) };
+
+  it('answers 401 without a token, with a forged one and with an expired one', async () => {
+    const forged = await new SignJWT({ role: 'guest' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('mallory')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('not-the-secret-at-all'));
+    const expired = await new SignJWT({ role: 'guest' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('late')
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 7200)
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 3600)
+      .sign(new TextEncoder().encode('dev-secret-change-me'));
+    const noRole = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('nobody')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('dev-secret-change-me'));
+
+    for (const headers of [{}, { authorization: `Bearer ${forged}` }, { authorization: `Bearer ${expired}` }, { authorization: `Bearer ${noRole}` }, { authorization: 'Basic abc' }]) {
+      const response = await api('POST', '/api/bookings', { body, headers });
+      expect(response.status).toBe(401);
+      expect(response.body.code).toBe('UNAUTHORIZED');
+      expect(response.headers.get('www-authenticate')).toBe('Bearer');
+    }
+    expect((await api('GET', '/api/bookings')).status).toBe(401);
+  });
+
+  it('keeps room creation for admins', async () => {
+    const payload = { name: 'Nope', type: 'x', total_quantity: 1, open_days: 1 };
+    const asGuest = await api('POST', '/api/admin/rooms', { token: await token('g'), body: payload });
+    expect([asGuest.status, asGuest.body.code]).toEqual([403, 'FORBIDDEN']);
+    expect((await api('POST', '/api/admin/rooms', { body: payload })).status).toBe(401);
+    const invalid = await api('POST', '/api/admin/rooms', {
+      token: await token('a', 'admin'),
+      body: { ...payload, total_quantity: 0 },
+    });
+    expect([invalid.status, invalid.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+  });
+});
+
+describe('observability', () => {
+  it('echoes X-Request-Id and logs it in the gateway, booking and inventory', async () => {
+    const room = await createRoom(api, { name: 'Traced', total_quantity: 1 });
+    const requestId = `trace-${Date.now()}`;
+    const response = await api('POST', '/api/bookings', {
+      token: await token('tracer'),
+      body: { room_id: room.id, check_in: day(1), check_out: day(2) },
+      headers: { 'x-request-id': requestId },
+    });
+    expect(response.status).toBe(201);
+    expect(response.headers.get('x-request-id')).toBe(requestId);
+    const generated = await api('GET', '/api/rooms');
+    expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+
+    const logged = (service: string) =>
+      stack.processes
+        .filter((p) => p.name.startsWith(service))
+        .some((p) =>
+          readFileSync(join(stack.logDir, `${p.name}.log`), 'utf8')
+            .split('\n')
+            .some((line) => line.includes(requestId) && JSON.parse(line).requestId === requestId),
+        );
+    expect(logged('gateway')).toBe(true);
+    expect(logged('booking')).toBe(true);
+    expect(logged('inventory')).toBe(true);
+  });
+
+  it('serves /healthz, /readyz and /metrics on every process, with the booking series', async () => {
+    for (const proc of stack.processes) {
+      const base = `http://127.0.0.1:${proc.port}`;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      if (proc.name.startsWith('gateway')) {
+        expect(metrics).toMatch(/http_request_duration_seconds_bucket\{.*route="\/api\/bookings".*status="201"/);
+        expect(metrics).toMatch(/rpc_client_duration_seconds_count\{.*command="booking\.confirm\.v1".*outcome="ok"/);
+      }
+      if (proc.name.startsWith('booking')) {
+        expect(metrics).toMatch(/rpc_server_duration_seconds_count\{.*command="booking\.confirm\.v1"/);
+        expect(metrics).toMatch(/bookings_total\{.*outcome="confirmed"/);
+        expect(metrics).toMatch(/booking_lock_wait_seconds_bucket\{.*outcome="acquired"/);
+        expect(metrics).toContain('booking_lock_failures_total');
+      }
+      if (proc.name.startsWith('inventory')) {
+        expect(metrics).toMatch(/rpc_server_duration_seconds_count\{.*command="inventory\.nights\.reserve\.v1"/);
+      }
+    }
+  });
+});

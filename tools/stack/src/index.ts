@@ -1,0 +1,6 @@
+export * from './preflight.js';
+export * from './processes.js';
+export * from './rabbitmq.js';
+export * from './stack.js';
+export * from './token.js';
+export * from './tcp-proxy.js';

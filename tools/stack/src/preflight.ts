@@ -1,0 +1,73 @@
+import { connect } from 'node:net';
+
+export interface Dependency {
+  name: string;
+  url: string;
+  defaultPort: number;
+  /** What to tell someone whose dependency is not running. */
+  howToStart: string;
+}
+
+export function dependencies(urls: { postgres: string; redis: string; amqp: string }): Dependency[] {
+  return [
+    {
+      name: 'PostgreSQL',
+      url: urls.postgres,
+      defaultPort: 5432,
+      howToStart:
+        "start it with 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start' (Debian) or 'docker run -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16', or point PG_URL at yours",
+    },
+    {
+      name: 'Redis',
+      url: urls.redis,
+      defaultPort: 6379,
+      howToStart: "start it with 'redis-server --daemonize yes' or 'docker run -p 6379:6379 redis:7', or point REDIS_URL at yours",
+    },
+    {
+      name: 'RabbitMQ',
+      url: urls.amqp,
+      defaultPort: 5672,
+      howToStart:
+        "start it with 'rabbitmq-server -detached' or 'docker run -p 5672:5672 rabbitmq:3-management', or point AMQP_URL at yours",
+    },
+  ];
+}
+
+/** Resolves when a TCP connection opens; rejects after `timeoutMs`. */
+export function probeTcp(host: string, port: number, timeoutMs = 2_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('timed out'));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.end();
+      resolve();
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+/** Checks every dependency and throws one message naming each unreachable one and how to start it. */
+export async function assertReachable(deps: Dependency[]): Promise<void> {
+  const failures: string[] = [];
+  await Promise.all(
+    deps.map(async (dep) => {
+      const url = new URL(dep.url);
+      const port = Number(url.port || dep.defaultPort);
+      try {
+        await probeTcp(url.hostname, port);
+      } catch (error) {
+        failures.push(
+          `${dep.name} is not reachable at ${url.hostname}:${port} (${(error as Error).message}): ${dep.howToStart}`,
+        );
+      }
+    }),
+  );
+  if (failures.length > 0) throw new Error(failures.join('\n'));
+}

@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ServiceProcess {
+  name: string;
+  /** Port of its /healthz, /readyz and /metrics. */
+  port: number;
+  logFile: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+export function startProcess(options: {
+  name: string;
+  entry: string;
+  port: number;
+  env: NodeJS.ProcessEnv;
+  logDir: string;
+}): ServiceProcess {
+  const logFile = join(options.logDir, `${options.name}.log`);
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['--enable-source-maps', options.entry], {
+    env: options.env,
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { name: options.name, port: options.port, logFile, child, exited };
+}
+
+/** Waits for `/readyz` to answer 200; fails early, with the log's tail, if the process dies. */
+export async function waitReady(proc: ServiceProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let died = false;
+  void proc.exited.then(() => (died = true));
+  while (Date.now() < deadline) {
+    if (died) throw new Error(`${proc.name} exited during start-up:\n${tail(proc.logFile)}`);
+    try {
+      const response = await fetch(`http://127.0.0.1:${proc.port}/readyz`);
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${proc.name} was not ready within ${timeoutMs} ms:\n${tail(proc.logFile)}`);
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within `graceMs`. Resolves with the exit code. */
+export async function stopProcess(proc: ServiceProcess, graceMs = 15_000): Promise<number | null> {
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return proc.child.exitCode;
+  proc.child.kill('SIGTERM');
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), graceMs);
+  const code = await proc.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+export function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

@@ -1,0 +1,188 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { databaseUrlFor, dropDatabase, ensureDatabase } from '@cupo/database';
+import { assertReachable, dependencies } from './preflight.js';
+import { amqpUrlFor, createVhost, deleteVhost } from './rabbitmq.js';
+import { startProcess, stopProcess, waitReady, type ServiceProcess } from './processes.js';
+
+const run = promisify(execFile);
+
+/** The repository root, from this file's place in tools/stack/dist. */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export const SERVICES = ['inventory', 'booking', 'gateway'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+/** Services that own a database (the gateway keeps nothing but Redis idempotency keys). */
+const DATABASE_SERVICES = ['inventory', 'booking'] as const;
+
+export interface StackOptions {
+  /** Base URLs of the shared servers; database and vhost names are added per stack. */
+  pgUrl: string;
+  redisUrl: string;
+  amqpUrl: string;
+  /** Names databases `cupo_<ns>_<service>`, the vhost `cupo-<ns>`, Redis keys `cupo:<ns>:`; empty for `make run`. */
+  namespace?: string;
+  replicas: { inventory: number; booking: number };
+  gatewayPort: number;
+  /** First ops port; each further process takes the next one. 0 picks free ports. */
+  opsPortBase: number;
+  logDir: string;
+  /** Extra environment for every process, or per service. */
+  env?: NodeJS.ProcessEnv;
+  serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
+  seed?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface Stack {
+  gatewayUrl: string;
+  databaseUrls: Record<(typeof DATABASE_SERVICES)[number], string>;
+  redisKeyPrefix: string;
+  amqpUrl: string;
+  processes: ServiceProcess[];
+  /** Starts one more replica of a service (also used to replace a killed one). */
+  startReplica(service: ServiceName, extraEnv?: NodeJS.ProcessEnv): Promise<ServiceProcess>;
+  stop(): Promise<void>;
+  /** stop(), then drop the databases and vhost this stack created. */
+  destroy(): Promise<void>;
+}
+
+export function defaultUrls(env: NodeJS.ProcessEnv = process.env) {
+  return {
+    pgUrl: env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    amqpUrl: env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const entry = (service: ServiceName, file = 'main.js') => join(REPO_ROOT, 'services', service, 'dist', file);
+
+/**
+ * Prepares and starts the whole system on local servers: databases created and migrated,
+ * seed data loaded, then inventory and booking replicas and the gateway, each waited for
+ * until its /readyz answers.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const log = options.log ?? (() => undefined);
+  mkdirSync(options.logDir, { recursive: true });
+  await assertReachable(
+    dependencies({ postgres: options.pgUrl, redis: options.redisUrl, amqp: options.amqpUrl }),
+  );
+
+  const ns = options.namespace;
+  const dbName = (service: string) => (ns ? `cupo_${ns}_${service}` : `cupo_${service}`);
+  const databaseUrls = {
+    inventory: databaseUrlFor(options.pgUrl, dbName('inventory')),
+    booking: databaseUrlFor(options.pgUrl, dbName('booking')),
+  };
+  let amqpUrl = options.amqpUrl;
+  if (ns) {
+    await createVhost(options.amqpUrl, `cupo-${ns}`);
+    amqpUrl = amqpUrlFor(options.amqpUrl, `cupo-${ns}`);
+  }
+  const redisKeyPrefix = ns ? `cupo:${ns}:` : '';
+
+  for (const service of DATABASE_SERVICES) {
+    if (await ensureDatabase(options.pgUrl, dbName(service))) log(`created database ${dbName(service)}`);
+    const envFor = { ...process.env, ...options.env, DATABASE_URL: databaseUrls[service] };
+    await run(process.execPath, [entry(service, 'migrate.js')], { env: envFor });
+  }
+  if (options.seed ?? true) {
+    await run(process.execPath, [entry('inventory', 'seed.js')], {
+      env: { ...process.env, ...options.env, DATABASE_URL: databaseUrls.inventory },
+    });
+  }
+
+  const processes: ServiceProcess[] = [];
+  const counts: Record<ServiceName, number> = { inventory: 0, booking: 0, gateway: 0 };
+  let nextOpsPort = options.opsPortBase;
+  const common: NodeJS.ProcessEnv = {
+    ...process.env,
+    AMQP_URL: amqpUrl,
+    REDIS_URL: options.redisUrl,
+    REDIS_KEY_PREFIX: redisKeyPrefix,
+    ...options.env,
+  };
+
+  const startReplica = async (service: ServiceName, extraEnv: NodeJS.ProcessEnv = {}) => {
+    counts[service] += 1;
+    const port =
+      service === 'gateway'
+        ? options.gatewayPort
+        : options.opsPortBase === 0
+          ? await freePort()
+          : nextOpsPort++;
+    const env: NodeJS.ProcessEnv = { ...common, ...options.serviceEnv?.[service], ...extraEnv };
+    if (service === 'gateway') env.PORT = String(port);
+    else {
+      env.HTTP_PORT = String(port);
+      env.DATABASE_URL = databaseUrls[service];
+    }
+    const proc = startProcess({
+      name: `${service}-${counts[service]}`,
+      entry: entry(service),
+      port,
+      env,
+      logDir: options.logDir,
+    });
+    processes.push(proc);
+    await waitReady(proc);
+    log(`${proc.name} ready (ops port ${port})`);
+    return proc;
+  };
+
+  const stop = async () => {
+    // Gateway first so no new work arrives, then the services drain what they hold.
+    const order = [...processes].sort((a, b) => rank(a.name) - rank(b.name));
+    for (const group of [order.filter((p) => p.name.startsWith('gateway')), order.filter((p) => !p.name.startsWith('gateway'))]) {
+      await Promise.all(group.map((proc) => stopProcess(proc)));
+    }
+  };
+
+  try {
+    await Promise.all([
+      ...Array.from({ length: options.replicas.inventory }, () => startReplica('inventory')),
+      ...Array.from({ length: options.replicas.booking }, () => startReplica('booking')),
+    ]);
+    await startReplica('gateway');
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  return {
+    gatewayUrl: `http://127.0.0.1:${options.gatewayPort}`,
+    databaseUrls,
+    redisKeyPrefix,
+    amqpUrl,
+    processes,
+    startReplica,
+    stop,
+    destroy: async () => {
+      await stop();
+      if (!ns) return;
+      for (const service of DATABASE_SERVICES) await dropDatabase(options.pgUrl, dbName(service));
+      await deleteVhost(options.amqpUrl, `cupo-${ns}`);
+    },
+  };
+}
+
+function rank(name: string): number {
+  return name.startsWith('gateway') ? 0 : 1;
+}
