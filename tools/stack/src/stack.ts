@@ -128,12 +128,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         : options.opsPortBase === 0
           ? await freePort()
           : nextOpsPort++;
-    const env: NodeJS.ProcessEnv = { ...common, ...options.serviceEnv?.[service], ...extraEnv };
-    if (service === 'gateway') env.PORT = String(port);
-    else {
-      env.HTTP_PORT = String(port);
-      env.DATABASE_URL = databaseUrls[service];
-    }
+    const own: NodeJS.ProcessEnv =
+      service === 'gateway' ? { PORT: String(port) } : { HTTP_PORT: String(port), DATABASE_URL: databaseUrls[service] };
+    const env: NodeJS.ProcessEnv = { ...common, ...own, ...options.serviceEnv?.[service], ...extraEnv };
     const proc = startProcess({
       name: `${service}-${counts[service]}`,
       entry: entry(service),

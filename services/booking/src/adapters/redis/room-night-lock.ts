@@ -30,6 +30,7 @@ export class RedisRoomNightLocks implements RoomNightLocks {
   private readonly redlock: Redlock;
   private readonly wait: Histogram<'outcome'>;
   private readonly failures: Counter<'reason'>;
+  private readonly lost: Counter;
 
   constructor(
     redis: Redis,
@@ -52,6 +53,11 @@ export class RedisRoomNightLocks implements RoomNightLocks {
       name: 'booking_lock_failures_total',
       help: 'Lock acquisitions that failed: timeout (held elsewhere too long) or redis (unreachable)',
       labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.lost = new Counter({
+      name: 'booking_lock_expired_before_release_total',
+      help: 'Locks whose TTL ran out while their holder still worked: the database arbitrated alone (raise LOCK_TTL_MS if this grows)',
       registers: [registry],
     });
   }
@@ -89,7 +95,11 @@ export class RedisRoomNightLocks implements RoomNightLocks {
         release: async () => {
           // A lock that expired (and maybe went to someone else) cannot be released: fine,
           // the database already arbitrated whatever happened while it was held.
-          await lock.release().catch(() => undefined);
+          if (Date.now() >= lock.expiration) {
+            this.lost.inc();
+            return;
+          }
+          await lock.release().catch(() => this.lost.inc());
         },
       };
     } catch (error) {

@@ -1,0 +1,61 @@
+# Cupo — the two commands that matter: `make run` and `make test`. Both install what they
+# need (pnpm into .tools/, dependencies, a build) on a fresh clone.
+
+SHELL := /bin/bash
+PNPM_VERSION := 10.34.8
+PNPM := $(CURDIR)/.tools/node_modules/.bin/pnpm
+STAMP := node_modules/.install-stamp
+PACKAGE_FILES := package.json pnpm-lock.yaml pnpm-workspace.yaml $(wildcard */*/package.json) $(wildcard patches/*)
+
+.PHONY: all install build run test test-unit test-system bench token clean cycles
+
+all: build
+
+$(PNPM):
+	@command -v node >/dev/null || { echo "Node.js 20.19+ is required"; exit 1; }
+	npm install --prefix .tools --no-audit --no-fund --loglevel=error pnpm@$(PNPM_VERSION)
+
+$(STAMP): $(PNPM) $(PACKAGE_FILES)
+	$(PNPM) install --frozen-lockfile
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+build: install
+	$(PNPM) exec tsc -b
+
+## The whole system with seed data on local PostgreSQL, Redis and RabbitMQ (PG_URL,
+## REDIS_URL, AMQP_URL override the defaults); with Docker Compose when they are not
+## running here but a Docker engine is.
+run: build
+	@if node tools/stack/dist/preflight-cli.js >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
+	  exec node tools/stack/dist/run.js; \
+	else \
+	  echo "Local servers not reachable; using Docker Compose"; exec docker compose up --build; \
+	fi
+
+## Unit, integration and system tests against the real servers, each run isolated.
+test: build
+	@mkdir -p test-results
+	@set +e; $(PNPM) exec vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json; \
+	  status=$$?; node tools/stack/dist/test-summary.js test-results/vitest.json; exit $$status
+
+test-unit: build
+	$(PNPM) exec vitest run --project unit --project integration
+
+test-system: build
+	$(PNPM) exec vitest run --project system
+
+## Benchmarks (not tests): prints p50/p95/p99 and throughput.
+bench: build
+	node tools/bench/dist/main.js
+
+## A development JWT: make token SUB=guest-1 ROLE=guest
+token: build
+	@node tools/stack/dist/token-cli.js --sub $(or $(SUB),guest-1) --role $(or $(ROLE),guest)
+
+cycles: install
+	$(PNPM) exec madge --circular --extensions ts packages/*/src services/*/src tools/*/src
+
+clean:
+	rm -rf node_modules */*/node_modules */*/dist */*/*.tsbuildinfo .run test-results .tools

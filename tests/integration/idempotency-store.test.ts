@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { defaultUrls } from '@cupo/stack';
+import { afterAll, describe, expect, it } from 'vitest';
+import { IdempotencyStore } from '../../services/gateway/src/idempotency/idempotency-store.js';
+
+const redis = new Redis(defaultUrls().redisUrl);
+const prefix = `cupo:it:${randomUUID()}:`;
+const store = new IdempotencyStore(redis, { keyPrefix: prefix, ttlSeconds: 60, leaseMs: 2_000, waitMs: 3_000 });
+const created = (body: unknown) => ({ status: 201, contentType: 'application/json', headers: {}, body });
+
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
+});
+
+describe('the idempotency store', () => {
+  it('runs the work once for parallel duplicates and gives them all its answer', async () => {
+    let runs = 0;
+    const work = async () => {
+      runs += 1;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return created({ n: runs });
+    };
+    const results = await Promise.all(Array.from({ length: 10 }, () => store.execute('k1', 'fp', work)));
+    expect(runs).toBe(1);
+    expect(results.map((r) => r.response.body)).toEqual(Array(10).fill({ n: 1 }));
+    expect(results.filter((r) => r.replayed)).toHaveLength(9);
+  });
+
+  it('refuses the same key with another fingerprint, also while the first is running', async () => {
+    const slow = store.execute('k2', 'fp-a', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return created({});
+    });
+    await expect(store.execute('k2', 'fp-b', async () => created({}))).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+    });
+    await slow;
+    await expect(store.execute('k2', 'fp-b', async () => created({}))).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+    });
+  });
+
+  it('keeps no 5xx answer: a retry runs the work again', async () => {
+    let runs = 0;
+    const flaky = async () => {
+      runs += 1;
+      return runs === 1 ? { ...created({}), status: 503 } : created({ ok: true });
+    };
+    expect((await store.execute('k3', 'fp', flaky)).response.status).toBe(503);
+    expect((await store.execute('k3', 'fp', flaky)).response.status).toBe(201);
+    expect(runs).toBe(2);
+  });
+
+  it('lets a duplicate take over when the first holder dies (its lease lapses)', async () => {
+    const shortLease = new IdempotencyStore(redis, { keyPrefix: prefix, ttlSeconds: 60, leaseMs: 150, waitMs: 2_000 });
+    void shortLease.execute('k4', 'fp', () => new Promise(() => undefined)); // never answers
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const taken = await shortLease.execute('k4', 'fp', async () => created({ second: true }));
+    expect(taken).toEqual({ response: created({ second: true }), replayed: false });
+  });
+
+  it('keeps answers for the configured time', async () => {
+    await store.execute('k5', 'fp', async () => created({}));
+    const ttl = await redis.ttl(`${prefix}idem:k5`);
+    expect(ttl).toBeGreaterThan(50);
+    expect(ttl).toBeLessThanOrEqual(60);
+  });
+});

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { createPool, databaseUrlFor, dropDatabase, ensureDatabase, migrate, type Sql } from '@cupo/database';
+import { defaultUrls } from '@cupo/stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InventoryStore } from '../../services/inventory/src/inventory-store.js';
+
+const { pgUrl } = defaultUrls();
+const database = `cupo_it_inventory_${Date.now().toString(36)}${Math.floor(Math.random() * 1e6)}`;
+let sql: Sql;
+let store: InventoryStore;
+
+beforeAll(async () => {
+  await ensureDatabase(pgUrl, database);
+  await migrate({
+    databaseUrl: databaseUrlFor(pgUrl, database),
+    dir: fileURLToPath(new URL('../../services/inventory/migrations', import.meta.url)),
+  });
+  sql = createPool({ url: databaseUrlFor(pgUrl, database), max: 10, applicationName: 'inventory-it' });
+  store = new InventoryStore(sql);
+});
+
+afterAll(async () => {
+  await sql?.end({ timeout: 5 });
+  await dropDatabase(pgUrl, database);
+});
+
+const nights = ['2030-03-01', '2030-03-02', '2030-03-03'];
+
+describe('reserving nights', () => {
+  it('lets exactly one of 30 simultaneous reserves take the last unit', async () => {
+    const room = await store.createRoom({ name: 'r', type: 't', total_quantity: 1 }, '2030-03-01', 5);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 30 }, () => store.reserve(randomUUID(), room.id, nights)),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    for (const o of outcomes.filter((o) => o.status === 'rejected')) {
+      expect((o as PromiseRejectedResult).reason.code).toBe('ROOM_UNAVAILABLE');
+    }
+    const availability = await store.getAvailability(room.id, '2030-03-01', '2030-03-04');
+    expect(availability.map((n) => n.available)).toEqual([0, 0, 0]);
+  });
+
+  it('takes all nights or none: a partly sold-out range changes nothing', async () => {
+    const room = await store.createRoom({ name: 'r', type: 't', total_quantity: 1 }, '2030-03-01', 5);
+    await store.reserve(randomUUID(), room.id, ['2030-03-02']);
+    await expect(store.reserve(randomUUID(), room.id, nights)).rejects.toMatchObject({
+      code: 'ROOM_UNAVAILABLE',
+      details: { nights: ['2030-03-02'] },
+    });
+    const availability = await store.getAvailability(room.id, '2030-03-01', '2030-03-04');
+    expect(availability.map((n) => n.available)).toEqual([1, 0, 1]);
+  });
+
+  it('reserves once per booking however often the command is redelivered', async () => {
+    const room = await store.createRoom({ name: 'r', type: 't', total_quantity: 3 }, '2030-03-01', 5);
+    const booking = randomUUID();
+    await Promise.all(Array.from({ length: 5 }, () => store.reserve(booking, room.id, nights)));
+    const availability = await store.getAvailability(room.id, '2030-03-01', '2030-03-04');
+    expect(availability.map((n) => n.available)).toEqual([2, 2, 2]);
+  });
+
+  it('refuses nights that are not on sale, and rooms that do not exist', async () => {
+    const room = await store.createRoom({ name: 'r', type: 't', total_quantity: 3 }, '2030-03-01', 2);
+    await expect(store.reserve(randomUUID(), room.id, nights)).rejects.toMatchObject({ code: 'ROOM_UNAVAILABLE' });
+    await expect(store.reserve(randomUUID(), 987_654, nights)).rejects.toMatchObject({ code: 'ROOM_NOT_FOUND' });
+  });
+});
+
+describe('releasing nights', () => {
+  it('gives the nights back once, however often it is asked', async () => {
+    const room = await store.createRoom({ name: 'r', type: 't', total_quantity: 2 }, '2030-03-01', 5);
+    const booking = randomUUID();
+    await store.reserve(booking, room.id, nights);
+    await Promise.all(Array.from({ length: 4 }, () => store.release(booking, room.id, nights)));
+    const availability = await store.getAvailability(room.id, '2030-03-01', '2030-03-04');
+    expect(availability.map((n) => n.available)).toEqual([2, 2, 2]);
+  });
+
+  it('leaves a tombstone so a reserve arriving after its release is refused', async () => {
+    const room = await store.createRoom({ name: 'r', type: 't', total_quantity: 2 }, '2030-03-01', 5);
+    const booking = randomUUID();
+    await store.release(booking, room.id, nights);
+    await expect(store.reserve(booking, room.id, nights)).rejects.toMatchObject({ code: 'RESERVATION_RELEASED' });
+    const availability = await store.getAvailability(room.id, '2030-03-01', '2030-03-04');
+    expect(availability.map((n) => n.available)).toEqual([2, 2, 2]);
+  });
+
+  it('cannot push availability above the total even if asked to by hand', async () => {
+    const room = await store.createRoom({ name: 'r', type: 't', total_quantity: 1 }, '2030-03-01', 1);
+    await expect(sql`UPDATE room_nights SET available = available + 1 WHERE room_id = ${room.id}`).rejects.toMatchObject({
+      constraint_name: 'room_nights_available_within_total',
+    });
+  });
+});
