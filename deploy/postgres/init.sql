@@ -1,0 +1,3 @@
+-- One database per service (docker compose only; `make run` creates them itself).
+CREATE DATABASE cupo_inventory;
+CREATE DATABASE cupo_booking;
