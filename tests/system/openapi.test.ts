@@ -1,0 +1,56 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient, startTestStack, token, type TestStack } from './support.js';
+
+const openapi = parse(readFileSync(fileURLToPath(new URL('../../openapi.yaml', import.meta.url)), 'utf8')) as {
+  paths: Record<string, Record<string, unknown>>;
+};
+const contractFile = fileURLToPath(new URL('../../../shared/CONTRACT.md', import.meta.url));
+const METHODS = ['get', 'post', 'put', 'delete', 'patch'];
+
+/** The `| METHOD | path |` rows of one contract section, as `get /api/rooms/{id}`. */
+function contractRoutes(section: string): string[] {
+  const text = readFileSync(contractFile, 'utf8');
+  const start = text.indexOf(`## ${section}`);
+  const body = text.slice(start, text.indexOf('\n## ', start + 3));
+  return [...body.matchAll(/^\| (GET|POST|PUT|DELETE|GET, PUT) \| `([^`]+)`/gm)].flatMap(([, methods, path]) => {
+    const paths = [path!, ...[...body.matchAll(/\(alias `([^`]+)`\)/g)].filter(() => path === '/api/bookings' && methods === 'POST').map((m) => m[1]!)];
+    return methods!.split(', ').flatMap((m) => paths.map((p) => `${m.toLowerCase()} ${p.split('?')[0]!.replace(/:(\w+)/g, '{$1}')}`));
+  });
+}
+
+const documented = Object.entries(openapi.paths).flatMap(([path, item]) =>
+  Object.keys(item).filter((k) => METHODS.includes(k)).map((method) => `${method} ${path}`),
+);
+
+describe('openapi.yaml', () => {
+  it.skipIf(!existsSync(contractFile))('documents every route of the contract’s rooms and bookings', () => {
+    const routes = contractRoutes('Rooms and bookings (hotel)');
+    expect(routes.length).toBeGreaterThanOrEqual(8);
+    expect(documented).toEqual(expect.arrayContaining(routes));
+  });
+
+  describe('against the running gateway', () => {
+    let stack: TestStack;
+    beforeAll(async () => {
+      stack = await startTestStack('openapi', { replicas: { inventory: 1, booking: 1 } });
+    });
+    afterAll(async () => {
+      await stack?.close();
+    });
+
+    it('serves every documented path (no unmatched route)', async () => {
+      const api = apiClient(stack.gatewayUrl);
+      const admin = await token('openapi-admin', 'admin');
+      for (const route of documented) {
+        const [method, path] = route.split(' ') as [string, string];
+        const concrete = path.replace('{id}', path.startsWith('/api/bookings') ? '00000000-0000-4000-8000-000000000000' : '1');
+        const response = await api(method.toUpperCase(), concrete, { token: admin, body: method === 'post' ? {} : undefined });
+        expect(response.status, route).toBeLessThan(500);
+        expect(String(response.body?.detail ?? ''), route).not.toMatch(/^No route/);
+      }
+    });
+  });
+});
