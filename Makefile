@@ -13,16 +13,16 @@ all: build
 
 $(PNPM):
 	@command -v node >/dev/null || { echo "Node.js 20.19+ is required"; exit 1; }
-	npm install --prefix .tools --no-audit --no-fund --loglevel=error pnpm@$(PNPM_VERSION)
+	npm install --prefix .tools --no-audit --no-fund --loglevel=error pnpm@$(PNPM_VERSION) >&2
 
 $(STAMP): $(PNPM) $(PACKAGE_FILES)
-	$(PNPM) install --frozen-lockfile
+	$(PNPM) install --frozen-lockfile >&2
 	@touch $(STAMP)
 
 install: $(STAMP)
 
 build: install
-	$(PNPM) exec tsc -b
+	$(PNPM) exec tsc -b >&2
 
 ## The whole system with seed data on local PostgreSQL, Redis and RabbitMQ (PG_URL,
 ## REDIS_URL, AMQP_URL override the defaults); with Docker Compose when they are not

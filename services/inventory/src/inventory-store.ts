@@ -63,8 +63,6 @@ export class InventoryStore {
   reserve(bookingId: string, roomId: number, nights: string[]): Promise<'reserved'> {
     return withDatabase(() =>
       this.sql.begin(async (tx) => {
-        const [room] = await tx`SELECT id FROM rooms WHERE id = ${roomId}`;
-        if (!room) throw new RoomNotFoundError(roomId);
         const inserted = await tx`
           INSERT INTO reservations (booking_id, room_id, nights, status, reserved_at)
           VALUES (${bookingId}, ${roomId}, ${nights}::date[], 'reserved', now())
@@ -91,6 +89,9 @@ export class InventoryStore {
           WHERE n.room_id = ${roomId} AND n.night = locked.night AND n.available > 0
           RETURNING to_char(n.night, 'YYYY-MM-DD') AS night`;
         if (taken.length !== nights.length) {
+          // Only a refused reserve pays for telling an unknown room from a sold-out one.
+          const [room] = await tx`SELECT id FROM rooms WHERE id = ${roomId}`;
+          if (!room) throw new RoomNotFoundError(roomId);
           const got = new Set(taken.map((row) => row.night));
           // Throwing rolls back the partial decrement and the reservation row together.
           throw new RoomUnavailableError(
