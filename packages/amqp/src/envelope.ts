@@ -30,3 +30,6 @@ export class RpcUnroutableError extends DomainError {
     super('unavailable', 'SERVICE_UNAVAILABLE', `No service is serving ${command}`, { command }, 1);
   }
 }
+
+/** RPC latency buckets: sub-millisecond round trips up to the longest deadlines. */
+export const RPC_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

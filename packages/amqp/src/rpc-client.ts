@@ -9,6 +9,7 @@ import {
   HEADER_DEADLINE,
   HEADER_REQUEST_ID,
   RPC_EXCHANGE,
+  RPC_LATENCY_BUCKETS,
   RpcTimeoutError,
   RpcUnroutableError,
   type RpcReply,
@@ -48,7 +49,7 @@ export class RpcClient {
       name: 'rpc_client_duration_seconds',
       help: 'Time from sending an RPC command to its reply, by command and outcome',
       labelNames: ['command', 'outcome'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      buckets: RPC_LATENCY_BUCKETS,
       registers: [options.registry],
     });
     this.channel = connection.createChannel({

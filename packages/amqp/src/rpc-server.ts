@@ -8,6 +8,7 @@ import {
   HEADER_DEADLINE,
   HEADER_REQUEST_ID,
   RPC_EXCHANGE,
+  RPC_LATENCY_BUCKETS,
   errorReply,
   type RpcReply,
 } from './envelope.js';
@@ -72,7 +73,7 @@ export class RpcServer {
       name: 'rpc_server_duration_seconds',
       help: 'Time spent handling an RPC command, by command and outcome',
       labelNames: ['command', 'outcome'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      buckets: RPC_LATENCY_BUCKETS,
       registers: [options.registry],
     });
   }
