@@ -301,6 +301,18 @@ describe('authentication and roles', () => {
     expect((await api('GET', '/api/bookings')).status).toBe(401);
   });
 
+  it('refuses a token once it expires, even one it accepted a moment before', async () => {
+    const shortLived = await new SignJWT({ role: 'guest' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('brief')
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
+      .sign(new TextEncoder().encode('dev-secret-change-me'));
+    expect((await api('GET', '/api/bookings', { token: shortLived })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 3_100));
+    const late = await api('GET', '/api/bookings', { token: shortLived });
+    expect([late.status, late.body.code]).toEqual([401, 'UNAUTHORIZED']);
+  });
+
   it('keeps room creation for admins', async () => {
     const payload = { name: 'Nope', type: 'x', total_quantity: 1, open_days: 1 };
     const asGuest = await api('POST', '/api/admin/rooms', { token: await token('g'), body: payload });

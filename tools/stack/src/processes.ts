@@ -20,7 +20,9 @@ export function startProcess(options: {
 }): ServiceProcess {
   const logFile = join(options.logDir, `${options.name}.log`);
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--enable-source-maps', options.entry], {
+  // CUPO_NODE_ARGS adds Node flags to every service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const extra = (options.env.CUPO_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, ['--enable-source-maps', ...extra, options.entry], {
     env: options.env,
     stdio: ['ignore', fd, fd],
   });
