@@ -114,6 +114,31 @@ try {
     (performance.now() - started) / 1000,
     steadyStatuses,
   );
+
+  // Reference: the cheapest authenticated round trip through the same path (one RPC, one
+  // query). A booking costs two RPC hops, five PostgreSQL round trips and the lock calls,
+  // so this is the ceiling to read the booking throughput against.
+  const readLatencies: number[] = [];
+  const readUntil = performance.now() + 5_000;
+  const readStarted = performance.now();
+  await Promise.all(
+    Array.from({ length: STEADY_CONCURRENCY }, async (_, worker) => {
+      while (performance.now() < readUntil) {
+        const t0 = performance.now();
+        const response = await fetch(`${base}/api/bookings/00000000-0000-4000-8000-000000000000`, {
+          headers: { authorization: `Bearer ${tokens[worker % tokens.length]}` },
+        });
+        await response.arrayBuffer();
+        readLatencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  summary(
+    `reference: authenticated single-RPC read (${STEADY_CONCURRENCY} concurrent clients, 5 s)`,
+    readLatencies,
+    (performance.now() - readStarted) / 1000,
+    new Map(),
+  );
 } finally {
   await stack.destroy();
 }
