@@ -1,5 +1,4 @@
 export * from './actor.js';
 export * from './bookings.js';
 export * from './dates.js';
-export * from './problem.js';
 export * from './rooms.js';

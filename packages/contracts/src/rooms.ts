@@ -56,8 +56,6 @@ export const InventoryCommands = {
 } as const;
 
 export const GetRoomCommand = z.object({ room_id: z.number().int().positive() });
-export const CreateRoomCommand = CreateRoomBody.extend({ first_night: IsoDate });
-export type CreateRoomCommand = z.infer<typeof CreateRoomCommand>;
 export const GetAvailabilityCommand = z.object({
   room_id: z.number().int().positive(),
   from: IsoDate,

@@ -44,16 +44,21 @@ export class InventoryStore {
 
   /** Each night in [from, to); nights not on sale read as total 0, available 0. */
   async getAvailability(roomId: number, from: string, to: string): Promise<NightAvailability[]> {
-    await this.getRoom(roomId);
-    return withDatabase(
+    // One round trip: this is the read bookings repeat while they wait for a lock. No rows
+    // means no room (the window always has at least one night).
+    const nights = await withDatabase(
       () => this.sql<NightAvailability[]>`
         SELECT to_char(d, 'YYYY-MM-DD') AS date,
                COALESCE(n.total, 0)     AS total,
                COALESCE(n.available, 0) AS available
-        FROM generate_series(${from}::date, ${to}::date - 1, interval '1 day') AS d
-        LEFT JOIN room_nights n ON n.room_id = ${roomId} AND n.night = d::date
+        FROM rooms r
+        CROSS JOIN generate_series(${from}::date, ${to}::date - 1, interval '1 day') AS d
+        LEFT JOIN room_nights n ON n.room_id = r.id AND n.night = d::date
+        WHERE r.id = ${roomId}
         ORDER BY d`,
     );
+    if (nights.length === 0) throw new RoomNotFoundError(roomId);
+    return nights;
   }
 
   /**

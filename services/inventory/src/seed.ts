@@ -7,13 +7,13 @@ import { openNights } from './inventory-store.js';
  * `node dist/seed.js`: the contract's seed rooms, safe to run again. Room 1 has a single
  * unit, which is what the concurrent-booking experiment fights over.
  */
-export const SEED_ROOMS = [
+const SEED_ROOMS = [
   { id: 1, name: 'Single 101', type: 'single', total_quantity: 1 },
   { id: 2, name: 'Double 201', type: 'double', total_quantity: 5 },
   { id: 3, name: 'Suite 301', type: 'suite', total_quantity: 2 },
   { id: 4, name: 'Family 401', type: 'family', total_quantity: 3 },
 ];
-export const SEED_OPEN_DAYS = 30;
+const SEED_OPEN_DAYS = 30;
 
 const config = loadConfig();
 const sql = createPool({ url: config.DATABASE_URL, max: 1, applicationName: 'cupo-inventory-seed' });

@@ -146,10 +146,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const stop = async () => {
     // Gateway first so no new work arrives, then the services drain what they hold.
-    const order = [...processes].sort((a, b) => rank(a.name) - rank(b.name));
-    for (const group of [order.filter((p) => p.name.startsWith('gateway')), order.filter((p) => !p.name.startsWith('gateway'))]) {
-      await Promise.all(group.map((proc) => stopProcess(proc)));
-    }
+    const isGateway = (proc: ServiceProcess) => proc.name.startsWith('gateway');
+    await Promise.all(processes.filter(isGateway).map((proc) => stopProcess(proc)));
+    await Promise.all(processes.filter((proc) => !isGateway(proc)).map((proc) => stopProcess(proc)));
   };
 
   try {
@@ -178,8 +177,4 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await deleteVhost(options.amqpUrl, `cupo-${ns}`);
     },
   };
-}
-
-function rank(name: string): number {
-  return name.startsWith('gateway') ? 0 : 1;
 }

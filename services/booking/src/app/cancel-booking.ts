@@ -22,7 +22,7 @@ export async function cancelBooking(
     throw new DomainError('conflict', 'BOOKING_NOT_CONFIRMED', 'This booking is still being confirmed');
   }
   const cancelled = (await deps.bookings.markCancelled(bookingId)) ?? booking;
-  if (cancelled.releaseOwed && (await releaseOwedNights(deps, bookingId, context))) {
+  if (await releaseOwedNights(deps, cancelled, context)) {
     deps.metrics.outcome('cancelled');
     return { ...cancelled, releaseOwed: false };
   }

@@ -71,8 +71,9 @@ export async function confirmBooking(
         // Inventory holds nothing for it, so nothing is left to settle: the attempt leaves
         // no trace (a redelivered command would simply be refused again).
         await deps.bookings.discardPending(command.bookingId);
-      } else if (await deps.bookings.markFailed(command.bookingId, code, true)) {
-        await releaseOwedNights(deps, command.bookingId, context);
+      } else {
+        const failed = await deps.bookings.markFailed(command.bookingId, code, true);
+        if (failed) await releaseOwedNights(deps, failed, context);
       }
       deps.metrics.outcome(code === 'ROOM_UNAVAILABLE' ? 'unavailable' : 'failed');
       throw error;

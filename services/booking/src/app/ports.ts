@@ -40,14 +40,7 @@ export interface RoomNightLocks {
   ): Promise<HeldLock>;
 }
 
-export interface NewBooking {
-  id: string;
-  userId: string;
-  roomId: number;
-  checkIn: string;
-  checkOut: string;
-  nights: number;
-}
+export type NewBooking = Pick<Booking, 'id' | 'userId' | 'roomId' | 'checkIn' | 'checkOut' | 'nights'>;
 
 export interface BookingRepository {
   find(id: string): Promise<Booking | undefined>;
@@ -57,8 +50,8 @@ export interface BookingRepository {
   markConfirmed(id: string): Promise<Booking | undefined>;
   /** Deletes a pending booking that inventory refused outright; no-op if no longer pending. */
   discardPending(id: string): Promise<void>;
-  /** pending → failed; false if it was not pending any more. */
-  markFailed(id: string, code: string, releaseOwed: boolean): Promise<boolean>;
+  /** pending → failed; undefined if it was not pending any more. */
+  markFailed(id: string, code: string, releaseOwed: boolean): Promise<Booking | undefined>;
   /** confirmed → cancelled with the release owed; undefined if it was not confirmed. */
   markCancelled(id: string): Promise<Booking | undefined>;
   /** Inventory has the nights back. */

@@ -26,15 +26,15 @@ export async function settleUnfinishedBookings(
     logger.warn({ bookingId: booking.id }, 'pending booking abandoned by recovery');
   }
   const owed = await deps.bookings.findOwedReleases(options.releaseGraceMs, options.batchSize);
-  const ids = new Set([...abandoned, ...owed].map((booking) => booking.id));
+  const debtors = new Map([...abandoned, ...owed].map((booking) => [booking.id, booking]));
   let released = 0;
-  for (const id of ids) {
-    const context = { requestId: `recovery:${id}`, deadline: Date.now() + 5_000 };
-    if (await releaseOwedNights(deps, id, context)) {
+  for (const booking of debtors.values()) {
+    const context = { requestId: `recovery:${booking.id}`, deadline: Date.now() + 5_000 };
+    if (await releaseOwedNights(deps, booking, context)) {
       released += 1;
       deps.metrics.recovered('released');
     } else {
-      logger.warn({ bookingId: id }, 'release still owed; will retry');
+      logger.warn({ bookingId: booking.id }, 'release still owed; will retry');
     }
   }
   return { abandoned: abandoned.length, released };

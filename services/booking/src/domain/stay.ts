@@ -25,10 +25,13 @@ export function stayOf(checkIn: string, checkOut: string, today: string): Stay {
   if (count < 1) throw new StayInvalidError('check_out must be after check_in');
   if (count > MAX_NIGHTS) throw new StayInvalidError(`a stay may cover at most ${MAX_NIGHTS} nights`);
   if (checkIn < today) throw new StayInvalidError('check_in must not be in the past');
-  const nights = Array.from({ length: count }, (_, i) =>
-    new Date(start + i * DAY_MS).toISOString().slice(0, 10),
-  );
-  return { checkIn, checkOut, nights };
+  return { checkIn, checkOut, nights: nightsFrom(checkIn, count) };
+}
+
+/** The `count` nights starting at `checkIn`, ascending. */
+export function nightsFrom(checkIn: string, count: number): string[] {
+  const start = Date.parse(`${checkIn}T00:00:00Z`);
+  return Array.from({ length: count }, (_, i) => new Date(start + i * DAY_MS).toISOString().slice(0, 10));
 }
 
 function parseDate(value: string, field: string): number {

@@ -87,8 +87,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       sendProblem(res, problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as UTF-8 application/json'));
       return;
     }
-    (req as { log?: Logger }).log?.error({ err: error }, 'unhandled error') ??
-      logger.error({ err: error }, 'unhandled error');
+    ((req as { log?: Logger }).log ?? logger).error({ err: error }, 'unhandled error');
     sendProblem(res, problem(500, 'INTERNAL_ERROR', 'Something went wrong on our side'));
   };
 }

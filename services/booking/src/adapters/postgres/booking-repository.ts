@@ -71,15 +71,15 @@ export class PostgresBookingRepository implements BookingRepository {
     await withDatabase(() => this.sql`DELETE FROM bookings WHERE id = ${id} AND status = 'pending'`);
   }
 
-  async markFailed(id: string, code: string, releaseOwed: boolean): Promise<boolean> {
-    const rows = await withDatabase(
-      () => this.sql`
+  async markFailed(id: string, code: string, releaseOwed: boolean): Promise<Booking | undefined> {
+    const [row] = await withDatabase(
+      () => this.sql<Row[]>`
         UPDATE bookings
         SET status = 'failed', failure_code = ${code}, release_owed = ${releaseOwed}, updated_at = now()
         WHERE id = ${id} AND status = 'pending'
-        RETURNING id`,
+        RETURNING *`,
     );
-    return rows.length > 0;
+    return row && toBooking(row);
   }
 
   async markCancelled(id: string): Promise<Booking | undefined> {
