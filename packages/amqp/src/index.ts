@@ -3,3 +3,5 @@ export * from './connection.js';
 export * from './envelope.js';
 export * from './rpc-client.js';
 export * from './rpc-server.js';
+export * from './job-consumer.js';
+export * from './publisher.js';

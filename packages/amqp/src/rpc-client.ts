@@ -24,6 +24,11 @@ export interface RpcCallOptions {
   timeoutMs?: number;
 }
 
+interface Gathering {
+  replies: unknown[];
+  errors: Error[];
+}
+
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
@@ -39,6 +44,8 @@ interface Pending {
 export class RpcClient {
   private readonly channel: ChannelWrapper;
   private readonly pending = new Map<string, Pending>();
+  private readonly gathering = new Map<string, Gathering>();
+  private readonly fanouts = new Set<string>();
   private readonly duration: Histogram<'command' | 'outcome'>;
 
   constructor(
@@ -124,6 +131,49 @@ export class RpcClient {
     }
   }
 
+  /**
+   * Scatter-gather: sends one command to a fanout exchange and collects every replica's
+   * answer that arrives within `windowMs`. Used for per-process state (circuit breakers);
+   * a replica too slow to answer in the window is simply missing from the result.
+   */
+  async gather<T>(
+    exchange: string,
+    command: string,
+    payload: unknown,
+    options: RpcCallOptions & { windowMs: number },
+  ): Promise<{ replies: T[]; errors: Error[] }> {
+    if (!this.connection.isConnected()) throw new DependencyUnavailableError('RabbitMQ');
+    if (!this.fanouts.has(exchange)) {
+      // Publishing to an undeclared exchange would close the channel: declare it first
+      // (and again after every reconnect, as part of the channel's setup).
+      await this.channel.addSetup((channel: Channel) => channel.assertExchange(exchange, 'fanout', { durable: true }));
+      this.fanouts.add(exchange);
+    }
+    const correlationId = randomUUID();
+    const gathering: Gathering = { replies: [], errors: [] };
+    this.gathering.set(correlationId, gathering);
+    try {
+      await this.channel.publish(exchange, command, Buffer.from(JSON.stringify(payload)), {
+        correlationId,
+        replyTo: REPLY_TO,
+        persistent: false,
+        contentType: 'application/json',
+        type: command,
+        expiration: String(options.windowMs),
+        headers: {
+          [HEADER_REQUEST_ID]: options.requestId,
+          [HEADER_DEADLINE]: Date.now() + options.windowMs,
+        },
+      });
+      await new Promise((resolve) => setTimeout(resolve, options.windowMs));
+      return { replies: gathering.replies as T[], errors: gathering.errors };
+    } catch (error) {
+      throw new DependencyUnavailableError('RabbitMQ', error);
+    } finally {
+      this.gathering.delete(correlationId);
+    }
+  }
+
   async close(): Promise<void> {
     this.failAll('RPC client closed');
     await this.channel.close();
@@ -138,6 +188,12 @@ export class RpcClient {
       reply = JSON.parse(message.content.toString('utf8')) as RpcReply;
     } catch (error) {
       this.options.logger.error({ err: error, correlationId }, 'unparseable RPC reply');
+      return;
+    }
+    const gathering = this.gathering.get(correlationId);
+    if (gathering) {
+      if (reply.ok) gathering.replies.push(reply.result);
+      else gathering.errors.push(fromErrorBody(reply.error));
       return;
     }
     // A late reply (its caller timed out) finds no pending entry and is dropped.

@@ -45,6 +45,12 @@ export function rpcHandler<T>(
 export interface RpcServerOptions {
   /** The service's durable command queue, e.g. `booking.rpc`. */
   queue: string;
+  /**
+   * Serve a fanout exchange instead: every replica gets its own exclusive queue, so each
+   * one answers (for per-process state such as circuit breakers). `queue` then only names
+   * the channel.
+   */
+  broadcastExchange?: string;
   handlers: Record<string, RpcHandler>;
   /** How many commands one replica works on at once. */
   prefetch: number;
@@ -69,13 +75,16 @@ export class RpcServer {
     private readonly connection: AmqpConnectionManager,
     private readonly options: RpcServerOptions,
   ) {
-    this.duration = new Histogram({
-      name: 'rpc_server_duration_seconds',
-      help: 'Time spent handling an RPC command, by command and outcome',
-      labelNames: ['command', 'outcome'],
-      buckets: RPC_LATENCY_BUCKETS,
-      registers: [options.registry],
-    });
+    // Several servers in one process (commands and broadcasts) share the one histogram.
+    this.duration =
+      (options.registry.getSingleMetric('rpc_server_duration_seconds') as Histogram<'command' | 'outcome'> | undefined) ??
+      new Histogram({
+        name: 'rpc_server_duration_seconds',
+        help: 'Time spent handling an RPC command, by command and outcome',
+        labelNames: ['command', 'outcome'],
+        buckets: RPC_LATENCY_BUCKETS,
+        registers: [options.registry],
+      });
   }
 
   start(): Promise<void> {
@@ -85,13 +94,21 @@ export class RpcServer {
       confirm: false,
       setup: async (channel: Channel) => {
         if (this.stopped) return;
-        await channel.assertExchange(RPC_EXCHANGE, 'direct', { durable: true });
-        await channel.assertQueue(queue, { durable: true });
-        for (const command of Object.keys(handlers)) {
-          await channel.bindQueue(queue, RPC_EXCHANGE, command);
+        let source = queue;
+        const broadcast = this.options.broadcastExchange;
+        if (broadcast) {
+          await channel.assertExchange(broadcast, 'fanout', { durable: true });
+          source = (await channel.assertQueue('', { exclusive: true, autoDelete: true })).queue;
+          await channel.bindQueue(source, broadcast, '');
+        } else {
+          await channel.assertExchange(RPC_EXCHANGE, 'direct', { durable: true });
+          await channel.assertQueue(queue, { durable: true });
+          for (const command of Object.keys(handlers)) {
+            await channel.bindQueue(queue, RPC_EXCHANGE, command);
+          }
         }
         await channel.prefetch(prefetch);
-        const { consumerTag } = await channel.consume(queue, (message) => {
+        const { consumerTag } = await channel.consume(source, (message) => {
           if (message) void this.handle(channel, message);
         });
         this.current = { channel, consumerTag };

@@ -2,3 +2,4 @@ export * from './actor.js';
 export * from './bookings.js';
 export * from './dates.js';
 export * from './rooms.js';
+export * from './enrollments.js';

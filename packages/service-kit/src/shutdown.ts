@@ -54,3 +54,40 @@ export function closeHttpServer(server: Server): Promise<void> {
     server.closeIdleConnections();
   });
 }
+
+/**
+ * Runs `task` every `intervalMs`, one run at a time (the next is scheduled when the last
+ * ends), and logs failures instead of crashing: background sweeps of a service.
+ */
+export class PeriodicTask {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly name: string,
+    private readonly intervalMs: number,
+    private readonly task: () => Promise<void>,
+    private readonly logger: { warn: (obj: object, msg: string) => void },
+  ) {}
+
+  start(): void {
+    this.schedule();
+  }
+
+  /** Stops scheduling and waits for a run in progress; safe to call twice. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.task()
+        .catch((error: unknown) => this.logger.warn({ err: error, task: this.name }, 'periodic task failed'))
+        .finally(() => this.schedule());
+    }, this.intervalMs);
+  }
+}
