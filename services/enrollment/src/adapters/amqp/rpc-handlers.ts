@@ -1,0 +1,93 @@
+import { rpcHandler, type RpcHandler } from '@cupo/amqp';
+import type { CircuitBreakers } from '@cupo/circuit-breakers';
+import {
+  CreateSectionBody,
+  CreateStudentBody,
+  DropEnrollmentCommand,
+  EnrollmentBroadcasts,
+  EnrollmentCommands,
+  EnrollmentJobs,
+  ForgetIdempotencyKeyCommand,
+  GetRequestCommand,
+  GetSectionCommand,
+  ListSagasCommand,
+  ListSectionsCommand,
+  ListStudentEnrollmentsCommand,
+  PurgeSagasCommand,
+  ResetBreakerCommand,
+  SubmitEnrollmentCommand,
+} from '@cupo/contracts';
+import { DomainError } from '@cupo/errors';
+import { z } from 'zod';
+import { dropEnrollment } from '../../app/drop-enrollment.js';
+import { getEnrollmentRequest } from '../../app/get-enrollment-request.js';
+import { listStudentEnrollments } from '../../app/list-student-enrollments.js';
+import type { EnrollmentStore } from '../../app/ports.js';
+import { submitEnrollment, type SubmitDeps } from '../../app/submit-enrollment.js';
+import { SectionNotFoundError } from '../../domain/errors.js';
+import type { QueueInspector } from './queue-inspector.js';
+
+/** Queues whose depth and consumers the ops stats report. */
+export const OBSERVED_QUEUES = [
+  EnrollmentJobs.queue,
+  `${EnrollmentJobs.queue}.retry`,
+  `${EnrollmentJobs.queue}.dead`,
+  'enrollment.rpc',
+  'booking.rpc',
+  'inventory.rpc',
+] as const;
+
+export function rpcHandlers(deps: SubmitDeps & { store: EnrollmentStore; queues: QueueInspector }): Record<string, RpcHandler> {
+  const { store } = deps;
+  return {
+    [EnrollmentCommands.submit]: rpcHandler(SubmitEnrollmentCommand, (command, context) =>
+      submitEnrollment(deps, command, context.requestId),
+    ),
+    [EnrollmentCommands.getRequest]: rpcHandler(GetRequestCommand, (command) =>
+      getEnrollmentRequest(store, command.request_id, command.actor),
+    ),
+    [EnrollmentCommands.listTerms]: rpcHandler(z.object({}), () => store.listTerms()),
+    [EnrollmentCommands.listSections]: rpcHandler(ListSectionsCommand, (command) => store.listSections(command.term)),
+    [EnrollmentCommands.getSection]: rpcHandler(GetSectionCommand, async (command) => {
+      const section = await store.findSection(command.code);
+      if (!section) throw new SectionNotFoundError(command.code);
+      return section;
+    }),
+    [EnrollmentCommands.listStudentEnrollments]: rpcHandler(ListStudentEnrollmentsCommand, (command) =>
+      listStudentEnrollments(store, command.student_id, command.actor, command.term),
+    ),
+    [EnrollmentCommands.drop]: rpcHandler(DropEnrollmentCommand, (command) =>
+      dropEnrollment(store, command.enrollment_id, command.actor),
+    ),
+    [EnrollmentCommands.createSection]: rpcHandler(CreateSectionBody, (command) => store.createSection(command)),
+    [EnrollmentCommands.createStudent]: rpcHandler(CreateStudentBody, (command) => store.createStudent(command)),
+    [EnrollmentCommands.stats]: rpcHandler(z.object({}), async () => {
+      const [stats, queues] = await Promise.all([store.stats(), deps.queues.depths(OBSERVED_QUEUES)]);
+      return { ...stats, queues };
+    }),
+    [EnrollmentCommands.listSagas]: rpcHandler(ListSagasCommand, (command) => store.listSagas(command.status)),
+    [EnrollmentCommands.purgeSagas]: rpcHandler(PurgeSagasCommand, async (command) => ({
+      purged: await store.purgeSagas(command.status, command.older_than_seconds),
+    })),
+    [EnrollmentCommands.forgetIdempotencyKey]: rpcHandler(ForgetIdempotencyKeyCommand, async (command) => ({
+      forgotten: await store.forgetIdempotencyKey(command.key),
+    })),
+  };
+}
+
+/** Answered by every replica: breakers are per process. */
+export function broadcastHandlers(breakers: CircuitBreakers, instance: string): Record<string, RpcHandler> {
+  return {
+    [EnrollmentBroadcasts.listBreakers]: rpcHandler(z.object({}), async () => ({
+      instance,
+      breakers: breakers.snapshot(),
+    })),
+    [EnrollmentBroadcasts.resetBreaker]: rpcHandler(ResetBreakerCommand, async (command) => {
+      if (!breakers.has(command.name)) {
+        throw new DomainError('not_found', 'CIRCUIT_BREAKER_NOT_FOUND', `No circuit breaker named '${command.name}'`);
+      }
+      breakers.reset(command.name);
+      return { instance, name: command.name, state: breakers.stateOf(command.name) };
+    }),
+  };
+}

@@ -1,0 +1,420 @@
+import {
+  EnrollmentJobs,
+  Schedule,
+  type CreateSectionBody,
+  type CreateStudentBody,
+  type Enrollment,
+  type FailureReason,
+  type RequestStatus,
+  type SagaStatus,
+  type Section,
+} from '@cupo/contracts';
+import { isUniqueViolation, type Sql, type TransactionSql } from '@cupo/database';
+import { DomainError } from '@cupo/errors';
+import type {
+  EnrollmentStore,
+  NewRequest,
+  RequestRecord,
+  SagaSummary,
+  SagaUnitOfWork,
+  SubmitOutcome,
+  SubmittedResponse,
+} from '../../app/ports.js';
+import type { SeatFacts, SectionFacts } from '../../domain/enrollment-rules.js';
+import { SectionExistsError, StudentExistsError, TermNotFoundError } from '../../domain/errors.js';
+import type { Saga, SagaStep } from '../../domain/saga.js';
+import { OUTBOX_CHANNEL } from './outbox-relay.js';
+
+interface RequestRow {
+  id: string;
+  student_id: string;
+  term: string;
+  sections: string[];
+  status: RequestStatus;
+  error_code: string | null;
+  error_detail: string | null;
+  accepted_at: Date;
+  finished_at: Date | null;
+}
+
+interface SagaRow {
+  id: string;
+  name: string;
+  status: SagaStatus;
+  steps: SagaStep[];
+  failure: (FailureReason & { section?: string }) | null;
+  started_at: Date;
+  finished_at: Date | null;
+}
+
+interface SectionRow {
+  code: string;
+  course: string;
+  term: string;
+  capacity: number;
+  enrolled: number;
+  schedule: unknown;
+}
+
+interface EnrollmentRow {
+  id: string;
+  student_id: string;
+  section: string;
+  course: string;
+  term: string;
+  schedule: unknown;
+  status: 'active' | 'dropped';
+  enrolled_at: Date;
+  ended_at: Date | null;
+}
+
+const toRequest = (row: RequestRow): RequestRecord => ({
+  id: row.id,
+  studentId: row.student_id,
+  term: row.term,
+  sections: row.sections,
+  status: row.status,
+  ...(row.error_code ? { error: { code: row.error_code, detail: row.error_detail ?? '' } } : {}),
+  acceptedAt: row.accepted_at,
+  ...(row.finished_at ? { finishedAt: row.finished_at } : {}),
+});
+
+const toSaga = (row: SagaRow): Saga => ({
+  id: row.id,
+  status: row.status,
+  steps: row.steps,
+  ...(row.failure ? { failure: row.failure } : {}),
+});
+
+/**
+ * A schedule is parsed on every read: a row that does not hold a valid schedule (written by
+ * hand, or by a bug) makes the read fail loudly instead of letting an overlap slip through.
+ */
+const toSection = (row: SectionRow): Section & SectionFacts => ({
+  code: row.code,
+  course: row.course,
+  term: row.term,
+  capacity: row.capacity,
+  enrolled: row.enrolled,
+  schedule: Schedule.parse(row.schedule),
+});
+
+const toEnrollment = (row: EnrollmentRow): Enrollment => ({
+  id: row.id,
+  student_id: row.student_id,
+  section: row.section,
+  course: row.course,
+  term: row.term,
+  schedule: Schedule.parse(row.schedule),
+  status: row.status,
+  enrolled_at: row.enrolled_at.toISOString(),
+  ...(row.ended_at ? { dropped_at: row.ended_at.toISOString() } : {}),
+});
+
+const json = (sql: Sql | TransactionSql, value: unknown) => sql.json(value as Parameters<Sql['json']>[0]);
+
+/**
+ * All of enrollment's SQL. Seats are taken under row locks (`SELECT … FOR UPDATE` on the
+ * student, then the section — always that order, so two steps never wait on each other in
+ * a cycle); the `sections_seats` CHECK stops an oversell even if a check were wrong.
+ */
+export class PostgresEnrollmentStore implements EnrollmentStore {
+  constructor(private readonly sql: Sql) {}
+
+  async submit(request: NewRequest): Promise<SubmitOutcome> {
+    return this.sql.begin(async (tx) => {
+      // Claiming the key first serialises parallel duplicates on its unique index: the
+      // second waits for the first to commit, then sees its key (and gets its answer).
+      // An expired key is taken over in the same statement.
+      const claimed = await tx<{ request_id: string }[]>`
+        INSERT INTO idempotency_keys (key, request_id, fingerprint, derived, response, expires_at)
+        VALUES (${request.idempotencyKey}, ${request.id}, ${request.fingerprint}, ${request.derivedKey},
+                ${json(tx, request.response)}, now() + make_interval(secs => ${request.keyTtlSeconds}))
+        ON CONFLICT (key) DO UPDATE
+          SET request_id = excluded.request_id, fingerprint = excluded.fingerprint,
+              derived = excluded.derived, response = excluded.response,
+              created_at = now(), expires_at = excluded.expires_at
+          WHERE idempotency_keys.expires_at <= now()
+        RETURNING request_id`;
+      if (claimed.length === 0) {
+        const [existing] = await tx<{ fingerprint: string; response: SubmittedResponse }[]>`
+          SELECT fingerprint, response FROM idempotency_keys WHERE key = ${request.idempotencyKey}`;
+        if (!existing) throw new Error('idempotency key vanished while held');
+        if (existing.fingerprint !== request.fingerprint) return { kind: 'key_reused' };
+        return { kind: 'replayed', response: existing.response };
+      }
+      await tx`
+        INSERT INTO enrollment_requests (id, student_id, term, sections)
+        VALUES (${request.id}, ${request.studentId}, ${request.term}, ${request.sections})`;
+      await this.announce(tx, [request.id], request.requestId);
+      return { kind: 'accepted', response: request.response };
+    }) as Promise<SubmitOutcome>;
+  }
+
+  /** Writes "process this request" to the outbox; the relay publishes it after commit. */
+  private async announce(tx: TransactionSql, requestIds: string[], requestId?: string): Promise<void> {
+    if (requestIds.length === 0) return;
+    const rows = requestIds.map((id) => ({
+      exchange: EnrollmentJobs.exchange,
+      routing_key: EnrollmentJobs.requested,
+      payload: { request_id: id },
+      headers: { 'x-request-id': requestId ?? id },
+    }));
+    await tx`
+      INSERT INTO outbox (exchange, routing_key, payload, headers)
+      SELECT exchange, routing_key, payload, headers
+      FROM jsonb_to_recordset(${json(tx, rows)}) AS r(exchange text, routing_key text, payload jsonb, headers jsonb)`;
+    await tx`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
+  }
+
+  async inSaga<T>(requestId: string, work: (unit: SagaUnitOfWork) => Promise<T>): Promise<T | undefined> {
+    return this.sql.begin(async (tx) => {
+      // The request row is the saga's mutex: every step of this request queues here.
+      const [requestRow] = await tx<RequestRow[]>`
+        SELECT * FROM enrollment_requests WHERE id = ${requestId} FOR UPDATE`;
+      if (!requestRow) return undefined;
+      const [sagaRow] = await tx<SagaRow[]>`SELECT * FROM sagas WHERE id = ${requestId}`;
+      const request = toRequest(requestRow);
+      const unit: SagaUnitOfWork = {
+        request,
+        saga: sagaRow ? { saga: toSaga(sagaRow), startedAt: sagaRow.started_at } : undefined,
+        saveSaga: async (saga) => {
+          const finished = ['completed', 'compensated', 'failed'].includes(saga.status);
+          await tx`
+            INSERT INTO sagas (id, name, status, steps, failure, finished_at)
+            VALUES (${saga.id}, ${`enrollment_${request.studentId}`}, ${saga.status}, ${json(tx, saga.steps)},
+                    ${saga.failure ? json(tx, saga.failure) : null}, ${finished ? tx`now()` : null})
+            ON CONFLICT (id) DO UPDATE
+              SET status = excluded.status, steps = excluded.steps, failure = excluded.failure,
+                  updated_at = now(), finished_at = excluded.finished_at`;
+          await tx`
+            UPDATE enrollment_requests
+            SET status = CASE WHEN status = 'queued' THEN 'processing' ELSE status END, updated_at = now()
+            WHERE id = ${requestId}`;
+        },
+        requestFacts: async () => {
+          const [student] = await tx<{ id: string; active: boolean }[]>`
+            SELECT id, active FROM students WHERE id = ${request.studentId}`;
+          const [term] = await tx<{ code: string; open: boolean }[]>`
+            SELECT code, open FROM terms WHERE code = ${request.term}`;
+          const rows = await tx<SectionRow[]>`SELECT * FROM sections WHERE code IN ${tx(request.sections)}`;
+          return { student, term, sections: new Map(rows.map((row) => [row.code, toSection(row)])) };
+        },
+        lockSeat: async (code) => {
+          await tx`SELECT 1 FROM students WHERE id = ${request.studentId} FOR UPDATE`;
+          const [row] = await tx<SectionRow[]>`SELECT * FROM sections WHERE code = ${code} FOR UPDATE`;
+          const seats = await tx<(SeatFacts & { schedule: unknown })[]>`
+            SELECT e.section, e.course, s.schedule
+            FROM enrollments e JOIN sections s ON s.code = e.section
+            WHERE e.student_id = ${request.studentId} AND e.term = ${request.term}
+              AND e.status IN ('held', 'active')`;
+          return {
+            section: row ? toSection(row) : undefined,
+            seats: seats.map((seat) => ({ ...seat, schedule: Schedule.parse(seat.schedule) })),
+          };
+        },
+        takeSeat: async (section) => {
+          await tx`UPDATE sections SET enrolled = enrolled + 1 WHERE code = ${section.code}`;
+          await tx`
+            INSERT INTO enrollments (id, student_id, section, course, term, request_id, status)
+            VALUES (gen_random_uuid(), ${request.studentId}, ${section.code}, ${section.course},
+                    ${section.term}, ${requestId}, 'held')`;
+        },
+        releaseSeat: async (code) => {
+          // Guarded by the held row: a release that already happened changes nothing.
+          const releasedRows = await tx`
+            UPDATE enrollments SET status = 'released', ended_at = now()
+            WHERE request_id = ${requestId} AND section = ${code} AND status = 'held'
+            RETURNING id`;
+          if (releasedRows.count > 0) {
+            await tx`UPDATE sections SET enrolled = enrolled - 1 WHERE code = ${code}`;
+          }
+        },
+        activateSeats: async () => {
+          await tx`
+            UPDATE enrollments SET status = 'active', enrolled_at = now()
+            WHERE request_id = ${requestId} AND status = 'held'`;
+        },
+        finish: async (outcome) => {
+          const error = outcome.status === 'failed' ? outcome.error : undefined;
+          await tx`
+            UPDATE enrollment_requests
+            SET status = ${outcome.status}, error_code = ${error?.code ?? null},
+                error_detail = ${error?.detail ?? null}, finished_at = now(), updated_at = now()
+            WHERE id = ${requestId}`;
+          // A derived key only guards against duplicates in flight: once the request has an
+          // outcome, the same sections may be asked for again (a seat may have opened).
+          await tx`UPDATE idempotency_keys SET expires_at = now() WHERE request_id = ${requestId} AND derived`;
+        },
+      };
+      return work(unit);
+    }) as Promise<T | undefined>;
+  }
+
+  async findRequest(id: string) {
+    const [row] = await this.sql<RequestRow[]>`SELECT * FROM enrollment_requests WHERE id = ${id}`;
+    if (!row) return undefined;
+    const [saga] = await this.sql<SagaRow[]>`SELECT * FROM sagas WHERE id = ${id}`;
+    return { request: toRequest(row), saga: saga ? toSaga(saga) : undefined };
+  }
+
+  listTerms() {
+    return this.sql<{ code: string; name: string; open: boolean }[]>`
+      SELECT code, name, open FROM terms ORDER BY code`.then((rows) => [...rows]);
+  }
+
+  async listSections(term?: string): Promise<Section[]> {
+    const rows = await this.sql<SectionRow[]>`
+      SELECT code, course, term, capacity, enrolled, schedule FROM sections
+      ${term ? this.sql`WHERE term = ${term}` : this.sql``}
+      ORDER BY term, code`;
+    return rows.map(toSection);
+  }
+
+  async findSection(code: string): Promise<Section | undefined> {
+    const [row] = await this.sql<SectionRow[]>`
+      SELECT code, course, term, capacity, enrolled, schedule FROM sections WHERE code = ${code}`;
+    return row ? toSection(row) : undefined;
+  }
+
+  async listStudentEnrollments(studentId: string, term?: string): Promise<Enrollment[]> {
+    const rows = await this.sql<EnrollmentRow[]>`
+      SELECT e.id, e.student_id, e.section, e.course, e.term, s.schedule, e.status, e.enrolled_at, e.ended_at
+      FROM enrollments e JOIN sections s ON s.code = e.section
+      WHERE e.student_id = ${studentId} AND e.status = 'active'
+        ${term ? this.sql`AND e.term = ${term}` : this.sql``}
+      ORDER BY e.term, e.section`;
+    return rows.map(toEnrollment);
+  }
+
+  async findEnrollment(id: string): Promise<Enrollment | undefined> {
+    const [row] = await this.sql<EnrollmentRow[]>`
+      SELECT e.id, e.student_id, e.section, e.course, e.term, s.schedule,
+             CASE WHEN e.status = 'active' THEN 'active' ELSE 'dropped' END AS status,
+             e.enrolled_at, e.ended_at
+      FROM enrollments e JOIN sections s ON s.code = e.section
+      WHERE e.id = ${id} AND e.status IN ('active', 'dropped')`;
+    return row ? toEnrollment(row) : undefined;
+  }
+
+  async dropEnrollment(id: string): Promise<Enrollment | undefined> {
+    await this.sql.begin(async (tx) => {
+      const [row] = await tx<{ section: string }[]>`
+        UPDATE enrollments SET status = 'dropped', ended_at = now()
+        WHERE id = ${id} AND status = 'active'
+        RETURNING section`;
+      if (row) await tx`UPDATE sections SET enrolled = enrolled - 1 WHERE code = ${row.section}`;
+    });
+    return this.findEnrollment(id);
+  }
+
+  async createSection(section: CreateSectionBody): Promise<Section> {
+    try {
+      return await this.sql.begin(async (tx) => {
+        const [term] = await tx`SELECT 1 FROM terms WHERE code = ${section.term}`;
+        if (!term) throw new TermNotFoundError(section.term);
+        await tx`INSERT INTO courses (code, name) VALUES (${section.course}, ${section.course}) ON CONFLICT DO NOTHING`;
+        const [row] = await tx<SectionRow[]>`
+          INSERT INTO sections (code, course, term, capacity, schedule)
+          VALUES (${section.code}, ${section.course}, ${section.term}, ${section.capacity}, ${json(tx, section.schedule)})
+          RETURNING code, course, term, capacity, enrolled, schedule`;
+        return toSection(row!);
+      }) as Section;
+    } catch (error) {
+      if (isUniqueViolation(error, 'sections_pkey')) throw new SectionExistsError(section.code);
+      throw error;
+    }
+  }
+
+  async createStudent(student: CreateStudentBody) {
+    try {
+      const [row] = await this.sql<{ id: string; name: string; email: string; active: boolean }[]>`
+        INSERT INTO students (id, name, email) VALUES (${student.id}, ${student.name}, ${student.email})
+        RETURNING id, name, email, active`;
+      return row!;
+    } catch (error) {
+      if (isUniqueViolation(error, 'students_pkey')) throw new StudentExistsError(student.id);
+      throw error;
+    }
+  }
+
+  async requeueStalled(staleMs: number, limit: number): Promise<string[]> {
+    return this.sql.begin(async (tx) => {
+      const rows = await tx<{ id: string }[]>`
+        UPDATE enrollment_requests SET updated_at = now()
+        WHERE id IN (
+          SELECT id FROM enrollment_requests
+          WHERE status IN ('queued', 'processing')
+            AND updated_at < now() - make_interval(secs => ${staleMs / 1000})
+          ORDER BY updated_at
+          LIMIT ${limit}
+          FOR UPDATE SKIP LOCKED)
+        RETURNING id`;
+      const ids = rows.map((row) => row.id);
+      await this.announce(tx, ids);
+      return ids;
+    }) as Promise<string[]>;
+  }
+
+  async purgeExpiredKeys(): Promise<number> {
+    const result = await this.sql`DELETE FROM idempotency_keys WHERE expires_at <= now()`;
+    return result.count;
+  }
+
+  async stats() {
+    const requests = await this.sql<{ status: string; count: number }[]>`
+      SELECT status, count(*)::int AS count FROM enrollment_requests GROUP BY status`;
+    const sagas = await this.sql<{ status: string; count: number }[]>`
+      SELECT status, count(*)::int AS count FROM sagas GROUP BY status`;
+    const [keys] = await this.sql<{ entries: number; sample: string[] | null }[]>`
+      SELECT count(*)::int AS entries,
+             (SELECT array_agg(key) FROM (SELECT key FROM idempotency_keys WHERE expires_at > now()
+                                          ORDER BY created_at DESC LIMIT 5) k) AS sample
+      FROM idempotency_keys WHERE expires_at > now()`;
+    const [outbox] = await this.sql<{ pending: number; oldest_seconds: number }[]>`
+      SELECT count(*)::int AS pending,
+             coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_seconds
+      FROM outbox`;
+    const byStatus = (rows: { status: string; count: number }[], all: readonly string[]) =>
+      Object.fromEntries(all.map((status) => [status, rows.find((r) => r.status === status)?.count ?? 0]));
+    return {
+      requests: byStatus(requests, ['queued', 'processing', 'completed', 'failed']),
+      sagas: byStatus(sagas, ['running', 'compensating', 'completed', 'compensated', 'failed']),
+      idempotency: { entries: keys?.entries ?? 0, sample_keys: keys?.sample ?? [] },
+      outbox: outbox ?? { pending: 0, oldest_seconds: 0 },
+    };
+  }
+
+  async listSagas(status?: SagaStatus, limit = 100): Promise<SagaSummary[]> {
+    const rows = await this.sql<SagaRow[]>`
+      SELECT * FROM sagas ${status ? this.sql`WHERE status = ${status}` : this.sql``}
+      ORDER BY started_at DESC LIMIT ${limit}`;
+    return rows.map((row) => ({
+      saga_id: row.id,
+      name: row.name,
+      status: row.status,
+      steps: row.steps.map((step) => ({
+        name: step.section ? `${step.name}:${step.section}` : step.name,
+        status: step.status,
+        ...(step.section ? { section: step.section } : {}),
+      })),
+      started_at: row.started_at.toISOString(),
+      ...(row.finished_at ? { finished_at: row.finished_at.toISOString() } : {}),
+    }));
+  }
+
+  async purgeSagas(status: SagaStatus, olderThanSeconds: number): Promise<number> {
+    if (!['completed', 'compensated', 'failed'].includes(status)) {
+      throw new DomainError('invalid', 'VALIDATION_FAILED', 'Only finished sagas can be purged');
+    }
+    const result = await this.sql`
+      DELETE FROM sagas
+      WHERE status = ${status} AND finished_at < now() - make_interval(secs => ${olderThanSeconds})`;
+    return result.count;
+  }
+
+  async forgetIdempotencyKey(key: string): Promise<boolean> {
+    const result = await this.sql`DELETE FROM idempotency_keys WHERE key = ${key}`;
+    return result.count > 0;
+  }
+}

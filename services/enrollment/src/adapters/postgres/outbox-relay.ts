@@ -1,0 +1,140 @@
+import type { ConfirmedPublisher } from '@cupo/amqp';
+import type { CircuitBreakers } from '@cupo/circuit-breakers';
+import { withDatabase, type Sql } from '@cupo/database';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+
+/** NOTIFY channel the submitting transaction signals on, so the relay wakes at commit. */
+export const OUTBOX_CHANNEL = 'enrollment_outbox';
+
+interface OutboxRow {
+  id: string;
+  exchange: string;
+  routing_key: string;
+  payload: unknown;
+  headers: Record<string, unknown>;
+  created_at: Date;
+}
+
+export interface OutboxRelayOptions {
+  batchSize: number;
+  /** Fallback poll, for notifications missed while the LISTEN connection was down. */
+  pollMs: number;
+  logger: Logger;
+  registry: Registry;
+}
+
+/**
+ * Publishes what transactions wrote to the outbox. A batch is locked with SKIP LOCKED (so
+ * replicas share the work), published with confirms, and deleted in the same transaction:
+ * a crash before the commit leaves the rows to be published again, so a message may go out
+ * twice but never zero times — consumers are idempotent for exactly this reason.
+ */
+export class OutboxRelay {
+  private draining: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private unlisten: (() => Promise<void>) | undefined;
+  private readonly published: Counter;
+  private readonly lag: Histogram;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly publisher: ConfirmedPublisher,
+    private readonly breakers: CircuitBreakers,
+    private readonly options: OutboxRelayOptions,
+  ) {
+    this.published = new Counter({
+      name: 'outbox_published_total',
+      help: 'Outbox messages published',
+      registers: [options.registry],
+    });
+    this.lag = new Histogram({
+      name: 'outbox_lag_seconds',
+      help: 'Time from the outbox write (commit) to the confirmed publish',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [options.registry],
+    });
+  }
+
+  async start(): Promise<void> {
+    try {
+      const listening = await this.sql.listen(OUTBOX_CHANNEL, () => this.kick(), () => this.kick());
+      this.unlisten = listening.unlisten;
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'outbox LISTEN failed; relying on polling');
+    }
+    const poll = () => {
+      if (this.stopped) return;
+      this.kick();
+      this.timer = setTimeout(poll, this.options.pollMs);
+    };
+    poll();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.unlisten?.().catch(() => undefined);
+    await this.draining;
+    // One last pass: what this replica's final requests wrote goes out before it exits.
+    await this.drainOnce().catch(() => undefined);
+  }
+
+  /** Starts a drain, or asks the running one to go round again. */
+  kick(): void {
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while ((await this.drainOnce()) === this.options.batchSize) {
+        // a full batch: there may be more
+      }
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'outbox relay pass failed; will retry');
+    }
+  }
+
+  private async drainOnce(): Promise<number> {
+    return this.breakers.run('postgres', () =>
+      withDatabase(
+        () =>
+          this.sql.begin(async (tx) => {
+            const rows = await tx<OutboxRow[]>`
+              SELECT id, exchange, routing_key, payload, headers, created_at FROM outbox
+              ORDER BY id LIMIT ${this.options.batchSize}
+              FOR UPDATE SKIP LOCKED`;
+            if (rows.length === 0) return 0;
+            await this.breakers.run('publishing', () =>
+              Promise.all(
+                rows.map((row) =>
+                  this.publisher.publish(row.exchange, row.routing_key, Buffer.from(JSON.stringify(row.payload)), {
+                    messageId: `outbox-${row.id}`,
+                    type: row.routing_key,
+                    headers: row.headers,
+                  }),
+                ),
+              ),
+            );
+            await tx`DELETE FROM outbox WHERE id IN ${tx(rows.map((row) => row.id))}`;
+            const now = Date.now();
+            for (const row of rows) this.lag.observe((now - row.created_at.getTime()) / 1000);
+            this.published.inc(rows.length);
+            return rows.length;
+          }) as Promise<number>,
+      ),
+    );
+  }
+}

@@ -1,0 +1,122 @@
+import {
+  ConfirmedPublisher,
+  JobConsumer,
+  RpcServer,
+  assertJobTopology,
+  type AmqpConnectionManager,
+} from '@cupo/amqp';
+import { CircuitBreakers } from '@cupo/circuit-breakers';
+import { EnrollmentBroadcasts, EnrollmentJobs, EnrollmentRequestedMessage } from '@cupo/contracts';
+import type { Sql } from '@cupo/database';
+import { DependencyUnavailableError } from '@cupo/errors';
+import { PeriodicTask, type Logger } from '@cupo/service-kit';
+import type { Registry } from 'prom-client';
+import { QueueInspector } from './adapters/amqp/queue-inspector.js';
+import { OBSERVED_QUEUES, broadcastHandlers, rpcHandlers } from './adapters/amqp/rpc-handlers.js';
+import { enrollmentMetrics } from './adapters/metrics.js';
+import { PostgresEnrollmentStore } from './adapters/postgres/enrollment-store.js';
+import { guardedByBreaker } from './adapters/postgres/guarded.js';
+import { OutboxRelay } from './adapters/postgres/outbox-relay.js';
+import { abandonEnrollmentRequest, processEnrollmentRequest } from './app/process-enrollment-request.js';
+import { recoverStalledRequests } from './app/recover-stalled-requests.js';
+import type { EnrollmentConfig } from './config.js';
+
+export interface EnrollmentServiceDeps {
+  sql: Sql;
+  amqp: AmqpConnectionManager;
+  registry: Registry;
+  logger: Logger;
+  config: EnrollmentConfig;
+  /** This replica's name, as ops reports its breakers. */
+  instance: string;
+}
+
+/** A failure of `dependency` (as DependencyUnavailableError names it) counts against its breaker. */
+const failureOf = (dependency: string) => (error: Error) =>
+  error instanceof DependencyUnavailableError && String(error.details?.dependency ?? '').startsWith(dependency);
+
+/** Builds the service from its dependencies; main.ts starts and stops what this returns. */
+export function createEnrollmentService(deps: EnrollmentServiceDeps) {
+  const { config, logger, registry } = deps;
+  const breakers = new CircuitBreakers(registry);
+  breakers.add('postgres', {
+    dependency: 'PostgreSQL',
+    failureThreshold: config.DATABASE_CIRCUIT_FAILURE_THRESHOLD,
+    openMs: config.DATABASE_CIRCUIT_RECOVERY_TIMEOUT * 1000,
+    successThreshold: config.DATABASE_CIRCUIT_SUCCESS_THRESHOLD,
+    isFailure: failureOf('PostgreSQL'),
+  });
+  breakers.add('publishing', {
+    dependency: 'RabbitMQ publishing',
+    failureThreshold: config.PUBLISH_CIRCUIT_FAILURE_THRESHOLD,
+    openMs: config.PUBLISH_CIRCUIT_RECOVERY_TIMEOUT * 1000,
+    successThreshold: config.PUBLISH_CIRCUIT_SUCCESS_THRESHOLD,
+    isFailure: failureOf('RabbitMQ'),
+  });
+
+  const store = guardedByBreaker(new PostgresEnrollmentStore(deps.sql), breakers, 'postgres');
+  const metrics = enrollmentMetrics(registry);
+  const queues = new QueueInspector(deps.amqp);
+  queues.registerGauges(registry, OBSERVED_QUEUES.slice(0, 3));
+
+  const rpc = new RpcServer(deps.amqp, {
+    queue: 'enrollment.rpc',
+    handlers: rpcHandlers({ store, metrics, queues, keyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS }),
+    prefetch: config.RPC_PREFETCH,
+    logger,
+    registry,
+  });
+  const broadcasts = new RpcServer(deps.amqp, {
+    queue: 'enrollment.ops',
+    broadcastExchange: EnrollmentBroadcasts.exchange,
+    handlers: broadcastHandlers(breakers, deps.instance),
+    prefetch: 4,
+    logger,
+    registry,
+  });
+
+  const topology = {
+    exchange: EnrollmentJobs.exchange,
+    queue: EnrollmentJobs.queue,
+    routingKey: EnrollmentJobs.requested,
+  };
+  const processDeps = { store, metrics };
+  const consumer = new JobConsumer(deps.amqp, {
+    topology,
+    schema: EnrollmentRequestedMessage,
+    prefetch: config.JOB_PREFETCH,
+    maxAttempts: config.JOB_MAX_ATTEMPTS,
+    backoff: { initialMs: config.JOB_RETRY_INITIAL_MS, maxMs: config.JOB_RETRY_MAX_MS },
+    handle: (message) => processEnrollmentRequest(processDeps, message.request_id),
+    onGiveUp: (message, error, context) =>
+      abandonEnrollmentRequest(
+        processDeps,
+        message.request_id,
+        context.attempt,
+        error instanceof Error ? error.message : String(error),
+      ),
+    logger,
+    registry,
+  });
+
+  // The relay declares what it publishes to, so a message written before any consumer ever
+  // started still has its queue to land in.
+  const publisher = new ConfirmedPublisher(deps.amqp, {
+    name: 'outbox',
+    setup: (channel) => assertJobTopology(channel, topology),
+  });
+  const relay = new OutboxRelay(deps.sql, publisher, breakers, {
+    batchSize: config.OUTBOX_BATCH_SIZE,
+    pollMs: config.OUTBOX_POLL_MS,
+    logger,
+    registry,
+  });
+  const recovery = new PeriodicTask(
+    'recover stalled requests',
+    config.RECOVERY_INTERVAL_MS,
+    () => recoverStalledRequests(store, { staleMs: config.STALE_REQUEST_MS, batch: 200 }, logger),
+    logger,
+  );
+
+  return { breakers, rpc, broadcasts, consumer, publisher, relay, recovery };
+}

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { env, parseConfig } from '@cupo/service-kit';
+
+const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
+
+const Schema = z.object({
+  DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/cupo_enrollment'),
+  AMQP_URL: z.url().default('amqp://guest:guest@127.0.0.1:5672'),
+  HTTP_PORT: env.port(9301),
+  LOG_LEVEL: env.logLevel(),
+  PG_POOL_MAX: env.positiveInt(8),
+  RPC_PREFETCH: env.positiveInt(32),
+  /** Enrollment requests one replica processes at once. */
+  JOB_PREFETCH: env.positiveInt(8),
+  /** Tries before a request whose processing keeps failing is dead-lettered and failed. */
+  JOB_MAX_ATTEMPTS: env.positiveInt(5),
+  JOB_RETRY_INITIAL_MS: env.positiveInt(200),
+  JOB_RETRY_MAX_MS: env.positiveInt(5_000),
+  OUTBOX_BATCH_SIZE: env.positiveInt(200),
+  OUTBOX_POLL_MS: env.positiveInt(1_000),
+  RECOVERY_INTERVAL_MS: env.positiveInt(5_000),
+  /** A request queued or processing with no progress for this long is announced again. */
+  STALE_REQUEST_MS: env.positiveInt(30_000),
+  IDEMPOTENCY_TTL_SECONDS: env.positiveInt(7_200),
+  // Circuit breakers (the contract's defaults: PostgreSQL 3 / 30 s / 2).
+  DATABASE_CIRCUIT_FAILURE_THRESHOLD: env.positiveInt(3),
+  DATABASE_CIRCUIT_RECOVERY_TIMEOUT: seconds(30),
+  DATABASE_CIRCUIT_SUCCESS_THRESHOLD: env.positiveInt(2),
+  PUBLISH_CIRCUIT_FAILURE_THRESHOLD: env.positiveInt(5),
+  PUBLISH_CIRCUIT_RECOVERY_TIMEOUT: seconds(10),
+  PUBLISH_CIRCUIT_SUCCESS_THRESHOLD: env.positiveInt(3),
+  SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
+});
+
+export type EnrollmentConfig = z.infer<typeof Schema>;
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): EnrollmentConfig {
+  return parseConfig(Schema, environment);
+}

@@ -1,0 +1,65 @@
+import { hostname } from 'node:os';
+import { amqpReadiness, connectAmqp } from '@cupo/amqp';
+import { createPool, databaseReadiness } from '@cupo/database';
+import {
+  closeHttpServer,
+  createLogger,
+  createMetricsRegistry,
+  createShutdown,
+  exitOnSignals,
+  startOpsServer,
+} from '@cupo/service-kit';
+import { createEnrollmentService } from './app.js';
+import { loadConfig } from './config.js';
+
+/** The composition root: the only place that reads config and wires adapters together. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const instance = `${hostname()}:${process.pid}`;
+  const logger = createLogger({ service: 'enrollment', level: config.LOG_LEVEL });
+  const registry = createMetricsRegistry('enrollment');
+
+  const sql = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_MAX, applicationName: 'cupo-enrollment' });
+  const amqp = connectAmqp({ url: config.AMQP_URL, name: 'enrollment', logger });
+  const service = createEnrollmentService({ sql, amqp, registry, logger, config, instance });
+
+  let accepting = true;
+  const ops = await startOpsServer({
+    port: config.HTTP_PORT,
+    logger,
+    registry,
+    isAccepting: () => accepting,
+    checks: { postgres: databaseReadiness(sql), rabbitmq: amqpReadiness(amqp) },
+  });
+
+  const shutdown = createShutdown(
+    logger,
+    [
+      { name: 'mark not ready', run: async () => void (accepting = false) },
+      { name: 'stop taking commands', run: () => service.rpc.stop() },
+      { name: 'stop consuming and finish in-flight requests', run: () => service.consumer.stop() },
+      { name: 'stop recovery', run: () => service.recovery.stop() },
+      { name: 'flush the outbox', run: () => service.relay.stop() },
+      { name: 'stop ops broadcasts', run: () => service.broadcasts.stop() },
+      { name: 'close publisher', run: () => service.publisher.close() },
+      { name: 'close amqp', run: () => amqp.close() },
+      { name: 'close postgres', run: () => sql.end({ timeout: 5 }) },
+      { name: 'close http', run: () => closeHttpServer(ops.server) },
+    ],
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+  exitOnSignals(shutdown);
+
+  await service.publisher.ready();
+  await service.relay.start();
+  await service.consumer.start();
+  await service.broadcasts.start();
+  await service.rpc.start();
+  service.recovery.start();
+  logger.info({ httpPort: ops.port, instance }, 'enrollment ready');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
