@@ -14,6 +14,7 @@ export interface TestStack extends Stack {
   logDir: string;
   inventoryDb: postgres.Sql;
   bookingDb: postgres.Sql;
+  enrollmentDb: postgres.Sql;
   close(): Promise<void>;
 }
 
@@ -28,7 +29,7 @@ export async function startTestStack(
   const stack = await startStack({
     ...defaultUrls(),
     namespace,
-    replicas: options.replicas ?? { inventory: 2, booking: 2 },
+    replicas: options.replicas ?? { inventory: 2, booking: 2, enrollment: 0 },
     gatewayPort: await freePort(),
     opsPortBase: 0,
     logDir,
@@ -39,13 +40,16 @@ export async function startTestStack(
   const db = (url: string) => postgres(url, { max: 2, onnotice: () => undefined, types: { date: dateAsString } });
   const inventoryDb = db(stack.databaseUrls.inventory);
   const bookingDb = db(stack.databaseUrls.booking);
+  const enrollmentDb = db(stack.databaseUrls.enrollment);
   return {
     ...stack,
     namespace,
     logDir,
     inventoryDb,
     bookingDb,
+    enrollmentDb,
     close: async () => {
+      await enrollmentDb.end({ timeout: 5 });
       await inventoryDb.end({ timeout: 5 });
       await bookingDb.end({ timeout: 5 });
       await stack.destroy();
@@ -171,4 +175,73 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 30_0
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+// --- Enrollment ------------------------------------------------------------------------
+
+/**
+ * The enrollment invariants, read from the database: per section, seats taken
+ * (`enrolled`) equal the held and active enrollments and never exceed capacity; no seat is
+ * left held by a finished request; no student holds overlapping sections.
+ */
+export async function enrollmentInvariantViolations(stack: TestStack): Promise<string[]> {
+  const db = stack.enrollmentDb;
+  const problems: string[] = [];
+  const sections = await db<{ code: string; capacity: number; enrolled: number; taken: number }[]>`
+    SELECT s.code, s.capacity, s.enrolled,
+           (SELECT count(*)::int FROM enrollments e WHERE e.section = s.code AND e.status IN ('held', 'active')) AS taken
+    FROM sections s`;
+  for (const s of sections) {
+    if (s.enrolled !== s.taken) problems.push(`${s.code}: enrolled ${s.enrolled} but ${s.taken} seats taken`);
+    if (s.taken > s.capacity) problems.push(`${s.code}: ${s.taken} seats over capacity ${s.capacity}`);
+  }
+  const stranded = await db<{ id: string }[]>`
+    SELECT e.id FROM enrollments e JOIN enrollment_requests r ON r.id = e.request_id
+    WHERE e.status = 'held' AND r.status IN ('completed', 'failed')`;
+  for (const e of stranded) problems.push(`enrollment ${e.id} still held by a finished request`);
+  const overlaps = await db<{ student_id: string; a: string; b: string }[]>`
+    SELECT e1.student_id, e1.section AS a, e2.section AS b
+    FROM enrollments e1
+    JOIN enrollments e2 ON e2.student_id = e1.student_id AND e2.term = e1.term AND e1.section < e2.section
+    JOIN sections s1 ON s1.code = e1.section
+    JOIN sections s2 ON s2.code = e2.section
+    WHERE e1.status = 'active' AND e2.status = 'active'
+      AND EXISTS (
+        SELECT 1 FROM jsonb_array_elements(s1.schedule) m1, jsonb_array_elements(s2.schedule) m2
+        WHERE m1->>'day' = m2->>'day' AND m1->>'start' < m2->>'end' AND m2->>'start' < m1->>'end')`;
+  for (const o of overlaps) problems.push(`${o.student_id} holds overlapping ${o.a} and ${o.b}`);
+  return problems;
+}
+
+/** Polls each request until it is completed or failed; returns the final views by id. */
+export async function waitForTerminal(
+  api: ReturnType<typeof apiClient>,
+  requestIds: string[],
+  adminToken: string,
+  timeoutMs = 30_000,
+): Promise<Map<string, any>> {
+  const done = new Map<string, any>();
+  const deadline = Date.now() + timeoutMs;
+  while (done.size < requestIds.length && Date.now() < deadline) {
+    const pending = requestIds.filter((id) => !done.has(id));
+    const views = await Promise.all(
+      pending.map((id) => api('GET', `/api/enrollments/requests/${id}`, { token: adminToken })),
+    );
+    views.forEach((view, i) => {
+      if (view.status === 200 && (view.body.status === 'completed' || view.body.status === 'failed')) {
+        done.set(pending[i]!, view.body);
+      }
+    });
+    if (done.size < requestIds.length) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return done;
+}
+
+export async function createSection(
+  api: ReturnType<typeof apiClient>,
+  section: { code: string; course: string; capacity: number; schedule: { day: string; start: string; end: string }[]; term?: string },
+): Promise<void> {
+  const admin = await token('admin-tests', 'admin');
+  const response = await api('POST', '/api/admin/sections', { token: admin, body: { term: '1-2025', ...section } });
+  if (response.status !== 201) throw new Error(`section creation failed: ${response.status} ${JSON.stringify(response.body)}`);
 }

@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import type { RpcClient } from '@cupo/amqp';
+import type { CircuitBreakers } from '@cupo/circuit-breakers';
 import { httpDurationHistogram, mountHealthRoutes, type Logger, type ReadinessCheck } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
 import { authenticate } from './http/auth.js';
@@ -7,11 +8,18 @@ import { requestId, requestLog, requestMetrics } from './http/observe.js';
 import { problem, problemHandler, sendProblem } from './http/problem.js';
 import type { IdempotencyStore } from './idempotency/idempotency-store.js';
 import { bookingRoutes } from './routes/bookings.js';
+import { enrollmentRoutes } from './routes/enrollments.js';
+import { opsRoutes } from './routes/ops.js';
 import { roomRoutes } from './routes/rooms.js';
 
 export interface GatewayDeps {
   rpc: RpcClient;
   idempotency: IdempotencyStore;
+  breakers: CircuitBreakers;
+  /** This gateway's name, as ops reports its breakers. */
+  instance: string;
+  /** How long ops waits for every replica's breakers. */
+  gatherWindowMs: number;
   jwtSecret: string;
   logger: Logger;
   registry: Registry;
@@ -35,6 +43,17 @@ export function createApp(deps: GatewayDeps): Express {
   const auth = authenticate(deps.jwtSecret);
   app.use(roomRoutes(deps.rpc, auth));
   app.use(bookingRoutes(deps.rpc, deps.idempotency, auth));
+  app.use(enrollmentRoutes(deps.rpc, auth));
+  app.use(
+    opsRoutes({
+      rpc: deps.rpc,
+      breakers: deps.breakers,
+      idempotency: deps.idempotency,
+      auth,
+      instance: deps.instance,
+      gatherWindowMs: deps.gatherWindowMs,
+    }),
+  );
 
   app.use((req, res) => {
     sendProblem(res, problem(404, 'NOT_FOUND', `No route for ${req.method} ${req.path}`));

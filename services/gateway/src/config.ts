@@ -16,6 +16,12 @@ const Schema = z
     /** How long the gateway waits for a service's answer before 504. */
     RPC_TIMEOUT_MS: env.positiveInt(5_000),
     IDEMPOTENCY_TTL_SECONDS: env.positiveInt(7_200),
+    /** The `redis` circuit breaker (the contract's defaults: 5 failures / 10 s open / 3 successes). */
+    REDIS_CIRCUIT_FAILURE_THRESHOLD: env.positiveInt(5),
+    REDIS_CIRCUIT_RECOVERY_TIMEOUT: z.coerce.number().positive().default(10),
+    REDIS_CIRCUIT_SUCCESS_THRESHOLD: env.positiveInt(3),
+    /** How long ops endpoints wait for every replica to report its circuit breakers. */
+    OPS_GATHER_WINDOW_MS: env.positiveInt(250),
     SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
   })
   .refine((c) => c.NODE_ENV !== 'production' || c.JWT_SECRET !== DEV_JWT_SECRET, {

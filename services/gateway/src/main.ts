@@ -1,4 +1,7 @@
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
+import { CircuitBreakers } from '@cupo/circuit-breakers';
+import { DependencyUnavailableError } from '@cupo/errors';
 import { amqpReadiness, connectAmqp, RpcClient } from '@cupo/amqp';
 import {
   closeHttpServer,
@@ -22,7 +25,16 @@ async function main(): Promise<void> {
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
   const amqp = connectAmqp({ url: config.AMQP_URL, name: 'gateway', logger });
   const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.RPC_TIMEOUT_MS, logger, registry });
+  const breakers = new CircuitBreakers(registry);
+  breakers.add('redis', {
+    dependency: 'Redis',
+    failureThreshold: config.REDIS_CIRCUIT_FAILURE_THRESHOLD,
+    openMs: config.REDIS_CIRCUIT_RECOVERY_TIMEOUT * 1000,
+    successThreshold: config.REDIS_CIRCUIT_SUCCESS_THRESHOLD,
+    isFailure: (error) => error instanceof DependencyUnavailableError && error.details?.dependency === 'Redis',
+  });
   const idempotency = new IdempotencyStore(redis, {
+    guard: (call) => breakers.run('redis', call),
     keyPrefix: config.REDIS_KEY_PREFIX,
     ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
     leaseMs: config.RPC_TIMEOUT_MS + 2_000,
@@ -33,6 +45,9 @@ async function main(): Promise<void> {
   const app = createApp({
     rpc,
     idempotency,
+    breakers,
+    instance: `gateway@${hostname()}:${process.pid}`,
+    gatherWindowMs: config.OPS_GATHER_WINDOW_MS,
     jwtSecret: config.JWT_SECRET,
     logger,
     registry,

@@ -29,7 +29,7 @@ function summary(label: string, latencies: number[], seconds: number, statuses: 
 const stack = await startStack({
   ...defaultUrls(),
   namespace: `bench_${Date.now().toString(36)}`,
-  replicas: { inventory: 2, booking: 2 },
+  replicas: { inventory: 2, booking: 2, enrollment: 2 },
   gatewayPort: await freePort(),
   opsPortBase: 0,
   logDir: join(tmpdir(), 'cupo-bench'),

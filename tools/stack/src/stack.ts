@@ -14,10 +14,12 @@ const run = promisify(execFile);
 /** The repository root, from this file's place in tools/stack/dist. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-export const SERVICES = ['inventory', 'booking', 'gateway'] as const;
+export const SERVICES = ['inventory', 'booking', 'enrollment', 'gateway'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 /** Services that own a database (the gateway keeps nothing but Redis idempotency keys). */
-const DATABASE_SERVICES = ['inventory', 'booking'] as const;
+const DATABASE_SERVICES = ['inventory', 'booking', 'enrollment'] as const;
+/** Services with seed data (`dist/seed.js`). */
+const SEEDED_SERVICES = ['inventory', 'enrollment'] as const;
 
 export interface StackOptions {
   /** Base URLs of the shared servers; database and vhost names are added per stack. */
@@ -26,7 +28,7 @@ export interface StackOptions {
   amqpUrl: string;
   /** Names databases `cupo_<ns>_<service>`, the vhost `cupo-<ns>`, Redis keys `cupo:<ns>:`; empty for `make run`. */
   namespace?: string;
-  replicas: { inventory: number; booking: number };
+  replicas: { inventory: number; booking: number; enrollment: number };
   gatewayPort: number;
   /** First ops port; each further process takes the next one. 0 picks free ports. */
   opsPortBase: number;
@@ -90,6 +92,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const databaseUrls = {
     inventory: databaseUrlFor(options.pgUrl, dbName('inventory')),
     booking: databaseUrlFor(options.pgUrl, dbName('booking')),
+    enrollment: databaseUrlFor(options.pgUrl, dbName('enrollment')),
   };
   let amqpUrl = options.amqpUrl;
   if (ns) {
@@ -104,13 +107,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await run(process.execPath, [entry(service, 'migrate.js')], { env: envFor });
   }
   if (options.seed ?? true) {
-    await run(process.execPath, [entry('inventory', 'seed.js')], {
-      env: { ...process.env, ...options.env, DATABASE_URL: databaseUrls.inventory },
-    });
+    for (const service of SEEDED_SERVICES) {
+      await run(process.execPath, [entry(service, 'seed.js')], {
+        env: { ...process.env, ...options.env, DATABASE_URL: databaseUrls[service] },
+      });
+    }
   }
 
   const processes: ServiceProcess[] = [];
-  const counts: Record<ServiceName, number> = { inventory: 0, booking: 0, gateway: 0 };
+  const counts: Record<ServiceName, number> = { inventory: 0, booking: 0, enrollment: 0, gateway: 0 };
   let nextOpsPort = options.opsPortBase;
   const common: NodeJS.ProcessEnv = {
     ...process.env,
@@ -155,6 +160,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await Promise.all([
       ...Array.from({ length: options.replicas.inventory }, () => startReplica('inventory')),
       ...Array.from({ length: options.replicas.booking }, () => startReplica('booking')),
+      ...Array.from({ length: options.replicas.enrollment }, () => startReplica('enrollment')),
     ]);
     await startReplica('gateway');
   } catch (error) {

@@ -55,6 +55,8 @@ export interface IdempotencyOptions {
   /** How long a duplicate waits for the first request's answer. */
   waitMs: number;
   pollMs?: number;
+  /** Wraps each Redis call (the gateway passes its `redis` circuit breaker). */
+  guard?: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -134,11 +136,29 @@ export class IdempotencyStore {
   }
 
   private async call<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      throw new DependencyUnavailableError('Redis', error);
-    }
+    const translated = async () => {
+      try {
+        return await command();
+      } catch (error) {
+        throw new DependencyUnavailableError('Redis', error);
+      }
+    };
+    return this.options.guard ? this.options.guard(translated) : translated();
+  }
+
+  /** Live keys and a few of their names, for the ops stats (SCAN: never blocks Redis). */
+  async census(sampleSize = 5): Promise<{ entries: number; sample_keys: string[] }> {
+    const prefix = this.redisKey('');
+    let cursor = '0';
+    let entries = 0;
+    const sample: string[] = [];
+    do {
+      const [next, keys] = await this.call(() => this.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000));
+      cursor = next;
+      entries += keys.length;
+      for (const key of keys) if (sample.length < sampleSize) sample.push(key.slice(prefix.length));
+    } while (cursor !== '0');
+    return { entries, sample_keys: sample };
   }
 }
 

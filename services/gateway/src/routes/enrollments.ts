@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import { Router } from 'express';
+import { z } from 'zod';
+import type { RpcClient } from '@cupo/amqp';
+import {
+  CreateSectionBody,
+  CreateStudentBody,
+  EnrollmentCommands,
+  EnrollmentRequestBody,
+  SectionsQuery,
+  StudentEnrollmentsQuery,
+} from '@cupo/contracts';
+import { DomainError } from '@cupo/errors';
+import { actorOf, requireRole, type authenticate } from '../http/auth.js';
+import { parseInput } from '../http/validate.js';
+import { fingerprintOf } from '../idempotency/idempotency-store.js';
+
+const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be 1 to 255 visible ASCII characters');
+const Uuid = z.uuid();
+
+interface Submitted {
+  response: { request_id: string; status: 'queued'; status_url: string };
+  replayed: boolean;
+}
+
+/**
+ * Course enrollment: public catalog reads, students' requests (queued, answered 202), and
+ * admin creation of students and sections. Served by enrollment over RPC.
+ */
+export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate>): Router {
+  const router = Router();
+  const call = <T>(command: string, payload: unknown, requestId: string) => rpc.call<T>(command, payload, { requestId });
+
+  router.get('/api/terms', async (req, res) => {
+    res.json(await call(EnrollmentCommands.listTerms, {}, req.requestId));
+  });
+
+  router.get('/api/sections', async (req, res) => {
+    const query = parseInput(SectionsQuery, req.query);
+    res.json(await call(EnrollmentCommands.listSections, query, req.requestId));
+  });
+
+  router.get('/api/sections/:code', async (req, res) => {
+    res.json(await call(EnrollmentCommands.getSection, { code: String(req.params.code).slice(0, 64) }, req.requestId));
+  });
+
+  router.post('/api/enrollments', auth, requireRole('student'), async (req, res) => {
+    const body = parseInput(EnrollmentRequestBody, req.body);
+    const actor = actorOf(req);
+    const rawKey = req.get('idempotency-key');
+    // The key is scoped to the student, so two students' keys never meet. Without a client
+    // key, the request itself is the key: (student, term, sorted sections) — the same
+    // sections in another order are the same request.
+    const sorted = [...body.sections].sort();
+    const derived = rawKey === undefined;
+    const key = derived
+      ? `enrollment:${actor.id}:${body.term}:${sorted.join(',')}`
+      : `enrollment:${actor.id}:${parseInput(IdempotencyKey, rawKey)}`;
+    const fingerprint = derived
+      ? createHash('sha256').update(key).digest('hex')
+      : fingerprintOf({ userId: actor.id, method: 'POST', route: '/api/enrollments', body });
+    const submitted = await call<Submitted>(
+      EnrollmentCommands.submit,
+      {
+        student_id: actor.id,
+        term: body.term,
+        sections: body.sections,
+        idempotency_key: key,
+        derived_key: derived,
+        fingerprint,
+      },
+      req.requestId,
+    );
+    if (submitted.replayed) res.set('Idempotent-Replayed', 'true');
+    res.status(202).location(submitted.response.status_url).json(submitted.response);
+  });
+
+  router.get('/api/enrollments/requests/:id', auth, async (req, res) => {
+    const id = uuidOr(req.params.id, 'REQUEST_NOT_FOUND', 'Enrollment request');
+    res.json(await call(EnrollmentCommands.getRequest, { request_id: id, actor: actorOf(req) }, req.requestId));
+  });
+
+  router.get('/api/students/:id/enrollments', auth, async (req, res) => {
+    const query = parseInput(StudentEnrollmentsQuery, req.query);
+    res.json(
+      await call(
+        EnrollmentCommands.listStudentEnrollments,
+        { student_id: String(req.params.id), actor: actorOf(req), ...query },
+        req.requestId,
+      ),
+    );
+  });
+
+  router.delete('/api/enrollments/:id', auth, async (req, res) => {
+    const id = uuidOr(req.params.id, 'ENROLLMENT_NOT_FOUND', 'Enrollment');
+    res.json(await call(EnrollmentCommands.drop, { enrollment_id: id, actor: actorOf(req) }, req.requestId));
+  });
+
+  router.post('/api/admin/sections', auth, requireRole('admin'), async (req, res) => {
+    const body = parseInput(CreateSectionBody, req.body);
+    res.status(201).json(await call(EnrollmentCommands.createSection, body, req.requestId));
+  });
+
+  router.post('/api/admin/students', auth, requireRole('admin'), async (req, res) => {
+    const body = parseInput(CreateStudentBody, req.body);
+    res.status(201).json(await call(EnrollmentCommands.createStudent, body, req.requestId));
+  });
+
+  return router;
+}
+
+/** A path id that cannot be a uuid names nothing that exists. */
+function uuidOr(raw: string | string[] | undefined, code: string, what: string): string {
+  const parsed = Uuid.safeParse(raw);
+  if (!parsed.success) throw new DomainError('not_found', code, `${what} ${String(raw)} does not exist`);
+  return parsed.data;
+}

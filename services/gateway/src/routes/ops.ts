@@ -1,0 +1,151 @@
+import { Router } from 'express';
+import type { RpcClient } from '@cupo/amqp';
+import { healthOf, type BreakerSnapshot, type CircuitBreakers } from '@cupo/circuit-breakers';
+import {
+  EnrollmentBroadcasts,
+  EnrollmentCommands,
+  PurgeSagasQuery,
+  SagasQuery,
+  type BreakerState,
+} from '@cupo/contracts';
+import { DomainError } from '@cupo/errors';
+import { requireRole, type authenticate } from '../http/auth.js';
+import { parseInput } from '../http/validate.js';
+import type { IdempotencyStore } from '../idempotency/idempotency-store.js';
+
+interface InstanceBreakers {
+  instance: string;
+  breakers: Record<string, BreakerSnapshot>;
+}
+
+interface AggregatedBreaker {
+  state: BreakerState;
+  failure_count: number;
+  success_count: number;
+  instances: { instance: string; state: BreakerState; failure_count: number; success_count: number }[];
+}
+
+const SEVERITY: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+
+/**
+ * Operations, for admins. Breakers live in each process, so their state is gathered from
+ * every enrollment replica (a fanout with a short reply window) plus this gateway's own;
+ * a breaker reads as its worst state across replicas, with each replica listed.
+ */
+export function opsRoutes(deps: {
+  rpc: RpcClient;
+  breakers: CircuitBreakers;
+  idempotency: IdempotencyStore;
+  auth: ReturnType<typeof authenticate>;
+  instance: string;
+  gatherWindowMs: number;
+}): Router {
+  const { rpc } = deps;
+  const router = Router();
+  router.use('/api/ops', deps.auth, requireRole('admin'));
+
+  const gatherBreakers = async (requestId: string): Promise<Record<string, AggregatedBreaker>> => {
+    const { replies } = await rpc.gather<InstanceBreakers>(
+      EnrollmentBroadcasts.exchange,
+      EnrollmentBroadcasts.listBreakers,
+      {},
+      { requestId, windowMs: deps.gatherWindowMs },
+    );
+    const all: InstanceBreakers[] = [
+      { instance: deps.instance, breakers: deps.breakers.snapshot() },
+      ...replies.sort((a, b) => a.instance.localeCompare(b.instance)),
+    ];
+    const merged: Record<string, AggregatedBreaker> = {};
+    for (const { instance, breakers } of all) {
+      for (const [name, b] of Object.entries(breakers)) {
+        const entry = (merged[name] ??= { state: 'closed', failure_count: 0, success_count: 0, instances: [] });
+        if (SEVERITY[b.state] > SEVERITY[entry.state]) entry.state = b.state;
+        entry.failure_count += b.failure_count;
+        entry.success_count += b.success_count;
+        entry.instances.push({ instance, ...b });
+      }
+    }
+    return merged;
+  };
+
+  const breakerReport = async (requestId: string) => {
+    const circuit_breakers = await gatherBreakers(requestId);
+    return { circuit_breakers, ...healthOf(circuit_breakers) };
+  };
+
+  router.get('/api/ops/circuit-breakers', async (req, res) => {
+    res.json(await breakerReport(req.requestId));
+  });
+
+  router.post('/api/ops/circuit-breakers/:name/reset', async (req, res) => {
+    const name = String(req.params.name);
+    let known = false;
+    if (deps.breakers.has(name)) {
+      deps.breakers.reset(name);
+      known = true;
+    }
+    const { replies } = await rpc.gather<{ instance: string }>(
+      EnrollmentBroadcasts.exchange,
+      EnrollmentBroadcasts.resetBreaker,
+      { name },
+      { requestId: req.requestId, windowMs: deps.gatherWindowMs },
+    );
+    if (!known && replies.length === 0) {
+      throw new DomainError('not_found', 'CIRCUIT_BREAKER_NOT_FOUND', `No circuit breaker named '${name}'`);
+    }
+    const report = await gatherBreakers(req.requestId);
+    res.json({ name, reset_instances: (known ? 1 : 0) + replies.length, ...report[name] });
+  });
+
+  router.get('/api/ops/stats', async (req, res) => {
+    const [service, breakers, gatewayKeys] = await Promise.all([
+      rpc.call<{
+        requests: Record<string, number>;
+        sagas: Record<string, number>;
+        idempotency: { entries: number; sample_keys: string[] };
+        outbox: { pending: number; oldest_seconds: number };
+        queues: Record<string, { messages: number; consumers: number } | null>;
+      }>(EnrollmentCommands.stats, {}, { requestId: req.requestId }),
+      breakerReport(req.requestId),
+      deps.idempotency.census().catch(() => undefined),
+    ]);
+    res.json({
+      queues: service.queues,
+      tasks: service.requests,
+      outbox: service.outbox,
+      circuit_breakers: breakers.circuit_breakers,
+      overall_health: breakers.overall_health,
+      degraded_services: breakers.degraded_services,
+      sagas: service.sagas,
+      idempotency: {
+        entries: service.idempotency.entries + (gatewayKeys?.entries ?? 0),
+        enrollment: service.idempotency,
+        gateway: gatewayKeys ?? { unavailable: true },
+      },
+    });
+  });
+
+  router.get('/api/ops/sagas', async (req, res) => {
+    const query = parseInput(SagasQuery, req.query);
+    res.json(await rpc.call(EnrollmentCommands.listSagas, query, { requestId: req.requestId }));
+  });
+
+  router.delete('/api/ops/sagas', async (req, res) => {
+    const query = parseInput(PurgeSagasQuery, req.query);
+    res.json(await rpc.call(EnrollmentCommands.purgeSagas, query, { requestId: req.requestId }));
+  });
+
+  router.delete('/api/ops/idempotency/:key', async (req, res) => {
+    const key = String(req.params.key);
+    const [inEnrollment, inGateway] = await Promise.all([
+      rpc.call<{ forgotten: boolean }>(EnrollmentCommands.forgetIdempotencyKey, { key }, { requestId: req.requestId }),
+      deps.idempotency.forget(key),
+    ]);
+    if (!inEnrollment.forgotten && !inGateway) {
+      throw new DomainError('not_found', 'IDEMPOTENCY_KEY_NOT_FOUND', `No idempotency entry '${key}'`);
+    }
+    res.json({ key, forgotten: true });
+  });
+
+  return router;
+}
