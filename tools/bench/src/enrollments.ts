@@ -1,0 +1,131 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { defaultUrls, freePort, signToken, startStack } from '@cupo/stack';
+import { fmt, pct, summary } from './figures.js';
+
+/**
+ * The enrollment benchmark (issue #3): 500 requests from 500 students over 50 sections,
+ * against 2 enrollment replicas and one gateway on this machine. Each request asks for two
+ * sections (a two-seat saga); seats are fewer than asked for, so some sagas compensate.
+ *
+ * Prints: accept (202) latency as the client sees it; accept→terminal latency and "last
+ * terminal − last accept" from the server's own timestamps (accepted_at / finished_at,
+ * one clock); outcomes; and the seat invariant checked in the database afterwards.
+ */
+const STUDENTS = Number(process.env.BENCH_ENROLL_STUDENTS ?? 500);
+const SECTIONS = 50;
+const CAPACITY = Number(process.env.BENCH_ENROLL_CAPACITY ?? 15);
+const CONCURRENCY = Number(process.env.BENCH_ENROLL_CONCURRENCY ?? 50);
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+const stack = await startStack({
+  ...defaultUrls(),
+  namespace: `benchenr_${Date.now().toString(36)}`,
+  replicas: { inventory: 0, booking: 0, enrollment: 2 },
+  gatewayPort: await freePort(),
+  opsPortBase: 0,
+  logDir: join(tmpdir(), 'cupo-bench'),
+  env: { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', PG_POOL_MAX: '10' },
+});
+const base = stack.gatewayUrl;
+const db = postgres(stack.databaseUrls.enrollment, { max: 2, onnotice: () => undefined });
+
+async function call(method: string, path: string, token: string, body?: unknown) {
+  const started = performance.now();
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, ms: performance.now() - started, body: text ? JSON.parse(text) : undefined };
+}
+
+async function inParallel<T>(items: T[], concurrency: number, work: (item: T, index: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        await work(items[index]!, index);
+      }
+    }),
+  );
+}
+
+try {
+  const admin = await signToken({ sub: 'bench-admin', role: 'admin' });
+  // 50 sections, each in its own weekly slot (no two overlap), each its own course.
+  const codes = Array.from({ length: SECTIONS }, (_, i) => `BENCH-${String(i).padStart(2, '0')}`);
+  await inParallel(codes, 10, async (code, i) => {
+    const hour = 7 + Math.floor(i / DAYS.length);
+    const slot = { day: DAYS[i % DAYS.length], start: `${String(hour).padStart(2, '0')}:00`, end: `${String(hour).padStart(2, '0')}:50` };
+    const created = await call('POST', '/api/admin/sections', admin, {
+      code,
+      course: `BC${i}`,
+      term: '1-2025',
+      capacity: CAPACITY,
+      schedule: [slot],
+    });
+    if (created.status !== 201) throw new Error(`section ${code}: ${created.status}`);
+  });
+  const students = Array.from({ length: STUDENTS }, (_, i) => `BS${String(i).padStart(4, '0')}`);
+  await inParallel(students, 20, async (id) => {
+    const created = await call('POST', '/api/admin/students', admin, { id, name: id, email: `${id}@bench.test` });
+    if (created.status !== 201) throw new Error(`student ${id}: ${created.status}`);
+  });
+  const tokens = await Promise.all(students.map((sub) => signToken({ sub, role: 'student' })));
+  // Warm-up: catalog reads through the same path (JIT, keep-alive sockets, pools).
+  for (let i = 0; i < 5; i++) await Promise.all(tokens.slice(0, CONCURRENCY).map((t) => call('GET', '/api/terms', t)));
+
+  const accepts: number[] = [];
+  const statuses = new Map<number, number>();
+  const ids: string[] = [];
+  const started = performance.now();
+  await inParallel(students, CONCURRENCY, async (_student, i) => {
+    const sections = [codes[i % SECTIONS]!, codes[(i * 7 + 3) % SECTIONS]!];
+    if (sections[0] === sections[1]) sections.pop();
+    const r = await call('POST', '/api/enrollments', tokens[i]!, { term: '1-2025', sections });
+    accepts.push(r.ms);
+    statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+    if (r.status === 202) ids.push(r.body.request_id);
+  });
+  const acceptSeconds = (performance.now() - started) / 1000;
+  summary(`enrollment accept (${STUDENTS} students, ${CONCURRENCY} concurrent clients)`, accepts, acceptSeconds, statuses);
+
+  // Wait for every accepted request to end, reading the database (no polling load on the API).
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const [row] = await db<{ open: number }[]>`
+      SELECT count(*)::int AS open FROM enrollment_requests WHERE id IN ${db(ids)} AND status IN ('queued', 'processing')`;
+    const open = row?.open ?? 0;
+    if (open === 0 || Date.now() > deadline) {
+      if (open > 0) console.log(`  ${open} requests still open after 60 s`);
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const rows = await db<{ ms: number; status: string; code: string | null }[]>`
+    SELECT extract(epoch FROM finished_at - accepted_at)::float8 * 1000 AS ms, status, error_code AS code
+    FROM enrollment_requests WHERE id IN ${db(ids)} AND finished_at IS NOT NULL`;
+  const [tail] = await db<{ tail_ms: number }[]>`
+    SELECT extract(epoch FROM max(finished_at) - max(accepted_at))::float8 * 1000 AS tail_ms
+    FROM enrollment_requests WHERE id IN ${db(ids)}`;
+  const latencies = rows.map((r) => r.ms).sort((a, b) => a - b);
+  console.log(
+    `accept→terminal: n=${latencies.length}  p50 ${fmt(pct(latencies, 50))}  p95 ${fmt(pct(latencies, 95))}  p99 ${fmt(pct(latencies, 99))}  max ${fmt(latencies.at(-1) ?? 0)}`,
+  );
+  console.log(`last terminal − last accept: ${fmt(tail?.tail_ms ?? NaN)}`);
+  const outcomes = new Map<string, number>();
+  for (const r of rows) outcomes.set(r.code ?? r.status, (outcomes.get(r.code ?? r.status) ?? 0) + 1);
+  console.log(`outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+  const broken = await db`
+    SELECT s.code FROM sections s
+    WHERE s.enrolled <> (SELECT count(*) FROM enrollments e WHERE e.section = s.code AND e.status IN ('held', 'active'))
+       OR s.enrolled > s.capacity`;
+  console.log(`seat invariant: ${broken.length === 0 ? 'holds' : `VIOLATED in ${broken.map((r) => r.code).join(', ')}`}`);
+} finally {
+  await db.end({ timeout: 5 });
+  await stack.destroy();
+}
