@@ -35,7 +35,8 @@ async function main(): Promise<void> {
     registry,
   });
 
-  let accepting = true;
+  // Not ready until every consumer is attached: a replica that answers /readyz must be able to serve.
+  let accepting = false;
   const ops = await startOpsServer({
     port: config.HTTP_PORT,
     logger,
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
   await rpc.ready();
   await server.start();
   service.recovery.start();
+  accepting = true;
   logger.info({ httpPort: ops.port }, 'booking ready');
 }
 

@@ -23,7 +23,8 @@ async function main(): Promise<void> {
   const amqp = connectAmqp({ url: config.AMQP_URL, name: 'enrollment', logger });
   const service = createEnrollmentService({ sql, amqp, registry, logger, config, instance });
 
-  let accepting = true;
+  // Not ready until every consumer is attached: a replica that answers /readyz must be able to serve.
+  let accepting = false;
   const ops = await startOpsServer({
     port: config.HTTP_PORT,
     logger,
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
   await service.broadcasts.start();
   await service.rpc.start();
   service.recovery.start();
+  accepting = true;
   logger.info({ httpPort: ops.port, instance }, 'enrollment ready');
 }
 

@@ -41,7 +41,8 @@ async function main(): Promise<void> {
     waitMs: config.RPC_TIMEOUT_MS + 1_000,
   });
 
-  let accepting = true;
+  // Not ready until every consumer is attached: a replica that answers /readyz must be able to serve.
+  let accepting = false;
   const app = createApp({
     rpc,
     idempotency,
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
 
   await new Promise<void>((resolve) => (redis.status === 'ready' ? resolve() : redis.once('ready', resolve)));
   await rpc.ready();
+  accepting = true;
   logger.info({ port }, 'gateway ready');
 }
 

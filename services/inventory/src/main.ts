@@ -32,7 +32,8 @@ async function main(): Promise<void> {
     registry,
   });
 
-  let accepting = true;
+  // Not ready until every consumer is attached: a replica that answers /readyz must be able to serve.
+  let accepting = false;
   const ops = await startOpsServer({
     port: config.HTTP_PORT,
     logger,
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
   exitOnSignals(shutdown);
 
   await server.start();
+  accepting = true;
   logger.info({ httpPort: ops.port }, 'inventory ready');
 }
 

@@ -127,6 +127,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const startReplica = async (service: ServiceName, extraEnv: NodeJS.ProcessEnv = {}) => {
     counts[service] += 1;
+    const name = `${service}-${counts[service]}`;
     const port =
       service === 'gateway'
         ? options.gatewayPort
@@ -137,7 +138,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       service === 'gateway' ? { PORT: String(port) } : { HTTP_PORT: String(port), DATABASE_URL: databaseUrls[service] };
     const env: NodeJS.ProcessEnv = { ...common, ...own, ...options.serviceEnv?.[service], ...extraEnv };
     const proc = startProcess({
-      name: `${service}-${counts[service]}`,
+      name,
       entry: entry(service),
       port,
       env,

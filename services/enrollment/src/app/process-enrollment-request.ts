@@ -14,6 +14,7 @@ import {
   validated,
   validationFailed,
   type Saga,
+  type SagaAction,
 } from '../domain/saga.js';
 import type { EnrollmentMetrics, EnrollmentStore, SagaUnitOfWork } from './ports.js';
 
@@ -29,27 +30,33 @@ export interface ProcessDeps {
 }
 
 /** A saga has at most 2 + 2·sections steps; this bounds a loop that a bug could make endless. */
-const MAX_STEPS = 64;
+const MAX_TRANSACTIONS = 64;
 
 const reasonOf = (error: DomainError): FailureReason => ({ code: error.code, detail: error.message });
+const takesSeatLock = (action: SagaAction) => action.kind === 'reserve' || action.kind === 'release';
 
 /**
- * Runs a request's saga to its end, one step per transaction. Each step reads the saga's
- * state under the request's row lock and does only what is still to do, so this is safe to
- * run twice at once (a redelivered message) and resumes a saga that a dead consumer left
- * half-done: seats taken are either confirmed or given back, never left held.
+ * Runs a request's saga to its end. Every transaction reads the saga's state under the
+ * request's row lock and does only what is still to do, so this is safe to run twice at
+ * once (a redelivered message) and resumes a saga that a dead consumer left half-done:
+ * seats taken are either confirmed or given back, never left held.
+ *
+ * A transaction locks at most one section (one seat taken or given back), with the steps
+ * that need no section lock joining it: validate + first seat, …, last seat + confirm.
+ * Taking two sections' locks in one transaction would let two requests asking for the same
+ * sections in opposite orders deadlock, and would hold the busiest rows longer.
  *
  * Refusals (SECTION_FULL, SCHEDULE_CONFLICT, …) are outcomes, not errors: the request ends
  * `failed` with the reason and the message is acked. Anything else throws, and the consumer
  * retries the message with backoff.
  */
 export async function processEnrollmentRequest(deps: ProcessDeps, requestId: string): Promise<void> {
-  for (let i = 0; i < MAX_STEPS; i++) {
-    const result = await deps.store.inSaga(requestId, (unit) => step(unit));
+  for (let i = 0; i < MAX_TRANSACTIONS; i++) {
+    const result = await deps.store.inSaga(requestId, (unit) => runSteps(unit));
     if (result?.report) deps.metrics.finished(result.report);
     if (result === undefined || result.done) return;
   }
-  throw new Error(`saga ${requestId} did not finish within ${MAX_STEPS} steps`);
+  throw new Error(`saga ${requestId} did not finish within ${MAX_TRANSACTIONS} transactions`);
 }
 
 /**
@@ -77,16 +84,38 @@ export async function abandonEnrollmentRequest(
   if (result && !result.done) await processEnrollmentRequest(deps, requestId);
 }
 
-async function step(unit: SagaUnitOfWork): Promise<StepResult> {
+/** The steps of one transaction; the saga's new state is saved once, at its end. */
+async function runSteps(unit: SagaUnitOfWork): Promise<StepResult> {
   const { request } = unit;
   if (request.status === 'completed' || request.status === 'failed') return DONE;
-  const saga: Saga = unit.saga?.saga ?? planSaga(request.id, request.sections);
-  const action = nextAction(saga);
+  const initial = unit.saga?.saga ?? planSaga(request.id, request.sections);
+  let saga = initial;
+  let seatLocked = false;
+  let result: StepResult = CONTINUE;
+  for (;;) {
+    const action = nextAction(saga);
+    if (action.kind === 'finished') {
+      result = DONE;
+      break;
+    }
+    if (takesSeatLock(action) && seatLocked) break;
+    seatLocked ||= takesSeatLock(action);
+    saga = await step(unit, saga, action);
+    if (saga.status !== 'running' && saga.status !== 'compensating') {
+      const compensations = saga.steps.filter((s) => s.status === 'compensated').length;
+      const error = saga.failure ? { code: saga.failure.code, detail: saga.failure.detail } : undefined;
+      result = await finish(unit, error ? { status: 'failed', error } : { status: 'completed' }, compensations);
+      break;
+    }
+  }
+  if (saga !== initial || !unit.saga) await unit.saveSaga(saga);
+  return result;
+}
 
+/** Performs one action inside the transaction and returns the saga's next state. */
+async function step(unit: SagaUnitOfWork, saga: Saga, action: SagaAction): Promise<Saga> {
+  const { request } = unit;
   switch (action.kind) {
-    case 'finished':
-      return DONE;
-
     case 'validate': {
       const facts = await unit.requestFacts();
       try {
@@ -100,11 +129,9 @@ async function step(unit: SagaUnitOfWork): Promise<StepResult> {
         });
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
-        await unit.saveSaga(validationFailed(saga, reasonOf(error)));
-        return finish(unit, { status: 'failed', error: reasonOf(error) }, 0);
+        return validationFailed(saga, reasonOf(error));
       }
-      await unit.saveSaga(validated(saga));
-      return CONTINUE;
+      return validated(saga);
     }
 
     case 'reserve': {
@@ -114,31 +141,25 @@ async function step(unit: SagaUnitOfWork): Promise<StepResult> {
         checkSeat({ studentId: request.studentId, section, seats });
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
-        await unit.saveSaga(reserveFailed(saga, action.section, reasonOf(error)));
-        return CONTINUE;
+        return reserveFailed(saga, action.section, reasonOf(error));
       }
       await unit.takeSeat(section);
-      await unit.saveSaga(reserved(saga, action.section));
-      return CONTINUE;
+      return reserved(saga, action.section);
     }
 
     case 'release':
       await unit.releaseSeat(action.section);
-      await unit.saveSaga(released(saga, action.section));
-      return CONTINUE;
+      return released(saga, action.section);
 
     case 'confirm':
       await unit.activateSeats();
-      await unit.saveSaga(confirmed(saga));
-      return finish(unit, { status: 'completed' }, 0);
+      return confirmed(saga);
 
-    case 'fail': {
-      const ended = compensationFinished(saga);
-      await unit.saveSaga(ended);
-      const failure = saga.failure ?? { code: 'PROCESSING_FAILED', detail: 'The request could not be processed' };
-      const compensations = ended.steps.filter((s) => s.status === 'compensated').length;
-      return finish(unit, { status: 'failed', error: { code: failure.code, detail: failure.detail } }, compensations);
-    }
+    case 'fail':
+      return compensationFinished(saga);
+
+    case 'finished':
+      return saga;
   }
 }
 
@@ -154,7 +175,7 @@ async function finish(
       status: outcome.status,
       ...(outcome.status === 'failed' ? { code: outcome.error.code } : {}),
       acceptedAt: unit.request.acceptedAt,
-      ...(unit.saga ? { sagaStartedAt: unit.saga.startedAt } : {}),
+      sagaStartedAt: unit.saga?.startedAt ?? new Date(),
       compensations,
     },
   };

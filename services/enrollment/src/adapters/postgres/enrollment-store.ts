@@ -122,44 +122,55 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
   constructor(private readonly sql: Sql) {}
 
   async submit(request: NewRequest): Promise<SubmitOutcome> {
-    return this.sql.begin(async (tx) => {
-      // Claiming the key first serialises parallel duplicates on its unique index: the
-      // second waits for the first to commit, then sees its key (and gets its answer).
-      // An expired key is taken over in the same statement.
-      const claimed = await tx<{ request_id: string }[]>`
+    const message = this.outboxRow(request.id, request.requestId);
+    // One statement, so one round trip and atomic without BEGIN/COMMIT. Claiming the key
+    // first serialises parallel duplicates on its unique index: the second waits for the
+    // first to commit, then finds its key taken (an expired key is taken over instead).
+    // Only when the key was claimed do the request and its outbox message get written.
+    const [row] = await this.sql<{ claimed: number }[]>`
+      WITH claimed AS (
         INSERT INTO idempotency_keys (key, request_id, fingerprint, derived, response, expires_at)
         VALUES (${request.idempotencyKey}, ${request.id}, ${request.fingerprint}, ${request.derivedKey},
-                ${json(tx, request.response)}, now() + make_interval(secs => ${request.keyTtlSeconds}))
+                ${json(this.sql, request.response)}, now() + make_interval(secs => ${request.keyTtlSeconds}))
         ON CONFLICT (key) DO UPDATE
           SET request_id = excluded.request_id, fingerprint = excluded.fingerprint,
               derived = excluded.derived, response = excluded.response,
               created_at = now(), expires_at = excluded.expires_at
           WHERE idempotency_keys.expires_at <= now()
-        RETURNING request_id`;
-      if (claimed.length === 0) {
-        const [existing] = await tx<{ fingerprint: string; response: SubmittedResponse }[]>`
-          SELECT fingerprint, response FROM idempotency_keys WHERE key = ${request.idempotencyKey}`;
-        if (!existing) throw new Error('idempotency key vanished while held');
-        if (existing.fingerprint !== request.fingerprint) return { kind: 'key_reused' };
-        return { kind: 'replayed', response: existing.response };
-      }
-      await tx`
+        RETURNING request_id
+      ), inserted AS (
         INSERT INTO enrollment_requests (id, student_id, term, sections)
-        VALUES (${request.id}, ${request.studentId}, ${request.term}, ${request.sections})`;
-      await this.announce(tx, [request.id], request.requestId);
-      return { kind: 'accepted', response: request.response };
-    }) as Promise<SubmitOutcome>;
+        SELECT request_id, ${request.studentId}, ${request.term}, ${request.sections}::text[] FROM claimed
+        RETURNING id
+      ), announced AS (
+        INSERT INTO outbox (exchange, routing_key, payload, headers)
+        SELECT ${message.exchange}, ${message.routing_key}, ${json(this.sql, message.payload)}, ${json(this.sql, message.headers)}
+        FROM inserted
+        RETURNING id
+      )
+      SELECT count(*)::int AS claimed FROM (SELECT pg_notify(${OUTBOX_CHANNEL}, '') FROM announced) AS notified`;
+    if (row && row.claimed > 0) return { kind: 'accepted', response: request.response };
+    // Not claimed: the key is someone's live key. Read it now (a new snapshot sees it).
+    const [existing] = await this.sql<{ fingerprint: string; response: SubmittedResponse }[]>`
+      SELECT fingerprint, response FROM idempotency_keys WHERE key = ${request.idempotencyKey}`;
+    if (!existing) throw new Error('idempotency key neither claimed nor found');
+    if (existing.fingerprint !== request.fingerprint) return { kind: 'key_reused' };
+    return { kind: 'replayed', response: existing.response };
+  }
+
+  private outboxRow(id: string, requestId?: string) {
+    return {
+      exchange: EnrollmentJobs.exchange,
+      routing_key: EnrollmentJobs.requested,
+      payload: { request_id: id },
+      headers: { 'x-request-id': requestId ?? id },
+    };
   }
 
   /** Writes "process this request" to the outbox; the relay publishes it after commit. */
   private async announce(tx: TransactionSql, requestIds: string[], requestId?: string): Promise<void> {
     if (requestIds.length === 0) return;
-    const rows = requestIds.map((id) => ({
-      exchange: EnrollmentJobs.exchange,
-      routing_key: EnrollmentJobs.requested,
-      payload: { request_id: id },
-      headers: { 'x-request-id': requestId ?? id },
-    }));
+    const rows = requestIds.map((id) => this.outboxRow(id, requestId));
     await tx`
       INSERT INTO outbox (exchange, routing_key, payload, headers)
       SELECT exchange, routing_key, payload, headers
@@ -169,56 +180,74 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
 
   async inSaga<T>(requestId: string, work: (unit: SagaUnitOfWork) => Promise<T>): Promise<T | undefined> {
     return this.sql.begin(async (tx) => {
-      // The request row is the saga's mutex: every step of this request queues here.
-      const [requestRow] = await tx<RequestRow[]>`
-        SELECT * FROM enrollment_requests WHERE id = ${requestId} FOR UPDATE`;
-      if (!requestRow) return undefined;
-      const [sagaRow] = await tx<SagaRow[]>`SELECT * FROM sagas WHERE id = ${requestId}`;
-      const request = toRequest(requestRow);
+      // The request row is the saga's mutex: every step of this request queues here. The
+      // saga is read by a second statement (pipelined, so still one round trip) and not
+      // joined into the first: under READ COMMITTED a row lock that had to wait re-reads
+      // only the locked row, and a joined saga would be the stale one from before the wait.
+      const [requests, sagas] = await Promise.all([
+        tx<RequestRow[]>`SELECT * FROM enrollment_requests WHERE id = ${requestId} FOR UPDATE`,
+        tx<SagaRow[]>`SELECT * FROM sagas WHERE id = ${requestId}`,
+      ]);
+      const [row] = requests;
+      if (!row) return undefined;
+      const request = toRequest(row);
+      const sagaRow = sagas[0];
       const unit: SagaUnitOfWork = {
         request,
         saga: sagaRow ? { saga: toSaga(sagaRow), startedAt: sagaRow.started_at } : undefined,
         saveSaga: async (saga) => {
           const finished = ['completed', 'compensated', 'failed'].includes(saga.status);
           await tx`
-            INSERT INTO sagas (id, name, status, steps, failure, finished_at)
-            VALUES (${saga.id}, ${`enrollment_${request.studentId}`}, ${saga.status}, ${json(tx, saga.steps)},
-                    ${saga.failure ? json(tx, saga.failure) : null}, ${finished ? tx`now()` : null})
-            ON CONFLICT (id) DO UPDATE
-              SET status = excluded.status, steps = excluded.steps, failure = excluded.failure,
-                  updated_at = now(), finished_at = excluded.finished_at`;
-          await tx`
+            WITH saved AS (
+              INSERT INTO sagas (id, name, status, steps, failure, finished_at)
+              VALUES (${saga.id}, ${`enrollment_${request.studentId}`}, ${saga.status}, ${json(tx, saga.steps)},
+                      ${saga.failure ? json(tx, saga.failure) : null}, ${finished ? tx`now()` : null})
+              ON CONFLICT (id) DO UPDATE
+                SET status = excluded.status, steps = excluded.steps, failure = excluded.failure,
+                    updated_at = now(), finished_at = excluded.finished_at
+              RETURNING id
+            )
             UPDATE enrollment_requests
             SET status = CASE WHEN status = 'queued' THEN 'processing' ELSE status END, updated_at = now()
-            WHERE id = ${requestId}`;
+            WHERE id = (SELECT id FROM saved)`;
         },
         requestFacts: async () => {
-          const [student] = await tx<{ id: string; active: boolean }[]>`
-            SELECT id, active FROM students WHERE id = ${request.studentId}`;
-          const [term] = await tx<{ code: string; open: boolean }[]>`
-            SELECT code, open FROM terms WHERE code = ${request.term}`;
-          const rows = await tx<SectionRow[]>`SELECT * FROM sections WHERE code IN ${tx(request.sections)}`;
-          return { student, term, sections: new Map(rows.map((row) => [row.code, toSection(row)])) };
+          // Sent together (porsager pipelines queries not awaited in between): one round trip.
+          const [students, terms, rows] = await Promise.all([
+            tx<{ id: string; active: boolean }[]>`SELECT id, active FROM students WHERE id = ${request.studentId}`,
+            tx<{ code: string; open: boolean }[]>`SELECT code, open FROM terms WHERE code = ${request.term}`,
+            tx<SectionRow[]>`SELECT * FROM sections WHERE code IN ${tx(request.sections)}`,
+          ]);
+          return {
+            student: students[0],
+            term: terms[0],
+            sections: new Map(rows.map((section) => [section.code, toSection(section)])),
+          };
         },
         lockSeat: async (code) => {
-          await tx`SELECT 1 FROM students WHERE id = ${request.studentId} FOR UPDATE`;
-          const [row] = await tx<SectionRow[]>`SELECT * FROM sections WHERE code = ${code} FOR UPDATE`;
-          const seats = await tx<(SeatFacts & { schedule: unknown })[]>`
-            SELECT e.section, e.course, s.schedule
-            FROM enrollments e JOIN sections s ON s.code = e.section
-            WHERE e.student_id = ${request.studentId} AND e.term = ${request.term}
-              AND e.status IN ('held', 'active')`;
+          // Pipelined, but run in order by the server: the student's row lock is taken
+          // before the section's, always.
+          const [, sections, seats] = await Promise.all([
+            tx`SELECT 1 FROM students WHERE id = ${request.studentId} FOR UPDATE`,
+            tx<SectionRow[]>`SELECT * FROM sections WHERE code = ${code} FOR UPDATE`,
+            tx<(SeatFacts & { schedule: unknown })[]>`
+              SELECT e.section, e.course, s.schedule
+              FROM enrollments e JOIN sections s ON s.code = e.section
+              WHERE e.student_id = ${request.studentId} AND e.term = ${request.term}
+                AND e.status IN ('held', 'active')`,
+          ]);
+          const row = sections[0];
           return {
             section: row ? toSection(row) : undefined,
             seats: seats.map((seat) => ({ ...seat, schedule: Schedule.parse(seat.schedule) })),
           };
         },
         takeSeat: async (section) => {
-          await tx`UPDATE sections SET enrolled = enrolled + 1 WHERE code = ${section.code}`;
           await tx`
+            WITH seat AS (UPDATE sections SET enrolled = enrolled + 1 WHERE code = ${section.code} RETURNING code)
             INSERT INTO enrollments (id, student_id, section, course, term, request_id, status)
-            VALUES (gen_random_uuid(), ${request.studentId}, ${section.code}, ${section.course},
-                    ${section.term}, ${requestId}, 'held')`;
+            SELECT gen_random_uuid(), ${request.studentId}, code, ${section.course}, ${section.term}, ${requestId}, 'held'
+            FROM seat`;
         },
         releaseSeat: async (code) => {
           // Guarded by the held row: a release that already happened changes nothing.
@@ -237,14 +266,16 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
         },
         finish: async (outcome) => {
           const error = outcome.status === 'failed' ? outcome.error : undefined;
+          // A derived key only guards against duplicates in flight: once the request has an
+          // outcome, the same sections may be asked for again (a seat may have opened).
           await tx`
+            WITH keys AS (
+              UPDATE idempotency_keys SET expires_at = now() WHERE request_id = ${requestId} AND derived
+            )
             UPDATE enrollment_requests
             SET status = ${outcome.status}, error_code = ${error?.code ?? null},
                 error_detail = ${error?.detail ?? null}, finished_at = now(), updated_at = now()
             WHERE id = ${requestId}`;
-          // A derived key only guards against duplicates in flight: once the request has an
-          // outcome, the same sections may be asked for again (a seat may have opened).
-          await tx`UPDATE idempotency_keys SET expires_at = now() WHERE request_id = ${requestId} AND derived`;
         },
       };
       return work(unit);
