@@ -6,8 +6,9 @@ import { fmt, pct, summary } from './figures.js';
 
 /**
  * The enrollment benchmark (issue #3): 500 requests from 500 students over 50 sections,
- * against 2 enrollment replicas and one gateway on this machine. Each request asks for two
- * sections (a two-seat saga); seats are fewer than asked for, so some sagas compensate.
+ * against 2 enrollment replicas and one gateway on this machine, twice: at a fixed arrival
+ * rate, then as a closed-loop burst. Each request asks for two sections (a two-seat saga);
+ * seats are fewer than asked for, so some sagas compensate.
  *
  * Prints: accept (202) latency as the client sees it; accept→terminal latency and "last
  * terminal − last accept" from the server's own timestamps (accepted_at / finished_at,
@@ -54,45 +55,66 @@ async function inParallel<T>(items: T[], concurrency: number, work: (item: T, in
   );
 }
 
-try {
-  const admin = await signToken({ sub: 'bench-admin', role: 'admin' });
+async function setup(admin: string, tag: string) {
   // 50 sections, each in its own weekly slot (no two overlap), each its own course.
-  const codes = Array.from({ length: SECTIONS }, (_, i) => `BENCH-${String(i).padStart(2, '0')}`);
+  const codes = Array.from({ length: SECTIONS }, (_, i) => `${tag}-${String(i).padStart(2, '0')}`);
   await inParallel(codes, 10, async (code, i) => {
-    const hour = 7 + Math.floor(i / DAYS.length);
-    const slot = { day: DAYS[i % DAYS.length], start: `${String(hour).padStart(2, '0')}:00`, end: `${String(hour).padStart(2, '0')}:50` };
+    const hour = String(7 + Math.floor(i / DAYS.length)).padStart(2, '0');
+    const slot = { day: DAYS[i % DAYS.length], start: `${hour}:00`, end: `${hour}:50` };
     const created = await call('POST', '/api/admin/sections', admin, {
       code,
-      course: `BC${i}`,
+      course: `${tag}C${i}`,
       term: '1-2025',
       capacity: CAPACITY,
       schedule: [slot],
     });
     if (created.status !== 201) throw new Error(`section ${code}: ${created.status}`);
   });
-  const students = Array.from({ length: STUDENTS }, (_, i) => `BS${String(i).padStart(4, '0')}`);
+  const students = Array.from({ length: STUDENTS }, (_, i) => `${tag}S${String(i).padStart(4, '0')}`);
   await inParallel(students, 20, async (id) => {
     const created = await call('POST', '/api/admin/students', admin, { id, name: id, email: `${id}@bench.test` });
     if (created.status !== 201) throw new Error(`student ${id}: ${created.status}`);
   });
   const tokens = await Promise.all(students.map((sub) => signToken({ sub, role: 'student' })));
   // Warm-up: catalog reads through the same path (JIT, keep-alive sockets, pools).
-  for (let i = 0; i < 5; i++) await Promise.all(tokens.slice(0, CONCURRENCY).map((t) => call('GET', '/api/terms', t)));
+  for (let i = 0; i < 5; i++) await Promise.all(tokens.slice(0, 50).map((t) => call('GET', '/api/terms', t)));
+  return { codes, tokens };
+}
 
+/**
+ * One run of 500 requests. `rate` (requests/s): an open model — each request leaves on its
+ * schedule whether or not earlier ones have been answered (k6's constant-arrival-rate),
+ * the way 500 students clicking at once arrive. `concurrency`: a closed loop of that many
+ * clients each sending its next request as soon as the last is answered — a stress figure.
+ */
+async function run(label: string, setupDone: { codes: string[]; tokens: string[] }, load: { rate?: number; concurrency?: number }) {
+  const { codes, tokens } = setupDone;
   const accepts: number[] = [];
   const statuses = new Map<number, number>();
   const ids: string[] = [];
-  const started = performance.now();
-  await inParallel(students, CONCURRENCY, async (_student, i) => {
+  const send = async (i: number) => {
     const sections = [codes[i % SECTIONS]!, codes[(i * 7 + 3) % SECTIONS]!];
     if (sections[0] === sections[1]) sections.pop();
     const r = await call('POST', '/api/enrollments', tokens[i]!, { term: '1-2025', sections });
     accepts.push(r.ms);
     statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
     if (r.status === 202) ids.push(r.body.request_id);
-  });
-  const acceptSeconds = (performance.now() - started) / 1000;
-  summary(`enrollment accept (${STUDENTS} students, ${CONCURRENCY} concurrent clients)`, accepts, acceptSeconds, statuses);
+  };
+  const started = performance.now();
+  if (load.rate) {
+    const gap = 1000 / load.rate;
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < tokens.length; i++) {
+      const due = started + i * gap;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      inFlight.push(send(i));
+    }
+    await Promise.all(inFlight);
+  } else {
+    await inParallel(tokens, load.concurrency ?? 50, (_token, i) => send(i));
+  }
+  summary(`${label}: accept (202)`, accepts, (performance.now() - started) / 1000, statuses);
 
   // Wait for every accepted request to end, reading the database (no polling load on the API).
   const deadline = Date.now() + 60_000;
@@ -113,18 +135,32 @@ try {
     SELECT extract(epoch FROM max(finished_at) - max(accepted_at))::float8 * 1000 AS tail_ms
     FROM enrollment_requests WHERE id IN ${db(ids)}`;
   const latencies = rows.map((r) => r.ms).sort((a, b) => a - b);
-  console.log(
-    `accept→terminal: n=${latencies.length}  p50 ${fmt(pct(latencies, 50))}  p95 ${fmt(pct(latencies, 95))}  p99 ${fmt(pct(latencies, 99))}  max ${fmt(latencies.at(-1) ?? 0)}`,
-  );
-  console.log(`last terminal − last accept: ${fmt(tail?.tail_ms ?? NaN)}`);
   const outcomes = new Map<string, number>();
   for (const r of rows) outcomes.set(r.code ?? r.status, (outcomes.get(r.code ?? r.status) ?? 0) + 1);
-  console.log(`outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+  console.log(
+    `  accept→terminal: n=${latencies.length}  p50 ${fmt(pct(latencies, 50))}  p95 ${fmt(pct(latencies, 95))}  p99 ${fmt(pct(latencies, 99))}  max ${fmt(latencies.at(-1) ?? 0)}`,
+  );
+  console.log(`  last terminal − last accept: ${fmt(tail?.tail_ms ?? NaN)}   outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`);
+}
+
+try {
+  const admin = await signToken({ sub: 'bench-admin', role: 'admin' });
+  const rate = Number(process.env.BENCH_ENROLL_RATE ?? 100);
+  await run(
+    `enrollment, ${STUDENTS} students at ${rate}/s (open model), ${SECTIONS} sections × ${CAPACITY} seats, 2 sections each`,
+    await setup(admin, 'RATE'),
+    { rate },
+  );
+  await run(
+    `enrollment, ${STUDENTS} students, ${CONCURRENCY} concurrent clients (closed loop, stress)`,
+    await setup(admin, 'BURST'),
+    { concurrency: CONCURRENCY },
+  );
   const broken = await db`
     SELECT s.code FROM sections s
     WHERE s.enrolled <> (SELECT count(*) FROM enrollments e WHERE e.section = s.code AND e.status IN ('held', 'active'))
        OR s.enrolled > s.capacity`;
-  console.log(`seat invariant: ${broken.length === 0 ? 'holds' : `VIOLATED in ${broken.map((r) => r.code).join(', ')}`}`);
+  console.log(`seat invariant after both runs: ${broken.length === 0 ? 'holds' : `VIOLATED in ${broken.map((r) => r.code).join(', ')}`}`);
 } finally {
   await db.end({ timeout: 5 });
   await stack.destroy();
