@@ -13,5 +13,6 @@ describe('the repository', () => {
         .replace(new RegExp(`^# The ${service} image\\. (.*)services/${service}/`, 'm'), '# The … image. $1services/…/');
     expect(normalise('booking')).toBe(normalise('gateway'));
     expect(normalise('inventory')).toBe(normalise('gateway'));
+    expect(normalise('enrollment')).toBe(normalise('gateway'));
   });
 });
