@@ -117,7 +117,8 @@ describe('a booking replica killed in the middle of a burst', () => {
         body: { room_id: rooms[i % 4]!.id, check_in: day(1 + (i % 6)), check_out: day(2 + (i % 6) + (i % 3)) },
       }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    // Kill it once it has started on the burst (a fixed delay may land before or after).
+    await eventually(async () => readFileSync(victim!.logFile, 'utf8').includes('"command":"booking.confirm.v1"'), 10_000, 2);
     victim!.child.kill('SIGKILL');
     const responses = await Promise.all(requests);
     await stack.startReplica('booking');
