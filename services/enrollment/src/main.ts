@@ -15,7 +15,7 @@ import { loadConfig } from './config.js';
 /** The composition root: the only place that reads config and wires adapters together. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const instance = `${hostname()}:${process.pid}`;
+  const instance = `enrollment@${hostname()}:${process.pid}`;
   const logger = createLogger({ service: 'enrollment', level: config.LOG_LEVEL });
   const registry = createMetricsRegistry('enrollment');
 

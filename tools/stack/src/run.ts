@@ -37,11 +37,14 @@ try {
   process.exit(1);
 }
 const guest = await signToken({ sub: 'guest-1', role: 'guest' });
+const student = await signToken({ sub: 'RA0001', role: 'student' });
 const admin = await signToken({ sub: 'admin-1', role: 'admin' });
 console.log(`
 Cupo API: ${stack.gatewayUrl}   (logs: ${logDir})
   curl ${stack.gatewayUrl}/api/rooms
+  curl ${stack.gatewayUrl}/api/sections?term=1-2025
   development tokens (2 h): GUEST=${guest}
+                            STUDENT=${student}   (RA0001)
                             ADMIN=${admin}
 ready`);
 for (const proc of stack.processes) {
