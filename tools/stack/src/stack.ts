@@ -157,6 +157,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await Promise.all(processes.filter((proc) => !isGateway(proc)).map((proc) => stopProcess(proc)));
   };
 
+  /** stop(), then drop what a namespaced stack created (a failed start cleans up too). */
+  const destroy = async () => {
+    await stop();
+    if (!ns) return;
+    for (const service of DATABASE_SERVICES) await dropDatabase(options.pgUrl, dbName(service));
+    await deleteVhost(options.amqpUrl, `cupo-${ns}`);
+  };
+
   try {
     await Promise.all([
       ...Array.from({ length: options.replicas.inventory }, () => startReplica('inventory')),
@@ -165,7 +173,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ]);
     await startReplica('gateway');
   } catch (error) {
-    await stop();
+    await destroy().catch(() => undefined);
     throw error;
   }
 
@@ -177,11 +185,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     processes,
     startReplica,
     stop,
-    destroy: async () => {
-      await stop();
-      if (!ns) return;
-      for (const service of DATABASE_SERVICES) await dropDatabase(options.pgUrl, dbName(service));
-      await deleteVhost(options.amqpUrl, `cupo-${ns}`);
-    },
+    destroy,
   };
 }
