@@ -44,6 +44,14 @@ export function exitOnSignals(shutdown: (reason: string) => Promise<void>): void
       void shutdown(signal).then(() => process.exit(0));
     });
   }
+  // Started by a local launcher (make run, tests, bench) with an IPC channel: shut down when
+  // that launcher goes away. Containers have no such channel and are unaffected.
+  if (process.channel) {
+    process.channel.unref();
+    process.once('disconnect', () => {
+      void shutdown('launcher exited').then(() => process.exit(0));
+    });
+  }
 }
 
 /** Stops accepting connections and waits for in-flight requests to finish. */

@@ -59,9 +59,27 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
   const queues = new QueueInspector(deps.amqp);
   queues.registerGauges(registry, OBSERVED_QUEUES.slice(0, 3));
 
+  // The relay declares what it publishes to, so a message written before any consumer ever
+  // started still has its queue to land in.
+  const publisher = new ConfirmedPublisher(deps.amqp, {
+    name: 'outbox',
+    setup: (channel) => assertJobTopology(channel, topology),
+  });
+  const relay = new OutboxRelay(deps.sql, publisher, breakers, {
+    batchSize: config.OUTBOX_BATCH_SIZE,
+    pollMs: config.OUTBOX_POLL_MS,
+    logger,
+    registry,
+  });
   const rpc = new RpcServer(deps.amqp, {
     queue: 'enrollment.rpc',
-    handlers: rpcHandlers({ store, metrics, queues, keyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS }),
+    handlers: rpcHandlers({
+      store,
+      metrics,
+      queues,
+      keyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+      outboxWritten: () => relay.kick(),
+    }),
     prefetch: config.RPC_PREFETCH,
     logger,
     registry,
@@ -99,22 +117,15 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
     registry,
   });
 
-  // The relay declares what it publishes to, so a message written before any consumer ever
-  // started still has its queue to land in.
-  const publisher = new ConfirmedPublisher(deps.amqp, {
-    name: 'outbox',
-    setup: (channel) => assertJobTopology(channel, topology),
-  });
-  const relay = new OutboxRelay(deps.sql, publisher, breakers, {
-    batchSize: config.OUTBOX_BATCH_SIZE,
-    pollMs: config.OUTBOX_POLL_MS,
-    logger,
-    registry,
-  });
   const recovery = new PeriodicTask(
     'recover stalled requests',
     config.RECOVERY_INTERVAL_MS,
-    () => recoverStalledRequests(store, { staleMs: config.STALE_REQUEST_MS, batch: 200 }, logger),
+    () =>
+      recoverStalledRequests(
+        store,
+        { staleMs: config.STALE_REQUEST_MS, batch: 200, outboxWritten: () => relay.kick() },
+        logger,
+      ),
     logger,
   );
 

@@ -17,7 +17,7 @@ const Schema = z.object({
   JOB_RETRY_INITIAL_MS: env.positiveInt(200),
   JOB_RETRY_MAX_MS: env.positiveInt(5_000),
   OUTBOX_BATCH_SIZE: env.positiveInt(200),
-  OUTBOX_POLL_MS: env.positiveInt(1_000),
+  OUTBOX_POLL_MS: env.positiveInt(500),
   RECOVERY_INTERVAL_MS: env.positiveInt(5_000),
   /** A request queued or processing with no progress for this long is announced again. */
   STALE_REQUEST_MS: env.positiveInt(30_000),

@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   exitOnSignals(shutdown);
 
   await service.publisher.ready();
-  await service.relay.start();
+  service.relay.start();
   await service.consumer.start();
   await service.broadcasts.start();
   await service.rpc.start();

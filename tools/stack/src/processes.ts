@@ -22,10 +22,13 @@ export function startProcess(options: {
   const fd = openSync(logFile, 'a');
   // CUPO_NODE_ARGS adds Node flags to every service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = (options.env.CUPO_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // The IPC channel is only a lifeline: when this launcher dies (killed, or a crashed bench),
+  // the channel closes and the service shuts itself down instead of living on as an orphan.
   const child = spawn(process.execPath, ['--enable-source-maps', ...extra, options.entry], {
     env: options.env,
-    stdio: ['ignore', fd, fd],
+    stdio: ['ignore', fd, fd, 'ipc'],
   });
+  child.channel?.unref();
   closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { name: options.name, port: options.port, logFile, child, exited };

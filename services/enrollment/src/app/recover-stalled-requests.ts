@@ -9,10 +9,11 @@ import type { EnrollmentStore } from './ports.js';
  */
 export async function recoverStalledRequests(
   store: EnrollmentStore,
-  options: { staleMs: number; batch: number },
+  options: { staleMs: number; batch: number; outboxWritten: () => void },
   logger: Logger,
 ): Promise<void> {
   const ids = await store.requeueStalled(options.staleMs, options.batch);
+  if (ids.length > 0) options.outboxWritten();
   if (ids.length > 0) logger.warn({ count: ids.length, requestIds: ids.slice(0, 10) }, 'stalled requests re-announced');
   const purged = await store.purgeExpiredKeys();
   if (purged > 0) logger.info({ purged }, 'expired idempotency keys purged');

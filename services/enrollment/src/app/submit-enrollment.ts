@@ -7,10 +7,12 @@ export interface SubmitDeps {
   store: EnrollmentStore;
   metrics: EnrollmentMetrics;
   keyTtlSeconds: number;
+  /** Called after a commit that wrote to the outbox: publish now rather than at the next poll. */
+  outboxWritten: () => void;
 }
 
 /**
- * Records the request, its idempotency key and the "process it" message in one transaction.
+ * Records the request, its idempotency key and the "process it" message in one statement.
  * The 202 is sent only after that commit: from then on the request is certain to be
  * processed (the outbox relay publishes the message; the recovery sweep re-announces a
  * request whose message went missing).
@@ -34,6 +36,7 @@ export async function submitEnrollment(
     response: { request_id: id, status: 'queued', status_url: `/api/enrollments/requests/${id}` },
   });
   deps.metrics.submitted(outcome.kind);
+  if (outcome.kind === 'accepted') deps.outboxWritten();
   if (outcome.kind === 'key_reused') throw new IdempotencyKeyReusedError();
   return { response: outcome.response, replayed: outcome.kind === 'replayed' };
 }

@@ -23,7 +23,6 @@ import type {
 import type { SeatFacts, SectionFacts } from '../../domain/enrollment-rules.js';
 import { SectionExistsError, StudentExistsError, TermNotFoundError } from '../../domain/errors.js';
 import type { Saga, SagaStep } from '../../domain/saga.js';
-import { OUTBOX_CHANNEL } from './outbox-relay.js';
 
 interface RequestRow {
   id: string;
@@ -148,7 +147,7 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
         FROM inserted
         RETURNING id
       )
-      SELECT count(*)::int AS claimed FROM (SELECT pg_notify(${OUTBOX_CHANNEL}, '') FROM announced) AS notified`;
+      SELECT count(*)::int AS claimed FROM announced`;
     if (row && row.claimed > 0) return { kind: 'accepted', response: request.response };
     // Not claimed: the key is someone's live key. Read it now (a new snapshot sees it).
     const [existing] = await this.sql<{ fingerprint: string; response: SubmittedResponse }[]>`
@@ -175,7 +174,6 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
       INSERT INTO outbox (exchange, routing_key, payload, headers)
       SELECT exchange, routing_key, payload, headers
       FROM jsonb_to_recordset(${json(tx, rows)}) AS r(exchange text, routing_key text, payload jsonb, headers jsonb)`;
-    await tx`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
   }
 
   async inSaga<T>(requestId: string, work: (unit: SagaUnitOfWork) => Promise<T>): Promise<T | undefined> {

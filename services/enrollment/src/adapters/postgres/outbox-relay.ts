@@ -4,9 +4,6 @@ import { withDatabase, type Sql } from '@cupo/database';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 
-/** NOTIFY channel the submitting transaction signals on, so the relay wakes at commit. */
-export const OUTBOX_CHANNEL = 'enrollment_outbox';
-
 interface OutboxRow {
   id: string;
   exchange: string;
@@ -18,7 +15,7 @@ interface OutboxRow {
 
 export interface OutboxRelayOptions {
   batchSize: number;
-  /** Fallback poll, for notifications missed while the LISTEN connection was down. */
+  /** The fallback poll: rows whose writer died before kicking its relay go out this late. */
   pollMs: number;
   logger: Logger;
   registry: Registry;
@@ -29,13 +26,17 @@ export interface OutboxRelayOptions {
  * replicas share the work), published with confirms, and deleted in the same transaction:
  * a crash before the commit leaves the rows to be published again, so a message may go out
  * twice but never zero times — consumers are idempotent for exactly this reason.
+ *
+ * The replica that wrote a row kicks its own relay right after the commit, so a message
+ * normally leaves within milliseconds; every relay also polls, which covers a writer that
+ * died in between. (LISTEN/NOTIFY was tried first: it woke every replica for every row, and
+ * NOTIFY serialises committing transactions on a global lock.)
  */
 export class OutboxRelay {
   private draining: Promise<void> | undefined;
   private again = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
-  private unlisten: (() => Promise<void>) | undefined;
   private readonly published: Counter;
   private readonly lag: Histogram;
 
@@ -58,13 +59,7 @@ export class OutboxRelay {
     });
   }
 
-  async start(): Promise<void> {
-    try {
-      const listening = await this.sql.listen(OUTBOX_CHANNEL, () => this.kick(), () => this.kick());
-      this.unlisten = listening.unlisten;
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'outbox LISTEN failed; relying on polling');
-    }
+  start(): void {
     const poll = () => {
       if (this.stopped) return;
       this.kick();
@@ -76,7 +71,6 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.unlisten?.().catch(() => undefined);
     await this.draining;
     // One last pass: what this replica's final requests wrote goes out before it exits.
     await this.drainOnce().catch(() => undefined);
