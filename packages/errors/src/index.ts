@@ -75,3 +75,14 @@ export class DependencyUnavailableError extends DomainError {
     if (cause !== undefined) this.cause = cause;
   }
 }
+
+/** An `Idempotency-Key` sent again with a different request (422). */
+export class IdempotencyKeyReusedError extends DomainError {
+  constructor() {
+    super(
+      'unprocessable',
+      'IDEMPOTENCY_KEY_REUSED',
+      'This Idempotency-Key was used with a different request; use a new key for a new request',
+    );
+  }
+}

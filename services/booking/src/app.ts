@@ -1,7 +1,7 @@
 import type { RpcClient, RpcHandler } from '@cupo/amqp';
 import { todayUtc } from '@cupo/contracts';
 import type { Sql } from '@cupo/database';
-import type { Logger } from '@cupo/service-kit';
+import { PeriodicTask, type Logger } from '@cupo/service-kit';
 import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
 import { InventoryRpcClient } from './adapters/amqp/inventory-client.js';
@@ -52,14 +52,19 @@ export function createBookingService(parts: BookingServiceParts) {
     clock: { today: () => todayUtc() },
   };
   const handlers: Record<string, RpcHandler> = bookingHandlers(deps, config.LOCK_WAIT_MS);
-  const recovery = new RecoveryLoop(
-    deps,
-    {
-      stalePendingMs: config.STALE_PENDING_MS,
-      releaseGraceMs: config.RELEASE_GRACE_MS,
-      batchSize: 100,
-    },
+  const settle: SettleOptions = {
+    stalePendingMs: config.STALE_PENDING_MS,
+    releaseGraceMs: config.RELEASE_GRACE_MS,
+    batchSize: 100,
+  };
+  // One recovery pass at a time, every interval; stop() waits for a pass in progress.
+  const recovery = new PeriodicTask(
+    'booking recovery',
     config.RECOVERY_INTERVAL_MS,
+    async () => {
+      const done = await settleUnfinishedBookings(deps, settle, parts.logger);
+      if (done.abandoned + done.released > 0) parts.logger.info(done, 'recovery pass');
+    },
     parts.logger,
   );
   return { deps, handlers, recovery };
@@ -82,40 +87,4 @@ function bookingMetrics(registry: Registry): BookingMetrics {
     outcome: (outcome) => outcomes.inc({ outcome }),
     recovered: (action) => recovered.inc({ action }),
   };
-}
-
-/** Runs the recovery pass every interval, one pass at a time, and stops between passes. */
-export class RecoveryLoop {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
-
-  constructor(
-    private readonly deps: BookingDeps,
-    private readonly options: SettleOptions,
-    private readonly intervalMs: number,
-    private readonly logger: Logger,
-  ) {}
-
-  start(): void {
-    this.schedule();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = settleUnfinishedBookings(this.deps, this.options, this.logger)
-        .then((done) => {
-          if (done.abandoned + done.released > 0) this.logger.info(done, 'recovery pass');
-        })
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'recovery pass failed'))
-        .finally(() => this.schedule());
-    }, this.intervalMs);
-  }
 }

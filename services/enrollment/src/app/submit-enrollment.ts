@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SubmitEnrollmentCommand } from '@cupo/contracts';
-import { IdempotencyKeyReusedError } from '../domain/errors.js';
+import { IdempotencyKeyReusedError } from '@cupo/errors';
 import type { EnrollmentMetrics, EnrollmentStore, SubmittedResponse } from './ports.js';
 
 export interface SubmitDeps {

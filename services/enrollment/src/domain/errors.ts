@@ -88,16 +88,6 @@ export class NotYourEnrollmentError extends DomainError {
   }
 }
 
-export class IdempotencyKeyReusedError extends DomainError {
-  constructor() {
-    super(
-      'unprocessable',
-      'IDEMPOTENCY_KEY_REUSED',
-      'This Idempotency-Key was used with a different request; use a new key for a new request',
-    );
-  }
-}
-
 /** The reason a request ends `failed` when processing itself kept failing (a poison message). */
 export class ProcessingFailedError extends DomainError {
   constructor(attempts: number, cause: string) {

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { DependencyUnavailableError, DomainError } from '@cupo/errors';
+import { DependencyUnavailableError, DomainError, IdempotencyKeyReusedError } from '@cupo/errors';
 
 /** A response as the client saw it, kept so a repeated request gets it byte for byte. */
 export interface StoredResponse {
@@ -15,16 +15,6 @@ interface Entry {
   state: 'in_progress' | 'done';
   owner?: string;
   response?: StoredResponse;
-}
-
-export class IdempotencyKeyReusedError extends DomainError {
-  constructor() {
-    super(
-      'unprocessable',
-      'IDEMPOTENCY_KEY_REUSED',
-      'This Idempotency-Key was used with a different request; use a new key for a new request',
-    );
-  }
 }
 
 export class IdempotencyInProgressError extends DomainError {
