@@ -69,3 +69,58 @@ describe('the idempotency store', () => {
     expect(ttl).toBeLessThanOrEqual(60);
   });
 });
+
+describe('the idempotency store behind the redis circuit breaker', () => {
+  it('fails fast with DEPENDENCY_UNAVAILABLE once Redis is unreachable, and recovers', async () => {
+    const { CircuitBreakers } = await import('@cupo/circuit-breakers');
+    const { DependencyUnavailableError } = await import('@cupo/errors');
+    const { TcpProxy } = await import('@cupo/stack');
+    const { Registry } = await import('prom-client');
+    const target = new URL(defaultUrls().redisUrl);
+    const proxy = await new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) }).start();
+    const viaProxy = new Redis(proxy.rewrite(defaultUrls().redisUrl), {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      commandTimeout: 500, // as the gateway sets it (REDIS_COMMAND_TIMEOUT_MS)
+      retryStrategy: () => 50,
+    });
+    viaProxy.on('error', () => undefined);
+    const breakers = new CircuitBreakers(new Registry());
+    breakers.add('redis', {
+      dependency: 'Redis',
+      failureThreshold: 5,
+      openMs: 300,
+      successThreshold: 3,
+      isFailure: (error) => error instanceof DependencyUnavailableError && error.details?.dependency === 'Redis',
+    });
+    const guarded = new IdempotencyStore(viaProxy, {
+      keyPrefix: prefix,
+      ttlSeconds: 60,
+      leaseMs: 2_000,
+      waitMs: 3_000,
+      guard: (call) => breakers.run('redis', call),
+    });
+    try {
+      await new Promise((resolve) => (viaProxy.status === 'ready' ? resolve(undefined) : viaProxy.once('ready', resolve)));
+      await expect(guarded.execute('b1', 'fp', async () => created({}))).resolves.toMatchObject({ replayed: false });
+
+      proxy.refuse(true);
+      for (let i = 0; i < 5; i++) {
+        await expect(guarded.execute(`b-down-${i}`, 'fp', async () => created({}))).rejects.toBeInstanceOf(DependencyUnavailableError);
+      }
+      expect(breakers.stateOf('redis')).toBe('open');
+      const started = performance.now();
+      await expect(guarded.execute('b-fast', 'fp', async () => created({}))).rejects.toThrow(/circuit open/);
+      expect(performance.now() - started).toBeLessThan(50);
+
+      proxy.refuse(false);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await new Promise((resolve) => (viaProxy.status === 'ready' ? resolve(undefined) : viaProxy.once('ready', resolve)));
+      for (let i = 0; i < 3; i++) await guarded.execute(`b-up-${i}`, 'fp', async () => created({}));
+      expect(breakers.stateOf('redis')).toBe('closed');
+    } finally {
+      viaProxy.disconnect();
+      await proxy.close();
+    }
+  });
+});

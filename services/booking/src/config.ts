@@ -7,6 +7,8 @@ const Schema = z
     AMQP_URL: z.url().default('amqp://guest:guest@127.0.0.1:5672'),
     REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
     REDIS_KEY_PREFIX: z.string().default(''),
+    /** A Redis command unanswered this long fails (and counts against the breaker). */
+    REDIS_COMMAND_TIMEOUT_MS: env.positiveInt(1_000),
     HTTP_PORT: env.port(9201),
     LOG_LEVEL: env.logLevel(),
     PG_POOL_MAX: env.positiveInt(8),

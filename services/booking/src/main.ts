@@ -21,7 +21,12 @@ async function main(): Promise<void> {
   const sql = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_MAX, applicationName: 'cupo-booking' });
   // Fail fast while Redis is away (no offline queue): a booking must not wait on a lock
   // request that is parked in memory.
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const redis = new Redis(config.REDIS_URL, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    // A command written just as the connection dies would otherwise wait for a reply forever.
+    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+  });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
   const amqp = connectAmqp({ url: config.AMQP_URL, name: 'booking', logger });
   const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.INVENTORY_TIMEOUT_MS, logger, registry });

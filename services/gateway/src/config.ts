@@ -11,6 +11,8 @@ const Schema = z
     AMQP_URL: z.url().default('amqp://guest:guest@127.0.0.1:5672'),
     REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
     REDIS_KEY_PREFIX: z.string().default(''),
+    /** A Redis command unanswered this long fails (and counts against the breaker). */
+    REDIS_COMMAND_TIMEOUT_MS: env.positiveInt(1_000),
     JWT_SECRET: z.string().min(16, 'must be at least 16 characters').default(DEV_JWT_SECRET),
     LOG_LEVEL: env.logLevel(),
     /** How long the gateway waits for a service's answer before 504. */
