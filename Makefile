@@ -5,9 +5,10 @@ SHELL := /bin/bash
 PNPM_VERSION := 10.34.8
 PNPM := $(CURDIR)/.tools/node_modules/.bin/pnpm
 STAMP := node_modules/.install-stamp
+DEPLOY_BIN := $(CURDIR)/.tools/deploy/bin
 PACKAGE_FILES := package.json pnpm-lock.yaml pnpm-workspace.yaml $(wildcard */*/package.json) $(wildcard patches/*)
 
-.PHONY: all install build run test test-unit test-system bench token clean cycles
+.PHONY: all install build run test test-unit test-system bench token clean cycles deploy-tools k8s
 
 all: build
 
@@ -34,8 +35,17 @@ run: build
 	  echo "Local servers not reachable; using Docker Compose"; exec docker compose up --build; \
 	fi
 
+## helm, kubectl, prometheus and promtool for the deploy checks, in .tools/deploy/bin.
+deploy-tools: $(DEPLOY_BIN)/promtool
+$(DEPLOY_BIN)/promtool:
+	tools/deploy/fetch-tools.sh $(DEPLOY_BIN)
+
+## Regenerates the plain manifests in k8s/ from the chart (a test keeps them in agreement).
+k8s: deploy-tools
+	node tools/deploy/render-k8s.mjs $(DEPLOY_BIN)/helm
+
 ## Unit, integration and system tests against the real servers, each run isolated.
-test: build
+test: build deploy-tools
 	@mkdir -p test-results
 	@set +e; $(PNPM) exec vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json; \
 	  status=$$?; node tools/stack/dist/test-summary.js test-results/vitest.json; exit $$status

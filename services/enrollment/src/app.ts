@@ -13,7 +13,7 @@ import { PeriodicTask, type Logger } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
 import { QueueInspector } from './adapters/amqp/queue-inspector.js';
 import { OBSERVED_QUEUES, broadcastHandlers, rpcHandlers } from './adapters/amqp/rpc-handlers.js';
-import { enrollmentMetrics } from './adapters/metrics.js';
+import { enrollmentMetrics, registerOpenRequestGauges } from './adapters/metrics.js';
 import { PostgresEnrollmentStore } from './adapters/postgres/enrollment-store.js';
 import { guardedByBreaker } from './adapters/postgres/guarded.js';
 import { OutboxRelay } from './adapters/postgres/outbox-relay.js';
@@ -56,6 +56,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
 
   const store = guardedByBreaker(new PostgresEnrollmentStore(deps.sql), breakers, 'postgres');
   const metrics = enrollmentMetrics(registry);
+  registerOpenRequestGauges(registry, store);
   const queues = new QueueInspector(deps.amqp);
   queues.registerGauges(registry, OBSERVED_QUEUES.slice(0, 3));
 

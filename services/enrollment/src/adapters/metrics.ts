@@ -1,5 +1,5 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
-import type { EnrollmentMetrics } from '../app/ports.js';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { EnrollmentMetrics, EnrollmentStore } from '../app/ports.js';
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
 
@@ -47,4 +47,31 @@ export function enrollmentMetrics(registry: Registry): EnrollmentMetrics {
       if (outcome.compensations > 0) compensations.inc(outcome.compensations);
     },
   };
+}
+
+/**
+ * `enrollment_open_requests` and `enrollment_oldest_open_request_seconds`, read from the
+ * database at each scrape (every replica reports the same figure: aggregate with max). The
+ * second is what the stuck-requests alert watches.
+ */
+export function registerOpenRequestGauges(registry: Registry, store: Pick<EnrollmentStore, 'openRequests'>): void {
+  const oldest = new Gauge({
+    name: 'enrollment_oldest_open_request_seconds',
+    help: 'Seconds since the least recently progressed queued or processing request last moved',
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'enrollment_open_requests',
+    help: 'Enrollment requests queued or processing',
+    registers: [registry],
+    async collect() {
+      try {
+        const open = await store.openRequests();
+        this.set(open.count);
+        oldest.set(open.oldestSeconds);
+      } catch {
+        // The database is away: leave the last figures rather than fail the whole scrape.
+      }
+    },
+  });
 }

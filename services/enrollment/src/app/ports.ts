@@ -97,6 +97,8 @@ export interface EnrollmentStore {
   /** Requests left queued/processing longer than `staleMs` are touched and re-announced. */
   requeueStalled(staleMs: number, limit: number): Promise<string[]>;
   purgeExpiredKeys(): Promise<number>;
+  /** Requests not finished yet, and how long the least recently progressed one has waited. */
+  openRequests(): Promise<{ count: number; oldestSeconds: number }>;
 
   stats(): Promise<{
     requests: Record<string, number>;

@@ -390,6 +390,14 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
     return result.count;
   }
 
+  async openRequests() {
+    const [row] = await this.sql<{ count: number; oldest_seconds: number }[]>`
+      SELECT count(*)::int AS count,
+             coalesce(extract(epoch FROM now() - min(updated_at)), 0)::float8 AS oldest_seconds
+      FROM enrollment_requests WHERE status IN ('queued', 'processing')`;
+    return { count: row?.count ?? 0, oldestSeconds: row?.oldest_seconds ?? 0 };
+  }
+
   async stats() {
     const requests = await this.sql<{ status: string; count: number }[]>`
       SELECT status, count(*)::int AS count FROM enrollment_requests GROUP BY status`;
