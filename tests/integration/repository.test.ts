@@ -15,4 +15,16 @@ describe('the repository', () => {
     expect(normalise('inventory')).toBe(normalise('gateway'));
     expect(normalise('enrollment')).toBe(normalise('gateway'));
   });
+
+  it('builds images that are multi-stage, run as a non-root user, check their health and let SIGTERM reach node', () => {
+    for (const service of ['gateway', 'inventory', 'booking', 'enrollment']) {
+      const dockerfile = read(`services/${service}/Dockerfile`);
+      expect(dockerfile.match(/^FROM /gm)?.length, service).toBeGreaterThanOrEqual(2);
+      expect(dockerfile, service).toMatch(/deploy --prod/);
+      expect(dockerfile, service).toMatch(/^USER node$/m);
+      expect(dockerfile, service).toMatch(/^HEALTHCHECK /m);
+      // Exec form, node as PID 1's program: no shell in between to swallow SIGTERM.
+      expect(dockerfile, service).toMatch(/^CMD \["node", /m);
+    }
+  });
 });
