@@ -27,4 +27,26 @@ describe('the repository', () => {
       expect(dockerfile, service).toMatch(/^CMD \["node", /m);
     }
   });
+
+  it('composes the same system as make run: every service replicated, migrated, scraped and graphed', async () => {
+    const { parse } = await import('yaml');
+    const { existsSync } = await import('node:fs');
+    const compose = parse(read('docker-compose.yml')) as { services: Record<string, any> };
+    for (const service of ['gateway', 'inventory', 'booking', 'enrollment']) {
+      expect(compose.services[service]?.deploy?.replicas, service).toBeGreaterThanOrEqual(2);
+    }
+    for (const service of ['inventory', 'booking', 'enrollment']) {
+      expect(compose.services[`${service}-migrate`]?.command.join(' '), service).toMatch(/migrate\.js/);
+    }
+    expect(read('deploy/postgres/init.sql')).toMatch(/cupo_enrollment/);
+    // Every file compose mounts from the repository exists.
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const volume of (service.volumes ?? []) as string[]) {
+        const source = volume.split(':')[0]!;
+        if (source.startsWith('./')) expect(existsSync(fileURLToPath(new URL(`../../${source}`, import.meta.url))), `${name}: ${source}`).toBe(true);
+      }
+    }
+    const jobs = (parse(read('deploy/prometheus/prometheus.yml')).scrape_configs as { job_name: string }[]).map((j) => j.job_name);
+    expect(jobs.sort()).toEqual(['booking', 'enrollment', 'gateway', 'inventory']);
+  });
 });
