@@ -8,7 +8,7 @@ STAMP := node_modules/.install-stamp
 DEPLOY_BIN := $(CURDIR)/.tools/deploy/bin
 PACKAGE_FILES := package.json pnpm-lock.yaml pnpm-workspace.yaml $(wildcard */*/package.json) $(wildcard patches/*)
 
-.PHONY: all install build run test test-unit test-system bench token clean cycles deploy-tools k8s
+.PHONY: all install build run test test-unit test-system bench token clean cycles deploy-tools k8s capacity load
 
 all: build
 
@@ -59,6 +59,17 @@ test-system: build
 ## Benchmarks (not tests): prints p50/p95/p99 and throughput.
 bench: build
 	node tools/bench/dist/main.js
+
+## Capacity report: measures on this machine, writes docs/capacity.md and its plots (~5 min).
+capacity: build
+	node tools/capacity/dist/main.js
+
+## The k6 load tests against BASE_URL (default http://localhost:8080, e.g. after `make run`).
+load:
+	@command -v k6 >/dev/null || { echo "k6 is not installed: https://grafana.com/docs/k6/latest/set-up/install-k6/"; exit 1; }
+	@for script in smoke booking-burst enrollment-burst mixed; do \
+	  echo "== $$script"; k6 run -e BASE_URL=$(or $(BASE_URL),http://localhost:8080) -e JWT_SECRET=$(or $(JWT_SECRET),dev-secret-change-me) load-tests/$$script.js || exit 1; \
+	done
 
 ## A development JWT: make token SUB=guest-1 ROLE=guest
 token: build

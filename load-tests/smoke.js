@@ -1,9 +1,8 @@
-// k6 smoke test: one pass over the public API as the contract describes it, against a
-// running system. Not a load test; it fails on the first broken path.
-//   k6 run -e BASE_URL=http://localhost:8080 -e GUEST_TOKEN=… -e STUDENT_TOKEN=… load-tests/smoke.js
-// Tokens: `make token SUB=guest-1 ROLE=guest`, `make token SUB=RA0001 ROLE=student`.
+// One of everything, for CI after a deploy: fails on the first broken path.
+//   k6 run -e BASE_URL=http://localhost:8080 -e JWT_SECRET=… load-tests/smoke.js
 import http from 'k6/http';
 import { check, fail, sleep } from 'k6';
+import { BASE_URL, RUN, createRoom, createSection, createStudents, isoDay, params, pollRequest, token } from './lib/cupo.js';
 
 export const options = {
   vus: 1,
@@ -11,41 +10,41 @@ export const options = {
   thresholds: { checks: ['rate==1'], http_req_duration: ['p(95)<1500'] },
 };
 
-const BASE = __ENV.BASE_URL || 'http://localhost:8080';
-const auth = (token) => ({ headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } });
-const isoDay = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
+http.setResponseCallback(http.expectedStatuses({ min: 200, max: 299 }));
 
-export default function () {
-  const guest = __ENV.GUEST_TOKEN || fail('GUEST_TOKEN is required');
-  const student = __ENV.STUDENT_TOKEN || fail('STUDENT_TOKEN is required');
+export function setup() {
+  return {
+    roomId: createRoom('smoke', 2),
+    section: createSection('SMOKE', 5, [{ day: 'fri', start: '18:00', end: '19:00' }]),
+    student: createStudents(1, 'SM')[0],
+  };
+}
 
-  check(http.get(`${BASE}/healthz`), { 'gateway alive': (r) => r.status === 200 });
-  const rooms = http.get(`${BASE}/api/rooms`);
-  check(rooms, { 'rooms listed': (r) => r.status === 200 && r.json().length > 0 });
+export default function (data) {
+  const guest = token(`${RUN}-guest`, 'guest');
+  const student = token(data.student, 'student');
 
-  const offset = 20 + Math.floor(Math.random() * 8);
+  check(http.get(`${BASE_URL}/healthz`), { 'gateway alive': (r) => r.status === 200 });
+  check(http.get(`${BASE_URL}/readyz`), { 'gateway ready': (r) => r.status === 200 });
+  check(http.get(`${BASE_URL}/api/rooms/${data.roomId}/availability?from=${isoDay(1)}&to=${isoDay(3)}`), {
+    'availability 200': (r) => r.status === 200 && r.json().length === 2,
+  });
+
   const booking = http.post(
-    `${BASE}/api/bookings`,
-    JSON.stringify({ room_id: 2, check_in: isoDay(offset), check_out: isoDay(offset + 1) }),
-    auth(guest),
+    `${BASE_URL}/api/bookings`,
+    JSON.stringify({ room_id: data.roomId, check_in: isoDay(1), check_out: isoDay(3) }),
+    params(guest, { headers: { 'Idempotency-Key': `${RUN}-smoke` } }),
   );
-  check(booking, { 'booking answered 201 or 409': (r) => r.status === 201 || r.status === 409 });
+  if (!check(booking, { 'booking 201': (r) => r.status === 201 })) fail(`booking: ${booking.status} ${booking.body}`);
+  check(http.get(`${BASE_URL}/api/bookings/${booking.json('id')}`, params(guest)), { 'booking readable': (r) => r.json('status') === 'confirmed' });
+  check(http.post(`${BASE_URL}/api/bookings/${booking.json('id')}/cancel`, null, params(guest)), { 'cancel 200': (r) => r.json('status') === 'cancelled' });
 
-  const sections = http.get(`${BASE}/api/sections?term=1-2025`);
-  check(sections, { 'sections listed': (r) => r.status === 200 && r.json().length > 0 });
-
-  const enrollment = http.post(
-    `${BASE}/api/enrollments`,
-    JSON.stringify({ term: '1-2025', sections: ['G-HUM110-A'] }),
-    auth(student),
-  );
-  check(enrollment, { 'enrollment accepted': (r) => r.status === 202 });
-  if (enrollment.status !== 202) return;
-  const statusUrl = `${BASE}${enrollment.json('status_url')}`;
-  let status = 'queued';
-  for (let i = 0; i < 50 && (status === 'queued' || status === 'processing'); i++) {
-    sleep(0.2);
-    status = http.get(statusUrl, auth(student)).json('status');
-  }
-  check(status, { 'enrollment reached an outcome': (s) => s === 'completed' || s === 'failed' });
+  check(http.get(`${BASE_URL}/api/terms`), { 'terms 200': (r) => r.status === 200 });
+  const enrollment = http.post(`${BASE_URL}/api/enrollments`, JSON.stringify({ term: '1-2025', sections: [data.section] }), params(student));
+  if (!check(enrollment, { 'enrollment 202': (r) => r.status === 202 })) fail(`enrollment: ${enrollment.status} ${enrollment.body}`);
+  const result = pollRequest(enrollment.json('status_url'), student, sleep);
+  check(result, { 'enrollment completed': (r) => r.status === 'completed' });
+  const mine = http.get(`${BASE_URL}/api/students/${data.student}/enrollments`, params(student));
+  check(mine, { 'enrollment listed': (r) => r.status === 200 && r.json().length === 1 });
+  check(http.del(`${BASE_URL}/api/enrollments/${mine.json('0.id')}`, null, params(student)), { 'drop 200': (r) => r.status === 200 });
 }
