@@ -3,3 +3,4 @@ export * from './bookings.js';
 export * from './dates.js';
 export * from './rooms.js';
 export * from './enrollments.js';
+export * from './queries.js';

@@ -6,6 +6,7 @@ import {
   type AmqpConnectionManager,
 } from '@cupo/amqp';
 import { CircuitBreakers } from '@cupo/circuit-breakers';
+import { OutboxRelay } from '@cupo/outbox';
 import { EnrollmentBroadcasts, EnrollmentJobs, EnrollmentRequestedMessage } from '@cupo/contracts';
 import type { Sql } from '@cupo/database';
 import { DependencyUnavailableError } from '@cupo/errors';
@@ -16,7 +17,6 @@ import { OBSERVED_QUEUES, broadcastHandlers, rpcHandlers } from './adapters/amqp
 import { enrollmentMetrics, registerOpenRequestGauges } from './adapters/metrics.js';
 import { PostgresEnrollmentStore } from './adapters/postgres/enrollment-store.js';
 import { guardedByBreaker } from './adapters/postgres/guarded.js';
-import { OutboxRelay } from './adapters/postgres/outbox-relay.js';
 import { abandonEnrollmentRequest, processEnrollmentRequest } from './app/process-enrollment-request.js';
 import { recoverStalledRequests } from './app/recover-stalled-requests.js';
 import type { EnrollmentConfig } from './config.js';

@@ -1,4 +1,4 @@
-import { addDays, type NightAvailability, type Room } from '@cupo/contracts';
+import { addDays, type NightAvailability, type OccupancyRow, type Room, type RoomSearchRow } from '@cupo/contracts';
 import { withDatabase, type Sql, type TransactionSql } from '@cupo/database';
 import { ReservationReleasedError, RoomNotFoundError, RoomUnavailableError } from './errors.js';
 
@@ -59,6 +59,32 @@ export class InventoryStore {
     );
     if (nights.length === 0) throw new RoomNotFoundError(roomId);
     return nights;
+  }
+
+  /** Per room, over the nights [from, to): room-nights on sale, sold, and the share sold. */
+  occupancy(from: string, to: string): Promise<OccupancyRow[]> {
+    return withDatabase(async () => {
+      const rows = await this.sql<OccupancyRow[]>`
+        SELECT r.id AS room_id, r.name, r.type,
+               COALESCE(sum(n.total), 0)::int AS room_nights,
+               COALESCE(sum(n.total - n.available), 0)::int AS sold
+        FROM rooms r
+        LEFT JOIN room_nights n ON n.room_id = r.id AND n.night >= ${from} AND n.night < ${to}
+        GROUP BY r.id ORDER BY r.id`;
+      return rows.map((row) => ({ ...row, occupancy: row.room_nights ? Number((row.sold / row.room_nights).toFixed(4)) : 0 }));
+    });
+  }
+
+  /** Rooms with at least `minAvailable` units free on every night of [from, to). */
+  searchRooms(from: string, to: string, minAvailable: number): Promise<RoomSearchRow[]> {
+    return withDatabase(() =>
+      this.sql<RoomSearchRow[]>`
+        SELECT r.id AS room_id, r.name, r.type, min(n.available)::int AS min_available
+        FROM rooms r JOIN room_nights n ON n.room_id = r.id AND n.night >= ${from} AND n.night < ${to}
+        GROUP BY r.id
+        HAVING count(*) = (${to}::date - ${from}::date) AND min(n.available) >= ${minAvailable}
+        ORDER BY min(n.available) DESC, r.id`.then((rows) => [...rows]),
+    );
   }
 
   /**

@@ -6,6 +6,9 @@ import {
   GetRoomCommand,
   InventoryCommands,
   NightsCommand,
+  OccupancyCommand,
+  ReportCommands,
+  RoomSearchCommand,
   todayUtc,
   type NightsResult,
 } from '@cupo/contracts';
@@ -26,6 +29,12 @@ export function inventoryHandlers(store: InventoryStore): Record<string, RpcHand
 
     [InventoryCommands.getAvailability]: rpcHandler(GetAvailabilityCommand, (query) =>
       store.getAvailability(query.room_id, query.from, query.to),
+    ),
+
+    [ReportCommands.occupancy]: rpcHandler(OccupancyCommand, (query) => store.occupancy(query.from, query.to)),
+
+    [ReportCommands.roomSearch]: rpcHandler(RoomSearchCommand, (query) =>
+      store.searchRooms(query.from, query.to, query.min_available),
     ),
 
     [InventoryCommands.reserveNights]: rpcHandler(

@@ -3,6 +3,7 @@ import type {
   CreateStudentBody,
   Enrollment,
   FailureReason,
+  RosterEntry,
   RequestStatus,
   SagaStatus,
   Section,
@@ -88,6 +89,8 @@ export interface EnrollmentStore {
   listSections(term?: string): Promise<Section[]>;
   findSection(code: string): Promise<Section | undefined>;
   listStudentEnrollments(studentId: string, term?: string): Promise<Enrollment[]>;
+  /** The section's active students, or undefined if there is no such section. */
+  roster(section: string): Promise<RosterEntry[] | undefined>;
   findEnrollment(id: string): Promise<Enrollment | undefined>;
   /** Drops an active enrollment and frees its seat; returns it as it now is. */
   dropEnrollment(id: string): Promise<Enrollment | undefined>;

@@ -14,6 +14,8 @@ import {
   ListSectionsCommand,
   ListStudentEnrollmentsCommand,
   PurgeSagasCommand,
+  ReportCommands,
+  SectionRosterCommand,
   ResetBreakerCommand,
   SubmitEnrollmentCommand,
 } from '@cupo/contracts';
@@ -59,6 +61,11 @@ export function rpcHandlers(deps: SubmitDeps & { store: EnrollmentStore; queues:
     [EnrollmentCommands.drop]: rpcHandler(DropEnrollmentCommand, (command) =>
       dropEnrollment(store, command.enrollment_id, command.actor),
     ),
+    [ReportCommands.sectionRoster]: rpcHandler(SectionRosterCommand, async (command) => {
+      const roster = await store.roster(command.section);
+      if (!roster) throw new SectionNotFoundError(command.section);
+      return roster;
+    }),
     [EnrollmentCommands.createSection]: rpcHandler(CreateSectionBody, (command) => store.createSection(command)),
     [EnrollmentCommands.createStudent]: rpcHandler(CreateStudentBody, (command) => store.createStudent(command)),
     [EnrollmentCommands.stats]: rpcHandler(z.object({}), async () => {

@@ -7,6 +7,7 @@ import {
   type FailureReason,
   type RequestStatus,
   type SagaStatus,
+  type RosterEntry,
   type Section,
 } from '@cupo/contracts';
 import { isUniqueViolation, type Sql, type TransactionSql } from '@cupo/database';
@@ -314,6 +315,17 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
         ${term ? this.sql`AND e.term = ${term}` : this.sql``}
       ORDER BY e.term, e.section`;
     return rows.map(toEnrollment);
+  }
+
+  async roster(section: string): Promise<RosterEntry[] | undefined> {
+    const [exists] = await this.sql`SELECT 1 FROM sections WHERE code = ${section}`;
+    if (!exists) return undefined;
+    const rows = await this.sql<(Omit<RosterEntry, 'enrolled_at'> & { enrolled_at: Date })[]>`
+      SELECT s.id AS student_id, s.name, s.email, e.enrolled_at
+      FROM enrollments e JOIN students s ON s.id = e.student_id
+      WHERE e.section = ${section} AND e.status = 'active'
+      ORDER BY s.id`;
+    return rows.map((row) => ({ ...row, enrolled_at: row.enrolled_at.toISOString() }));
   }
 
   async findEnrollment(id: string): Promise<Enrollment | undefined> {

@@ -13,12 +13,19 @@ interface OutboxRow {
   created_at: Date;
 }
 
+/**
+ * The table every service's outbox uses (its migration creates it):
+ *   outbox (id bigserial PRIMARY KEY, exchange text, routing_key text, payload jsonb,
+ *           headers jsonb DEFAULT '{}', created_at timestamptz DEFAULT now())
+ */
 export interface OutboxRelayOptions {
   batchSize: number;
   /** The fallback poll: rows whose writer died before kicking its relay go out this late. */
   pollMs: number;
   logger: Logger;
   registry: Registry;
+  /** Breakers the relay's database work and publishing go through. */
+  breakerNames?: { database: string; publishing: string };
 }
 
 /**
@@ -102,7 +109,8 @@ export class OutboxRelay {
   }
 
   private async drainOnce(): Promise<number> {
-    return this.breakers.run('postgres', () =>
+    const names = this.options.breakerNames ?? { database: 'postgres', publishing: 'publishing' };
+    return this.breakers.run(names.database, () =>
       withDatabase(
         () =>
           this.sql.begin(async (tx) => {
@@ -111,7 +119,7 @@ export class OutboxRelay {
               ORDER BY id LIMIT ${this.options.batchSize}
               FOR UPDATE SKIP LOCKED`;
             if (rows.length === 0) return 0;
-            await this.breakers.run('publishing', () =>
+            await this.breakers.run(names.publishing, () =>
               Promise.all(
                 rows.map((row) =>
                   this.publisher.publish(row.exchange, row.routing_key, Buffer.from(JSON.stringify(row.payload)), {
