@@ -2,3 +2,4 @@
 CREATE DATABASE cupo_inventory;
 CREATE DATABASE cupo_booking;
 CREATE DATABASE cupo_enrollment;
+CREATE DATABASE cupo_worker;

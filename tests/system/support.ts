@@ -15,6 +15,7 @@ export interface TestStack extends Stack {
   inventoryDb: postgres.Sql;
   bookingDb: postgres.Sql;
   enrollmentDb: postgres.Sql;
+  workerDb: postgres.Sql;
   close(): Promise<void>;
 }
 
@@ -41,6 +42,7 @@ export async function startTestStack(
   const inventoryDb = db(stack.databaseUrls.inventory);
   const bookingDb = db(stack.databaseUrls.booking);
   const enrollmentDb = db(stack.databaseUrls.enrollment);
+  const workerDb = db(stack.databaseUrls.worker);
   return {
     ...stack,
     namespace,
@@ -48,7 +50,9 @@ export async function startTestStack(
     inventoryDb,
     bookingDb,
     enrollmentDb,
+    workerDb,
     close: async () => {
+      await workerDb.end({ timeout: 5 });
       await enrollmentDb.end({ timeout: 5 });
       await inventoryDb.end({ timeout: 5 });
       await bookingDb.end({ timeout: 5 });

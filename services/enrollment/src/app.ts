@@ -5,10 +5,10 @@ import {
   assertJobTopology,
   type AmqpConnectionManager,
 } from '@cupo/amqp';
-import { CircuitBreakers } from '@cupo/circuit-breakers';
+import { CircuitBreakers, guardedByBreaker } from '@cupo/circuit-breakers';
 import { OutboxRelay } from '@cupo/outbox';
 import { EnrollmentBroadcasts, EnrollmentJobs, EnrollmentRequestedMessage } from '@cupo/contracts';
-import type { Sql } from '@cupo/database';
+import { withDatabase, type Sql } from '@cupo/database';
 import { DependencyUnavailableError } from '@cupo/errors';
 import { PeriodicTask, type Logger } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
@@ -16,7 +16,6 @@ import { QueueInspector } from './adapters/amqp/queue-inspector.js';
 import { OBSERVED_QUEUES, broadcastHandlers, rpcHandlers } from './adapters/amqp/rpc-handlers.js';
 import { enrollmentMetrics, registerOpenRequestGauges } from './adapters/metrics.js';
 import { PostgresEnrollmentStore } from './adapters/postgres/enrollment-store.js';
-import { guardedByBreaker } from './adapters/postgres/guarded.js';
 import { abandonEnrollmentRequest, processEnrollmentRequest } from './app/process-enrollment-request.js';
 import { recoverStalledRequests } from './app/recover-stalled-requests.js';
 import type { EnrollmentConfig } from './config.js';
@@ -54,7 +53,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
     isFailure: failureOf('RabbitMQ'),
   });
 
-  const store = guardedByBreaker(new PostgresEnrollmentStore(deps.sql), breakers, 'postgres');
+  const store = guardedByBreaker(new PostgresEnrollmentStore(deps.sql), breakers, 'postgres', withDatabase);
   const metrics = enrollmentMetrics(registry);
   registerOpenRequestGauges(registry, store);
   const queues = new QueueInspector(deps.amqp);

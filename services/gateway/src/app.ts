@@ -10,6 +10,7 @@ import type { IdempotencyStore } from './idempotency/idempotency-store.js';
 import { bookingRoutes } from './routes/bookings.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
 import { opsRoutes } from './routes/ops.js';
+import { queryRoutes } from './routes/queries.js';
 import { roomRoutes } from './routes/rooms.js';
 
 export interface GatewayDeps {
@@ -44,6 +45,7 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(roomRoutes(deps.rpc, auth));
   app.use(bookingRoutes(deps.rpc, deps.idempotency, auth));
   app.use(enrollmentRoutes(deps.rpc, auth));
+  app.use(queryRoutes(deps.rpc, auth));
   app.use(
     opsRoutes({
       rpc: deps.rpc,

@@ -4,7 +4,7 @@ import { signToken } from './token.js';
 
 /**
  * `make run`: the whole system on the local servers (PG_URL, REDIS_URL, AMQP_URL override
- * the defaults), 2 replicas each of inventory, booking and enrollment behind one gateway. Logs go to
+ * the defaults), 2 replicas each of inventory, booking, enrollment and worker behind one gateway. Logs go to
  * .run/logs; Ctrl-C or SIGTERM stops every process gracefully.
  */
 const port = Number(process.env.PORT ?? 8080);
@@ -26,7 +26,7 @@ process.on('SIGTERM', () => void stop('SIGTERM'));
 try {
   stack = await startStack({
     ...defaultUrls(),
-    replicas: { inventory: 2, booking: 2, enrollment: 2 },
+    replicas: { inventory: 2, booking: 2, enrollment: 2, worker: 2 },
     gatewayPort: port,
     opsPortBase: Number(process.env.OPS_PORT_BASE ?? 9101),
     logDir,

@@ -14,10 +14,10 @@ const run = promisify(execFile);
 /** The repository root, from this file's place in tools/stack/dist. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-export const SERVICES = ['inventory', 'booking', 'enrollment', 'gateway'] as const;
+export const SERVICES = ['inventory', 'booking', 'enrollment', 'worker', 'gateway'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 /** Services that own a database (the gateway keeps nothing but Redis idempotency keys). */
-const DATABASE_SERVICES = ['inventory', 'booking', 'enrollment'] as const;
+const DATABASE_SERVICES = ['inventory', 'booking', 'enrollment', 'worker'] as const;
 /** Services with seed data (`dist/seed.js`). */
 const SEEDED_SERVICES = ['inventory', 'enrollment'] as const;
 
@@ -28,7 +28,8 @@ export interface StackOptions {
   amqpUrl: string;
   /** Names databases `cupo_<ns>_<service>`, the vhost `cupo-<ns>`, Redis keys `cupo:<ns>:`; empty for `make run`. */
   namespace?: string;
-  replicas: { inventory: number; booking: number; enrollment: number };
+  /** Replicas per service; worker defaults to 0 (stacks that need it ask). */
+  replicas: { inventory: number; booking: number; enrollment: number; worker?: number };
   gatewayPort: number;
   /** First ops port; each further process takes the next one. 0 picks free ports. */
   opsPortBase: number;
@@ -93,6 +94,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     inventory: databaseUrlFor(options.pgUrl, dbName('inventory')),
     booking: databaseUrlFor(options.pgUrl, dbName('booking')),
     enrollment: databaseUrlFor(options.pgUrl, dbName('enrollment')),
+    worker: databaseUrlFor(options.pgUrl, dbName('worker')),
   };
   let amqpUrl = options.amqpUrl;
   if (ns) {
@@ -115,7 +117,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 
   const processes: ServiceProcess[] = [];
-  const counts: Record<ServiceName, number> = { inventory: 0, booking: 0, enrollment: 0, gateway: 0 };
+  const counts: Record<ServiceName, number> = { inventory: 0, booking: 0, enrollment: 0, worker: 0, gateway: 0 };
   let nextOpsPort = options.opsPortBase;
   const common: NodeJS.ProcessEnv = {
     ...process.env,
@@ -170,6 +172,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ...Array.from({ length: options.replicas.inventory }, () => startReplica('inventory')),
       ...Array.from({ length: options.replicas.booking }, () => startReplica('booking')),
       ...Array.from({ length: options.replicas.enrollment }, () => startReplica('enrollment')),
+      ...Array.from({ length: options.replicas.worker ?? 0 }, () => startReplica('worker')),
     ]);
     await startReplica('gateway');
   } catch (error) {

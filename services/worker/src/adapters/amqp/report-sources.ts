@@ -1,0 +1,41 @@
+import type { RpcClient } from '@cupo/amqp';
+import { ReportCommands, type QueryRequestBody } from '@cupo/contracts';
+import { DependencyUnavailableError, DomainError } from '@cupo/errors';
+import type { ReportSources } from '../../app/ports.js';
+
+/**
+ * Reports read data the worker does not own by asking its owners (inventory, enrollment) over
+ * RPC: always current, and no second copy of their data to keep in step. The price is that a
+ * report needs its owner up; the consumer retries until it is.
+ */
+export class RpcReportSources implements ReportSources {
+  constructor(private readonly rpc: RpcClient) {}
+
+  async compute(query: QueryRequestBody, requestId: string): Promise<unknown> {
+    try {
+      return await this.ask(query, requestId);
+    } catch (error) {
+      // An owner that does not answer in time is an outage, not a fault of the query: the
+      // consumer then retries without using up the query's attempts.
+      if (error instanceof DomainError && error.kind === 'timeout') throw new DependencyUnavailableError(`${query.type} source`, error);
+      throw error;
+    }
+  }
+
+  private async ask(query: QueryRequestBody, requestId: string): Promise<unknown> {
+    switch (query.type) {
+      case 'occupancy_report': {
+        const rooms = await this.rpc.call<{ room_nights: number; sold: number }[]>(ReportCommands.occupancy, query.params, { requestId });
+        const roomNights = rooms.reduce((sum, r) => sum + r.room_nights, 0);
+        const sold = rooms.reduce((sum, r) => sum + r.sold, 0);
+        return { from: query.params.from, to: query.params.to, room_nights: roomNights, sold, occupancy: roomNights ? Number((sold / roomNights).toFixed(4)) : 0, rooms };
+      }
+      case 'room_search':
+        return { ...query.params, rooms: await this.rpc.call(ReportCommands.roomSearch, query.params, { requestId }) };
+      case 'section_roster': {
+        const students = await this.rpc.call<unknown[]>(ReportCommands.sectionRoster, query.params, { requestId });
+        return { section: query.params.section, count: students.length, students };
+      }
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import { amqpReadiness, connectAmqp, RpcClient } from '@cupo/amqp';
+import { createPool, databaseReadiness } from '@cupo/database';
+import {
+  closeHttpServer,
+  createLogger,
+  createMetricsRegistry,
+  createShutdown,
+  exitOnSignals,
+  startOpsServer,
+} from '@cupo/service-kit';
+import { createWorker } from './app.js';
+import { loadConfig } from './config.js';
+
+/** The composition root: the only place that reads config and wires adapters together. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ service: 'worker', level: config.LOG_LEVEL });
+  const registry = createMetricsRegistry('worker');
+  const sql = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_MAX, applicationName: 'cupo-worker' });
+  const amqp = connectAmqp({ url: config.AMQP_URL, name: 'worker', logger });
+  const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.SOURCE_TIMEOUT_MS, logger, registry });
+  const worker = createWorker({ sql, amqp, rpc, registry, logger, config });
+
+  // Not ready until every consumer is attached.
+  let accepting = false;
+  const ops = await startOpsServer({
+    port: config.HTTP_PORT,
+    logger,
+    registry,
+    isAccepting: () => accepting,
+    checks: { postgres: databaseReadiness(sql), rabbitmq: amqpReadiness(amqp) },
+  });
+
+  const shutdown = createShutdown(
+    logger,
+    [
+      { name: 'mark not ready', run: async () => void (accepting = false) },
+      { name: 'stop taking commands', run: () => worker.rpcServer.stop() },
+      { name: 'stop consuming and finish in-flight queries', run: () => worker.queries.stop() },
+      { name: 'stop maintenance', run: () => worker.maintenance.stop() },
+      { name: 'flush the outbox', run: () => worker.relay.stop() },
+      { name: 'close publisher', run: () => worker.publisher.close() },
+      { name: 'close rpc client', run: () => rpc.close() },
+      { name: 'close amqp', run: () => amqp.close() },
+      { name: 'close postgres', run: () => sql.end({ timeout: 5 }) },
+      { name: 'close http', run: () => closeHttpServer(ops.server) },
+    ],
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+  exitOnSignals(shutdown);
+
+  await worker.publisher.ready();
+  worker.relay.start();
+  await rpc.ready();
+  await worker.queries.start();
+  await worker.rpcServer.start();
+  worker.maintenance.start();
+  accepting = true;
+  logger.info({ httpPort: ops.port }, 'worker ready');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
