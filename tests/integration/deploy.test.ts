@@ -108,7 +108,7 @@ describe('deployment files', () => {
 
       it('meets the policy: replicas, probes, resources, non-root, pinned images, PDB and HPA per service', () => {
         const deployments = objects.filter((o) => o.kind === 'Deployment');
-        expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['cupo-booking', 'cupo-enrollment', 'cupo-gateway', 'cupo-inventory']);
+        expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['cupo-booking', 'cupo-enrollment', 'cupo-gateway', 'cupo-inventory', 'cupo-worker']);
         const named = (kind: string) => new Set(objects.filter((o) => o.kind === kind).map((o) => o.metadata.name));
         const pdbs = named('PodDisruptionBudget');
         const hpas = named('HorizontalPodAutoscaler');
@@ -147,7 +147,7 @@ describe('deployment files', () => {
     const job = objects.find((o) => o.kind === 'Job')!;
     expect(job.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
     expect(objects.some((o) => o.kind === 'StatefulSet')).toBe(false);
-    expect(objects.filter((o) => o.kind === 'ServiceMonitor')).toHaveLength(4);
+    expect(objects.filter((o) => o.kind === 'ServiceMonitor')).toHaveLength(5);
     expect(objects.filter((o) => o.kind === 'PrometheusRule')).toHaveLength(1);
   });
 
@@ -162,7 +162,7 @@ describe('deployment files', () => {
 
   it('has one Grafana dashboard per file, each panel with a query', () => {
     const files = readdirSync(join(CHART, 'dashboards'));
-    expect(files.sort()).toEqual(['bookings.json', 'enrollment.json', 'overview.json']);
+    expect(files.sort()).toEqual(['bookings.json', 'enrollment.json', 'overview.json', 'worker.json']);
     for (const file of files) {
       const dashboard = JSON.parse(readFileSync(join(CHART, 'dashboards', file), 'utf8'));
       expect(dashboard.uid, file).toMatch(/^cupo-/);

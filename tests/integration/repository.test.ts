@@ -14,10 +14,11 @@ describe('the repository', () => {
     expect(normalise('booking')).toBe(normalise('gateway'));
     expect(normalise('inventory')).toBe(normalise('gateway'));
     expect(normalise('enrollment')).toBe(normalise('gateway'));
+    expect(normalise('worker')).toBe(normalise('gateway'));
   });
 
   it('builds images that are multi-stage, run as a non-root user, check their health and let SIGTERM reach node', () => {
-    for (const service of ['gateway', 'inventory', 'booking', 'enrollment']) {
+    for (const service of ['gateway', 'inventory', 'booking', 'enrollment', 'worker']) {
       const dockerfile = read(`services/${service}/Dockerfile`);
       expect(dockerfile.match(/^FROM /gm)?.length, service).toBeGreaterThanOrEqual(2);
       expect(dockerfile, service).toMatch(/deploy --prod/);
@@ -32,10 +33,10 @@ describe('the repository', () => {
     const { parse } = await import('yaml');
     const { existsSync } = await import('node:fs');
     const compose = parse(read('docker-compose.yml')) as { services: Record<string, any> };
-    for (const service of ['gateway', 'inventory', 'booking', 'enrollment']) {
+    for (const service of ['gateway', 'inventory', 'booking', 'enrollment', 'worker']) {
       expect(compose.services[service]?.deploy?.replicas, service).toBeGreaterThanOrEqual(2);
     }
-    for (const service of ['inventory', 'booking', 'enrollment']) {
+    for (const service of ['inventory', 'booking', 'enrollment', 'worker']) {
       expect(compose.services[`${service}-migrate`]?.command.join(' '), service).toMatch(/migrate\.js/);
     }
     expect(read('deploy/postgres/init.sql')).toMatch(/cupo_enrollment/);
@@ -47,6 +48,6 @@ describe('the repository', () => {
       }
     }
     const jobs = (parse(read('deploy/prometheus/prometheus.yml')).scrape_configs as { job_name: string }[]).map((j) => j.job_name);
-    expect(jobs.sort()).toEqual(['booking', 'enrollment', 'gateway', 'inventory']);
+    expect(jobs.sort()).toEqual(['booking', 'enrollment', 'gateway', 'inventory', 'worker']);
   });
 });

@@ -23,7 +23,7 @@ let promUrl: string;
 let workDir: string;
 
 beforeAll(async () => {
-  stack = await startTestStack('observe', { replicas: { inventory: 2, booking: 2, enrollment: 2 } });
+  stack = await startTestStack('observe', { replicas: { inventory: 2, booking: 2, enrollment: 2, worker: 2 } });
   const portsOf = (service: string) =>
     stack.processes.filter((p) => p.name.startsWith(`${service}-`)).map((p) => `127.0.0.1:${p.port}`);
 
@@ -66,9 +66,9 @@ describe('Prometheus with the repository’s configuration', () => {
       const body = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as any;
       return body.data.activeTargets as { labels: { job: string }; health: string }[];
     };
-    expect(await eventually(async () => (await targets()).filter((t) => t.health === 'up').length === 7, 20_000)).toBe(true);
+    expect(await eventually(async () => (await targets()).filter((t) => t.health === 'up').length === 9, 20_000)).toBe(true);
     const byJob = (await targets()).reduce<Record<string, number>>((acc, t) => ({ ...acc, [t.labels.job]: (acc[t.labels.job] ?? 0) + 1 }), {});
-    expect(byJob).toEqual({ gateway: 1, inventory: 2, booking: 2, enrollment: 2 });
+    expect(byJob).toEqual({ gateway: 1, inventory: 2, booking: 2, enrollment: 2, worker: 2 });
   });
 
   it('loads the alert rules', async () => {
@@ -110,6 +110,10 @@ describe('Prometheus with the repository’s configuration', () => {
             headers: { 'idempotency-key': `obs-${round}-${i}` },
           }),
         ),
+        api('POST', '/api/queries', {
+          token: await token('obs-reporter', 'guest'),
+          body: round % 2 ? { type: 'section_roster', params: { section: 'OBS-A' } } : { type: 'room_search', params: { from: day(1), to: day(3) } },
+        }),
         api('GET', '/api/rooms'),
         api('GET', '/api/sections?term=1-2025'),
       ]);

@@ -70,7 +70,7 @@ seccompProfile:
 - name: REDIS_URL
   valueFrom: { secretKeyRef: { name: {{ $secret }}, key: REDIS_URL } }
 {{- end }}
-{{- if has .name (list "inventory" "booking" "enrollment") }}
+{{- if has .name (list "inventory" "booking" "enrollment" "worker") }}
 - name: DATABASE_URL
   valueFrom: { secretKeyRef: { name: {{ $secret }}, key: {{ printf "%s_DATABASE_URL" (upper .name) }} } }
 - name: HTTP_PORT

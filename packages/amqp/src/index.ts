@@ -5,3 +5,4 @@ export * from './rpc-client.js';
 export * from './rpc-server.js';
 export * from './job-consumer.js';
 export * from './publisher.js';
+export * from './queue-inspector.js';

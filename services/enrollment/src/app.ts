@@ -1,6 +1,7 @@
 import {
   ConfirmedPublisher,
   JobConsumer,
+  QueueInspector,
   RpcServer,
   assertJobTopology,
   type AmqpConnectionManager,
@@ -12,7 +13,6 @@ import { withDatabase, type Sql } from '@cupo/database';
 import { DependencyUnavailableError } from '@cupo/errors';
 import { PeriodicTask, type Logger } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
-import { QueueInspector } from './adapters/amqp/queue-inspector.js';
 import { OBSERVED_QUEUES, broadcastHandlers, rpcHandlers } from './adapters/amqp/rpc-handlers.js';
 import { enrollmentMetrics, registerOpenRequestGauges } from './adapters/metrics.js';
 import { PostgresEnrollmentStore } from './adapters/postgres/enrollment-store.js';

@@ -1,4 +1,4 @@
-import { ConfirmedPublisher, JobConsumer, RpcServer, assertJobTopology, type AmqpConnectionManager, type RpcClient } from '@cupo/amqp';
+import { ConfirmedPublisher, JobConsumer, QueueInspector, RpcServer, assertJobTopology, type AmqpConnectionManager, type RpcClient } from '@cupo/amqp';
 import { CircuitBreakers, guardedByBreaker } from '@cupo/circuit-breakers';
 import { QueryRequestedMessage, WorkerJobs } from '@cupo/contracts';
 import { withDatabase, type Sql } from '@cupo/database';
@@ -56,6 +56,7 @@ export function createWorker(deps: WorkerDeps) {
   });
   const store = guardedByBreaker(new PostgresQueryStore(deps.sql), breakers, 'postgres', withDatabase);
   const topology = { exchange: WorkerJobs.exchange, queue: WorkerJobs.queryQueue, routingKey: WorkerJobs.queryRequested };
+  new QueueInspector(deps.amqp).registerGauges(registry, [topology.queue, `${topology.queue}.retry`, `${topology.queue}.dead`]);
 
   const publisher = new ConfirmedPublisher(deps.amqp, { name: 'outbox', setup: (channel) => assertJobTopology(channel, topology) });
   const relay = new OutboxRelay(deps.sql, publisher, breakers, {

@@ -1,4 +1,4 @@
-import { rpcHandler, type RpcHandler } from '@cupo/amqp';
+import { rpcHandler, type QueueInspector, type RpcHandler } from '@cupo/amqp';
 import type { CircuitBreakers } from '@cupo/circuit-breakers';
 import {
   CreateSectionBody,
@@ -27,7 +27,6 @@ import { listStudentEnrollments } from '../../app/list-student-enrollments.js';
 import type { EnrollmentStore } from '../../app/ports.js';
 import { submitEnrollment, type SubmitDeps } from '../../app/submit-enrollment.js';
 import { SectionNotFoundError } from '../../domain/errors.js';
-import type { QueueInspector } from './queue-inspector.js';
 
 /** Queues whose depth and consumers the ops stats report. */
 export const OBSERVED_QUEUES = [

@@ -1,4 +1,4 @@
-import type { AmqpConnectionManager } from '@cupo/amqp';
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import { DependencyUnavailableError } from '@cupo/errors';
 import { Gauge, type Registry } from 'prom-client';
 
