@@ -22,7 +22,7 @@ export interface TestStack extends Stack {
 /** Starts the real processes on a stack of their own; `close()` removes every trace. */
 export async function startTestStack(
   label: string,
-  options: Partial<Pick<StackOptions, 'replicas' | 'env' | 'serviceEnv'>> = {},
+  options: Partial<Pick<StackOptions, 'replicas' | 'env' | 'serviceEnv' | 'providerEnv'>> = {},
 ): Promise<TestStack> {
   const namespace = runNamespace(label);
   const logDir = join(tmpdir(), 'cupo-tests', namespace);
@@ -36,6 +36,7 @@ export async function startTestStack(
     logDir,
     env: { PG_POOL_MAX: '5', LOG_LEVEL: 'info', ...options.env },
     serviceEnv: options.serviceEnv ?? {},
+    providerEnv: options.providerEnv ?? {},
   });
   const dateAsString = { to: 1082, from: [1082], serialize: (v: string) => v, parse: (v: string) => v };
   const db = (url: string) => postgres(url, { max: 2, onnotice: () => undefined, types: { date: dateAsString } });

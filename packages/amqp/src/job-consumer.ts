@@ -94,13 +94,14 @@ export class JobConsumer<T> {
     private readonly options: JobConsumerOptions<T>,
   ) {
     this.publisher = new ConfirmedPublisher(connection, { name: `${options.topology.queue}:moves` });
-    this.outcomes = new Counter({
+    // Several consumers in one process (the worker's queries and onboarding) share the metrics.
+    this.outcomes = (options.registry.getSingleMetric('job_messages_total') as Counter<'queue' | 'outcome'> | undefined) ?? new Counter({
       name: 'job_messages_total',
       help: 'Job messages by queue and outcome (ok, retried, outage_retry, dead_lettered)',
       labelNames: ['queue', 'outcome'],
       registers: [options.registry],
     });
-    this.duration = new Histogram({
+    this.duration = (options.registry.getSingleMetric('job_duration_seconds') as Histogram<'queue' | 'outcome'> | undefined) ?? new Histogram({
       name: 'job_duration_seconds',
       help: 'Time spent handling one job message, by queue and outcome',
       labelNames: ['queue', 'outcome'],

@@ -37,6 +37,9 @@ export class QueueInspector {
 
   /** `queue_messages` and `queue_consumers` gauges, read from the broker at each scrape. */
   registerGauges(registry: Registry, queues: readonly string[]): void {
+    if (registry.getSingleMetric('queue_messages')) {
+      throw new Error('registerGauges: call it once per registry, with every queue to watch');
+    }
     const consumers = new Gauge({
       name: 'queue_consumers',
       help: 'Consumers attached to the queue, as RabbitMQ reports it',

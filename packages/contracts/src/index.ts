@@ -4,3 +4,4 @@ export * from './dates.js';
 export * from './rooms.js';
 export * from './enrollments.js';
 export * from './queries.js';
+export * from './onboarding.js';

@@ -11,6 +11,7 @@ import { bookingRoutes } from './routes/bookings.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
 import { opsRoutes } from './routes/ops.js';
 import { queryRoutes } from './routes/queries.js';
+import { onboardingRoutes } from './routes/onboarding.js';
 import { roomRoutes } from './routes/rooms.js';
 
 export interface GatewayDeps {
@@ -46,6 +47,7 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(bookingRoutes(deps.rpc, deps.idempotency, auth));
   app.use(enrollmentRoutes(deps.rpc, auth));
   app.use(queryRoutes(deps.rpc, auth));
+  app.use(onboardingRoutes(deps.rpc, auth));
   app.use(
     opsRoutes({
       rpc: deps.rpc,

@@ -5,7 +5,18 @@ import { withDatabase, type Sql } from '@cupo/database';
 import { DependencyUnavailableError } from '@cupo/errors';
 import { OutboxRelay } from '@cupo/outbox';
 import { PeriodicTask, type Logger } from '@cupo/service-kit';
-import { Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Redis } from 'ioredis';
+import { OnboardingJobs, OnboardingMessage } from '@cupo/contracts';
+import { GraphDirectory } from './adapters/providers/graph-directory.js';
+import { MoodleLms } from './adapters/providers/moodle-lms.js';
+import { HttpStudentSource } from './adapters/providers/sis-source.js';
+import { SmtpMailer } from './adapters/providers/smtp-mailer.js';
+import { PostgresOnboardingStore } from './adapters/postgres/onboarding-store.js';
+import { RedisProviderRateLimiter } from './adapters/redis/provider-rate-limiter.js';
+import type { OnboardingMetrics } from './app/onboarding/ports.js';
+import { runBatch } from './app/onboarding/run-batch.js';
+import { runIngest } from './app/onboarding/run-ingest.js';
 import { RpcReportSources } from './adapters/amqp/report-sources.js';
 import { rpcHandlers } from './adapters/amqp/rpc-handlers.js';
 import { PostgresQueryStore } from './adapters/postgres/query-store.js';
@@ -17,6 +28,7 @@ export interface WorkerDeps {
   sql: Sql;
   amqp: AmqpConnectionManager;
   rpc: RpcClient;
+  redis: Redis;
   registry: Registry;
   logger: Logger;
   config: WorkerConfig;
@@ -34,6 +46,19 @@ function queryMetrics(registry: Registry): QueryMetrics {
     registers: [registry],
   });
   return { finished: (type, status, seconds) => latency.observe({ type, status }, seconds) };
+}
+
+function onboardingMetrics(registry: Registry): OnboardingMetrics {
+  const calls = new Counter({ name: 'onboarding_provider_calls_total', help: 'Provider requests by provider and outcome (ok, throttled, unavailable, failed)', labelNames: ['provider', 'outcome'], registers: [registry] });
+  const wait = new Histogram({ name: 'onboarding_limiter_wait_seconds', help: 'Time a provider request waited for its rate-limit slot', labelNames: ['provider'], buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [registry] });
+  const workflows = new Counter({ name: 'onboarding_workflows_total', help: 'Student workflows by outcome', labelNames: ['outcome'], registers: [registry] });
+  const batches = new Histogram({ name: 'onboarding_batch_duration_seconds', help: 'Time to run one batch of workflows', buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600], registers: [registry] });
+  return {
+    providerCall: (provider, outcome) => calls.inc({ provider, outcome }),
+    limiterWait: (provider, ms) => wait.observe({ provider }, ms / 1000),
+    workflow: (outcome) => workflows.inc({ outcome }),
+    batch: (seconds) => batches.observe(seconds),
+  };
 }
 
 /** Builds the worker from its dependencies; main.ts starts and stops what this returns. */
@@ -55,10 +80,16 @@ export function createWorker(deps: WorkerDeps) {
     isFailure: failureOf('RabbitMQ'),
   });
   const store = guardedByBreaker(new PostgresQueryStore(deps.sql), breakers, 'postgres', withDatabase);
+  const onboarding = guardedByBreaker(new PostgresOnboardingStore(deps.sql, config.STUCK_TASK_SECONDS), breakers, 'postgres', withDatabase);
   const topology = { exchange: WorkerJobs.exchange, queue: WorkerJobs.queryQueue, routingKey: WorkerJobs.queryRequested };
-  new QueueInspector(deps.amqp).registerGauges(registry, [topology.queue, `${topology.queue}.retry`, `${topology.queue}.dead`]);
 
-  const publisher = new ConfirmedPublisher(deps.amqp, { name: 'outbox', setup: (channel) => assertJobTopology(channel, topology) });
+  const publisher = new ConfirmedPublisher(deps.amqp, {
+    name: 'outbox',
+    setup: async (channel) => {
+      await assertJobTopology(channel, topology);
+      await assertJobTopology(channel, { exchange: OnboardingJobs.exchange, queue: OnboardingJobs.queue, routingKey: OnboardingJobs.routingKey });
+    },
+  });
   const relay = new OutboxRelay(deps.sql, publisher, breakers, {
     batchSize: config.OUTBOX_BATCH_SIZE,
     pollMs: config.OUTBOX_POLL_MS,
@@ -67,7 +98,7 @@ export function createWorker(deps: WorkerDeps) {
   });
   const rpcServer = new RpcServer(deps.amqp, {
     queue: 'worker.rpc',
-    handlers: rpcHandlers({ store, outboxWritten: () => relay.kick() }),
+    handlers: rpcHandlers({ store, onboarding, outboxWritten: () => relay.kick() }),
     prefetch: config.RPC_PREFETCH,
     logger,
     registry,
@@ -90,6 +121,57 @@ export function createWorker(deps: WorkerDeps) {
     logger,
     registry,
   });
+  const mailer = new SmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM });
+  const batchDeps = {
+    store: onboarding,
+    directory: new GraphDirectory({
+      baseUrl: config.GRAPH_URL,
+      loginUrl: config.GRAPH_LOGIN_URL,
+      tenantId: config.GRAPH_TENANT_ID,
+      clientId: config.GRAPH_CLIENT_ID,
+      clientSecret: config.GRAPH_CLIENT_SECRET,
+      domain: config.GRAPH_USER_DOMAIN,
+      licenseSkuId: config.GRAPH_LICENSE_SKU_ID,
+      timeoutMs: config.PROVIDER_TIMEOUT_MS,
+    }),
+    lms: new MoodleLms({ baseUrl: config.MOODLE_URL, token: config.MOODLE_TOKEN, welcomeCourseId: config.MOODLE_WELCOME_COURSE_ID, timeoutMs: config.PROVIDER_TIMEOUT_MS }),
+    mailer,
+    limiter: new RedisProviderRateLimiter(deps.redis, config.REDIS_KEY_PREFIX),
+    metrics: onboardingMetrics(registry),
+    logger,
+    heartbeatMs: config.TASK_HEARTBEAT_MS,
+    concurrency: config.WORKFLOW_CONCURRENCY,
+  };
+  const source = new HttpStudentSource({ url: config.SIS_URL, timeoutMs: config.PROVIDER_TIMEOUT_MS });
+  const onboardingTopology = { exchange: OnboardingJobs.exchange, queue: OnboardingJobs.queue, routingKey: OnboardingJobs.routingKey };
+  const onboardingJobs = new JobConsumer(deps.amqp, {
+    topology: onboardingTopology,
+    schema: OnboardingMessage,
+    prefetch: config.ONBOARDING_PREFETCH,
+    maxAttempts: config.JOB_MAX_ATTEMPTS,
+    backoff: { initialMs: config.JOB_RETRY_INITIAL_MS, maxMs: config.JOB_RETRY_MAX_MS },
+    handle: (message) =>
+      message.kind === 'ingest'
+        ? runIngest({ store: onboarding, source, logger }, message.task_id)
+        : runBatch(batchDeps, message.task_id),
+    onGiveUp: (message, error) => onboarding.finish(message.task_id, 'failed', { error: error instanceof Error ? error.message : String(error) }),
+    logger,
+    registry,
+  });
+  new QueueInspector(deps.amqp).registerGauges(
+    registry,
+    [topology.queue, OnboardingJobs.queue].flatMap((queue) => [queue, `${queue}.retry`, `${queue}.dead`]),
+  );
+  const reaper = new PeriodicTask(
+    'reap stalled onboarding tasks',
+    Math.max(1_000, Math.floor(config.REAPER_STALE_MS / 4)),
+    async () => {
+      const reaped = await onboarding.reapStale(config.REAPER_STALE_MS, config.REAPER_MAX_REQUEUES);
+      if (reaped.requeued) relay.kick();
+      if (reaped.requeued + reaped.failed > 0) logger.warn(reaped, 'stalled onboarding tasks reaped');
+    },
+    logger,
+  );
   const maintenance = new PeriodicTask(
     'purge expired queries, re-announce lost ones',
     config.MAINTENANCE_INTERVAL_MS,
@@ -101,5 +183,5 @@ export function createWorker(deps: WorkerDeps) {
     },
     logger,
   );
-  return { breakers, publisher, relay, rpcServer, queries, maintenance };
+  return { breakers, publisher, relay, rpcServer, queries, maintenance, onboardingJobs, reaper, mailer };
 }

@@ -31,6 +31,36 @@ const Schema = z.object({
   PUBLISH_CIRCUIT_RECOVERY_TIMEOUT: seconds(10),
   PUBLISH_CIRCUIT_SUCCESS_THRESHOLD: env.positiveInt(3),
   SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
+  // Onboarding.
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().default(''),
+  REDIS_COMMAND_TIMEOUT_MS: env.positiveInt(1_000),
+  ONBOARDING_PREFETCH: env.positiveInt(4),
+  /** Workflows of one batch run at once. */
+  WORKFLOW_CONCURRENCY: env.positiveInt(4),
+  STUCK_TASK_SECONDS: env.positiveInt(3_600),
+  TASK_HEARTBEAT_MS: env.positiveInt(5_000),
+  /** A running ingest or batch whose heartbeat stopped this long ago is re-queued. */
+  REAPER_STALE_MS: env.positiveInt(60_000),
+  REAPER_MAX_REQUEUES: env.positiveInt(3),
+  PROVIDER_TIMEOUT_MS: env.positiveInt(10_000),
+  /** The student-information source (GET <url>/students). */
+  SIS_URL: z.url().default('http://127.0.0.1:9503'),
+  /** Microsoft Graph and its token endpoint (development: the stand-in serves both). */
+  GRAPH_URL: z.url().default('http://127.0.0.1:9501'),
+  GRAPH_LOGIN_URL: z.url().default('http://127.0.0.1:9501'),
+  GRAPH_TENANT_ID: z.string().min(1).default('cupo-dev'),
+  GRAPH_CLIENT_ID: z.string().min(1).default('cupo-worker'),
+  /** Development default; set the app registration's secret anywhere else. */
+  GRAPH_CLIENT_SECRET: z.string().min(1).default('dev-graph-secret'),
+  GRAPH_USER_DOMAIN: z.string().min(1).default('students.cupo.test'),
+  GRAPH_LICENSE_SKU_ID: z.uuid().default('00000000-0000-4000-8000-00000000cafe'),
+  MOODLE_URL: z.url().default('http://127.0.0.1:9502'),
+  /** Development default; the web-service token of the Moodle integration user. */
+  MOODLE_TOKEN: z.string().min(1).default('dev-moodle-token'),
+  MOODLE_WELCOME_COURSE_ID: env.positiveInt(2),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be smtp:// or smtps://').default('smtp://127.0.0.1:2525'),
+  MAIL_FROM: z.string().min(3).default('Cupo <no-reply@cupo.test>'),
 });
 
 export type WorkerConfig = z.infer<typeof Schema>;

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { amqpReadiness, connectAmqp, RpcClient } from '@cupo/amqp';
 import { createPool, databaseReadiness } from '@cupo/database';
 import {
@@ -19,7 +20,9 @@ async function main(): Promise<void> {
   const sql = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_MAX, applicationName: 'cupo-worker' });
   const amqp = connectAmqp({ url: config.AMQP_URL, name: 'worker', logger });
   const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.SOURCE_TIMEOUT_MS, logger, registry });
-  const worker = createWorker({ sql, amqp, rpc, registry, logger, config });
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS });
+  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
+  const worker = createWorker({ sql, amqp, rpc, redis, registry, logger, config });
 
   // Not ready until every consumer is attached.
   let accepting = false;
@@ -28,7 +31,7 @@ async function main(): Promise<void> {
     logger,
     registry,
     isAccepting: () => accepting,
-    checks: { postgres: databaseReadiness(sql), rabbitmq: amqpReadiness(amqp) },
+    checks: { postgres: databaseReadiness(sql), rabbitmq: amqpReadiness(amqp), redis: async () => void (await redis.ping()) },
   });
 
   const shutdown = createShutdown(
@@ -37,11 +40,15 @@ async function main(): Promise<void> {
       { name: 'mark not ready', run: async () => void (accepting = false) },
       { name: 'stop taking commands', run: () => worker.rpcServer.stop() },
       { name: 'stop consuming and finish in-flight queries', run: () => worker.queries.stop() },
+      { name: 'stop onboarding jobs and finish in-flight batches', run: () => worker.onboardingJobs.stop(config.SHUTDOWN_TIMEOUT_MS - 5_000) },
       { name: 'stop maintenance', run: () => worker.maintenance.stop() },
+      { name: 'stop reaper', run: () => worker.reaper.stop() },
+      { name: 'close mailer', run: async () => worker.mailer.close() },
       { name: 'flush the outbox', run: () => worker.relay.stop() },
       { name: 'close publisher', run: () => worker.publisher.close() },
       { name: 'close rpc client', run: () => rpc.close() },
       { name: 'close amqp', run: () => amqp.close() },
+      { name: 'close redis', run: async () => void (await redis.quit()) },
       { name: 'close postgres', run: () => sql.end({ timeout: 5 }) },
       { name: 'close http', run: () => closeHttpServer(ops.server) },
     ],
@@ -52,9 +59,12 @@ async function main(): Promise<void> {
   await worker.publisher.ready();
   worker.relay.start();
   await rpc.ready();
+  await new Promise<void>((resolve) => (redis.status === 'ready' ? resolve() : redis.once('ready', resolve)));
   await worker.queries.start();
+  await worker.onboardingJobs.start();
   await worker.rpcServer.start();
   worker.maintenance.start();
+  worker.reaper.start();
   accepting = true;
   logger.info({ httpPort: ops.port }, 'worker ready');
 }

@@ -34,6 +34,8 @@ export interface StackOptions {
   /** First ops port; each further process takes the next one. 0 picks free ports. */
   opsPortBase: number;
   logDir: string;
+  /** Environment of each provider stand-in (LATENCY_MS, RATE_429, FAIL_FOR, …). */
+  providerEnv?: Partial<Record<'graph' | 'moodle' | 'sis' | 'smtp', NodeJS.ProcessEnv>>;
   /** Extra environment for every process, or per service. */
   env?: NodeJS.ProcessEnv;
   serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
@@ -41,8 +43,20 @@ export interface StackOptions {
   log?: (line: string) => void;
 }
 
+/** The onboarding providers' local stand-ins (started with the worker). */
+export interface Providers {
+  graph: string;
+  moodle: string;
+  sis: string;
+  /** The SMTP sink's admin HTTP (its /_calls); mail goes to smtpUrl. */
+  smtpAdmin: string;
+  smtpUrl: string;
+  processes: ServiceProcess[];
+}
+
 export interface Stack {
   gatewayUrl: string;
+  providers?: Providers;
   databaseUrls: Record<(typeof DATABASE_SERVICES)[number], string>;
   redisKeyPrefix: string;
   amqpUrl: string;
@@ -117,6 +131,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 
   const processes: ServiceProcess[] = [];
+  let providers: Providers | undefined;
+  if ((options.replicas.worker ?? 0) > 0) providers = await startProviders(options, processes);
   const counts: Record<ServiceName, number> = { inventory: 0, booking: 0, enrollment: 0, worker: 0, gateway: 0 };
   let nextOpsPort = options.opsPortBase;
   const common: NodeJS.ProcessEnv = {
@@ -138,6 +154,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           : nextOpsPort++;
     const own: NodeJS.ProcessEnv =
       service === 'gateway' ? { PORT: String(port) } : { HTTP_PORT: String(port), DATABASE_URL: databaseUrls[service] };
+    if (service === 'worker' && providers) {
+      Object.assign(own, {
+        GRAPH_URL: providers.graph,
+        GRAPH_LOGIN_URL: providers.graph,
+        MOODLE_URL: providers.moodle,
+        SIS_URL: providers.sis,
+        SMTP_URL: providers.smtpUrl,
+      });
+    }
     const env: NodeJS.ProcessEnv = { ...common, ...own, ...options.serviceEnv?.[service], ...extraEnv };
     const proc = startProcess({
       name,
@@ -155,8 +180,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const stop = async () => {
     // Gateway first so no new work arrives, then the services drain what they hold.
     const isGateway = (proc: ServiceProcess) => proc.name.startsWith('gateway');
+    const isProvider = (proc: ServiceProcess) => proc.name.startsWith('stand-in-');
     await Promise.all(processes.filter(isGateway).map((proc) => stopProcess(proc)));
-    await Promise.all(processes.filter((proc) => !isGateway(proc)).map((proc) => stopProcess(proc)));
+    await Promise.all(processes.filter((proc) => !isGateway(proc) && !isProvider(proc)).map((proc) => stopProcess(proc)));
+    await Promise.all(processes.filter(isProvider).map((proc) => stopProcess(proc)));
   };
 
   /** stop(), then drop what a namespaced stack created (a failed start cleans up too). */
@@ -182,6 +209,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   return {
     gatewayUrl: `http://127.0.0.1:${options.gatewayPort}`,
+    providers,
     databaseUrls,
     redisKeyPrefix,
     amqpUrl,
@@ -190,4 +218,31 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stop,
     destroy,
   };
+}
+
+/** Starts the four stand-ins on free ports: Graph-like, Moodle-like, the student source, the SMTP sink. */
+async function startProviders(options: StackOptions, processes: ServiceProcess[]): Promise<Providers> {
+  const started: ServiceProcess[] = [];
+  const start = async (name: 'graph' | 'moodle' | 'sis' | 'smtp', extra: NodeJS.ProcessEnv = {}) => {
+    const port = await freePort();
+    const proc = startProcess({
+      name: `stand-in-${name}`,
+      entry: join(REPO_ROOT, 'tools', 'providers', 'dist', `${name}.js`),
+      port,
+      env: { ...process.env, PORT: String(port), ...extra, ...options.providerEnv?.[name] },
+      logDir: options.logDir,
+    });
+    processes.push(proc);
+    started.push(proc);
+    await waitReady(proc);
+    return `http://127.0.0.1:${port}`;
+  };
+  const smtpPort = await freePort();
+  const [graph, moodle, sis, smtpAdmin] = await Promise.all([
+    start('graph'),
+    start('moodle'),
+    start('sis'),
+    start('smtp', { SMTP_PORT: String(smtpPort) }),
+  ]);
+  return { graph: graph!, moodle: moodle!, sis: sis!, smtpAdmin: smtpAdmin!, smtpUrl: `smtp://127.0.0.1:${smtpPort}`, processes: started };
 }

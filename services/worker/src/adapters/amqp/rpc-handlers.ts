@@ -1,12 +1,39 @@
 import { rpcHandler, type RpcHandler } from '@cupo/amqp';
-import { GetQueryCommand, SubmitQueryCommand, WorkerCommands } from '@cupo/contracts';
+import {
+  GetQueryCommand,
+  GetTaskCommand,
+  IngestCommand,
+  ListTasksCommand,
+  OnboardingCommands,
+  OnboardingConfig,
+  SubmitQueryCommand,
+  WorkerCommands,
+} from '@cupo/contracts';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { DomainError } from '@cupo/errors';
+import type { OnboardingStore } from '../../app/onboarding/ports.js';
 import { getQuery } from '../../app/get-query.js';
 import type { QueryStore } from '../../app/ports.js';
 import { submitQuery } from '../../app/submit-query.js';
 
 /** The commands the worker answers: this file is its whole synchronous API. */
-export function rpcHandlers(deps: { store: QueryStore; outboxWritten: () => void }): Record<string, RpcHandler> {
+export function rpcHandlers(deps: { store: QueryStore; onboarding: OnboardingStore; outboxWritten: () => void }): Record<string, RpcHandler> {
+  const { onboarding } = deps;
   return {
+    [OnboardingCommands.ingest]: rpcHandler(IngestCommand, async (command) => {
+      const task = await onboarding.createIngest(randomUUID(), { students: command.students, requestedBy: command.requested_by });
+      deps.outboxWritten();
+      return { task_id: task.id, status: task.status, status_url: `/api/admin/tasks/${task.id}` };
+    }),
+    [OnboardingCommands.getConfig]: rpcHandler(z.object({}), () => onboarding.getConfig()),
+    [OnboardingCommands.putConfig]: rpcHandler(OnboardingConfig, (config) => onboarding.putConfig(config)),
+    [OnboardingCommands.listTasks]: rpcHandler(ListTasksCommand, (filter) => onboarding.listTasks(filter)),
+    [OnboardingCommands.getTask]: rpcHandler(GetTaskCommand, async ({ task_id }) => {
+      const task = await onboarding.findTask(task_id);
+      if (!task) throw new DomainError('not_found', 'TASK_NOT_FOUND', `Task ${task_id} does not exist`);
+      return task;
+    }),
     [WorkerCommands.submitQuery]: rpcHandler(SubmitQueryCommand, (command, context) =>
       submitQuery(deps, command.query, command.actor, context.requestId),
     ),

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { StudentId } from './enrollments.js';
+
+const PositiveInt = z.number().int().positive().max(100_000);
+
+/** `GET/PUT /api/admin/config`: no zero or negative sizes or rates. */
+export const OnboardingConfig = z.strictObject({
+  batch_size: PositiveInt,
+  rate_limit_directory_per_min: PositiveInt,
+  rate_limit_lms_per_min: PositiveInt,
+  rate_limit_email_per_min: PositiveInt,
+});
+export type OnboardingConfig = z.infer<typeof OnboardingConfig>;
+
+export const IncomingStudent = z.strictObject({
+  id: StudentId,
+  name: z.string().trim().min(1).max(200),
+  email: z.email().max(320),
+});
+export type IncomingStudent = z.infer<typeof IncomingStudent>;
+
+/** Without `students`, the worker pulls them from the student-information source. */
+export const IngestBody = z.strictObject({ students: z.array(IncomingStudent).min(1).max(10_000).optional() });
+
+export const TaskType = z.enum(['ingest', 'batch', 'workflow']);
+export const TaskStatus = z.enum(['pending', 'running', 'completed', 'failed']);
+export const TasksQuery = z.strictObject({
+  type: TaskType.optional(),
+  status: TaskStatus.optional(),
+  stuck: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  parent_id: z.uuid().optional(),
+});
+
+export const OnboardingCommands = {
+  ingest: 'worker.onboarding.ingest.v1',
+  getConfig: 'worker.onboarding.get-config.v1',
+  putConfig: 'worker.onboarding.put-config.v1',
+  listTasks: 'worker.tasks.list.v1',
+  getTask: 'worker.tasks.get.v1',
+} as const;
+
+export const OnboardingJobs = {
+  exchange: 'cupo.jobs',
+  routingKey: 'worker.onboarding.v1',
+  queue: 'worker.onboarding',
+} as const;
+export const OnboardingMessage = z.object({ kind: z.enum(['ingest', 'batch']), task_id: z.uuid() });
+
+export const IngestCommand = z.object({ students: z.array(IncomingStudent).optional(), requested_by: z.string() });
+export const ListTasksCommand = z.object({
+  type: TaskType.optional(),
+  status: TaskStatus.optional(),
+  stuck: z.boolean().optional(),
+  parent_id: z.uuid().optional(),
+});
+export const GetTaskCommand = z.object({ task_id: z.uuid() });

@@ -1,0 +1,47 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { RpcClient } from '@cupo/amqp';
+import { IngestBody, OnboardingCommands, OnboardingConfig, TasksQuery } from '@cupo/contracts';
+import { DomainError } from '@cupo/errors';
+import { actorOf, requireRole, type authenticate } from '../http/auth.js';
+import { parseInput } from '../http/validate.js';
+
+const Uuid = z.uuid();
+
+/** Student onboarding, for admins: ingest, tasks, and the batch and rate-limit settings. Served by the worker. */
+export function onboardingRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate>): Router {
+  const router = Router();
+  const admin = [auth, requireRole('admin')];
+
+  router.post('/api/admin/onboarding/ingest', ...admin, async (req, res) => {
+    const body = parseInput(IngestBody, req.body ?? {});
+    const accepted = await rpc.call<{ task_id: string; status_url: string }>(
+      OnboardingCommands.ingest,
+      { students: body.students, requested_by: actorOf(req).id },
+      { requestId: req.requestId },
+    );
+    res.status(202).location(accepted.status_url).json(accepted);
+  });
+
+  router.get('/api/admin/tasks', ...admin, async (req, res) => {
+    const query = parseInput(TasksQuery, req.query);
+    res.json(await rpc.call(OnboardingCommands.listTasks, query, { requestId: req.requestId }));
+  });
+
+  router.get('/api/admin/tasks/:id', ...admin, async (req, res) => {
+    const parsed = Uuid.safeParse(req.params.id);
+    if (!parsed.success) throw new DomainError('not_found', 'TASK_NOT_FOUND', `Task ${String(req.params.id)} does not exist`);
+    res.json(await rpc.call(OnboardingCommands.getTask, { task_id: parsed.data }, { requestId: req.requestId }));
+  });
+
+  router.get('/api/admin/config', ...admin, async (req, res) => {
+    res.json(await rpc.call(OnboardingCommands.getConfig, {}, { requestId: req.requestId }));
+  });
+
+  router.put('/api/admin/config', ...admin, async (req, res) => {
+    const config = parseInput(OnboardingConfig, req.body);
+    res.json(await rpc.call(OnboardingCommands.putConfig, config, { requestId: req.requestId }));
+  });
+
+  return router;
+}

@@ -1,0 +1,42 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { IncomingStudent } from '@cupo/contracts';
+import { ProviderRejectedError, ProviderUnavailableError, type Mailer, type ProviderCall } from '../../app/onboarding/ports.js';
+
+export interface SmtpOptions {
+  url: string;
+  from: string;
+}
+
+/** The welcome e-mail over SMTP (nodemailer). A 4xx answer is retried, a 5xx is final. */
+export class SmtpMailer implements Mailer {
+  private readonly transport: Transporter;
+
+  constructor(private readonly options: SmtpOptions) {
+    this.transport = nodemailer.createTransport(options.url);
+  }
+
+  async sendWelcome(student: IncomingStudent, upn: string, call: ProviderCall): Promise<{ messageId: string }> {
+    // The Message-ID is the student's: a resend after a crash is recognisable downstream.
+    const messageId = `<welcome.${student.id.toLowerCase()}@cupo>`;
+    await call('send', async () => {
+      try {
+        await this.transport.sendMail({
+          from: this.options.from,
+          to: student.email,
+          subject: 'Welcome to Cupo',
+          messageId,
+          text: `Hello ${student.name},\n\nyour account ${upn} is ready. Sign in and change your password.\n`,
+        });
+      } catch (error) {
+        const code = Number((error as { responseCode?: number }).responseCode ?? 0);
+        if (code >= 500) throw new ProviderRejectedError(`mail to ${student.email} refused: ${code}`);
+        throw new ProviderUnavailableError(`mail to ${student.email} failed: ${(error as Error).message}`);
+      }
+    });
+    return { messageId };
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}
