@@ -92,6 +92,16 @@ describe('Prometheus with the repository’s configuration', () => {
     await createSection(api, { code: 'OBS-B', course: 'OBSB', capacity: 30, schedule: [{ day: 'tue', start: '10:00', end: '11:00' }] });
     // About eight seconds of mixed traffic: bookings that win and lose, enrollments that
     // complete and compensate, reads.
+    const adminToken = await token('obs-admin', 'admin');
+    // Limits high enough for the workflows to finish within the load (the defaults are 10–60/min).
+    await api('PUT', '/api/admin/config', {
+      token: adminToken,
+      body: { batch_size: 4, rate_limit_directory_per_min: 6000, rate_limit_lms_per_min: 6000, rate_limit_email_per_min: 6000 },
+    });
+    const ingest = api('POST', '/api/admin/onboarding/ingest', {
+      token: adminToken,
+      body: { students: Array.from({ length: 8 }, (_, i) => ({ id: `OBS${i}`, name: `Obs ${i}`, email: `obs${i}@example.com` })) },
+    });
     const until = Date.now() + 8_000;
     let round = 0;
     while (Date.now() < until) {
@@ -119,6 +129,7 @@ describe('Prometheus with the repository’s configuration', () => {
       ]);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    expect((await ingest).status).toBe(202);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
 
     const dashboards = join(ROOT, 'charts/cupo/dashboards');

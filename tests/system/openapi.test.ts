@@ -32,13 +32,14 @@ describe('openapi.yaml', () => {
     expect(documented).toEqual(expect.arrayContaining(routes));
   });
 
-  it.skipIf(!existsSync(contractFile))('documents every route of the contract’s course enrollment, operations and queries', () => {
+  it.skipIf(!existsSync(contractFile))('documents every route of the contract’s enrollment, operations, queries and onboarding', () => {
     const routes = [
       ...contractRoutes('Course enrollment (academic, asynchronous)'),
       ...contractRoutes('Operations'),
       ...contractRoutes('Asynchronous queries (reports)'),
+      ...contractRoutes('Student onboarding (cascading workflows in batches)'),
     ];
-    expect(routes.length).toBeGreaterThanOrEqual(17);
+    expect(routes.length).toBeGreaterThanOrEqual(22);
     expect(documented).toEqual(expect.arrayContaining(routes));
   });
 
@@ -56,14 +57,19 @@ describe('openapi.yaml', () => {
       const admin = await token('openapi-admin', 'admin');
       for (const route of documented) {
         const [method, path] = route.split(' ') as [string, string];
-        const uuidPath = ['/api/bookings', '/api/enrollments', '/api/queries'].some((prefix) => path.startsWith(prefix));
+        const uuidPath = ['/api/bookings', '/api/enrollments', '/api/queries', '/api/admin/tasks'].some((prefix) => path.startsWith(prefix));
         const concrete = path
           .replace('{id}', uuidPath ? '00000000-0000-4000-8000-000000000000' : '1')
           .replace('{code}', 'G-ELC108-E')
           .replace('{name}', 'postgres')
           .replace('{key}', 'no-such-key');
         const query = route === 'delete /api/ops/sagas' ? '?status=completed&older_than_seconds=3600' : '';
-        const response = await api(method.toUpperCase(), concrete + query, { token: admin, body: method === 'post' ? {} : undefined });
+        const body = route === 'put /api/admin/config'
+          ? { batch_size: 20, rate_limit_directory_per_min: 10, rate_limit_lms_per_min: 30, rate_limit_email_per_min: 60 }
+          : route === 'post /api/admin/onboarding/ingest'
+            ? { students: [{ id: 'OAPI1', name: 'Open Api', email: 'oapi1@example.com' }] }
+            : method === 'post' ? {} : undefined;
+        const response = await api(method.toUpperCase(), concrete + query, { token: admin, body });
         expect(response.status, route).toBeLessThan(500);
         expect(String(response.body?.detail ?? ''), route).not.toMatch(/^No route/);
       }

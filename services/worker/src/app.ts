@@ -5,7 +5,7 @@ import { withDatabase, type Sql } from '@cupo/database';
 import { DependencyUnavailableError } from '@cupo/errors';
 import { OutboxRelay } from '@cupo/outbox';
 import { PeriodicTask, type Logger } from '@cupo/service-kit';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
 import { OnboardingJobs, OnboardingMessage } from '@cupo/contracts';
 import { GraphDirectory } from './adapters/providers/graph-directory.js';
@@ -81,6 +81,23 @@ export function createWorker(deps: WorkerDeps) {
   });
   const store = guardedByBreaker(new PostgresQueryStore(deps.sql), breakers, 'postgres', withDatabase);
   const onboarding = guardedByBreaker(new PostgresOnboardingStore(deps.sql, config.STUCK_TASK_SECONDS), breakers, 'postgres', withDatabase);
+  // The configured limits beside the calls, so a dashboard can draw one against the other.
+  new Gauge({
+    name: 'onboarding_rate_limit_per_minute',
+    help: 'Each provider’s configured call limit per minute',
+    labelNames: ['provider'],
+    registers: [registry],
+    async collect() {
+      try {
+        const c = await onboarding.getConfig();
+        this.set({ provider: 'directory' }, c.rate_limit_directory_per_min);
+        this.set({ provider: 'lms' }, c.rate_limit_lms_per_min);
+        this.set({ provider: 'email' }, c.rate_limit_email_per_min);
+      } catch {
+        // database away: keep the last figures
+      }
+    },
+  });
   const topology = { exchange: WorkerJobs.exchange, queue: WorkerJobs.queryQueue, routingKey: WorkerJobs.queryRequested };
 
   const publisher = new ConfirmedPublisher(deps.amqp, {
