@@ -18,8 +18,9 @@ describe('the repository', () => {
   });
 
   it('builds images that are multi-stage, run as a non-root user, check their health and let SIGTERM reach node', () => {
-    for (const service of ['gateway', 'inventory', 'booking', 'enrollment', 'worker']) {
-      const dockerfile = read(`services/${service}/Dockerfile`);
+    for (const path of ['gateway', 'inventory', 'booking', 'enrollment', 'worker'].map((s) => `services/${s}`).concat('tools/providers')) {
+      const service = path;
+      const dockerfile = read(`${path}/Dockerfile`);
       expect(dockerfile.match(/^FROM /gm)?.length, service).toBeGreaterThanOrEqual(2);
       expect(dockerfile, service).toMatch(/deploy --prod/);
       expect(dockerfile, service).toMatch(/^USER node$/m);

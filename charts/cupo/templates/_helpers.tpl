@@ -66,7 +66,7 @@ seccompProfile:
 {{- $secret := include "cupo.secretName" $root -}}
 - name: AMQP_URL
   valueFrom: { secretKeyRef: { name: {{ $secret }}, key: AMQP_URL } }
-{{- if has .name (list "gateway" "booking") }}
+{{- if has .name (list "gateway" "booking" "worker") }}
 - name: REDIS_URL
   valueFrom: { secretKeyRef: { name: {{ $secret }}, key: REDIS_URL } }
 {{- end }}
@@ -75,6 +75,23 @@ seccompProfile:
   valueFrom: { secretKeyRef: { name: {{ $secret }}, key: {{ printf "%s_DATABASE_URL" (upper .name) }} } }
 - name: HTTP_PORT
   value: {{ .config.port | quote }}
+{{- end }}
+{{- if eq .name "worker" }}
+{{- $o := $root.Values.onboarding }}
+- { name: SIS_URL, value: {{ $o.sisUrl | quote }} }
+- { name: GRAPH_URL, value: {{ $o.graph.url | quote }} }
+- { name: GRAPH_LOGIN_URL, value: {{ $o.graph.loginUrl | quote }} }
+- { name: GRAPH_TENANT_ID, value: {{ $o.graph.tenantId | quote }} }
+- { name: GRAPH_CLIENT_ID, value: {{ $o.graph.clientId | quote }} }
+- { name: GRAPH_USER_DOMAIN, value: {{ $o.graph.userDomain | quote }} }
+- { name: GRAPH_LICENSE_SKU_ID, value: {{ $o.graph.licenseSkuId | quote }} }
+- { name: MOODLE_URL, value: {{ $o.moodle.url | quote }} }
+- { name: MOODLE_WELCOME_COURSE_ID, value: {{ $o.moodle.welcomeCourseId | quote }} }
+- { name: MAIL_FROM, value: {{ $o.mailFrom | quote }} }
+{{- range $key := list "GRAPH_CLIENT_SECRET" "MOODLE_TOKEN" "SMTP_URL" }}
+- name: {{ $key }}
+  valueFrom: { secretKeyRef: { name: {{ $secret }}, key: {{ $key }}, optional: true } }
+{{- end }}
 {{- end }}
 {{- if eq .name "gateway" }}
 - name: JWT_SECRET
