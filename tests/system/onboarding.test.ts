@@ -169,6 +169,25 @@ describe('student onboarding (2 worker replicas, real provider stand-ins)', () =
     expect(mails.length).toBe(20);
   });
 
+  it('re-queues a running batch whose worker died and whose message is gone (the reaper)', async () => {
+    // What a dead worker leaves behind when its message is lost too: a batch marked running,
+    // its heartbeat long stopped, and nothing in any queue.
+    const db = stack.workerDb;
+    const [ingest, batch, workflow] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    await db`INSERT INTO tasks (id, type, status) VALUES (${ingest}, 'ingest', 'completed')`;
+    await db`INSERT INTO tasks (id, type, status, parent_id, entity_count, started_at, heartbeat_at)
+             VALUES (${batch}, 'batch', 'running', ${ingest}, 1, now() - interval '1 minute', now() - interval '1 minute')`;
+    await db`INSERT INTO tasks (id, type, parent_id, student_id, entity_count, details)
+             VALUES (${workflow}, 'workflow', ${batch}, 'REAPED1', 1, ${db.json({ student: { id: 'REAPED1', name: 'Re Aped', email: 'reaped1@example.com' } })})`;
+    await db`INSERT INTO onboarded_students (student_id, name, email, workflow_task_id) VALUES ('REAPED1', 'Re Aped', 'reaped1@example.com', ${workflow})`;
+    expect(
+      await eventually(async () => (await api('GET', `/api/admin/tasks/${batch}`, { token: admin })).body.status === 'completed', 20_000),
+    ).toBe(true);
+    const done = (await api('GET', `/api/admin/tasks/${workflow}`, { token: admin })).body;
+    expect(done).toMatchObject({ status: 'completed', student_id: 'REAPED1', details: { user_principal_name: 'reaped1@students.cupo.test' } });
+    expect((await api('GET', `/api/admin/tasks/${batch}`, { token: admin })).body.details.requeues).toBe(1);
+  });
+
   it('validates the config and reports stuck tasks on request', async () => {
     for (const bad of [{ batch_size: 0, ...RATES }, { batch_size: 5, ...RATES, rate_limit_lms_per_min: -1 }, { batch_size: 5 }]) {
       const response = await api('PUT', '/api/admin/config', { token: admin, body: bad });

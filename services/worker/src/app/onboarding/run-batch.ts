@@ -47,6 +47,7 @@ export async function runBatch(deps: BatchDeps, batchId: string): Promise<void> 
     const failed = ended.filter((w) => w.status === 'failed').length;
     await deps.store.finish(batchId, 'completed', { completed: ended.length - failed, failed, seconds: (Date.now() - started) / 1000 });
     deps.metrics.batch((Date.now() - started) / 1000);
+    deps.logger.info({ taskId: batchId, workflows: ended.length, failed, ms: Date.now() - started }, 'batch completed');
   } finally {
     clearInterval(heartbeat);
   }
