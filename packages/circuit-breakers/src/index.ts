@@ -196,3 +196,37 @@ export function guardedByBreaker<T extends object>(
     },
   });
 }
+
+/** A failure of `dependency` (as DependencyUnavailableError names it) counts against its breaker. */
+export const failureOf = (dependency: string) => (error: Error) =>
+  error instanceof DependencyUnavailableError && String(error.details?.dependency ?? '').startsWith(dependency);
+
+/** The breaker settings every service with a database and an outbox reads from its environment. */
+export interface StoreAndOutboxBreakerConfig {
+  DATABASE_CIRCUIT_FAILURE_THRESHOLD: number;
+  DATABASE_CIRCUIT_RECOVERY_TIMEOUT: number;
+  DATABASE_CIRCUIT_SUCCESS_THRESHOLD: number;
+  PUBLISH_CIRCUIT_FAILURE_THRESHOLD: number;
+  PUBLISH_CIRCUIT_RECOVERY_TIMEOUT: number;
+  PUBLISH_CIRCUIT_SUCCESS_THRESHOLD: number;
+}
+
+/** `postgres` (around its store) and `publishing` (around its outbox relay), thresholds from config. */
+export function storeAndOutboxBreakers(registry: Registry, config: StoreAndOutboxBreakerConfig): CircuitBreakers {
+  const breakers = new CircuitBreakers(registry);
+  breakers.add('postgres', {
+    dependency: 'PostgreSQL',
+    failureThreshold: config.DATABASE_CIRCUIT_FAILURE_THRESHOLD,
+    openMs: config.DATABASE_CIRCUIT_RECOVERY_TIMEOUT * 1000,
+    successThreshold: config.DATABASE_CIRCUIT_SUCCESS_THRESHOLD,
+    isFailure: failureOf('PostgreSQL'),
+  });
+  breakers.add('publishing', {
+    dependency: 'RabbitMQ publishing',
+    failureThreshold: config.PUBLISH_CIRCUIT_FAILURE_THRESHOLD,
+    openMs: config.PUBLISH_CIRCUIT_RECOVERY_TIMEOUT * 1000,
+    successThreshold: config.PUBLISH_CIRCUIT_SUCCESS_THRESHOLD,
+    isFailure: failureOf('RabbitMQ'),
+  });
+  return breakers;
+}

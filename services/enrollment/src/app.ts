@@ -6,11 +6,10 @@ import {
   assertJobTopology,
   type AmqpConnectionManager,
 } from '@cupo/amqp';
-import { CircuitBreakers, guardedByBreaker } from '@cupo/circuit-breakers';
+import { guardedByBreaker, storeAndOutboxBreakers } from '@cupo/circuit-breakers';
 import { OutboxRelay } from '@cupo/outbox';
 import { EnrollmentBroadcasts, EnrollmentJobs, EnrollmentRequestedMessage } from '@cupo/contracts';
 import { withDatabase, type Sql } from '@cupo/database';
-import { DependencyUnavailableError } from '@cupo/errors';
 import { PeriodicTask, type Logger } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
 import { OBSERVED_QUEUES, broadcastHandlers, rpcHandlers } from './adapters/amqp/rpc-handlers.js';
@@ -30,28 +29,11 @@ export interface EnrollmentServiceDeps {
   instance: string;
 }
 
-/** A failure of `dependency` (as DependencyUnavailableError names it) counts against its breaker. */
-const failureOf = (dependency: string) => (error: Error) =>
-  error instanceof DependencyUnavailableError && String(error.details?.dependency ?? '').startsWith(dependency);
 
 /** Builds the service from its dependencies; main.ts starts and stops what this returns. */
 export function createEnrollmentService(deps: EnrollmentServiceDeps) {
   const { config, logger, registry } = deps;
-  const breakers = new CircuitBreakers(registry);
-  breakers.add('postgres', {
-    dependency: 'PostgreSQL',
-    failureThreshold: config.DATABASE_CIRCUIT_FAILURE_THRESHOLD,
-    openMs: config.DATABASE_CIRCUIT_RECOVERY_TIMEOUT * 1000,
-    successThreshold: config.DATABASE_CIRCUIT_SUCCESS_THRESHOLD,
-    isFailure: failureOf('PostgreSQL'),
-  });
-  breakers.add('publishing', {
-    dependency: 'RabbitMQ publishing',
-    failureThreshold: config.PUBLISH_CIRCUIT_FAILURE_THRESHOLD,
-    openMs: config.PUBLISH_CIRCUIT_RECOVERY_TIMEOUT * 1000,
-    successThreshold: config.PUBLISH_CIRCUIT_SUCCESS_THRESHOLD,
-    isFailure: failureOf('RabbitMQ'),
-  });
+  const breakers = storeAndOutboxBreakers(registry, config);
 
   const store = guardedByBreaker(new PostgresEnrollmentStore(deps.sql), breakers, 'postgres', withDatabase);
   const metrics = enrollmentMetrics(registry);

@@ -1,8 +1,7 @@
 import { ConfirmedPublisher, JobConsumer, QueueInspector, RpcServer, assertJobTopology, type AmqpConnectionManager, type RpcClient } from '@cupo/amqp';
-import { CircuitBreakers, guardedByBreaker } from '@cupo/circuit-breakers';
+import { guardedByBreaker, storeAndOutboxBreakers } from '@cupo/circuit-breakers';
 import { QueryRequestedMessage, WorkerJobs } from '@cupo/contracts';
 import { withDatabase, type Sql } from '@cupo/database';
-import { DependencyUnavailableError } from '@cupo/errors';
 import { OutboxRelay } from '@cupo/outbox';
 import { PeriodicTask, type Logger } from '@cupo/service-kit';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -34,8 +33,6 @@ export interface WorkerDeps {
   config: WorkerConfig;
 }
 
-const failureOf = (dependency: string) => (error: Error) =>
-  error instanceof DependencyUnavailableError && String(error.details?.dependency ?? '').startsWith(dependency);
 
 function queryMetrics(registry: Registry): QueryMetrics {
   const latency = new Histogram({
@@ -64,21 +61,7 @@ function onboardingMetrics(registry: Registry): OnboardingMetrics {
 /** Builds the worker from its dependencies; main.ts starts and stops what this returns. */
 export function createWorker(deps: WorkerDeps) {
   const { config, logger, registry } = deps;
-  const breakers = new CircuitBreakers(registry);
-  breakers.add('postgres', {
-    dependency: 'PostgreSQL',
-    failureThreshold: config.DATABASE_CIRCUIT_FAILURE_THRESHOLD,
-    openMs: config.DATABASE_CIRCUIT_RECOVERY_TIMEOUT * 1000,
-    successThreshold: config.DATABASE_CIRCUIT_SUCCESS_THRESHOLD,
-    isFailure: failureOf('PostgreSQL'),
-  });
-  breakers.add('publishing', {
-    dependency: 'RabbitMQ publishing',
-    failureThreshold: config.PUBLISH_CIRCUIT_FAILURE_THRESHOLD,
-    openMs: config.PUBLISH_CIRCUIT_RECOVERY_TIMEOUT * 1000,
-    successThreshold: config.PUBLISH_CIRCUIT_SUCCESS_THRESHOLD,
-    isFailure: failureOf('RabbitMQ'),
-  });
+  const breakers = storeAndOutboxBreakers(registry, config);
   const store = guardedByBreaker(new PostgresQueryStore(deps.sql), breakers, 'postgres', withDatabase);
   const onboarding = guardedByBreaker(new PostgresOnboardingStore(deps.sql, config.STUCK_TASK_SECONDS), breakers, 'postgres', withDatabase);
   // The configured limits beside the calls, so a dashboard can draw one against the other.
