@@ -1,10 +1,11 @@
 // A realistic mix at an arrival rate that ramps to a target: browsing rooms and availability,
-// booking (a fifth cancelled again), enrolling and polling the request. Thresholds are seed
+// booking (a fifth cancelled again), enrolling and polling the request, asking for reports
+// and polling them. Thresholds are seed
 // 001's: ≥ 100 requests/s, p95 < 1 s, p99 < 2 s, errors < 1 %.
 //   k6 run -e BASE_URL=http://localhost:8080 -e JWT_SECRET=… -e TARGET_RATE=60 load-tests/mixed.js
 // TARGET_RATE is journeys per second; a journey is 2–5 requests, so 60/s is ~150 requests/s.
 import http from 'k6/http';
-import { browse, bookAndMaybeCancel, enrollAndPoll, setupWorld } from './lib/journeys.js';
+import { browse, bookAndMaybeCancel, enrollAndPoll, queryAndPoll, setupWorld } from './lib/journeys.js';
 
 const TARGET = Number(__ENV.TARGET_RATE || 60);
 const RAMP = __ENV.RAMP || '30s';
@@ -26,9 +27,10 @@ const ramping = (share, exec) => ({
 export const options = {
   setupTimeout: '5m',
   scenarios: {
-    browse: ramping(0.5, 'browseJourney'),
+    browse: ramping(0.45, 'browseJourney'),
     book: ramping(0.3, 'bookJourney'),
-    enroll: ramping(0.2, 'enrollJourney'),
+    enroll: ramping(0.15, 'enrollJourney'),
+    query: ramping(0.1, 'queryJourney'),
   },
   thresholds: {
     http_reqs: ['rate>=100'],
@@ -48,3 +50,4 @@ export function setup() {
 export const browseJourney = browse;
 export const bookJourney = bookAndMaybeCancel;
 export const enrollJourney = enrollAndPoll;
+export const queryJourney = queryAndPoll;

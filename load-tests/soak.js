@@ -2,7 +2,7 @@
 // only time shows — leaks, growing queues, slowing queries.
 //   k6 run -e BASE_URL=… -e JWT_SECRET=… -e RATE=40 -e DURATION=2h load-tests/soak.js
 import http from 'k6/http';
-import { browse, bookAndMaybeCancel, enrollAndPoll, setupWorld } from './lib/journeys.js';
+import { browse, bookAndMaybeCancel, enrollAndPoll, queryAndPoll, setupWorld } from './lib/journeys.js';
 
 const RATE = Number(__ENV.RATE || 40);
 const DURATION = __ENV.DURATION || '30m';
@@ -20,9 +20,10 @@ const steady = (share, exec) => ({
 export const options = {
   setupTimeout: '5m',
   scenarios: {
-    browse: steady(0.5, 'browseJourney'),
+    browse: steady(0.45, 'browseJourney'),
     book: steady(0.3, 'bookJourney'),
-    enroll: steady(0.2, 'enrollJourney'),
+    enroll: steady(0.15, 'enrollJourney'),
+    query: steady(0.1, 'queryJourney'),
   },
   thresholds: {
     http_req_duration: ['p(95)<1000', 'p(99)<2000'],
@@ -41,3 +42,4 @@ export function setup() {
 export const browseJourney = browse;
 export const bookJourney = bookAndMaybeCancel;
 export const enrollJourney = enrollAndPoll;
+export const queryJourney = queryAndPoll;

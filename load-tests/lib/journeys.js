@@ -62,3 +62,21 @@ export function enrollAndPoll(world) {
   const result = pollRequest(accepted.json('status_url'), studentToken, sleep);
   check(result, { 'enrollment reached an outcome': (r) => r.status === 'completed' || r.status === 'failed' });
 }
+
+/** Asks for a report and polls it to its answer. */
+export function queryAndPoll(world) {
+  const user = token(`reporter-${__VU}`, 'guest');
+  const from = isoDay(1 + Math.floor(Math.random() * 10));
+  const body = Math.random() < 0.5
+    ? { type: 'room_search', params: { from, to: isoDay(12), min_available: 1 } }
+    : { type: 'section_roster', params: { section: pick(world.codes) } };
+  const accepted = http.post(`${BASE_URL}/api/queries`, JSON.stringify(body), params(user, { tags: { name: 'POST /api/queries' } }));
+  if (!check(accepted, { 'query 202': (r) => r.status === 202 })) return;
+  const deadline = Date.now() + 30000;
+  let status = 'pending';
+  while (status === 'pending' && Date.now() < deadline) {
+    sleep(0.2);
+    status = http.get(`${BASE_URL}${accepted.json('status_url')}`, params(user, { tags: { name: 'GET /api/queries/:id' } })).json('status');
+  }
+  check(status, { 'query answered': (s) => s === 'completed' });
+}

@@ -10,7 +10,7 @@ let stack: TestStack;
 let api: ReturnType<typeof apiClient>;
 let admin: string;
 
-const RATES = { rate_limit_directory_per_min: 3_000, rate_limit_lms_per_min: 3_000, rate_limit_email_per_min: 3_000 };
+const RATES = { rate_limit_directory_per_min: 1_500, rate_limit_lms_per_min: 1_500, rate_limit_email_per_min: 1_500 };
 
 beforeAll(async () => {
   stack = await startTestStack('onboard', {
@@ -60,17 +60,19 @@ async function ingestAndWait(body: unknown): Promise<{ ingest: any; batches: any
 }
 
 /**
- * Windows that hold more calls than the limit allows, measured at the provider: for every
- * call, the calls in the second that starts with it (the per-minute limit scaled to 1 s, the
- * strictest window this short test can judge).
+ * Windows that hold more calls than the limit allows, measured at the providers: for every
+ * call, the calls in the 5 seconds that start with it, against the per-minute limit scaled to
+ * 5 s. (The limiter spaces its slots 2% wider than the limit; a request reaches the provider a
+ * little after its slot and not always equally late, and 2% of 5 s absorbs that jitter, as 2%
+ * of the real minute does with room to spare. A 1-second window would leave only 20 ms.)
  */
-function overfullWindows(list: Call[], perMinute: number): string[] {
-  const allowed = perMinute / 60;
+function overfullWindows(list: Call[], perMinute: number, windowMs = 5_000): string[] {
+  const allowed = (perMinute * windowMs) / 60_000;
   const times = list.map((c) => c.at).sort((a, b) => a - b);
   const over: string[] = [];
   for (let i = 0, j = 0; i < times.length; i++) {
-    while (j < times.length && times[j]! < times[i]! + 1_000) j++;
-    if (j - i > allowed) over.push(`${j - i} calls in the second from ${times[i]}`);
+    while (j < times.length && times[j]! < times[i]! + windowMs) j++;
+    if (j - i > allowed) over.push(`${j - i} calls in the ${windowMs} ms from ${times[i]}`);
   }
   return over;
 }

@@ -10,7 +10,9 @@ let admin: string;
 beforeAll(async () => {
   stack = await startTestStack('queries', {
     replicas: { inventory: 2, booking: 2, enrollment: 2, worker: 2 },
-    serviceEnv: { worker: { JOB_MAX_ATTEMPTS: '20', JOB_RETRY_INITIAL_MS: '50', JOB_RETRY_MAX_MS: '300', SOURCE_TIMEOUT_MS: '500' } },
+    serviceEnv: {
+      worker: { JOB_MAX_ATTEMPTS: '20', JOB_RETRY_INITIAL_MS: '50', JOB_RETRY_MAX_MS: '300', SOURCE_TIMEOUT_MS: '500', MAINTENANCE_INTERVAL_MS: '300' },
+    },
   });
   api = apiClient(stack.gatewayUrl);
   admin = await token('admin-1', 'admin');
@@ -104,6 +106,16 @@ describe('asynchronous queries (2 worker replicas)', () => {
     const other = await api('GET', `/api/queries/${mine.body.query_id}`, { token: await token('someone-else', 'guest') });
     expect(other.status).toBe(403);
     expect((await api('GET', '/api/queries/00000000-0000-4000-8000-000000000000', { token: guest })).body.code).toBe('QUERY_NOT_FOUND');
+  });
+
+  it('purges answers once they expire', async () => {
+    const asked = await api('POST', '/api/queries', { token: admin, body: { type: 'section_roster', params: { section: 'G-ELC108-E' } } });
+    expect((await waitForAnswer(asked.body.query_id)).status).toBe('completed');
+    // As if its QUERY_RESULT_TTL_SECONDS had run out.
+    await stack.workerDb`UPDATE queries SET expires_at = now() - interval '1 second' WHERE id = ${asked.body.query_id}`;
+    expect(
+      await eventually(async () => (await api('GET', `/api/queries/${asked.body.query_id}`, { token: admin })).status === 404, 10_000),
+    ).toBe(true);
   });
 
   it('answers every accepted query though its source was down and its workers were killed', async () => {

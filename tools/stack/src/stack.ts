@@ -131,8 +131,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 
   const processes: ServiceProcess[] = [];
+  // A free port is only free until someone binds it: never hand out one twice (or the
+  // gateway's, chosen by the caller before any process started).
+  const taken = new Set<number>([options.gatewayPort]);
+  const allocatePort = async () => {
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) {
+        taken.add(port);
+        return port;
+      }
+    }
+  };
   let providers: Providers | undefined;
-  if ((options.replicas.worker ?? 0) > 0) providers = await startProviders(options, processes);
+  if ((options.replicas.worker ?? 0) > 0) providers = await startProviders(options, processes, allocatePort);
   const counts: Record<ServiceName, number> = { inventory: 0, booking: 0, enrollment: 0, worker: 0, gateway: 0 };
   let nextOpsPort = options.opsPortBase;
   const common: NodeJS.ProcessEnv = {
@@ -150,7 +162,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       service === 'gateway'
         ? options.gatewayPort
         : options.opsPortBase === 0
-          ? await freePort()
+          ? await allocatePort()
           : nextOpsPort++;
     const own: NodeJS.ProcessEnv =
       service === 'gateway' ? { PORT: String(port) } : { HTTP_PORT: String(port), DATABASE_URL: databaseUrls[service] };
@@ -221,10 +233,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 }
 
 /** Starts the four stand-ins on free ports: Graph-like, Moodle-like, the student source, the SMTP sink. */
-async function startProviders(options: StackOptions, processes: ServiceProcess[]): Promise<Providers> {
+async function startProviders(
+  options: StackOptions,
+  processes: ServiceProcess[],
+  allocatePort: () => Promise<number>,
+): Promise<Providers> {
   const started: ServiceProcess[] = [];
   const start = async (name: 'graph' | 'moodle' | 'sis' | 'smtp', extra: NodeJS.ProcessEnv = {}) => {
-    const port = await freePort();
+    const port = await allocatePort();
     const proc = startProcess({
       name: `stand-in-${name}`,
       entry: join(REPO_ROOT, 'tools', 'providers', 'dist', `${name}.js`),
@@ -237,7 +253,7 @@ async function startProviders(options: StackOptions, processes: ServiceProcess[]
     await waitReady(proc);
     return `http://127.0.0.1:${port}`;
   };
-  const smtpPort = await freePort();
+  const smtpPort = await allocatePort();
   const [graph, moodle, sis, smtpAdmin] = await Promise.all([
     start('graph'),
     start('moodle'),
