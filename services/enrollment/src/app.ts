@@ -35,7 +35,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
   const { config, logger, registry } = deps;
   const breakers = storeAndOutboxBreakers(registry, config);
 
-  const store = guardedByBreaker(new PostgresEnrollmentStore(deps.sql), breakers, 'postgres', withDatabase);
+  const store = guardedByBreaker(new PostgresEnrollmentStore(deps.sql, config.DERIVED_KEY_GRACE_SECONDS), breakers, 'postgres', withDatabase);
   const metrics = enrollmentMetrics(registry);
   registerOpenRequestGauges(registry, store);
   const queues = new QueueInspector(deps.amqp);

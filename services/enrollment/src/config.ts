@@ -22,6 +22,8 @@ const Schema = z.object({
   /** A request queued or processing with no progress for this long is announced again. */
   STALE_REQUEST_MS: env.positiveInt(30_000),
   IDEMPOTENCY_TTL_SECONDS: env.positiveInt(7_200),
+  /** A key derived from the request (no Idempotency-Key) lives this long after its request ends. */
+  DERIVED_KEY_GRACE_SECONDS: env.positiveInt(10),
   // Circuit breakers (the contract's defaults: PostgreSQL 3 / 30 s / 2).
   DATABASE_CIRCUIT_FAILURE_THRESHOLD: env.positiveInt(3),
   DATABASE_CIRCUIT_RECOVERY_TIMEOUT: seconds(30),

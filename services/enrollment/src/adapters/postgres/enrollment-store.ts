@@ -119,7 +119,11 @@ const json = (sql: Sql | TransactionSql, value: unknown) => sql.json(value as Pa
  * a cycle); the `sections_seats` CHECK stops an oversell even if a check were wrong.
  */
 export class PostgresEnrollmentStore implements EnrollmentStore {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    /** How long a derived key outlives its request's end (see finish). */
+    private readonly derivedKeyGraceSeconds = 10,
+  ) {}
 
   async submit(request: NewRequest): Promise<SubmitOutcome> {
     const message = this.outboxRow(request.id, request.requestId);
@@ -265,11 +269,14 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
         },
         finish: async (outcome) => {
           const error = outcome.status === 'failed' ? outcome.error : undefined;
-          // A derived key only guards against duplicates in flight: once the request has an
-          // outcome, the same sections may be asked for again (a seat may have opened).
+          // A derived key guards against duplicates in flight (and, for a short grace, the
+          // ones that arrive just after the answer): after that the same sections may be
+          // asked for again — a seat may have opened.
           await tx`
             WITH keys AS (
-              UPDATE idempotency_keys SET expires_at = now() WHERE request_id = ${requestId} AND derived
+              UPDATE idempotency_keys
+              SET expires_at = LEAST(expires_at, now() + make_interval(secs => ${this.derivedKeyGraceSeconds}))
+              WHERE request_id = ${requestId} AND derived
             )
             UPDATE enrollment_requests
             SET status = ${outcome.status}, error_code = ${error?.code ?? null},
