@@ -92,7 +92,7 @@ const entry = (service: ServiceName, file = 'main.js') => join(REPO_ROOT, 'servi
 
 /**
  * Prepares and starts the whole system on local servers: databases created and migrated,
- * seed data loaded, then inventory and booking replicas and the gateway, each waited for
+ * seed data loaded, the providers' stand-ins when a worker runs, then every service's replicas and the gateway, each waited for
  * until its /readyz answers.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
