@@ -8,7 +8,7 @@ STAMP := node_modules/.install-stamp
 DEPLOY_BIN := $(CURDIR)/.tools/deploy/bin
 PACKAGE_FILES := package.json pnpm-lock.yaml pnpm-workspace.yaml $(wildcard */*/package.json) $(wildcard patches/*)
 
-.PHONY: all install build run test test-unit test-system bench token clean cycles deploy-tools k8s capacity load
+.PHONY: browser-tools all install build run test test-unit test-system bench token clean cycles deploy-tools k8s capacity load
 
 all: build
 
@@ -44,8 +44,14 @@ $(DEPLOY_BIN)/promtool:
 k8s: deploy-tools
 	node tools/deploy/render-k8s.mjs $(DEPLOY_BIN)/helm
 
+## Debian's Chromium for the browser tests (playwright-core drives it), if it is missing.
+browser-tools:
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests" >&2; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >&2 || \
+	  { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >&2; }; }
+
 ## Unit, integration and system tests against the real servers, each run isolated.
-test: build deploy-tools
+test: build deploy-tools browser-tools
 	@mkdir -p test-results
 	@set +e; $(PNPM) exec vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json; \
 	  status=$$?; node tools/stack/dist/test-summary.js test-results/vitest.json; exit $$status

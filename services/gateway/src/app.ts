@@ -12,6 +12,7 @@ import { enrollmentRoutes } from './routes/enrollments.js';
 import { opsRoutes } from './routes/ops.js';
 import { queryRoutes } from './routes/queries.js';
 import { onboardingRoutes } from './routes/onboarding.js';
+import { uiRoutes } from './routes/ui.js';
 import { roomRoutes } from './routes/rooms.js';
 
 export interface GatewayDeps {
@@ -23,6 +24,8 @@ export interface GatewayDeps {
   /** How long ops waits for every replica's breakers. */
   gatherWindowMs: number;
   jwtSecret: string;
+  /** Serve POST /api/dev/token (development sign-in for the UI). */
+  devLogin?: boolean;
   logger: Logger;
   registry: Registry;
   readiness: Record<string, ReadinessCheck>;
@@ -43,6 +46,7 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(express.json({ limit: '64kb', strict: false, type: () => true }));
 
   const auth = authenticate(deps.jwtSecret);
+  app.use(uiRoutes({ jwtSecret: deps.jwtSecret, devLogin: deps.devLogin ?? false }));
   app.use(roomRoutes(deps.rpc, auth));
   app.use(bookingRoutes(deps.rpc, deps.idempotency, auth));
   app.use(enrollmentRoutes(deps.rpc, auth));

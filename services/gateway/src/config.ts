@@ -25,10 +25,16 @@ const Schema = z
     /** How long ops endpoints wait for every replica to report its circuit breakers. */
     OPS_GATHER_WINDOW_MS: env.positiveInt(250),
     SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
+    /** Development only: POST /api/dev/token signs a token for any user and role. */
+    DEV_LOGIN_ENABLED: env.bool(false),
   })
   .refine((c) => c.NODE_ENV !== 'production' || c.JWT_SECRET !== DEV_JWT_SECRET, {
     path: ['JWT_SECRET'],
     message: 'the development default must not be used in production',
+  })
+  .refine((c) => c.NODE_ENV !== 'production' || !c.DEV_LOGIN_ENABLED, {
+    path: ['DEV_LOGIN_ENABLED'],
+    message: 'the development sign-in must not be enabled in production',
   });
 
 export type GatewayConfig = z.infer<typeof Schema>;

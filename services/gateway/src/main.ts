@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     instance: `gateway@${hostname()}:${process.pid}`,
     gatherWindowMs: config.OPS_GATHER_WINDOW_MS,
     jwtSecret: config.JWT_SECRET,
+    devLogin: config.DEV_LOGIN_ENABLED,
     logger,
     registry,
     isAccepting: () => accepting,

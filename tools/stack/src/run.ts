@@ -31,6 +31,8 @@ try {
     opsPortBase: Number(process.env.OPS_PORT_BASE ?? 9101),
     logDir,
     log: (line) => console.log(line),
+    // The UI's development sign-in (POST /api/dev/token); never enabled in production.
+    serviceEnv: { gateway: { DEV_LOGIN_ENABLED: 'true' } },
   });
 } catch (error) {
   console.error(`make run failed:\n${(error as Error).message}`);
@@ -40,7 +42,7 @@ const guest = await signToken({ sub: 'guest-1', role: 'guest' });
 const student = await signToken({ sub: 'RA0001', role: 'student' });
 const admin = await signToken({ sub: 'admin-1', role: 'admin' });
 console.log(`
-Cupo API: ${stack.gatewayUrl}   (logs: ${logDir})
+Cupo API and web UI: ${stack.gatewayUrl}   (logs: ${logDir})
   curl ${stack.gatewayUrl}/api/rooms
   curl ${stack.gatewayUrl}/api/sections?term=1-2025
   development tokens (2 h): GUEST=${guest}
