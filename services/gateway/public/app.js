@@ -8,12 +8,19 @@ const esc = (value) => String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Thrown when the user has moved to another page while a request was out: its view stops. */
+class LeftPage extends Error {}
+let pageId = 0;
+
 async function api(method, path, body) {
+  const startedOn = pageId;
   const headers = { 'content-type': 'application/json' };
   const s = session();
   if (s) headers.authorization = `Bearer ${s.token}`;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
+  // A view still loading when the user moved on must not paint over the new page.
+  if (startedOn !== pageId) throw new LeftPage();
   let data;
   try { data = text ? JSON.parse(text) : undefined; } catch { data = text; }
   return { status: response.status, ok: response.ok, body: data };
@@ -371,6 +378,7 @@ async function loadSagas() {
 const views = { '#/signin': signInView, '#/rooms': roomsView, '#/bookings': bookingsView, '#/sections': sectionsView, '#/reports': reportsView, '#/admin': adminView };
 
 async function route() {
+  pageId += 1;
   const path = location.hash.split('?')[0] || '#/rooms';
   const view = views[path] || roomsView;
   document.querySelectorAll('nav a').forEach((a) => a.setAttribute('aria-current', a.getAttribute('href') === path ? 'page' : 'false'));
@@ -379,11 +387,16 @@ async function route() {
   try {
     await view();
   } catch (error) {
+    if (error instanceof LeftPage) return;
     notice(main, 'bad', `Something went wrong: ${error.message}. Reload the page.`);
   }
   main.focus();
 }
 
 window.addEventListener('hashchange', route);
+// An action (a poll, a save) still running when the user left its page just stops.
+window.addEventListener('unhandledrejection', (event) => {
+  if (event.reason instanceof LeftPage) event.preventDefault();
+});
 renderWho();
 route();
