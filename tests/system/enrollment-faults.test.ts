@@ -27,7 +27,8 @@ const FAST = {
   JOB_MAX_ATTEMPTS: '3',
   JOB_RETRY_INITIAL_MS: '50',
   JOB_RETRY_MAX_MS: '800',
-  DATABASE_CIRCUIT_RECOVERY_TIMEOUT: '1',
+  // Long enough that the fast-503 check lands while the breaker is still open on a loaded machine.
+  DATABASE_CIRCUIT_RECOVERY_TIMEOUT: '4',
   RECOVERY_INTERVAL_MS: '500',
   STALE_REQUEST_MS: '8000',
 };
