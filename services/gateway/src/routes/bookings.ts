@@ -1,20 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { v5 as uuidv5 } from 'uuid';
-import { z } from 'zod';
 import type { RpcClient } from '@cupo/amqp';
 import { BookingCommands, BookingRequestBody, ListBookingsQuery, type Booking } from '@cupo/contracts';
 import { DomainError } from '@cupo/errors';
 import { actorOf, type authenticate } from '../http/auth.js';
 import { renderDomainError } from '../http/problem.js';
-import { parseInput } from '../http/validate.js';
+import { IdempotencyKeyHeader, parseInput, uuidParam } from '../http/validate.js';
 import { fingerprintOf, type IdempotencyStore, type StoredResponse } from '../idempotency/idempotency-store.js';
 
 /** Namespace for booking ids derived from (user, Idempotency-Key). */
 const BOOKING_ID_NAMESPACE = '6f1c7a52-3f0e-4d7b-9a54-2b8e1f0c9d11';
 
-const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be 1 to 255 visible ASCII characters');
-const BookingIdParam = z.uuid();
 
 export function bookingRoutes(
   rpc: RpcClient,
@@ -27,7 +24,7 @@ export function bookingRoutes(
     const body = parseInput(BookingRequestBody, req.body);
     const actor = actorOf(req);
     const rawKey = req.get('idempotency-key');
-    const key = rawKey === undefined ? undefined : parseInput(IdempotencyKey, rawKey);
+    const key = rawKey === undefined ? undefined : parseInput(IdempotencyKeyHeader, rawKey);
     // With a key, the booking id is derived from it: even if the key's Redis entry is lost
     // (a gateway crash mid-request), a retry reaches booking with the same id and is
     // recognised there instead of booking twice.
@@ -78,13 +75,7 @@ export function bookingRoutes(
   return router;
 }
 
-function bookingIdOf(raw: string | string[] | undefined): string {
-  const parsed = BookingIdParam.safeParse(raw);
-  if (!parsed.success) {
-    throw new DomainError('not_found', 'BOOKING_NOT_FOUND', `Booking ${String(raw)} does not exist`);
-  }
-  return parsed.data;
-}
+const bookingIdOf = (raw: string | string[] | undefined) => uuidParam(raw, 'BOOKING_NOT_FOUND', 'Booking');
 
 /**
  * Runs the work and captures its answer, refusals included, as the response to keep: a

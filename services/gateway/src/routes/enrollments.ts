@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { Router } from 'express';
-import { z } from 'zod';
 import type { RpcClient } from '@cupo/amqp';
 import {
   CreateSectionBody,
@@ -10,13 +9,10 @@ import {
   SectionsQuery,
   StudentEnrollmentsQuery,
 } from '@cupo/contracts';
-import { DomainError } from '@cupo/errors';
 import { actorOf, requireRole, type authenticate } from '../http/auth.js';
-import { parseInput } from '../http/validate.js';
+import { IdempotencyKeyHeader, parseInput, uuidParam } from '../http/validate.js';
 import { fingerprintOf } from '../idempotency/idempotency-store.js';
 
-const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be 1 to 255 visible ASCII characters');
-const Uuid = z.uuid();
 
 interface Submitted {
   response: { request_id: string; status: 'queued'; status_url: string };
@@ -55,7 +51,7 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
     const derived = rawKey === undefined;
     const key = derived
       ? `enrollment:${actor.id}:${body.term}:${sorted.join(',')}`
-      : `enrollment:${actor.id}:${parseInput(IdempotencyKey, rawKey)}`;
+      : `enrollment:${actor.id}:${parseInput(IdempotencyKeyHeader, rawKey)}`;
     const fingerprint = derived
       ? createHash('sha256').update(key).digest('hex')
       : fingerprintOf({ userId: actor.id, method: 'POST', route: '/api/enrollments', body });
@@ -76,7 +72,7 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
   });
 
   router.get('/api/enrollments/requests/:id', auth, async (req, res) => {
-    const id = uuidOr(req.params.id, 'REQUEST_NOT_FOUND', 'Enrollment request');
+    const id = uuidParam(req.params.id, 'REQUEST_NOT_FOUND', 'Enrollment request');
     res.json(await call(EnrollmentCommands.getRequest, { request_id: id, actor: actorOf(req) }, req.requestId));
   });
 
@@ -92,7 +88,7 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
   });
 
   router.delete('/api/enrollments/:id', auth, async (req, res) => {
-    const id = uuidOr(req.params.id, 'ENROLLMENT_NOT_FOUND', 'Enrollment');
+    const id = uuidParam(req.params.id, 'ENROLLMENT_NOT_FOUND', 'Enrollment');
     res.json(await call(EnrollmentCommands.drop, { enrollment_id: id, actor: actorOf(req) }, req.requestId));
   });
 
@@ -109,9 +105,3 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
   return router;
 }
 
-/** A path id that cannot be a uuid names nothing that exists. */
-function uuidOr(raw: string | string[] | undefined, code: string, what: string): string {
-  const parsed = Uuid.safeParse(raw);
-  if (!parsed.success) throw new DomainError('not_found', code, `${what} ${String(raw)} does not exist`);
-  return parsed.data;
-}

@@ -1,12 +1,9 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import type { RpcClient } from '@cupo/amqp';
 import { IngestBody, OnboardingCommands, OnboardingConfig, TasksQuery } from '@cupo/contracts';
-import { DomainError } from '@cupo/errors';
 import { actorOf, requireRole, type authenticate } from '../http/auth.js';
-import { parseInput } from '../http/validate.js';
+import { parseInput, uuidParam } from '../http/validate.js';
 
-const Uuid = z.uuid();
 
 /** Student onboarding, for admins: ingest, tasks, and the batch and rate-limit settings. Served by the worker. */
 export function onboardingRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate>): Router {
@@ -29,9 +26,8 @@ export function onboardingRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
   });
 
   router.get('/api/admin/tasks/:id', ...admin, async (req, res) => {
-    const parsed = Uuid.safeParse(req.params.id);
-    if (!parsed.success) throw new DomainError('not_found', 'TASK_NOT_FOUND', `Task ${String(req.params.id)} does not exist`);
-    res.json(await rpc.call(OnboardingCommands.getTask, { task_id: parsed.data }, { requestId: req.requestId }));
+    const id = uuidParam(req.params.id, 'TASK_NOT_FOUND', 'Task');
+    res.json(await rpc.call(OnboardingCommands.getTask, { task_id: id }, { requestId: req.requestId }));
   });
 
   router.get('/api/admin/config', ...admin, async (req, res) => {

@@ -1,12 +1,9 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import type { RpcClient } from '@cupo/amqp';
 import { QueryRequestBody, WorkerCommands } from '@cupo/contracts';
-import { DomainError } from '@cupo/errors';
 import { actorOf, type authenticate } from '../http/auth.js';
-import { parseInput } from '../http/validate.js';
+import { parseInput, uuidParam } from '../http/validate.js';
 
-const Uuid = z.uuid();
 
 /**
  * Asynchronous queries (reports): recorded `pending` by the worker together with their
@@ -27,9 +24,8 @@ export function queryRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate
   });
 
   router.get('/api/queries/:id', auth, async (req, res) => {
-    const parsed = Uuid.safeParse(req.params.id);
-    if (!parsed.success) throw new DomainError('not_found', 'QUERY_NOT_FOUND', `Query ${String(req.params.id)} does not exist`);
-    res.json(await rpc.call(WorkerCommands.getQuery, { query_id: parsed.data, actor: actorOf(req) }, { requestId: req.requestId }));
+    const id = uuidParam(req.params.id, 'QUERY_NOT_FOUND', 'Query');
+    res.json(await rpc.call(WorkerCommands.getQuery, { query_id: id, actor: actorOf(req) }, { requestId: req.requestId }));
   });
 
   return router;
