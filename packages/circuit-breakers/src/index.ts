@@ -7,6 +7,7 @@ import {
   type IBreaker,
 } from 'cockatiel';
 import { Gauge, type Registry } from 'prom-client';
+import { z } from 'zod';
 import { DependencyUnavailableError } from '@cupo/errors';
 
 export interface BreakerThresholds {
@@ -201,15 +202,23 @@ export function guardedByBreaker<T extends object>(
 export const failureOf = (dependency: string) => (error: Error) =>
   error instanceof DependencyUnavailableError && String(error.details?.dependency ?? '').startsWith(dependency);
 
-/** The breaker settings every service with a database and an outbox reads from its environment. */
-export interface StoreAndOutboxBreakerConfig {
-  DATABASE_CIRCUIT_FAILURE_THRESHOLD: number;
-  DATABASE_CIRCUIT_RECOVERY_TIMEOUT: number;
-  DATABASE_CIRCUIT_SUCCESS_THRESHOLD: number;
-  PUBLISH_CIRCUIT_FAILURE_THRESHOLD: number;
-  PUBLISH_CIRCUIT_RECOVERY_TIMEOUT: number;
-  PUBLISH_CIRCUIT_SUCCESS_THRESHOLD: number;
-}
+const count = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
+
+/**
+ * The breaker settings every service with a database and an outbox reads from its
+ * environment (contract defaults: PostgreSQL 3 failures / 30 s open / 2 successes). Spread
+ * `.shape` into a service's config schema.
+ */
+export const StoreAndOutboxBreakerEnv = z.object({
+  DATABASE_CIRCUIT_FAILURE_THRESHOLD: count(3),
+  DATABASE_CIRCUIT_RECOVERY_TIMEOUT: seconds(30),
+  DATABASE_CIRCUIT_SUCCESS_THRESHOLD: count(2),
+  PUBLISH_CIRCUIT_FAILURE_THRESHOLD: count(5),
+  PUBLISH_CIRCUIT_RECOVERY_TIMEOUT: seconds(10),
+  PUBLISH_CIRCUIT_SUCCESS_THRESHOLD: count(3),
+});
+export type StoreAndOutboxBreakerConfig = z.infer<typeof StoreAndOutboxBreakerEnv>;
 
 /** `postgres` (around its store) and `publishing` (around its outbox relay), thresholds from config. */
 export function storeAndOutboxBreakers(registry: Registry, config: StoreAndOutboxBreakerConfig): CircuitBreakers {

@@ -2,6 +2,8 @@ import {
   ConfirmedPublisher,
   JobConsumer,
   QueueInspector,
+  deadQueueOf,
+  retryQueueOf,
   RpcServer,
   assertJobTopology,
   type AmqpConnectionManager,
@@ -12,7 +14,7 @@ import { EnrollmentBroadcasts, EnrollmentJobs, EnrollmentRequestedMessage } from
 import { withDatabase, type Sql } from '@cupo/database';
 import { PeriodicTask, type Logger } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
-import { OBSERVED_QUEUES, broadcastHandlers, rpcHandlers } from './adapters/amqp/rpc-handlers.js';
+import { broadcastHandlers, rpcHandlers } from './adapters/amqp/rpc-handlers.js';
 import { enrollmentMetrics, registerOpenRequestGauges } from './adapters/metrics.js';
 import { PostgresEnrollmentStore } from './adapters/postgres/enrollment-store.js';
 import { abandonEnrollmentRequest, processEnrollmentRequest } from './app/process-enrollment-request.js';
@@ -38,8 +40,8 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
   const store = guardedByBreaker(new PostgresEnrollmentStore(deps.sql, config.DERIVED_KEY_GRACE_SECONDS), breakers, 'postgres', withDatabase);
   const metrics = enrollmentMetrics(registry);
   registerOpenRequestGauges(registry, store);
-  const queues = new QueueInspector(deps.amqp);
-  queues.registerGauges(registry, OBSERVED_QUEUES.slice(0, 3));
+  const jobQueue = EnrollmentJobs.queue;
+  new QueueInspector(deps.amqp).registerGauges(registry, [jobQueue, retryQueueOf(jobQueue), deadQueueOf(jobQueue)]);
 
   // The relay declares what it publishes to, so a message written before any consumer ever
   // started still has its queue to land in.
@@ -58,7 +60,6 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
     handlers: rpcHandlers({
       store,
       metrics,
-      queues,
       keyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
       outboxWritten: () => relay.kick(),
     }),

@@ -1,7 +1,6 @@
 import { z } from 'zod';
+import { StoreAndOutboxBreakerEnv } from '@cupo/circuit-breakers';
 import { env, parseConfig } from '@cupo/service-kit';
-
-const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
 
 const Schema = z.object({
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/cupo_enrollment'),
@@ -24,13 +23,7 @@ const Schema = z.object({
   IDEMPOTENCY_TTL_SECONDS: env.positiveInt(7_200),
   /** A key derived from the request (no Idempotency-Key) lives this long after its request ends. */
   DERIVED_KEY_GRACE_SECONDS: env.positiveInt(10),
-  // Circuit breakers (the contract's defaults: PostgreSQL 3 / 30 s / 2).
-  DATABASE_CIRCUIT_FAILURE_THRESHOLD: env.positiveInt(3),
-  DATABASE_CIRCUIT_RECOVERY_TIMEOUT: seconds(30),
-  DATABASE_CIRCUIT_SUCCESS_THRESHOLD: env.positiveInt(2),
-  PUBLISH_CIRCUIT_FAILURE_THRESHOLD: env.positiveInt(5),
-  PUBLISH_CIRCUIT_RECOVERY_TIMEOUT: seconds(10),
-  PUBLISH_CIRCUIT_SUCCESS_THRESHOLD: env.positiveInt(3),
+  ...StoreAndOutboxBreakerEnv.shape,
   SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
 });
 

@@ -1,5 +1,5 @@
 import express, { type Express } from 'express';
-import type { RpcClient } from '@cupo/amqp';
+import type { QueueInspector, RpcClient } from '@cupo/amqp';
 import type { CircuitBreakers } from '@cupo/circuit-breakers';
 import { httpDurationHistogram, mountHealthRoutes, type Logger, type ReadinessCheck } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
@@ -17,6 +17,7 @@ import { roomRoutes } from './routes/rooms.js';
 
 export interface GatewayDeps {
   rpc: RpcClient;
+  queues: QueueInspector;
   idempotency: IdempotencyStore;
   breakers: CircuitBreakers;
   /** This gateway's name, as ops reports its breakers. */
@@ -55,6 +56,7 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(
     opsRoutes({
       rpc: deps.rpc,
+      queues: deps.queues,
       breakers: deps.breakers,
       idempotency: deps.idempotency,
       auth,

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { CircuitBreakers } from '@cupo/circuit-breakers';
 import { DependencyUnavailableError } from '@cupo/errors';
-import { amqpReadiness, connectAmqp, RpcClient } from '@cupo/amqp';
+import { amqpReadiness, connectAmqp, QueueInspector, RpcClient } from '@cupo/amqp';
 import {
   closeHttpServer,
   createLogger,
@@ -50,6 +50,7 @@ async function main(): Promise<void> {
   let accepting = false;
   const app = createApp({
     rpc,
+    queues: new QueueInspector(amqp),
     idempotency,
     breakers,
     instance: `gateway@${hostname()}:${process.pid}`,

@@ -1,4 +1,4 @@
-import { ConfirmedPublisher, JobConsumer, QueueInspector, RpcServer, assertJobTopology, type AmqpConnectionManager, type RpcClient } from '@cupo/amqp';
+import { ConfirmedPublisher, JobConsumer, QueueInspector, RpcServer, deadQueueOf, retryQueueOf, assertJobTopology, type AmqpConnectionManager, type RpcClient } from '@cupo/amqp';
 import { guardedByBreaker, storeAndOutboxBreakers } from '@cupo/circuit-breakers';
 import { QueryRequestedMessage, WorkerJobs } from '@cupo/contracts';
 import { withDatabase, type Sql } from '@cupo/database';
@@ -160,7 +160,7 @@ export function createWorker(deps: WorkerDeps) {
   });
   new QueueInspector(deps.amqp).registerGauges(
     registry,
-    [topology.queue, OnboardingJobs.queue].flatMap((queue) => [queue, `${queue}.retry`, `${queue}.dead`]),
+    [topology.queue, OnboardingJobs.queue].flatMap((queue) => [queue, retryQueueOf(queue), deadQueueOf(queue)]),
   );
   const reaper = new PeriodicTask(
     'reap stalled onboarding tasks',

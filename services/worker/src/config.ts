@@ -1,7 +1,6 @@
 import { z } from 'zod';
+import { StoreAndOutboxBreakerEnv } from '@cupo/circuit-breakers';
 import { env, parseConfig } from '@cupo/service-kit';
-
-const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
 
 const Schema = z.object({
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/cupo_worker'),
@@ -24,12 +23,7 @@ const Schema = z.object({
   MAINTENANCE_INTERVAL_MS: env.positiveInt(10_000),
   OUTBOX_BATCH_SIZE: env.positiveInt(200),
   OUTBOX_POLL_MS: env.positiveInt(500),
-  DATABASE_CIRCUIT_FAILURE_THRESHOLD: env.positiveInt(3),
-  DATABASE_CIRCUIT_RECOVERY_TIMEOUT: seconds(30),
-  DATABASE_CIRCUIT_SUCCESS_THRESHOLD: env.positiveInt(2),
-  PUBLISH_CIRCUIT_FAILURE_THRESHOLD: env.positiveInt(5),
-  PUBLISH_CIRCUIT_RECOVERY_TIMEOUT: seconds(10),
-  PUBLISH_CIRCUIT_SUCCESS_THRESHOLD: env.positiveInt(3),
+  ...StoreAndOutboxBreakerEnv.shape,
   SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
   // Onboarding.
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),

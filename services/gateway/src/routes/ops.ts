@@ -1,9 +1,12 @@
 import { Router } from 'express';
-import type { RpcClient } from '@cupo/amqp';
+import { deadQueueOf, retryQueueOf, type QueueInspector, type RpcClient } from '@cupo/amqp';
 import { healthOf, type BreakerSnapshot, type CircuitBreakers } from '@cupo/circuit-breakers';
 import {
   EnrollmentBroadcasts,
   EnrollmentCommands,
+  EnrollmentJobs,
+  OnboardingJobs,
+  WorkerJobs,
   PurgeSagasQuery,
   SagasQuery,
   type BreakerState,
@@ -12,6 +15,12 @@ import { DomainError } from '@cupo/errors';
 import { requireRole, type authenticate } from '../http/auth.js';
 import { parseInput } from '../http/validate.js';
 import type { IdempotencyStore } from '../idempotency/idempotency-store.js';
+
+/** Every queue the system runs on: the services' command queues and the job queues with their retry and dead letters. */
+const OBSERVED_QUEUES = [
+  ...[EnrollmentJobs.queue, WorkerJobs.queryQueue, OnboardingJobs.queue].flatMap((q) => [q, retryQueueOf(q), deadQueueOf(q)]),
+  ...['inventory', 'booking', 'enrollment', 'worker'].map((service) => `${service}.rpc`),
+];
 
 interface InstanceBreakers {
   instance: string;
@@ -34,6 +43,8 @@ const SEVERITY: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 
  */
 export function opsRoutes(deps: {
   rpc: RpcClient;
+  /** Reads depths and consumer counts from RabbitMQ itself. */
+  queues: QueueInspector;
   breakers: CircuitBreakers;
   idempotency: IdempotencyStore;
   auth: ReturnType<typeof authenticate>;
@@ -98,19 +109,19 @@ export function opsRoutes(deps: {
   });
 
   router.get('/api/ops/stats', async (req, res) => {
-    const [service, breakers, gatewayKeys] = await Promise.all([
+    const [service, breakers, gatewayKeys, queues] = await Promise.all([
       rpc.call<{
         requests: Record<string, number>;
         sagas: Record<string, number>;
         idempotency: { entries: number; sample_keys: string[] };
         outbox: { pending: number; oldest_seconds: number };
-        queues: Record<string, { messages: number; consumers: number } | null>;
       }>(EnrollmentCommands.stats, {}, { requestId: req.requestId }),
       breakerReport(req.requestId),
       deps.idempotency.census().catch(() => undefined),
+      deps.queues.depths(OBSERVED_QUEUES),
     ]);
     res.json({
-      queues: service.queues,
+      queues,
       tasks: service.requests,
       outbox: service.outbox,
       circuit_breakers: breakers.circuit_breakers,

@@ -1,4 +1,4 @@
-import { rpcHandler, type QueueInspector, type RpcHandler } from '@cupo/amqp';
+import { rpcHandler, type RpcHandler } from '@cupo/amqp';
 import type { CircuitBreakers } from '@cupo/circuit-breakers';
 import {
   CreateSectionBody,
@@ -6,7 +6,6 @@ import {
   DropEnrollmentCommand,
   EnrollmentBroadcasts,
   EnrollmentCommands,
-  EnrollmentJobs,
   ForgetIdempotencyKeyCommand,
   GetRequestCommand,
   GetSectionCommand,
@@ -28,17 +27,7 @@ import type { EnrollmentStore } from '../../app/ports.js';
 import { submitEnrollment, type SubmitDeps } from '../../app/submit-enrollment.js';
 import { SectionNotFoundError } from '../../domain/errors.js';
 
-/** Queues whose depth and consumers the ops stats report. */
-export const OBSERVED_QUEUES = [
-  EnrollmentJobs.queue,
-  `${EnrollmentJobs.queue}.retry`,
-  `${EnrollmentJobs.queue}.dead`,
-  'enrollment.rpc',
-  'booking.rpc',
-  'inventory.rpc',
-] as const;
-
-export function rpcHandlers(deps: SubmitDeps & { store: EnrollmentStore; queues: QueueInspector }): Record<string, RpcHandler> {
+export function rpcHandlers(deps: SubmitDeps & { store: EnrollmentStore }): Record<string, RpcHandler> {
   const { store } = deps;
   return {
     [EnrollmentCommands.submit]: rpcHandler(SubmitEnrollmentCommand, (command, context) =>
@@ -67,10 +56,7 @@ export function rpcHandlers(deps: SubmitDeps & { store: EnrollmentStore; queues:
     }),
     [EnrollmentCommands.createSection]: rpcHandler(CreateSectionBody, (command) => store.createSection(command)),
     [EnrollmentCommands.createStudent]: rpcHandler(CreateStudentBody, (command) => store.createStudent(command)),
-    [EnrollmentCommands.stats]: rpcHandler(z.object({}), async () => {
-      const [stats, queues] = await Promise.all([store.stats(), deps.queues.depths(OBSERVED_QUEUES)]);
-      return { ...stats, queues };
-    }),
+    [EnrollmentCommands.stats]: rpcHandler(z.object({}), () => store.stats()),
     [EnrollmentCommands.listSagas]: rpcHandler(ListSagasCommand, (command) => store.listSagas(command.status)),
     [EnrollmentCommands.purgeSagas]: rpcHandler(PurgeSagasCommand, async (command) => ({
       purged: await store.purgeSagas(command.status, command.older_than_seconds),

@@ -28,6 +28,8 @@ export interface OnboardingStore {
   /** Records an ingest task (its input kept in details) and its outbox message. */
   createIngest(taskId: string, input: { students?: IncomingStudent[]; requestedBy: string }): Promise<Task>;
   findTask(id: string): Promise<Task | undefined>;
+  /** The students an ingest was given in its request, or null to pull them from the source. */
+  ingestInput(ingestId: string): Promise<IncomingStudent[] | null>;
   listTasks(filter: { type?: string; status?: string; stuck?: boolean; parent_id?: string }): Promise<Task[]>;
   /** Claims a pending or stale-running task for this run; false if it has already ended. */
   start(taskId: string): Promise<boolean>;

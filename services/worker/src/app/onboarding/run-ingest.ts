@@ -7,7 +7,7 @@ import type { OnboardingStore, StudentSource } from './ports.js';
  * batches of `batch_size`; each batch is its own job. Repeating it changes nothing.
  */
 export async function runIngest(
-  deps: { store: OnboardingStore & { ingestInput(id: string): Promise<import('@cupo/contracts').IncomingStudent[] | null> }; source: StudentSource; logger: Logger },
+  deps: { store: OnboardingStore; source: StudentSource; logger: Logger },
   ingestId: string,
 ): Promise<void> {
   if (!(await deps.store.start(ingestId))) return;
