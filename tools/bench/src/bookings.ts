@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultUrls, freePort, signToken, startStack } from '@cupo/stack';
+import { httpClient } from './client.js';
 import { fmt, summary } from './figures.js';
 
 /**
@@ -27,23 +28,14 @@ const stack = await startStack({
   logDir: join(tmpdir(), 'cupo-bench'),
   env: { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', PG_POOL_MAX: '10' },
 });
-const base = stack.gatewayUrl;
-const post = async (path: string, tokenValue: string, body: unknown) => {
-  const started = performance.now();
-  const response = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${tokenValue}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  await response.arrayBuffer();
-  return { status: response.status, ms: performance.now() - started };
-};
+const client = httpClient(stack.gatewayUrl);
+const post = (path: string, tokenValue: string, body: unknown) => client.request('POST', path, tokenValue, body);
 
 try {
   const tokens = await Promise.all(Array.from({ length: 64 }, (_, i) => signToken({ sub: `bench-${i}`, role: 'guest' })));
   const admin = await signToken({ sub: 'bench-admin', role: 'admin' });
   // Warm-up: open the client's keep-alive connections and let the services JIT their paths.
-  for (let i = 0; i < 5; i++) await Promise.all(tokens.map(() => fetch(`${base}/api/rooms`).then((r) => r.arrayBuffer())));
+  for (let i = 0; i < 5; i++) await Promise.all(tokens.map((t) => client.request('GET', '/api/rooms', t)));
 
   // (i) the seed burst. The first one meets cold code paths and empty pools; it is reported
   // on its own and kept out of the warm figures. Then repeated on fresh nights of room 1.
@@ -72,12 +64,8 @@ try {
   // (ii) steady load over many rooms.
   const rooms: number[] = [];
   for (let i = 0; i < ROOMS; i++) {
-    const response = await fetch(`${base}/api/admin/rooms`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: `Bench ${i}`, type: 'bench', total_quantity: 1000, open_days: 30 }),
-    });
-    rooms.push(((await response.json()) as { id: number }).id);
+    const created = await post('/api/admin/rooms', admin, { name: `Bench ${i}`, type: 'bench', total_quantity: 1000, open_days: 30 });
+    rooms.push((created.body as { id: number }).id);
   }
   const steadyLatencies: number[] = [];
   const steadyStatuses = new Map<number, number>();
@@ -116,12 +104,8 @@ try {
   await Promise.all(
     Array.from({ length: STEADY_CONCURRENCY }, async (_, worker) => {
       while (performance.now() < readUntil) {
-        const t0 = performance.now();
-        const response = await fetch(`${base}/api/bookings/00000000-0000-4000-8000-000000000000`, {
-          headers: { authorization: `Bearer ${tokens[worker % tokens.length]}` },
-        });
-        await response.arrayBuffer();
-        readLatencies.push(performance.now() - t0);
+        const read = await client.request('GET', '/api/bookings/00000000-0000-4000-8000-000000000000', tokens[worker % tokens.length]);
+        readLatencies.push(read.ms);
       }
     }),
   );
@@ -132,5 +116,6 @@ try {
     new Map(),
   );
 } finally {
+  client.close();
   await stack.destroy();
 }

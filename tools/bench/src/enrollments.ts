@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { defaultUrls, freePort, signToken, startStack } from '@cupo/stack';
+import { httpClient } from './client.js';
 import { fmt, pct, summary } from './figures.js';
 
 /**
@@ -29,19 +30,9 @@ const stack = await startStack({
   logDir: join(tmpdir(), 'cupo-bench'),
   env: { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', PG_POOL_MAX: '10' },
 });
-const base = stack.gatewayUrl;
+const client = httpClient(stack.gatewayUrl);
+const call = (method: string, path: string, token: string, body?: unknown) => client.request(method, path, token, body);
 const db = postgres(stack.databaseUrls.enrollment, { max: 2, onnotice: () => undefined });
-
-async function call(method: string, path: string, token: string, body?: unknown) {
-  const started = performance.now();
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, ms: performance.now() - started, body: text ? JSON.parse(text) : undefined };
-}
 
 async function inParallel<T>(items: T[], concurrency: number, work: (item: T, index: number) => Promise<void>) {
   let next = 0;
@@ -98,7 +89,7 @@ async function run(label: string, setupDone: { codes: string[]; tokens: string[]
     const r = await call('POST', '/api/enrollments', tokens[i]!, { term: '1-2025', sections });
     accepts.push(r.ms);
     statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
-    if (r.status === 202) ids.push(r.body.request_id);
+    if (r.status === 202) ids.push((r.body as { request_id: string }).request_id);
   };
   const started = performance.now();
   if (load.rate) {
@@ -169,6 +160,7 @@ try {
        OR s.enrolled > s.capacity`;
   console.log(`seat invariant after both runs: ${broken.length === 0 ? 'holds' : `VIOLATED in ${broken.map((r) => r.code).join(', ')}`}`);
 } finally {
+  client.close();
   await db.end({ timeout: 5 });
   await stack.destroy();
 }
