@@ -86,6 +86,31 @@ describe('releasing nights', () => {
     expect(availability.map((n) => n.available)).toEqual([2, 2, 2]);
   });
 
+  it('returns the nights of a reserve that was still in flight when the release arrived', async () => {
+    // The compensation race: booking gives up on a reserve (timeout) and releases while the
+    // reserve is still running. Interleaving forced with a transaction holding the nights.
+    const room = await store.createRoom({ name: 'r', type: 't', total_quantity: 2 }, '2030-03-01', 5);
+    const booking = randomUUID();
+    const blocker = await sql.reserve();
+    try {
+      await blocker`BEGIN`;
+      await blocker`SELECT 1 FROM room_nights WHERE room_id = ${room.id} FOR UPDATE`;
+      const reserving = store.reserve(booking, room.id, nights);
+      await waitForLockWaiters(1); // the reserve wrote its reservation row, waits for the nights
+      const releasing = store.release(booking, room.id, nights);
+      await waitForLockWaiters(2); // the release waits on that uncommitted reservation row
+      await blocker`COMMIT`;
+      await expect(reserving).resolves.toBe('reserved');
+      await expect(releasing).resolves.toBe('released');
+    } finally {
+      blocker.release();
+    }
+    const availability = await store.getAvailability(room.id, '2030-03-01', '2030-03-04');
+    expect(availability.map((n) => n.available)).toEqual([2, 2, 2]);
+    const [reservation] = await sql`SELECT status FROM reservations WHERE booking_id = ${booking}`;
+    expect(reservation?.status).toBe('released');
+  });
+
   it('cannot push availability above the total even if asked to by hand', async () => {
     const room = await store.createRoom({ name: 'r', type: 't', total_quantity: 1 }, '2030-03-01', 1);
     await expect(sql`UPDATE room_nights SET available = available + 1 WHERE room_id = ${room.id}`).rejects.toMatchObject({
@@ -93,3 +118,14 @@ describe('releasing nights', () => {
     });
   });
 });
+
+async function waitForLockWaiters(count: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const [row] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+    if (row!.n >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`never saw ${count} backends waiting on a lock`);
+}

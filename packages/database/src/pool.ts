@@ -86,3 +86,9 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   const e = error as { code?: string; constraint_name?: string } | null;
   return e?.code === '23505' && (constraint === undefined || e.constraint_name === constraint);
 }
+
+/** PostgreSQL's check_violation on a named constraint. */
+export function isCheckViolation(error: unknown, constraint?: string): boolean {
+  const e = error as { code?: string; constraint_name?: string } | null;
+  return e?.code === '23514' && (constraint === undefined || e.constraint_name === constraint);
+}

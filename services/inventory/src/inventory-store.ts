@@ -1,5 +1,5 @@
 import { addDays, type NightAvailability, type OccupancyRow, type Room, type RoomSearchRow } from '@cupo/contracts';
-import { withDatabase, type Sql, type TransactionSql } from '@cupo/database';
+import { isCheckViolation, withDatabase, type Sql, type TransactionSql } from '@cupo/database';
 import { ReservationReleasedError, RoomNotFoundError, RoomUnavailableError } from './errors.js';
 
 /**
@@ -88,57 +88,79 @@ export class InventoryStore {
   }
 
   /**
-   * Takes one unit of every night for the booking, all or none. Idempotent per booking id:
-   * a redelivered reserve finds its reservation and changes nothing.
+   * Takes one unit of every night for the booking, all or none, in one statement (one round
+   * trip, one commit: this is the hot path of every booking). Idempotent per booking id: a
+   * redelivered reserve finds its reservation and changes nothing.
+   *
+   * All or none comes from the database itself. The reservation row is written only when
+   * every night is on sale, and the decrement is unconditional: if any night is sold out,
+   * `room_nights_available_within_total` (available >= 0) fails the statement, and with it
+   * the reservation row and the other nights' decrements.
    */
-  reserve(bookingId: string, roomId: number, nights: string[]): Promise<'reserved'> {
-    return withDatabase(() =>
-      this.sql.begin(async (tx) => {
-        const inserted = await tx`
-          INSERT INTO reservations (booking_id, room_id, nights, status, reserved_at)
-          VALUES (${bookingId}, ${roomId}, ${nights}::date[], 'reserved', now())
-          ON CONFLICT (booking_id) DO NOTHING
-          RETURNING booking_id`;
-        if (inserted.length === 0) {
-          const [existing] = await tx<{ status: string }[]>`
-            SELECT status FROM reservations WHERE booking_id = ${bookingId}`;
-          if (existing?.status === 'reserved') return 'reserved' as const;
-          throw new ReservationReleasedError(bookingId);
-        }
-        // Rows are locked in night order (the CTE's ORDER BY … FOR UPDATE), so two bookings
-        // over overlapping ranges queue behind each other instead of deadlocking.
-        const taken = await tx<{ night: string }[]>`
-          WITH locked AS (
+  async reserve(bookingId: string, roomId: number, nights: string[]): Promise<'reserved'> {
+    let taken: number;
+    try {
+      // Rows are locked in night order (the CTE's ORDER BY … FOR UPDATE), so two bookings
+      // over overlapping ranges queue behind each other instead of deadlocking.
+      const rows = await withDatabase(
+        () => this.sql`
+          WITH reservation AS (
+            INSERT INTO reservations (booking_id, room_id, nights, status, reserved_at)
+            SELECT ${bookingId}, ${roomId}, ${nights}::date[], 'reserved', now()
+            WHERE (SELECT count(*) FROM room_nights
+                   WHERE room_id = ${roomId} AND night = ANY(${nights}::date[])) = ${nights.length}
+            ON CONFLICT (booking_id) DO NOTHING
+            RETURNING booking_id
+          ), locked AS (
             SELECT night FROM room_nights
             WHERE room_id = ${roomId} AND night = ANY(${nights}::date[])
+              AND EXISTS (SELECT FROM reservation)
             ORDER BY night
             FOR UPDATE
           )
           UPDATE room_nights n
           SET available = n.available - 1
           FROM locked
-          WHERE n.room_id = ${roomId} AND n.night = locked.night AND n.available > 0
-          RETURNING to_char(n.night, 'YYYY-MM-DD') AS night`;
-        if (taken.length !== nights.length) {
-          // Only a refused reserve pays for telling an unknown room from a sold-out one.
-          const [room] = await tx`SELECT id FROM rooms WHERE id = ${roomId}`;
-          if (!room) throw new RoomNotFoundError(roomId);
-          const got = new Set(taken.map((row) => row.night));
-          // Throwing rolls back the partial decrement and the reservation row together.
-          throw new RoomUnavailableError(
-            roomId,
-            nights.filter((night) => !got.has(night)),
-          );
-        }
-        return 'reserved' as const;
-      }),
+          WHERE n.room_id = ${roomId} AND n.night = locked.night
+          RETURNING n.night`,
+      );
+      taken = rows.length;
+    } catch (error) {
+      if (!isCheckViolation(error, 'room_nights_available_within_total')) throw error;
+      throw new RoomUnavailableError(roomId, await this.soldOutNights(roomId, nights));
+    }
+    if (taken === nights.length) return 'reserved';
+    // Nothing was written: the booking already had a reservation (a redelivered or
+    // duplicate reserve), or a night is not on sale. Only this path pays for telling which.
+    const [existing] = await withDatabase(
+      () => this.sql<{ status: string }[]>`SELECT status FROM reservations WHERE booking_id = ${bookingId}`,
     );
+    if (existing?.status === 'reserved') return 'reserved';
+    if (existing) throw new ReservationReleasedError(bookingId);
+    await this.getRoom(roomId); // RoomNotFoundError when there is no such room
+    throw new RoomUnavailableError(roomId, await this.soldOutNights(roomId, nights));
+  }
+
+  /** The nights of `nights` with nothing left (or not on sale); all of them if none is (a race). */
+  private async soldOutNights(roomId: number, nights: string[]): Promise<string[]> {
+    const free = await withDatabase(
+      () => this.sql<{ night: string }[]>`
+        SELECT to_char(night, 'YYYY-MM-DD') AS night FROM room_nights
+        WHERE room_id = ${roomId} AND night = ANY(${nights}::date[]) AND available > 0`,
+    );
+    const available = new Set(free.map((row) => row.night));
+    const soldOut = nights.filter((night) => !available.has(night));
+    return soldOut.length > 0 ? soldOut : nights;
   }
 
   /**
    * Gives the booking's nights back, once. Releasing a booking that never reserved leaves a
    * tombstone, so a reserve still in flight for it (a late or redelivered command) fails
    * instead of taking nights nobody will ever give back.
+   *
+   * Unlike reserve, this takes several statements: when the tombstone insert waits on a
+   * reserve in flight that then commits, only a new statement's snapshot (READ COMMITTED)
+   * sees that reservation and releases it; a single statement would miss it and leak nights.
    */
   release(bookingId: string, roomId: number, nights: string[]): Promise<'released'> {
     return withDatabase(() =>
