@@ -1,0 +1,53 @@
+import { fileURLToPath } from 'node:url';
+import { createPool, databaseUrlFor, dropDatabase, ensureDatabase, migrate, type Sql } from '@cupo/database';
+import { defaultUrls } from '@cupo/stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The enrollment service's per-request statements must find their rows by index: a
+ * sequential scan in one of them costs O(table) on every request, which stays invisible in
+ * small tests and grows with every enrollment ever made. Checked with the planner told to
+ * avoid sequential scans: it still picks one only when no index can serve the lookup.
+ */
+const { pgUrl } = defaultUrls();
+const database = `cupo_it_enrollidx_${Date.now().toString(36)}${Math.floor(Math.random() * 1e6)}`;
+let sql: Sql;
+
+beforeAll(async () => {
+  await ensureDatabase(pgUrl, database);
+  await migrate({
+    databaseUrl: databaseUrlFor(pgUrl, database),
+    dir: fileURLToPath(new URL('../../services/enrollment/migrations', import.meta.url)),
+  });
+  sql = createPool({ url: databaseUrlFor(pgUrl, database), max: 1, applicationName: 'enrollment-indexes-it' });
+});
+
+afterAll(async () => {
+  await sql?.end({ timeout: 5 });
+  await dropDatabase(pgUrl, database);
+});
+
+const id = '00000000-0000-4000-8000-000000000001';
+// The lookups of enrollment-store.ts that run once or more for every request.
+const perRequest: Record<string, string> = {
+  'finish: the derived key of a request': `UPDATE idempotency_keys SET expires_at = now() WHERE request_id = '${id}' AND derived`,
+  'saga lock: the request row': `SELECT * FROM enrollment_requests WHERE id = '${id}' FOR UPDATE`,
+  'saga state': `SELECT * FROM sagas WHERE id = '${id}'`,
+  'seats the student holds this term': `SELECT e.section FROM enrollments e WHERE e.student_id = 's' AND e.term = 't' AND e.status IN ('held', 'active')`,
+  'confirm: the held seats of a request': `UPDATE enrollments SET status = 'active' WHERE request_id = '${id}' AND status = 'held'`,
+  'compensate: one held seat': `UPDATE enrollments SET status = 'released' WHERE request_id = '${id}' AND section = 'X' AND status = 'held'`,
+  'replay: an idempotency key': `SELECT fingerprint, response FROM idempotency_keys WHERE key = 'k'`,
+};
+
+describe('enrollment per-request statements', () => {
+  for (const [name, statement] of Object.entries(perRequest)) {
+    it(`${name} is served by an index`, async () => {
+      const plan = await sql.begin(async (tx) => {
+        await tx`SET LOCAL enable_seqscan = off`;
+        return tx.unsafe(`EXPLAIN ${statement}`);
+      });
+      const text = plan.map((row) => row['QUERY PLAN']).join('\n');
+      expect(text).not.toMatch(/Seq Scan/);
+    });
+  }
+});
