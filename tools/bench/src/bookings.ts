@@ -1,7 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultUrls, freePort, signToken, startStack } from '@cupo/stack';
-import { httpClient } from './client.js';
+import { defaultUrls, freePort, httpClient, signToken, startStack } from '@cupo/stack';
 import { fmt, summary } from './figures.js';
 
 /**

@@ -1,8 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { defaultUrls, freePort, signToken, startStack } from '@cupo/stack';
-import { httpClient } from './client.js';
+import { defaultUrls, freePort, httpClient, signToken, startStack } from '@cupo/stack';
 import { fmt, pct, summary } from './figures.js';
 
 /**

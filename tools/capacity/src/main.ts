@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { REPO_ROOT, defaultUrls, freePort, signToken, startStack, type Stack } from '@cupo/stack';
+import { REPO_ROOT, defaultUrls, freePort, httpClient, signToken, startStack, type Stack } from '@cupo/stack';
 import { report, type CapacityData, type LoadStep } from './report.js';
 import { ResourceMonitor } from './resources.js';
 
@@ -61,17 +61,15 @@ function groupsOf(stack: Stack): Record<string, number[]> {
   return groups;
 }
 
+const clients = new Map<string, ReturnType<typeof httpClient>>();
+/** One request through the public API; a connection error or timeout reads as status 0. */
 async function request(base: string, method: string, path: string, token: string, body?: unknown) {
+  let client = clients.get(base);
+  if (!client) clients.set(base, (client = httpClient(base, { timeoutMs: 15_000 })));
   const started = performance.now();
   try {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
-    });
-    const text = await response.text();
-    return { status: response.status, ms: performance.now() - started, body: text ? JSON.parse(text) : undefined };
+    const reply = await client.request(method, path, token, body);
+    return { status: reply.status, ms: reply.ms, body: reply.body as any };
   } catch {
     return { status: 0, ms: performance.now() - started, body: undefined };
   }

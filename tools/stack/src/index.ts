@@ -1,3 +1,4 @@
+export * from './http-client.js';
 export * from './preflight.js';
 export * from './processes.js';
 export * from './rabbitmq.js';

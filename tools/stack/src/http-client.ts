@@ -1,7 +1,7 @@
 import http from 'node:http';
 
 /**
- * The benchmarks' HTTP client: node:http over keep-alive sockets, one per concurrent caller.
+ * The load generators' HTTP client (make bench, make capacity): node:http over keep-alive sockets, one per concurrent caller.
  *
  * Not `fetch`: on this machine undici's fetch cost the load generator about 1 ms of CPU per
  * request, on the same two cores as the system under test; node:http costs about a third of
@@ -13,9 +13,9 @@ export interface Reply {
   body: unknown;
 }
 
-export function httpClient(baseUrl: string, maxSockets = 256) {
+export function httpClient(baseUrl: string, options: { maxSockets?: number; timeoutMs?: number } = {}) {
   const base = new URL(baseUrl);
-  const agent = new http.Agent({ keepAlive: true, maxSockets });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 });
   const request = (method: string, path: string, token: string | undefined, body?: unknown) =>
     new Promise<Reply>((resolve, reject) => {
       const started = performance.now();
@@ -37,6 +37,7 @@ export function httpClient(baseUrl: string, maxSockets = 256) {
         });
       });
       req.on('error', reject);
+      if (options.timeoutMs) req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
       req.end(data);
     });
   return { request, close: () => agent.destroy() };
