@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { databaseUrlFor, dropDatabase, ensureDatabase } from '@cupo/database';
+import { Redis } from 'ioredis';
 import { assertReachable, dependencies } from './preflight.js';
 import { amqpUrlFor, createVhost, deleteVhost } from './rabbitmq.js';
 import { startProcess, stopProcess, waitReady, type ServiceProcess } from './processes.js';
@@ -204,6 +205,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (!ns) return;
     for (const service of DATABASE_SERVICES) await dropDatabase(options.pgUrl, dbName(service));
     await deleteVhost(options.amqpUrl, `cupo-${ns}`);
+    await deleteKeys(options.redisUrl, redisKeyPrefix);
   };
 
   try {
@@ -261,4 +263,17 @@ async function startProviders(
     start('smtp', { SMTP_PORT: String(smtpPort) }),
   ]);
   return { graph: graph!, moodle: moodle!, sis: sis!, smtpAdmin: smtpAdmin!, smtpUrl: `smtp://127.0.0.1:${smtpPort}`, processes: started };
+}
+
+/** Deletes every Redis key under a run's prefix (idempotency entries, locks, rate limits). */
+export async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 })) {
+      if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
+    }
+  } finally {
+    redis.disconnect();
+  }
 }
