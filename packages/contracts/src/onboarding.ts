@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { StudentId } from './enrollments.js';
+import { CreateStudentBody } from './enrollments.js';
 
 const PositiveInt = z.number().int().positive().max(100_000);
 
@@ -12,12 +12,9 @@ export const OnboardingConfig = z.strictObject({
 });
 export type OnboardingConfig = z.infer<typeof OnboardingConfig>;
 
-export const IncomingStudent = z.strictObject({
-  id: StudentId,
-  name: z.string().trim().min(1).max(200),
-  email: z.email().max(320),
-});
-export type IncomingStudent = z.infer<typeof IncomingStudent>;
+/** A student as onboarding receives one: the same record an admin creates by hand. */
+export const IncomingStudent = CreateStudentBody;
+export type IncomingStudent = CreateStudentBody;
 
 /** Without `students`, the worker pulls them from the student-information source. */
 export const IngestBody = z.strictObject({ students: z.array(IncomingStudent).min(1).max(10_000).optional() });

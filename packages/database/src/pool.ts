@@ -81,14 +81,14 @@ export async function withDatabase<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** PostgreSQL's unique_violation on a named constraint (porsager keeps constraint_name). */
-export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+/** An integrity violation with SQLSTATE `code`, on the named constraint if one is given (porsager keeps constraint_name). */
+const violation = (code: string) => (error: unknown, constraint?: string): boolean => {
   const e = error as { code?: string; constraint_name?: string } | null;
-  return e?.code === '23505' && (constraint === undefined || e.constraint_name === constraint);
-}
+  return e?.code === code && (constraint === undefined || e.constraint_name === constraint);
+};
 
-/** PostgreSQL's check_violation on a named constraint. */
-export function isCheckViolation(error: unknown, constraint?: string): boolean {
-  const e = error as { code?: string; constraint_name?: string } | null;
-  return e?.code === '23514' && (constraint === undefined || e.constraint_name === constraint);
-}
+/** PostgreSQL's unique_violation (23505). */
+export const isUniqueViolation = violation('23505');
+
+/** PostgreSQL's check_violation (23514). */
+export const isCheckViolation = violation('23514');
