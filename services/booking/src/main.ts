@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
 import { amqpReadiness, connectAmqp, RpcClient, RpcServer } from '@cupo/amqp';
 import { createPool, databaseReadiness } from '@cupo/database';
+import { connectRedis, redisReadiness, redisReady } from '@cupo/redis';
 import {
   closeHttpServer,
   createLogger,
@@ -19,15 +19,7 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry('booking');
 
   const sql = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_MAX, applicationName: 'cupo-booking' });
-  // Fail fast while Redis is away (no offline queue): a booking must not wait on a lock
-  // request that is parked in memory.
-  const redis = new Redis(config.REDIS_URL, {
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    // A command written just as the connection dies would otherwise wait for a reply forever.
-    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
-  });
-  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
+  const redis = connectRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, logger });
   const amqp = connectAmqp({ url: config.AMQP_URL, name: 'booking', logger });
   const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.INVENTORY_TIMEOUT_MS, logger, registry });
 
@@ -49,7 +41,7 @@ async function main(): Promise<void> {
     isAccepting: () => accepting,
     checks: {
       postgres: databaseReadiness(sql),
-      redis: async () => void (await redis.ping()),
+      redis: redisReadiness(redis),
       rabbitmq: amqpReadiness(amqp),
     },
   });
@@ -70,7 +62,7 @@ async function main(): Promise<void> {
   );
   exitOnSignals(shutdown);
 
-  await new Promise<void>((resolve) => (redis.status === 'ready' ? resolve() : redis.once('ready', resolve)));
+  await redisReady(redis);
   await rpc.ready();
   await server.start();
   service.recovery.start();

@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
-import { CircuitBreakers } from '@cupo/circuit-breakers';
-import { DependencyUnavailableError } from '@cupo/errors';
+import { CircuitBreakers, failureOf } from '@cupo/circuit-breakers';
 import { amqpReadiness, connectAmqp, QueueInspector, RpcClient } from '@cupo/amqp';
+import { connectRedis, redisReadiness, redisReady } from '@cupo/redis';
 import {
   closeHttpServer,
   createLogger,
@@ -21,13 +20,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
   const registry = createMetricsRegistry('gateway');
 
-  const redis = new Redis(config.REDIS_URL, {
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    // A command written just as the connection dies would otherwise wait for a reply forever.
-    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
-  });
-  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
+  const redis = connectRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, logger });
   const amqp = connectAmqp({ url: config.AMQP_URL, name: 'gateway', logger });
   const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.RPC_TIMEOUT_MS, logger, registry });
   const breakers = new CircuitBreakers(registry);
@@ -36,7 +29,7 @@ async function main(): Promise<void> {
     failureThreshold: config.REDIS_CIRCUIT_FAILURE_THRESHOLD,
     openMs: config.REDIS_CIRCUIT_RECOVERY_TIMEOUT * 1000,
     successThreshold: config.REDIS_CIRCUIT_SUCCESS_THRESHOLD,
-    isFailure: (error) => error instanceof DependencyUnavailableError && error.details?.dependency === 'Redis',
+    isFailure: failureOf('Redis'),
   });
   const idempotency = new IdempotencyStore(redis, {
     guard: (call) => breakers.run('redis', call),
@@ -60,7 +53,7 @@ async function main(): Promise<void> {
     logger,
     registry,
     isAccepting: () => accepting,
-    readiness: { redis: async () => void (await redis.ping()), rabbitmq: amqpReadiness(amqp) },
+    readiness: { redis: redisReadiness(redis), rabbitmq: amqpReadiness(amqp) },
   });
   const { server, port } = await listen(app, config.PORT, '0.0.0.0', logger);
 
@@ -77,7 +70,7 @@ async function main(): Promise<void> {
   );
   exitOnSignals(shutdown);
 
-  await new Promise<void>((resolve) => (redis.status === 'ready' ? resolve() : redis.once('ready', resolve)));
+  await redisReady(redis);
   await rpc.ready();
   accepting = true;
   logger.info({ port }, 'gateway ready');

@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
 import { amqpReadiness, connectAmqp, RpcClient } from '@cupo/amqp';
 import { createPool, databaseReadiness } from '@cupo/database';
+import { connectRedis, redisReadiness, redisReady } from '@cupo/redis';
 import {
   closeHttpServer,
   createLogger,
@@ -20,8 +20,7 @@ async function main(): Promise<void> {
   const sql = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_MAX, applicationName: 'cupo-worker' });
   const amqp = connectAmqp({ url: config.AMQP_URL, name: 'worker', logger });
   const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.SOURCE_TIMEOUT_MS, logger, registry });
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS });
-  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
+  const redis = connectRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, logger });
   const worker = createWorker({ sql, amqp, rpc, redis, registry, logger, config });
 
   // Not ready until every consumer is attached.
@@ -31,7 +30,7 @@ async function main(): Promise<void> {
     logger,
     registry,
     isAccepting: () => accepting,
-    checks: { postgres: databaseReadiness(sql), rabbitmq: amqpReadiness(amqp), redis: async () => void (await redis.ping()) },
+    checks: { postgres: databaseReadiness(sql), rabbitmq: amqpReadiness(amqp), redis: redisReadiness(redis) },
   });
 
   const shutdown = createShutdown(
@@ -59,7 +58,7 @@ async function main(): Promise<void> {
   await worker.publisher.ready();
   worker.relay.start();
   await rpc.ready();
-  await new Promise<void>((resolve) => (redis.status === 'ready' ? resolve() : redis.once('ready', resolve)));
+  await redisReady(redis);
   await worker.queries.start();
   await worker.onboardingJobs.start();
   await worker.rpcServer.start();
