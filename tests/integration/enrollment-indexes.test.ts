@@ -1,7 +1,6 @@
-import { fileURLToPath } from 'node:url';
-import { createPool, databaseUrlFor, dropDatabase, ensureDatabase, migrate, type Sql } from '@cupo/database';
-import { defaultUrls } from '@cupo/stack';
+import type { Sql } from '@cupo/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migratedDatabase } from './database.js';
 
 /**
  * The enrollment service's per-request statements must find their rows by index: a
@@ -9,23 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * small tests and grows with every enrollment ever made. Checked with the planner told to
  * avoid sequential scans: it still picks one only when no index can serve the lookup.
  */
-const { pgUrl } = defaultUrls();
-const database = `cupo_it_enrollidx_${Date.now().toString(36)}${Math.floor(Math.random() * 1e6)}`;
+let database: Awaited<ReturnType<typeof migratedDatabase>>;
 let sql: Sql;
 
 beforeAll(async () => {
-  await ensureDatabase(pgUrl, database);
-  await migrate({
-    databaseUrl: databaseUrlFor(pgUrl, database),
-    dir: fileURLToPath(new URL('../../services/enrollment/migrations', import.meta.url)),
-  });
-  sql = createPool({ url: databaseUrlFor(pgUrl, database), max: 1, applicationName: 'enrollment-indexes-it' });
+  database = await migratedDatabase('enrollment', 1);
+  sql = database.sql;
 });
 
-afterAll(async () => {
-  await sql?.end({ timeout: 5 });
-  await dropDatabase(pgUrl, database);
-});
+afterAll(() => database?.drop());
 
 const id = '00000000-0000-4000-8000-000000000001';
 // The lookups of enrollment-store.ts that run once or more for every request.

@@ -1,29 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { createPool, databaseUrlFor, dropDatabase, ensureDatabase, migrate, type Sql } from '@cupo/database';
-import { defaultUrls } from '@cupo/stack';
+import type { Sql } from '@cupo/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InventoryStore } from '../../services/inventory/src/inventory-store.js';
+import { migratedDatabase } from './database.js';
 
-const { pgUrl } = defaultUrls();
-const database = `cupo_it_inventory_${Date.now().toString(36)}${Math.floor(Math.random() * 1e6)}`;
+let database: Awaited<ReturnType<typeof migratedDatabase>>;
 let sql: Sql;
 let store: InventoryStore;
 
 beforeAll(async () => {
-  await ensureDatabase(pgUrl, database);
-  await migrate({
-    databaseUrl: databaseUrlFor(pgUrl, database),
-    dir: fileURLToPath(new URL('../../services/inventory/migrations', import.meta.url)),
-  });
-  sql = createPool({ url: databaseUrlFor(pgUrl, database), max: 10, applicationName: 'inventory-it' });
+  database = await migratedDatabase('inventory');
+  sql = database.sql;
   store = new InventoryStore(sql);
 });
 
-afterAll(async () => {
-  await sql?.end({ timeout: 5 });
-  await dropDatabase(pgUrl, database);
-});
+afterAll(() => database?.drop());
 
 const nights = ['2030-03-01', '2030-03-02', '2030-03-03'];
 
