@@ -1,5 +1,6 @@
 import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Logger } from 'pino';
+import { detachedChannels } from './supervised-channel.js';
 
 export type { AmqpConnectionManager } from 'amqp-connection-manager';
 
@@ -39,9 +40,14 @@ export function connectAmqp(options: AmqpConnectionOptions): AmqpConnectionManag
   return connection;
 }
 
-/** Readiness: the connection is up now (not merely being retried). */
+/**
+ * Readiness: the connection is up now (not merely being retried) and every channel on it is
+ * set up — a replica whose consumer the broker closed or cancelled is not ready.
+ */
 export function amqpReadiness(connection: AmqpConnectionManager): () => Promise<void> {
   return async () => {
     if (!connection.isConnected()) throw new Error('not connected to RabbitMQ');
+    const detached = detachedChannels(connection);
+    if (detached.length > 0) throw new Error(`channels not attached: ${detached.join(', ')}`);
   };
 }

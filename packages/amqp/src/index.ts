@@ -6,3 +6,4 @@ export * from './rpc-server.js';
 export * from './job-consumer.js';
 export * from './publisher.js';
 export * from './queue-inspector.js';
+export * from './supervised-channel.js';

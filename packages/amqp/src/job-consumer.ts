@@ -1,4 +1,4 @@
-import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -7,13 +7,29 @@ import { safeAck } from './ack.js';
 import { HEADER_REQUEST_ID } from './envelope.js';
 import { ConfirmedPublisher } from './publisher.js';
 import type { PayloadSchema } from './rpc-server.js';
+import { SupervisedChannel } from './supervised-channel.js';
 
 export const HEADER_ATTEMPTS = 'x-attempts';
 export const HEADER_OUTAGE_RETRIES = 'x-outage-retries';
 export const HEADER_LAST_ERROR = 'x-last-error';
+/** Set by quorum queues: how many times this message was delivered and not settled before. */
+export const HEADER_DELIVERY_COUNT = 'x-delivery-count';
+
+/**
+ * How many times a job message may be handed out and never settled — its consumer crashed,
+ * was killed or lost its channel — before it is given up on. Thrown errors do not count here
+ * (they are attempts, `maxAttempts`); this catches the message that kills whoever takes it,
+ * which would otherwise loop forever. It is a queue argument, fixed when the queue is first
+ * declared: every replica must declare the same value (a different one makes the broker
+ * refuse the declaration, and the replica stays not ready until it agrees).
+ */
+export const JOB_DELIVERY_LIMIT = 10;
 
 /**
  * A durable work queue and its two companions:
+ * - the queue itself is a quorum queue with a delivery limit: a message handed out
+ *   `JOB_DELIVERY_LIMIT` + 1 times without being settled is dead-lettered by the broker
+ *   (reason `delivery_limit`), so even a job that crashes every consumer ends;
  * - `<queue>.retry` has no consumer; a message waits there for its own expiration (the
  *   backoff delay) and is then dead-lettered straight back into `<queue>`;
  * - `<queue>.dead` keeps messages that were given up on, for an operator to inspect.
@@ -22,21 +38,67 @@ export interface JobTopology {
   exchange: string;
   queue: string;
   routingKey: string;
+  /** @defaultValue JOB_DELIVERY_LIMIT */
+  deliveryLimit?: number;
 }
 
 export const retryQueueOf = (queue: string) => `${queue}.retry`;
 export const deadQueueOf = (queue: string) => `${queue}.dead`;
 
-export async function assertJobTopology(channel: Channel, topology: JobTopology): Promise<void> {
+const deliveryLimitOf = (topology: JobTopology) => topology.deliveryLimit ?? JOB_DELIVERY_LIMIT;
+
+const jobQueueArguments = (topology: JobTopology) => ({
+  'x-queue-type': 'quorum',
+  'x-delivery-limit': deliveryLimitOf(topology),
+  'x-dead-letter-exchange': '',
+  'x-dead-letter-routing-key': deadQueueOf(topology.queue),
+  // Dead-lettering that cannot lose the message on the way (RabbitMQ ≥ 3.10); it requires
+  // reject-publish overflow, which only matters if a length limit is ever set.
+  'x-dead-letter-strategy': 'at-least-once',
+  'x-overflow': 'reject-publish',
+});
+
+/**
+ * Declares a job queue with its companions. `connection` opens a scratch channel for the
+ * one-time migration of a queue declared by an older version as a classic queue (a queue's
+ * type cannot change in place): that queue is deleted and declared again as a quorum queue.
+ * Its messages are only announcements — each job's state lives in its owner's database, and
+ * the owner's sweep announces again whatever has not progressed (enrollment's stale-request
+ * sweep, the worker's stale-query sweep and task reaper) — so nothing is lost, only delayed.
+ */
+export async function assertJobTopology(
+  channel: Channel,
+  topology: JobTopology,
+  connection: AmqpConnectionManager,
+): Promise<void> {
+  await migrateClassicQueue(connection, topology);
   await channel.assertExchange(topology.exchange, 'direct', { durable: true });
-  await channel.assertQueue(topology.queue, { durable: true });
+  await channel.assertQueue(deadQueueOf(topology.queue), { durable: true });
+  await channel.assertQueue(topology.queue, { durable: true, arguments: jobQueueArguments(topology) });
   await channel.bindQueue(topology.queue, topology.exchange, topology.routingKey);
   await channel.assertQueue(retryQueueOf(topology.queue), {
     durable: true,
     deadLetterExchange: '',
     deadLetterRoutingKey: topology.queue,
   });
-  await channel.assertQueue(deadQueueOf(topology.queue), { durable: true });
+}
+
+async function migrateClassicQueue(connection: AmqpConnectionManager, topology: JobTopology): Promise<void> {
+  const model = connection.connection;
+  if (!model) return;
+  const probe = await model.createChannel();
+  probe.on('error', () => undefined);
+  try {
+    await probe.assertQueue(topology.queue, { durable: true, arguments: jobQueueArguments(topology) });
+    await probe.close();
+  } catch (error) {
+    // A failed declare closes the probe channel; only a classic queue of the same name is ours to replace.
+    if (!/inequivalent arg 'x-queue-type'.*current is none/.test(String((error as Error).message))) return;
+    const scratch = await model.createChannel();
+    scratch.on('error', () => undefined);
+    await scratch.deleteQueue(topology.queue);
+    await scratch.close().catch(() => undefined);
+  }
 }
 
 export interface JobContext {
@@ -80,8 +142,10 @@ export interface JobConsumerOptions<T> {
  * handlers absorb, rather than a loss.
  */
 export class JobConsumer<T> {
-  private channel: ChannelWrapper | undefined;
+  private channel: SupervisedChannel | undefined;
   private readonly publisher: ConfirmedPublisher;
+  /** Deliveries handed back after a pause (see `handBack`), settled at once on stop. */
+  private readonly handingBack = new Map<ConsumeMessage, { channel: Channel; timer: NodeJS.Timeout }>();
   private current: { channel: Channel; consumerTag: string } | undefined;
   private stopped = false;
   private inFlight = 0;
@@ -93,7 +157,7 @@ export class JobConsumer<T> {
     private readonly connection: AmqpConnectionManager,
     private readonly options: JobConsumerOptions<T>,
   ) {
-    this.publisher = new ConfirmedPublisher(connection, { name: `${options.topology.queue}:moves` });
+    this.publisher = new ConfirmedPublisher(connection, { name: `${options.topology.queue}:moves`, logger: options.logger });
     // Several consumers in one process (the worker's queries and onboarding) share the metrics.
     this.outcomes = (options.registry.getSingleMetric('job_messages_total') as Counter<'queue' | 'outcome'> | undefined) ?? new Counter({
       name: 'job_messages_total',
@@ -112,15 +176,18 @@ export class JobConsumer<T> {
 
   async start(): Promise<void> {
     const { topology, prefetch } = this.options;
-    this.channel = this.connection.createChannel({
+    this.channel = new SupervisedChannel(this.connection, {
       name: `consumer:${topology.queue}`,
       confirm: false,
+      logger: this.options.logger,
       setup: async (channel: Channel) => {
         if (this.stopped) return;
-        await assertJobTopology(channel, topology);
+        await assertJobTopology(channel, topology, this.connection);
         await channel.prefetch(prefetch);
         const { consumerTag } = await channel.consume(topology.queue, (message) => {
+          // null: the broker cancelled the consumer (its queue was deleted or redeclared).
           if (message) void this.onMessage(channel, message);
+          else this.channel?.detach(channel, 'consumer cancelled by the broker');
         });
         this.current = { channel, consumerTag };
       },
@@ -133,6 +200,10 @@ export class JobConsumer<T> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.current) await this.current.channel.cancel(this.current.consumerTag).catch(() => undefined);
+    for (const [message, { channel, timer }] of this.handingBack) {
+      clearTimeout(timer);
+      this.nack(channel, message);
+    }
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
         this.drained = resolve;
@@ -162,10 +233,13 @@ export class JobConsumer<T> {
     try {
       outcome = await this.process(channel, message, context);
     } catch (error) {
-      // Only moving the message can land here (broker gone): it stays unacked and the broker
-      // hands it out again once the channel is back.
+      // Only moving the message can land here (the broker refused or did not confirm the
+      // publish). The delivery must not stay in hand, holding a prefetch slot until the
+      // channel dies: it goes back to the queue, after a pause so a broker that cannot take
+      // publishes now is not asked again in a tight loop.
       outcome = 'transport_error';
-      context.logger.warn({ err: error }, 'could not settle job message; it will be redelivered');
+      context.logger.warn({ err: error }, 'could not move job message; handing it back for redelivery');
+      this.handBack(channel, message, this.backoff(Math.min(attempt, 10)));
     } finally {
       const queue = this.options.topology.queue;
       this.outcomes.inc({ queue, outcome });
@@ -188,27 +262,27 @@ export class JobConsumer<T> {
       return 'dead_lettered';
     }
 
+    const deliveries = Number(message.properties.headers?.[HEADER_DELIVERY_COUNT] ?? 0);
+    if (deliveries >= deliveryLimitOf(this.options.topology)) {
+      // Its last delivery before the broker gives up on it: every earlier one ended without an
+      // ack or a nack — its consumer died holding it. Running it again would likely kill this
+      // one too, so record the failure instead and park the message.
+      return this.giveUp(
+        channel,
+        message,
+        payload,
+        new Error(`delivered ${deliveries} times without being settled: its consumer crashed or was killed each time`),
+        context,
+      );
+    }
+
     try {
       await this.options.handle(payload, context);
       safeAck(channel, message, context.logger);
       return 'ok';
     } catch (error) {
       if (isUnavailable(error)) return this.retryAfterOutage(channel, message, context, error);
-      if (context.attempt >= this.options.maxAttempts) {
-        try {
-          await this.options.onGiveUp(payload, error, context);
-        } catch (recordError) {
-          // Could not record the failure (its database is away): keep the job, try later.
-          return this.retryAfterOutage(channel, message, context, recordError);
-        }
-        context.logger.error({ err: error }, 'job failed on its last attempt; dead-lettered');
-        await this.move(message, deadQueueOf(this.options.topology.queue), {
-          [HEADER_ATTEMPTS]: context.attempt,
-          [HEADER_LAST_ERROR]: describe(error),
-        });
-        safeAck(channel, message, context.logger);
-        return 'dead_lettered';
-      }
+      if (context.attempt >= this.options.maxAttempts) return this.giveUp(channel, message, payload, error, context);
       const delay = this.backoff(context.attempt);
       context.logger.warn({ err: error, retryInMs: delay }, 'job failed; retrying');
       await this.move(message, retryQueueOf(this.options.topology.queue), {
@@ -217,6 +291,50 @@ export class JobConsumer<T> {
       }, delay);
       safeAck(channel, message, context.logger);
       return 'retried';
+    }
+  }
+
+  /** Records the failure with the job's owner, then parks the message in the dead-letter queue. */
+  private async giveUp(
+    channel: Channel,
+    message: ConsumeMessage,
+    payload: T,
+    error: unknown,
+    context: JobContext,
+  ): Promise<string> {
+    try {
+      await this.options.onGiveUp(payload, error, context);
+    } catch (recordError) {
+      // Could not record the failure (its database is away): keep the job, try later.
+      return this.retryAfterOutage(channel, message, context, recordError);
+    }
+    context.logger.error({ err: error }, 'job given up on; dead-lettered');
+    await this.move(message, deadQueueOf(this.options.topology.queue), {
+      [HEADER_ATTEMPTS]: context.attempt,
+      [HEADER_LAST_ERROR]: describe(error),
+    });
+    safeAck(channel, message, context.logger);
+    return 'dead_lettered';
+  }
+
+  /** Returns a delivery to its queue after `delayMs` (at once on stop). */
+  private handBack(channel: Channel, message: ConsumeMessage, delayMs: number): void {
+    if (this.stopped) {
+      this.nack(channel, message);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.handingBack.delete(message);
+      this.nack(channel, message);
+    }, delayMs);
+    this.handingBack.set(message, { channel, timer });
+  }
+
+  private nack(channel: Channel, message: ConsumeMessage): void {
+    try {
+      channel.nack(message, false, true);
+    } catch {
+      // The channel is gone: the broker has taken the delivery back already.
     }
   }
 

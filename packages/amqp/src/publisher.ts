@@ -1,10 +1,13 @@
-import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, Options } from 'amqplib';
+import type { Logger } from 'pino';
 import { DependencyUnavailableError } from '@cupo/errors';
+import { SupervisedChannel } from './supervised-channel.js';
 
 export interface ConfirmedPublisherOptions {
   name: string;
-  /** Declares what this publisher sends to; re-run after every reconnect. */
+  logger: Logger;
+  /** Declares what this publisher sends to; re-run on every new channel. */
   setup?: (channel: Channel) => Promise<void>;
   /** A publish not confirmed within this long fails (instead of waiting in memory forever). */
   timeoutMs?: number;
@@ -17,18 +20,21 @@ export interface ConfirmedPublisherOptions {
  * delete their copy or ack the original.
  */
 export class ConfirmedPublisher {
-  private readonly channel: ChannelWrapper;
+  private readonly channel: SupervisedChannel;
 
   constructor(
     private readonly connection: AmqpConnectionManager,
     options: ConfirmedPublisherOptions,
   ) {
-    this.channel = connection.createChannel({
+    const setup = options.setup;
+    this.channel = new SupervisedChannel(connection, {
       name: options.name,
       confirm: true,
-      json: false,
-      publishTimeout: options.timeoutMs ?? 5_000,
-      setup: options.setup,
+      publishTimeoutMs: options.timeoutMs ?? 5_000,
+      setup: async (channel) => {
+        if (setup) await setup(channel);
+      },
+      logger: options.logger,
     });
   }
 
@@ -39,7 +45,7 @@ export class ConfirmedPublisher {
   async publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish = {}): Promise<void> {
     if (!this.connection.isConnected()) throw new DependencyUnavailableError('RabbitMQ');
     try {
-      await this.channel.publish(exchange, routingKey, content, {
+      await this.channel.current.publish(exchange, routingKey, content, {
         persistent: true,
         contentType: 'application/json',
         ...options,

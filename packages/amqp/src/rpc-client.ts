@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
-import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage, Message } from 'amqplib';
 import type { Logger } from 'pino';
 import { Histogram, type Registry } from 'prom-client';
@@ -14,6 +13,7 @@ import {
   RpcUnroutableError,
   type RpcReply,
 } from './envelope.js';
+import { SupervisedChannel } from './supervised-channel.js';
 
 /** RabbitMQ's pseudo-queue for direct reply-to: replies go straight to this channel's consumer. */
 const REPLY_TO = 'amq.rabbitmq.reply-to';
@@ -42,7 +42,7 @@ interface Pending {
  * can refuse work whose caller has already given up).
  */
 export class RpcClient {
-  private readonly channel: ChannelWrapper;
+  private readonly channel: SupervisedChannel;
   private readonly pending = new Map<string, Pending>();
   private readonly gathering = new Map<string, Gathering>();
   private readonly fanouts = new Set<string>();
@@ -59,18 +59,23 @@ export class RpcClient {
       buckets: RPC_LATENCY_BUCKETS,
       registers: [options.registry],
     });
-    this.channel = connection.createChannel({
+    this.channel = new SupervisedChannel(connection, {
       name: 'rpc-client',
       confirm: false,
+      // A command that cannot even be sent within the default deadline has missed it anyway.
+      publishTimeoutMs: options.defaultTimeoutMs,
+      logger: options.logger,
       setup: async (channel: Channel) => {
         await channel.assertExchange(RPC_EXCHANGE, 'direct', { durable: true });
+        for (const exchange of this.fanouts) await channel.assertExchange(exchange, 'fanout', { durable: true });
         // A command no queue is bound for comes back at once instead of timing out.
         channel.on('return', (message: Message) => this.onReturned(message));
+        // Direct reply-to belongs to this channel: replies for calls sent on it can never
+        // arrive once it closes, so those calls fail now instead of at their deadline.
+        channel.once('close', () => this.failAll('RabbitMQ channel closed'));
         await channel.consume(REPLY_TO, (message) => this.onReply(message), { noAck: true });
       },
     });
-    // Replies for calls made on a channel that closed can never arrive: fail them now.
-    this.channel.on('close', () => this.failAll('RabbitMQ channel closed'));
     connection.on('disconnect', () => this.failAll('RabbitMQ connection lost'));
   }
 
@@ -92,7 +97,7 @@ export class RpcClient {
         { command, outcome },
         Number(process.hrtime.bigint() - started) / 1e9,
       );
-    if (!this.connection.isConnected()) {
+    if (!this.connection.isConnected() || !this.channel.isAttached()) {
       observe('unavailable');
       throw new DependencyUnavailableError('RabbitMQ');
     }
@@ -104,8 +109,10 @@ export class RpcClient {
       }, timeoutMs);
       this.pending.set(correlationId, { resolve, reject, timer });
     });
-    try {
-      await this.channel.publish(RPC_EXCHANGE, command, Buffer.from(JSON.stringify(payload)), {
+    // Not awaited: the reply (or the deadline, or a failed publish settling it) decides. Awaiting
+    // the publish first left the deadline's rejection unhandled while a blocked publish waited.
+    this.channel.current
+      .publish(RPC_EXCHANGE, command, Buffer.from(JSON.stringify(payload)), {
         correlationId,
         replyTo: REPLY_TO,
         mandatory: true,
@@ -117,10 +124,8 @@ export class RpcClient {
           [HEADER_REQUEST_ID]: options.requestId,
           [HEADER_DEADLINE]: Date.now() + timeoutMs,
         },
-      });
-    } catch (error) {
-      this.settle(correlationId, new DependencyUnavailableError('RabbitMQ', error));
-    }
+      })
+      .catch((error: unknown) => this.settle(correlationId, new DependencyUnavailableError('RabbitMQ', error)));
     try {
       const result = (await reply) as T;
       observe('ok');
@@ -142,18 +147,18 @@ export class RpcClient {
     payload: unknown,
     options: RpcCallOptions & { windowMs: number },
   ): Promise<{ replies: T[]; errors: Error[] }> {
-    if (!this.connection.isConnected()) throw new DependencyUnavailableError('RabbitMQ');
+    if (!this.connection.isConnected() || !this.channel.isAttached()) throw new DependencyUnavailableError('RabbitMQ');
     if (!this.fanouts.has(exchange)) {
-      // Publishing to an undeclared exchange would close the channel: declare it first
-      // (and again after every reconnect, as part of the channel's setup).
-      await this.channel.addSetup((channel: Channel) => channel.assertExchange(exchange, 'fanout', { durable: true }));
+      // Publishing to an undeclared exchange would close the channel: declare it first (the
+      // setup declares every known one again on each new channel).
+      await this.channel.current.addSetup((channel: Channel) => channel.assertExchange(exchange, 'fanout', { durable: true }));
       this.fanouts.add(exchange);
     }
     const correlationId = randomUUID();
     const gathering: Gathering = { replies: [], errors: [] };
     this.gathering.set(correlationId, gathering);
     try {
-      await this.channel.publish(exchange, command, Buffer.from(JSON.stringify(payload)), {
+      await this.channel.current.publish(exchange, command, Buffer.from(JSON.stringify(payload)), {
         correlationId,
         replyTo: REPLY_TO,
         persistent: false,

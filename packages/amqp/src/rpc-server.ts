@@ -1,4 +1,4 @@
-import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { Histogram, type Registry } from 'prom-client';
@@ -12,6 +12,7 @@ import {
   errorReply,
   type RpcReply,
 } from './envelope.js';
+import { SupervisedChannel } from './supervised-channel.js';
 
 /** Anything with zod's `safeParse` shape: the package validates without depending on zod. */
 export interface PayloadSchema<T> {
@@ -64,7 +65,7 @@ export interface RpcServerOptions {
  * runs it again: every handler must be idempotent.
  */
 export class RpcServer {
-  private channel: ChannelWrapper | undefined;
+  private channel: SupervisedChannel | undefined;
   private current: { channel: Channel; consumerTag: string } | undefined;
   private stopped = false;
   private inFlight = 0;
@@ -89,9 +90,10 @@ export class RpcServer {
 
   start(): Promise<void> {
     const { queue, handlers, prefetch } = this.options;
-    this.channel = this.connection.createChannel({
+    this.channel = new SupervisedChannel(this.connection, {
       name: `rpc-server:${queue}`,
       confirm: false,
+      logger: this.options.logger,
       setup: async (channel: Channel) => {
         if (this.stopped) return;
         let source = queue;
@@ -109,7 +111,9 @@ export class RpcServer {
         }
         await channel.prefetch(prefetch);
         const { consumerTag } = await channel.consume(source, (message) => {
+          // null: the broker cancelled the consumer (its queue was deleted or redeclared).
           if (message) void this.handle(channel, message);
+          else this.channel?.detach(channel, 'consumer cancelled by the broker');
         });
         this.current = { channel, consumerTag };
       },

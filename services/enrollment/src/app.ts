@@ -43,11 +43,18 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
   const jobQueue = EnrollmentJobs.queue;
   new QueueInspector(deps.amqp).registerGauges(registry, [jobQueue, retryQueueOf(jobQueue), deadQueueOf(jobQueue)]);
 
+  const topology = {
+    exchange: EnrollmentJobs.exchange,
+    queue: EnrollmentJobs.queue,
+    routingKey: EnrollmentJobs.requested,
+    deliveryLimit: config.JOB_DELIVERY_LIMIT,
+  };
   // The relay declares what it publishes to, so a message written before any consumer ever
   // started still has its queue to land in.
   const publisher = new ConfirmedPublisher(deps.amqp, {
     name: 'outbox',
-    setup: (channel) => assertJobTopology(channel, topology),
+    logger,
+    setup: (channel) => assertJobTopology(channel, topology, deps.amqp),
   });
   const relay = new OutboxRelay(deps.sql, publisher, breakers, {
     batchSize: config.OUTBOX_BATCH_SIZE,
@@ -76,11 +83,6 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
     registry,
   });
 
-  const topology = {
-    exchange: EnrollmentJobs.exchange,
-    queue: EnrollmentJobs.queue,
-    routingKey: EnrollmentJobs.requested,
-  };
   const processDeps = { store, metrics };
   const consumer = new JobConsumer(deps.amqp, {
     topology,

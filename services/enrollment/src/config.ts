@@ -13,6 +13,8 @@ const Schema = z.object({
   JOB_PREFETCH: env.positiveInt(8),
   /** Tries before a request whose processing keeps failing is dead-lettered and failed. */
   JOB_MAX_ATTEMPTS: env.positiveInt(5),
+  /** Deliveries a job message may take without being settled (its consumer died) before it is given up on; a queue argument, the same for every replica. */
+  JOB_DELIVERY_LIMIT: env.positiveInt(10),
   JOB_RETRY_INITIAL_MS: env.positiveInt(200),
   JOB_RETRY_MAX_MS: env.positiveInt(5_000),
   OUTBOX_BATCH_SIZE: env.positiveInt(200),

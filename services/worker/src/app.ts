@@ -81,13 +81,15 @@ export function createWorker(deps: WorkerDeps) {
       }
     },
   });
-  const topology = { exchange: WorkerJobs.exchange, queue: WorkerJobs.queryQueue, routingKey: WorkerJobs.queryRequested };
+  const topology = { exchange: WorkerJobs.exchange, queue: WorkerJobs.queryQueue, routingKey: WorkerJobs.queryRequested, deliveryLimit: config.JOB_DELIVERY_LIMIT };
+  const onboardingTopology = { exchange: OnboardingJobs.exchange, queue: OnboardingJobs.queue, routingKey: OnboardingJobs.routingKey, deliveryLimit: config.JOB_DELIVERY_LIMIT };
 
   const publisher = new ConfirmedPublisher(deps.amqp, {
     name: 'outbox',
+    logger,
     setup: async (channel) => {
-      await assertJobTopology(channel, topology);
-      await assertJobTopology(channel, { exchange: OnboardingJobs.exchange, queue: OnboardingJobs.queue, routingKey: OnboardingJobs.routingKey });
+      await assertJobTopology(channel, topology, deps.amqp);
+      await assertJobTopology(channel, onboardingTopology, deps.amqp);
     },
   });
   const relay = new OutboxRelay(deps.sql, publisher, breakers, {
@@ -143,7 +145,6 @@ export function createWorker(deps: WorkerDeps) {
     concurrency: config.WORKFLOW_CONCURRENCY,
   };
   const source = new HttpStudentSource({ url: config.SIS_URL, timeoutMs: config.PROVIDER_TIMEOUT_MS });
-  const onboardingTopology = { exchange: OnboardingJobs.exchange, queue: OnboardingJobs.queue, routingKey: OnboardingJobs.routingKey };
   const onboardingJobs = new JobConsumer(deps.amqp, {
     topology: onboardingTopology,
     schema: OnboardingMessage,

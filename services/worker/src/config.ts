@@ -12,6 +12,8 @@ const Schema = z.object({
   /** Queries one replica computes at once. */
   QUERY_PREFETCH: env.positiveInt(8),
   JOB_MAX_ATTEMPTS: env.positiveInt(5),
+  /** Deliveries a job message may take without being settled (its consumer died) before it is given up on; a queue argument, the same for every replica. */
+  JOB_DELIVERY_LIMIT: env.positiveInt(10),
   JOB_RETRY_INITIAL_MS: env.positiveInt(200),
   JOB_RETRY_MAX_MS: env.positiveInt(5_000),
   /** How long an owner (inventory, enrollment) may take to answer a report's RPC. */
