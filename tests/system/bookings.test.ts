@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
@@ -9,6 +10,7 @@ import {
   invariantViolations,
   nightStates,
   reservationMismatches,
+  rpcCall,
   startTestStack,
   token,
   type TestStack,
@@ -143,6 +145,78 @@ describe('Idempotency-Key', () => {
     expect(again.status).toBe(409);
     expect(again.body).toEqual(first.body);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
+  });
+});
+
+describe('Idempotency-Key belongs to its caller and to its stay', () => {
+  it('scopes keys per user: two guests using the same key get a booking each', async () => {
+    const room = await createRoom(api, { name: 'Scoped keys', total_quantity: 5 });
+    const body = { room_id: room.id, check_in: day(2), check_out: day(3) };
+    const headers = { 'idempotency-key': 'shared-key' };
+    const [alice, bob] = await Promise.all([book('scoped-alice', body, headers), book('scoped-bob', body, headers)]);
+    expect([alice.status, bob.status]).toEqual([201, 201]);
+    expect(alice.body.user_id).toBe('scoped-alice');
+    expect(bob.body.user_id).toBe('scoped-bob');
+    expect(alice.body.id).not.toBe(bob.body.id);
+  });
+
+  it('once the key is forgotten, the same key with another stay books that stay and never answers with the old booking', async () => {
+    const room = await createRoom(api, { name: 'Forgotten key', total_quantity: 5 });
+    const headers = { 'idempotency-key': 'forgotten-key' };
+    const first = await book('forgetful', { room_id: room.id, check_in: day(2), check_out: day(3) }, headers);
+    expect(first.status).toBe(201);
+    const admin = await token('admin-1', 'admin');
+    const forgotten = await api('DELETE', `/api/ops/idempotency/${encodeURIComponent('booking:forgetful:forgotten-key')}`, { token: admin });
+    expect(forgotten.status).toBe(200);
+    const other = await book('forgetful', { room_id: room.id, check_in: day(6), check_out: day(8) }, headers);
+    expect(other.status).toBe(201);
+    expect(other.body).toMatchObject({ check_in: day(6), check_out: day(8), nights: 2 });
+    expect(other.body.id).not.toBe(first.body.id);
+    // The first request, repeated after its entry is gone, still gets its own booking back.
+    await api('DELETE', `/api/ops/idempotency/${encodeURIComponent('booking:forgetful:forgotten-key')}`, { token: admin });
+    const again = await book('forgetful', { room_id: room.id, check_in: day(2), check_out: day(3) }, headers);
+    expect(again.status).toBe(201);
+    expect(again.body.id).toBe(first.body.id);
+  });
+});
+
+describe('duplicates of one command (redeliveries) decide under the lock', () => {
+  const command = (bookingId: string, attemptId: string, roomId: number, user = 'twin-guest') => ({
+    booking_id: bookingId,
+    attempt_id: attemptId,
+    user_id: user,
+    room_id: roomId,
+    check_in: day(4),
+    check_out: day(6),
+  });
+
+  it('answers every twin with the booking one of them made, never with a 409 for nights it took itself', async () => {
+    const room = await createRoom(api, { name: 'Twins', total_quantity: 1 });
+    const id = randomUUID();
+    const replies = await Promise.all(Array.from({ length: 8 }, () => rpcCall(stack, 'booking.confirm.v1', command(id, 'attempt-a', room.id))));
+    for (const reply of replies) expect(reply).toMatchObject({ ok: true, result: { id, status: 'confirmed' } });
+    expect(invariantViolations(await nightStates(stack, room.id))).toEqual([]);
+  });
+
+  it('keeps a refusal: a late duplicate cannot book what its twin was refused; the client’s retry can', async () => {
+    const room = await createRoom(api, { name: 'Refused twin', total_quantity: 1 });
+    const holder = await book('twin-holder', { room_id: room.id, check_in: day(4), check_out: day(6) });
+    expect(holder.status).toBe(201);
+    const id = randomUUID();
+    const refused = await rpcCall(stack, 'booking.confirm.v1', command(id, 'attempt-a', room.id));
+    expect(refused).toMatchObject({ ok: false, error: { code: 'ROOM_UNAVAILABLE' } });
+    const cancelled = await api('POST', `/api/bookings/${holder.body.id}/cancel`, { token: await token('twin-holder') });
+    expect(cancelled.status).toBe(200);
+    // The nights are free again, but this is the same request: the same answer.
+    const late = await rpcCall(stack, 'booking.confirm.v1', command(id, 'attempt-a', room.id));
+    expect(late).toMatchObject({ ok: false, error: { code: 'ROOM_UNAVAILABLE' } });
+    const [row] = await stack.bookingDb`SELECT status FROM bookings WHERE id = ${id}`;
+    expect(row?.status).toBe('failed');
+    // The client asking again is a new attempt.
+    const retry = await rpcCall(stack, 'booking.confirm.v1', command(id, 'attempt-b', room.id));
+    expect(retry).toMatchObject({ ok: true, result: { id, status: 'confirmed' } });
+    expect(invariantViolations(await nightStates(stack, room.id))).toEqual([]);
+    expect(await reservationMismatches(stack)).toEqual([]);
   });
 });
 

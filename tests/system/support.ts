@@ -150,20 +150,23 @@ export function invariantViolations(states: NightState[]): string[] {
  * night has its booking and every booking its nights.
  */
 export async function reservationMismatches(stack: TestStack): Promise<string[]> {
-  const reserved = await stack.inventoryDb<{ booking_id: string; room_id: number; nights: string[] }[]>`
-    SELECT booking_id, room_id, nights::text[] AS nights FROM reservations WHERE status = 'reserved'`;
-  const confirmed = await stack.bookingDb<{ id: string; room_id: number; check_in: string; nights: number }[]>`
-    SELECT id, room_id, check_in, nights FROM bookings WHERE status = 'confirmed'`;
+  const reserved = await stack.inventoryDb<{ booking_id: string; attempt: number; room_id: number; nights: string[] }[]>`
+    SELECT booking_id, attempt, room_id, nights::text[] AS nights FROM reservations WHERE status = 'reserved'`;
+  const confirmed = await stack.bookingDb<{ id: string; attempt: number; room_id: number; check_in: string; nights: number }[]>`
+    SELECT id, attempt, room_id, check_in, nights FROM bookings WHERE status = 'confirmed'`;
   const problems: string[] = [];
-  const reservedById = new Map(reserved.map((r) => [r.booking_id, r]));
+  // Inventory keys what it holds by booking attempt: a retried booking holds under its latest.
+  const keyOf = (id: string, attempt: number) => `${id}/${attempt}`;
+  const reservedByKey = new Map(reserved.map((r) => [keyOf(r.booking_id, r.attempt), r]));
   for (const booking of confirmed) {
-    const reservation = reservedById.get(booking.id);
-    if (!reservation) problems.push(`confirmed booking ${booking.id} holds no nights`);
+    const key = keyOf(booking.id, booking.attempt);
+    const reservation = reservedByKey.get(key);
+    if (!reservation) problems.push(`confirmed booking ${key} holds no nights`);
     else if (reservation.nights.length !== booking.nights || reservation.nights[0] !== booking.check_in)
-      problems.push(`booking ${booking.id} nights differ from its reservation`);
-    reservedById.delete(booking.id);
+      problems.push(`booking ${key} nights differ from its reservation`);
+    reservedByKey.delete(key);
   }
-  for (const orphan of reservedById.keys()) problems.push(`reserved nights of ${orphan} have no confirmed booking`);
+  for (const orphan of reservedByKey.keys()) problems.push(`reserved nights of ${orphan} have no confirmed booking`);
   return problems;
 }
 
@@ -249,4 +252,43 @@ export async function createSection(
   const admin = await token('admin-tests', 'admin');
   const response = await api('POST', '/api/admin/sections', { token: admin, body: { term: '1-2025', ...section } });
   if (response.status !== 201) throw new Error(`section creation failed: ${response.status} ${JSON.stringify(response.body)}`);
+}
+
+/**
+ * Sends one RPC command straight onto the bus, as another service (or a redelivery) would:
+ * for tests that must send the very same command twice, which the gateway never does.
+ */
+export async function rpcCall(
+  stack: Pick<TestStack, 'amqpUrl'>,
+  command: string,
+  payload: unknown,
+  timeoutMs = 10_000,
+): Promise<{ ok: true; result: any } | { ok: false; error: { code: string; detail: string } }> {
+  const amqp = await import('amqplib');
+  const connection = await amqp.connect(stack.amqpUrl);
+  try {
+    const channel = await connection.createChannel();
+    const correlationId = randomBytes(8).toString('hex');
+    const reply = new Promise<any>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no reply to ${command} within ${timeoutMs} ms`)), timeoutMs);
+      void channel.consume(
+        'amq.rabbitmq.reply-to',
+        (message) => {
+          if (message?.properties.correlationId !== correlationId) return;
+          clearTimeout(timer);
+          resolve(JSON.parse(message.content.toString('utf8')));
+        },
+        { noAck: true },
+      );
+    });
+    channel.publish('cupo.rpc', command, Buffer.from(JSON.stringify(payload)), {
+      correlationId,
+      replyTo: 'amq.rabbitmq.reply-to',
+      contentType: 'application/json',
+      headers: { 'x-request-id': `test-${correlationId}`, 'x-deadline': Date.now() + timeoutMs },
+    });
+    return await reply;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
 }

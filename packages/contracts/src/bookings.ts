@@ -60,6 +60,11 @@ export const BookingCommands = {
 
 export const ConfirmBookingCommand = z.object({
   booking_id: z.uuid(),
+  /**
+   * The client request behind the command: duplicates of one request share it; a client's
+   * retry has its own. Absent from older gateways: each command is then its own request.
+   */
+  attempt_id: z.string().min(1).max(100).optional(),
   user_id: z.string().min(1),
   room_id: z.number().int().positive(),
   check_in: IsoDate,

@@ -53,6 +53,9 @@ export const InventoryCommands = {
   getAvailability: 'inventory.availability.get.v1',
   reserveNights: 'inventory.nights.reserve.v1',
   releaseNights: 'inventory.nights.release.v1',
+  /** The reconciler's reads: reservations holding nights, page by page, and a membership check. */
+  heldReservations: 'inventory.reservations.held.v1',
+  heldAmong: 'inventory.reservations.held-among.v1',
 } as const;
 
 export const GetRoomCommand = z.object({ room_id: z.number().int().positive() });
@@ -62,13 +65,37 @@ export const GetAvailabilityCommand = z.object({
   to: IsoDate,
 });
 
-/** Reserve (or release) one unit of every listed night of a room for one booking. */
+/**
+ * Reserve (or release) one unit of every listed night of a room for one attempt of a
+ * booking (a booking retried after a failed attempt reserves again under the next number).
+ */
 export const NightsCommand = z.object({
   booking_id: z.uuid(),
+  attempt: z.number().int().positive().default(1),
   room_id: z.number().int().positive(),
   nights: z.array(IsoDate).min(1).max(30),
 });
-export type NightsCommand = z.infer<typeof NightsCommand>;
+export type NightsCommand = z.input<typeof NightsCommand>;
+
+export const ReservationKey = z.object({ booking_id: z.uuid(), attempt: z.number().int().positive() });
+export type ReservationKey = z.infer<typeof ReservationKey>;
+
+export const HeldReservation = ReservationKey.extend({
+  room_id: z.number().int(),
+  nights: z.array(IsoDate),
+  reserved_at: z.string(),
+});
+export type HeldReservation = z.infer<typeof HeldReservation>;
+
+export const HeldReservationsCommand = z.object({
+  after: ReservationKey.extend({ reserved_at: z.string() }).optional(),
+  older_than_ms: z.number().int().min(0),
+  limit: z.number().int().min(1).max(1_000),
+});
+export type HeldReservationsCommand = z.infer<typeof HeldReservationsCommand>;
+
+export const HeldAmongCommand = z.object({ keys: z.array(ReservationKey).max(1_000) });
+export type HeldAmongCommand = z.infer<typeof HeldAmongCommand>;
 
 export const NightsResult = z.object({
   booking_id: z.uuid(),

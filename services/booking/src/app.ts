@@ -9,6 +9,7 @@ import { bookingHandlers } from './adapters/amqp/rpc-handlers.js';
 import { PostgresBookingRepository } from './adapters/postgres/booking-repository.js';
 import { RedisRoomNightLocks } from './adapters/redis/room-night-lock.js';
 import type { BookingDeps, BookingMetrics } from './app/ports.js';
+import { reconcileReservations } from './app/reconcile-reservations.js';
 import { settleUnfinishedBookings, type SettleOptions } from './app/settle-unfinished-bookings.js';
 import type { BookingConfig } from './config.js';
 
@@ -29,6 +30,9 @@ export interface BookingServiceParts {
     | 'RECOVERY_INTERVAL_MS'
     | 'STALE_PENDING_MS'
     | 'RELEASE_GRACE_MS'
+    | 'RECONCILE_INTERVAL_MS'
+    | 'RECONCILE_GRACE_MS'
+    | 'RECONCILE_PAGE_SIZE'
   >;
 }
 
@@ -67,7 +71,20 @@ export function createBookingService(parts: BookingServiceParts) {
     },
     parts.logger,
   );
-  return { deps, handlers, recovery };
+  const reconciler = new PeriodicTask(
+    'booking reconciler',
+    config.RECONCILE_INTERVAL_MS,
+    async () => {
+      const done = await reconcileReservations(
+        deps,
+        { graceMs: config.RECONCILE_GRACE_MS, pageSize: config.RECONCILE_PAGE_SIZE },
+        parts.logger,
+      );
+      if (done.released + done.restored + done.cancelled > 0) parts.logger.warn(done, 'reconciler repaired');
+    },
+    parts.logger,
+  );
+  return { deps, handlers, recovery, reconciler };
 }
 
 function bookingMetrics(registry: Registry): BookingMetrics {
@@ -83,8 +100,15 @@ function bookingMetrics(registry: Registry): BookingMetrics {
     labelNames: ['action'],
     registers: [registry],
   });
+  const reconciled = new Counter({
+    name: 'booking_reconciliations_total',
+    help: 'What the reconciler repaired: reservations no booking owned (released), confirmed bookings without their nights (restored, or cancelled as NIGHTS_LOST)',
+    labelNames: ['kind', 'action'],
+    registers: [registry],
+  });
   return {
     outcome: (outcome) => outcomes.inc({ outcome }),
     recovered: (action) => recovered.inc({ action }),
+    reconciled: (kind, action) => reconciled.inc({ kind, action }),
   };
 }

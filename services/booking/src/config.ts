@@ -24,12 +24,22 @@ const Schema = z
     /** A pending booking untouched this long is given up and its nights released. */
     STALE_PENDING_MS: env.positiveInt(15_000),
     RELEASE_GRACE_MS: env.positiveInt(2_000),
+    /** How often the reconciler compares a page of inventory's reservations and a page of confirmed bookings. */
+    RECONCILE_INTERVAL_MS: env.positiveInt(10_000),
+    /** Reservations and bookings younger than this are left alone by the reconciler (they may be in flight). */
+    RECONCILE_GRACE_MS: env.positiveInt(60_000),
+    RECONCILE_PAGE_SIZE: env.positiveInt(200),
     SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
   })
   .refine((c) => c.STALE_PENDING_MS > c.INVENTORY_TIMEOUT_MS + c.LOCK_WAIT_MS, {
     path: ['STALE_PENDING_MS'],
     message:
       'must exceed INVENTORY_TIMEOUT_MS + LOCK_WAIT_MS, or live bookings would be given up while still working',
+  })
+  .refine((c) => c.RECONCILE_GRACE_MS > c.STALE_PENDING_MS + c.RELEASE_GRACE_MS, {
+    path: ['RECONCILE_GRACE_MS'],
+    message:
+      'must exceed STALE_PENDING_MS + RELEASE_GRACE_MS, or the reconciler would judge bookings the recovery loop is still settling',
   });
 
 export type BookingConfig = z.infer<typeof Schema>;

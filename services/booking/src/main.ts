@@ -52,6 +52,7 @@ async function main(): Promise<void> {
       { name: 'mark not ready', run: async () => void (accepting = false) },
       { name: 'stop consuming and drain', run: () => server.stop() },
       { name: 'stop recovery', run: () => service.recovery.stop() },
+      { name: 'stop reconciler', run: () => service.reconciler.stop() },
       { name: 'close rpc client', run: () => rpc.close() },
       { name: 'close amqp', run: () => amqp.close() },
       { name: 'close redis', run: async () => void (await redis.quit()) },
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
   await rpc.ready();
   await server.start();
   service.recovery.start();
+  service.reconciler.start();
   accepting = true;
   logger.info({ httpPort: ops.port }, 'booking ready');
 }

@@ -88,16 +88,16 @@ export class InventoryStore {
   }
 
   /**
-   * Takes one unit of every night for the booking, all or none, in one statement (one round
-   * trip, one commit: this is the hot path of every booking). Idempotent per booking id: a
-   * redelivered reserve finds its reservation and changes nothing.
+   * Takes one unit of every night for the booking's attempt, all or none, in one statement
+   * (one round trip, one commit: this is the hot path of every booking). Idempotent per
+   * booking attempt: a redelivered reserve finds its reservation and changes nothing.
    *
    * All or none comes from the database itself. The reservation row is written only when
    * every night is on sale, and the decrement is unconditional: if any night is sold out,
    * `room_nights_available_within_total` (available >= 0) fails the statement, and with it
    * the reservation row and the other nights' decrements.
    */
-  async reserve(bookingId: string, roomId: number, nights: string[]): Promise<'reserved'> {
+  async reserve(bookingId: string, attempt: number, roomId: number, nights: string[]): Promise<'reserved'> {
     let taken: number;
     try {
       // Rows are locked in night order (the CTE's ORDER BY … FOR UPDATE), so two bookings
@@ -105,11 +105,11 @@ export class InventoryStore {
       const rows = await withDatabase(
         () => this.sql`
           WITH reservation AS (
-            INSERT INTO reservations (booking_id, room_id, nights, status, reserved_at)
-            SELECT ${bookingId}, ${roomId}, ${nights}::date[], 'reserved', now()
+            INSERT INTO reservations (booking_id, attempt, room_id, nights, status, reserved_at)
+            SELECT ${bookingId}, ${attempt}, ${roomId}, ${nights}::date[], 'reserved', now()
             WHERE (SELECT count(*) FROM room_nights
                    WHERE room_id = ${roomId} AND night = ANY(${nights}::date[])) = ${nights.length}
-            ON CONFLICT (booking_id) DO NOTHING
+            ON CONFLICT (booking_id, attempt) DO NOTHING
             RETURNING booking_id
           ), locked AS (
             SELECT night FROM room_nights
@@ -133,7 +133,8 @@ export class InventoryStore {
     // Nothing was written: the booking already had a reservation (a redelivered or
     // duplicate reserve), or a night is not on sale. Only this path pays for telling which.
     const [existing] = await withDatabase(
-      () => this.sql<{ status: string }[]>`SELECT status FROM reservations WHERE booking_id = ${bookingId}`,
+      () => this.sql<{ status: string }[]>`
+        SELECT status FROM reservations WHERE booking_id = ${bookingId} AND attempt = ${attempt}`,
     );
     if (existing?.status === 'reserved') return 'reserved';
     if (existing) throw new ReservationReleasedError(bookingId);
@@ -162,20 +163,20 @@ export class InventoryStore {
    * reserve in flight that then commits, only a new statement's snapshot (READ COMMITTED)
    * sees that reservation and releases it; a single statement would miss it and leak nights.
    */
-  release(bookingId: string, roomId: number, nights: string[]): Promise<'released'> {
+  release(bookingId: string, attempt: number, roomId: number, nights: string[]): Promise<'released'> {
     return withDatabase(() =>
       this.sql.begin(async (tx) => {
         const tombstone = await tx`
-          INSERT INTO reservations (booking_id, room_id, nights, status, released_at)
-          VALUES (${bookingId}, ${roomId}, ${nights}::date[], 'released', now())
-          ON CONFLICT (booking_id) DO NOTHING
+          INSERT INTO reservations (booking_id, attempt, room_id, nights, status, released_at)
+          VALUES (${bookingId}, ${attempt}, ${roomId}, ${nights}::date[], 'released', now())
+          ON CONFLICT (booking_id, attempt) DO NOTHING
           RETURNING booking_id`;
         if (tombstone.length > 0) return 'released' as const;
         // The nights stored with the reservation are the ones to return, not the message's.
         const [released] = await tx<{ room_id: number; nights: string[] }[]>`
           UPDATE reservations
           SET status = 'released', released_at = now()
-          WHERE booking_id = ${bookingId} AND status = 'reserved'
+          WHERE booking_id = ${bookingId} AND attempt = ${attempt} AND status = 'reserved'
           RETURNING room_id, nights::text[] AS nights`;
         if (released) {
           await tx`
@@ -194,6 +195,57 @@ export class InventoryStore {
       }),
     );
   }
+
+  /**
+   * One page of the reservations holding nights, oldest first, that were made at least
+   * `olderThanMs` ago (younger ones may belong to bookings still in flight). Keyset-paged,
+   * so each page costs the same however many reservations exist.
+   */
+  heldReservations(after: ReservationCursor | undefined, olderThanMs: number, limit: number): Promise<HeldReservation[]> {
+    // The cursor's time goes in as text: a timestamptz parameter passes through a JS Date in
+    // the driver and loses its microseconds, and the walk would then see a row twice.
+    return withDatabase(() =>
+      this.sql<HeldReservation[]>`
+        SELECT booking_id, attempt, room_id, nights::text[] AS nights,
+               to_char(reserved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS reserved_at
+        FROM reservations
+        WHERE status = 'reserved'
+          AND reserved_at < now() - make_interval(secs => ${olderThanMs / 1000})
+          AND (${after === undefined}
+               OR (reserved_at, booking_id, attempt) > (${after?.reserved_at ?? null}::text::timestamptz, ${after?.booking_id ?? null}::uuid, ${after?.attempt ?? null}::int))
+        ORDER BY reserved_at, booking_id, attempt
+        LIMIT ${limit}`.then((rows) => [...rows]),
+    );
+  }
+
+  /** Which of these booking attempts hold nights right now. */
+  async heldAmong(keys: { booking_id: string; attempt: number }[]): Promise<{ booking_id: string; attempt: number }[]> {
+    if (keys.length === 0) return [];
+    return withDatabase(() =>
+      this.sql<{ booking_id: string; attempt: number }[]>`
+        SELECT r.booking_id, r.attempt
+        FROM reservations r
+        JOIN jsonb_to_recordset(${this.sql.json(keys)}) AS k(booking_id uuid, attempt int)
+          ON r.booking_id = k.booking_id AND r.attempt = k.attempt
+        WHERE r.status = 'reserved'`.then((rows) => [...rows]),
+    );
+  }
+}
+
+/** A reservation still holding nights, as the reconciler sees it. */
+export interface HeldReservation {
+  booking_id: string;
+  attempt: number;
+  room_id: number;
+  nights: string[];
+  reserved_at: string;
+}
+
+/** Where a walk over held reservations stopped: the last one seen, in (reserved_at, booking_id, attempt) order. */
+export interface ReservationCursor {
+  reserved_at: string;
+  booking_id: string;
+  attempt: number;
 }
 
 /** Puts `days` nights from `firstNight` on sale, leaving nights already on sale untouched. */

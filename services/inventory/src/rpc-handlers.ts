@@ -4,6 +4,8 @@ import {
   CreateRoomBody,
   GetAvailabilityCommand,
   GetRoomCommand,
+  HeldAmongCommand,
+  HeldReservationsCommand,
   InventoryCommands,
   NightsCommand,
   OccupancyCommand,
@@ -41,7 +43,7 @@ export function inventoryHandlers(store: InventoryStore): Record<string, RpcHand
       NightsCommand,
       async (command): Promise<NightsResult> => ({
         booking_id: command.booking_id,
-        status: await store.reserve(command.booking_id, command.room_id, command.nights),
+        status: await store.reserve(command.booking_id, command.attempt, command.room_id, command.nights),
       }),
     ),
 
@@ -49,8 +51,14 @@ export function inventoryHandlers(store: InventoryStore): Record<string, RpcHand
       NightsCommand,
       async (command): Promise<NightsResult> => ({
         booking_id: command.booking_id,
-        status: await store.release(command.booking_id, command.room_id, command.nights),
+        status: await store.release(command.booking_id, command.attempt, command.room_id, command.nights),
       }),
     ),
+
+    [InventoryCommands.heldReservations]: rpcHandler(HeldReservationsCommand, (command) =>
+      store.heldReservations(command.after, command.older_than_ms, command.limit),
+    ),
+
+    [InventoryCommands.heldAmong]: rpcHandler(HeldAmongCommand, (command) => store.heldAmong(command.keys)),
   };
 }

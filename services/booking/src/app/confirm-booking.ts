@@ -1,9 +1,14 @@
-import { DomainError } from '@cupo/errors';
-import type { Booking } from '../domain/booking.js';
-import { BookingAbandonedError, RoomUnavailableError } from '../domain/errors.js';
-import { stayOf } from '../domain/stay.js';
+import { DomainError, IdempotencyKeyReusedError } from '@cupo/errors';
+import { isDefiniteRefusal, isFinal, isSameRequest, type Booking } from '../domain/booking.js';
+import {
+  BookingAbandonedError,
+  PreviousAttemptUnsettledError,
+  RoomNotFoundError,
+  RoomUnavailableError,
+} from '../domain/errors.js';
+import { nightsFrom, stayOf, type Stay } from '../domain/stay.js';
 import { releaseOwedNights } from './release-owed-nights.js';
-import type { BookingDeps, CallContext } from './ports.js';
+import type { BookingDeps, CallContext, NewBooking } from './ports.js';
 
 export interface ConfirmBookingCommand {
   bookingId: string;
@@ -11,10 +16,20 @@ export interface ConfirmBookingCommand {
   roomId: number;
   checkIn: string;
   checkOut: string;
+  /**
+   * The client request behind this command. A duplicate of the same request (the broker
+   * redelivered it) shares it and gets the same answer; a client's retry brings a new one,
+   * and after a failed attempt that retry makes a new attempt.
+   */
+  attemptId: string;
 }
 
-/** Refusals after which inventory certainly holds nothing for the booking. */
-const DEFINITE_REFUSALS = new Set(['ROOM_UNAVAILABLE', 'ROOM_NOT_FOUND', 'RESERVATION_RELEASED']);
+/** Thrown by the lock wait when this very booking was decided meanwhile (by a duplicate). */
+class DecidedMeanwhile extends Error {
+  constructor(readonly booking: Booking) {
+    super('decided meanwhile');
+  }
+}
 
 /**
  * Books every night of a stay, or none.
@@ -24,8 +39,11 @@ const DEFINITE_REFUSALS = new Set(['ROOM_UNAVAILABLE', 'ROOM_NOT_FOUND', 'RESERV
  * Redis locks only keep bookings for the same nights from piling onto the same rows; if a
  * lock expires mid-flight, inventory's guarded update still refuses to oversell.
  *
- * Idempotent per booking id: a redelivered command returns the booking it already made,
- * or resumes one left pending.
+ * Idempotent per booking id. Every decision is taken on the row read under the lock, where
+ * no duplicate of this command can change it meanwhile: a finished booking is answered again,
+ * a pending one (its handler died) is resumed, and a failed attempt is either answered again
+ * (a duplicate of that request) or tried anew (a client's retry). Refusals are recorded, not
+ * forgotten, so a late duplicate cannot book what its twin was refused.
  */
 export async function confirmBooking(
   deps: BookingDeps,
@@ -33,76 +51,114 @@ export async function confirmBooking(
   context: CallContext,
   lockWaitMs: number,
 ): Promise<Booking> {
-  const stay = stayOf(command.checkIn, command.checkOut, deps.clock.today());
-  const existing = await deps.bookings.find(command.bookingId);
-  if (existing && existing.status !== 'pending') {
-    deps.metrics.outcome('replayed');
-    return replay(existing, stay.nights);
-  }
+  // A confirmed or cancelled booking never changes its answer: no lock needed (and waiting on
+  // nights this booking holds itself would only end in a wrong 409).
+  const known = await deps.bookings.find(command.bookingId);
+  if (known && isFinal(known)) return replay(deps, known, command);
 
-  const held = await deps.locks.acquire(command.roomId, stay.nights, {
-    waitUntil: Math.min(Date.now() + lockWaitMs, context.deadline - 100),
-    // While someone else holds these nights the answer may already be known: once they
-    // sell out, waiting longer only turns a certain 409 into a slow one.
-    keepWaiting: async () => {
-      const nights = await deps.inventory.availability(command.roomId, stay.nights, context);
-      const soldOut = nights.filter((night) => night.available < 1).map((night) => night.date);
-      if (soldOut.length > 0) throw new RoomUnavailableError(command.roomId, soldOut);
-    },
-  });
+  const stay = stayOf(command.checkIn, command.checkOut, deps.clock.today());
+  const intent: NewBooking = {
+    id: command.bookingId,
+    userId: command.userId,
+    roomId: command.roomId,
+    checkIn: stay.checkIn,
+    checkOut: stay.checkOut,
+    nights: stay.nights.length,
+    attemptId: command.attemptId,
+  };
+
+  let held;
   try {
-    if (!existing) {
-      await deps.bookings.insertPending({
-        id: command.bookingId,
-        userId: command.userId,
-        roomId: command.roomId,
-        checkIn: stay.checkIn,
-        checkOut: stay.checkOut,
-        nights: stay.nights.length,
-      });
-    }
-    try {
-      await deps.inventory.reserve(command.bookingId, command.roomId, stay.nights, context);
-    } catch (error) {
-      const code = error instanceof DomainError ? error.code : 'RESERVE_FAILED';
-      // A timeout or a broken connection leaves it unknown whether the nights were taken:
-      // owe the release; inventory ignores it if nothing was reserved.
-      if (DEFINITE_REFUSALS.has(code)) {
-        // Inventory holds nothing for it, so nothing is left to settle: the attempt leaves
-        // no trace (a redelivered command would simply be refused again).
-        await deps.bookings.discardPending(command.bookingId);
-      } else {
-        const failed = await deps.bookings.markFailed(command.bookingId, code, true);
-        if (failed) await releaseOwedNights(deps, failed, context);
-      }
-      deps.metrics.outcome(code === 'ROOM_UNAVAILABLE' ? 'unavailable' : 'failed');
-      throw error;
-    }
-    const confirmed =
-      (await deps.bookings.markConfirmed(command.bookingId)) ??
-      // Not pending any more: a duplicate of this command (its lock expired) may have
-      // confirmed it, or the recovery loop gave it up while it stalled and owns the release.
-      (await deps.bookings.find(command.bookingId));
-    if (confirmed?.status !== 'confirmed') {
-      deps.metrics.outcome('abandoned');
-      throw new BookingAbandonedError(command.bookingId);
-    }
-    deps.metrics.outcome('confirmed');
-    return confirmed;
+    held = await deps.locks.acquire(command.roomId, stay.nights, {
+      waitUntil: Math.min(Date.now() + lockWaitMs, context.deadline - 100),
+      // While someone else holds these nights the answer may already be known: once they
+      // sell out, waiting longer only turns a certain 409 into a slow one.
+      keepWaiting: async () => {
+        const nights = await deps.inventory.availability(command.roomId, stay.nights, context);
+        const soldOut = nights.filter((night) => night.available < 1).map((night) => night.date);
+        if (soldOut.length === 0) return;
+        // Sold out — but perhaps by this very booking, made by a duplicate of this command.
+        const booking = await deps.bookings.recordRefusal(intent, 'ROOM_UNAVAILABLE');
+        if (booking.status === 'pending') return; // the duplicate is at work: its outcome is ours
+        if (isFinal(booking)) throw new DecidedMeanwhile(booking);
+        throw new RoomUnavailableError(command.roomId, soldOut);
+      },
+    });
+  } catch (error) {
+    if (error instanceof DecidedMeanwhile) return replay(deps, error.booking, command);
+    if (error instanceof RoomUnavailableError) deps.metrics.outcome('unavailable');
+    throw error;
+  }
+  try {
+    return await decideAndBook(deps, intent, stay, context);
   } finally {
     await held.release();
   }
 }
 
-/** The answer a repeated command gets: the same booking, or the same refusal. */
-function replay(booking: Booking, nights: string[]): Booking {
+/** Under the lock: reads the row, decides what this command is, and books if it is to. */
+async function decideAndBook(deps: BookingDeps, intent: NewBooking, stay: Stay, context: CallContext): Promise<Booking> {
+  let booking = await deps.bookings.insertPending(intent);
+  if (!isSameRequest(booking, intent)) throw new IdempotencyKeyReusedError();
+  if (isFinal(booking)) return replay(deps, booking, intent);
+  if (booking.status === 'failed') {
+    // The same request again (a redelivered command): the same answer.
+    if (booking.attemptId === intent.attemptId) return replay(deps, booking, intent);
+    // A client's retry: settle whatever the failed attempt may still hold, then try anew.
+    if (booking.releaseOwed && !(await releaseOwedNights(deps, booking, context))) {
+      throw new PreviousAttemptUnsettledError(booking.id);
+    }
+    const restarted = await deps.bookings.restartFailed(booking.id, intent.attemptId);
+    if (!restarted) throw new PreviousAttemptUnsettledError(booking.id);
+    booking = restarted;
+  }
+  // Pending: a fresh attempt, or one whose handler died mid-way (resumed: reserve is idempotent).
+  const key = { bookingId: booking.id, attempt: booking.attempt };
+  try {
+    await deps.inventory.reserve(key, booking.roomId, stay.nights, context);
+  } catch (error) {
+    const code = error instanceof DomainError ? error.code : 'RESERVE_FAILED';
+    if (code === 'ROOM_NOT_FOUND' && booking.attempt === 1) {
+      // No such room: nothing to hold and nothing a duplicate could get differently.
+      await deps.bookings.discardPending(booking.id);
+      throw error;
+    }
+    // A refusal leaves inventory holding nothing; a timeout or a broken connection leaves it
+    // unknown whether the nights were taken: owe the release (inventory ignores it if not).
+    const owed = !isDefiniteRefusal(code);
+    const failed = await deps.bookings.markFailed(booking.id, code, owed);
+    if (failed && owed) await releaseOwedNights(deps, failed, context);
+    deps.metrics.outcome(code === 'ROOM_UNAVAILABLE' ? 'unavailable' : 'failed');
+    throw error;
+  }
+  const confirmed =
+    (await deps.bookings.markConfirmed(booking.id)) ??
+    // Not pending any more: the recovery loop gave it up while this stalled, and owns the release.
+    (await deps.bookings.find(booking.id));
+  if (confirmed?.status !== 'confirmed') {
+    deps.metrics.outcome('abandoned');
+    throw new BookingAbandonedError(booking.id, confirmed?.failureCode ?? 'ABANDONED');
+  }
+  deps.metrics.outcome('confirmed');
+  return confirmed;
+}
+
+/** The answer a repeated request gets: the same booking, or the same refusal or failure. */
+function replay(
+  deps: Pick<BookingDeps, 'metrics'>,
+  booking: Booking,
+  request: { userId: string; roomId: number; checkIn: string; checkOut: string },
+): Booking {
+  // A booking id is derived from the stay asked for; another stay under it is not this request.
+  if (!isSameRequest(booking, request)) throw new IdempotencyKeyReusedError();
+  deps.metrics.outcome('replayed');
   if (booking.status !== 'failed') return booking;
   switch (booking.failureCode) {
     case 'ROOM_UNAVAILABLE':
-      throw new RoomUnavailableError(booking.roomId, nights);
+      throw new RoomUnavailableError(booking.roomId, nightsFrom(booking.checkIn, booking.nights));
     case 'ROOM_NOT_FOUND':
-      throw new DomainError('not_found', 'ROOM_NOT_FOUND', `Room ${booking.roomId} does not exist`);
+      throw new RoomNotFoundError(booking.roomId);
     default:
-      throw new BookingAbandonedError(booking.id);
+      throw new BookingAbandonedError(booking.id, booking.failureCode ?? 'ABANDONED');
   }
 }

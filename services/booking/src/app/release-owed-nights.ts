@@ -13,7 +13,12 @@ export async function releaseOwedNights(
 ): Promise<boolean> {
   if (!booking.releaseOwed) return false;
   try {
-    await deps.inventory.release(booking.id, booking.roomId, nightsFrom(booking.checkIn, booking.nights), context);
+    await deps.inventory.release(
+      { bookingId: booking.id, attempt: booking.attempt },
+      booking.roomId,
+      nightsFrom(booking.checkIn, booking.nights),
+      context,
+    );
     await deps.bookings.settleRelease(booking.id);
     return true;
   } catch {

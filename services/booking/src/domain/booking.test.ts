@@ -10,6 +10,8 @@ const booking = (overrides: Partial<Booking> = {}): Booking => ({
   checkOut: '2030-01-02',
   nights: 1,
   status: 'confirmed',
+  attempt: 1,
+  attemptId: null,
   failureCode: null,
   releaseOwed: false,
   createdAt: new Date(),

@@ -16,6 +16,10 @@ export interface Booking {
   checkOut: string;
   nights: number;
   status: BookingStatus;
+  /** 1 for the first attempt; a retry after a failed attempt makes the next. */
+  attempt: number;
+  /** The client request behind the latest attempt (absent on rows older than attempts). */
+  attemptId: string | null;
   failureCode: string | null;
   /**
    * Inventory may still hold this booking's nights although the booking no longer wants
@@ -29,6 +33,31 @@ export interface Booking {
 export interface Actor {
   id: string;
   role: 'guest' | 'student' | 'admin';
+}
+
+/** Confirmed and cancelled bookings never change their answer again. */
+export function isFinal(booking: Booking): boolean {
+  return booking.status === 'confirmed' || booking.status === 'cancelled';
+}
+
+/** The request a booking id was made for: the same user, room and dates. */
+export function isSameRequest(
+  booking: Booking,
+  request: { userId: string; roomId: number; checkIn: string; checkOut: string },
+): boolean {
+  return (
+    booking.userId === request.userId &&
+    booking.roomId === request.roomId &&
+    booking.checkIn === request.checkIn &&
+    booking.checkOut === request.checkOut
+  );
+}
+
+/** Refusals after which inventory certainly holds nothing for the attempt. */
+const DEFINITE_REFUSALS = new Set(['ROOM_UNAVAILABLE', 'ROOM_NOT_FOUND', 'RESERVATION_RELEASED']);
+
+export function isDefiniteRefusal(code: string): boolean {
+  return DEFINITE_REFUSALS.has(code);
 }
 
 /** A user sees and acts on their own bookings; an admin on anyone's. */

@@ -44,15 +44,55 @@ export class LockTimeoutError extends DomainError {
   }
 }
 
-/** The booking was given up (its holder stalled past the recovery deadline) and rolled back. */
+/** Why an attempt failed, in words a client can act on. */
+function describeFailure(code: string): string {
+  switch (code) {
+    case 'ABANDONED':
+      return 'it stalled past the recovery deadline and was rolled back';
+    case 'RESERVATION_RELEASED':
+      return 'it stalled and was rolled back before inventory reserved its nights';
+    case 'UPSTREAM_TIMEOUT':
+      return 'inventory did not answer in time';
+    case 'SERVICE_UNAVAILABLE':
+      return 'inventory was not running';
+    case 'DEPENDENCY_UNAVAILABLE':
+      return 'a service it depends on was unavailable';
+    default:
+      return `it failed (${code})`;
+  }
+}
+
+/**
+ * An attempt at the booking failed and was rolled back: nothing is held for it, and a retry
+ * with the same Idempotency-Key makes a new attempt.
+ */
 export class BookingAbandonedError extends DomainError {
-  constructor(bookingId: string) {
+  constructor(bookingId: string, failureCode: string) {
     super(
       'unavailable',
       'BOOKING_ABANDONED',
-      `Booking ${bookingId} took too long and was rolled back; try again`,
+      `Booking ${bookingId} was not made: ${describeFailure(failureCode)}. Nothing is held; retrying makes a new attempt`,
+      { booking_id: bookingId, cause: failureCode },
+      1,
+    );
+  }
+}
+
+/** The previous attempt's nights are still on their way back; a retry moments later proceeds. */
+export class PreviousAttemptUnsettledError extends DomainError {
+  constructor(bookingId: string) {
+    super(
+      'unavailable',
+      'BOOKING_RETRY_PENDING',
+      `Booking ${bookingId}: the nights of its previous attempt are still being returned; retry shortly`,
       { booking_id: bookingId },
       1,
     );
+  }
+}
+
+export class RoomNotFoundError extends DomainError {
+  constructor(roomId: number) {
+    super('not_found', 'ROOM_NOT_FOUND', `Room ${roomId} does not exist`, { room_id: roomId });
   }
 }

@@ -25,21 +25,25 @@ export function bookingRoutes(
     const actor = actorOf(req);
     const rawKey = req.get('idempotency-key');
     const key = rawKey === undefined ? undefined : parseInput(IdempotencyKeyHeader, rawKey);
-    // With a key, the booking id is derived from it: even if the key's Redis entry is lost
-    // (a gateway crash mid-request), a retry reaches booking with the same id and is
-    // recognised there instead of booking twice.
-    const bookingId = key ? uuidv5(`${actor.id}\n${key}`, BOOKING_ID_NAMESPACE) : randomUUID();
+    const fingerprint = fingerprintOf({ userId: actor.id, method: 'POST', route: '/api/bookings', body });
+    // With a key, the booking id is derived from the caller, the key and the stay asked for:
+    // a retry of the same request reaches booking with the same id even if the key's Redis
+    // entry is lost (it is recognised there instead of booking twice), and the same key with
+    // another stay can never name, or be answered with, this booking.
+    const bookingId = key ? uuidv5(`${actor.id}\n${key}\n${fingerprint}`, BOOKING_ID_NAMESPACE) : randomUUID();
+    // One per HTTP request: duplicates of the command (redeliveries) share it, a retry does not.
+    const attemptId = randomUUID();
     const work = () =>
       asResponse(201, () =>
         rpc.call<Booking>(
           BookingCommands.confirm,
-          { booking_id: bookingId, user_id: actor.id, ...body },
+          { booking_id: bookingId, attempt_id: attemptId, user_id: actor.id, ...body },
           { requestId: req.requestId },
         ),
       );
     if (!key) return send(res, await work(), false);
-    const fingerprint = fingerprintOf({ userId: actor.id, method: 'POST', route: '/api/bookings', body });
-    const { response, replayed } = await idempotency.execute(key, fingerprint, work);
+    // Keys belong to their caller: two users' equal keys are unrelated.
+    const { response, replayed } = await idempotency.execute(bookingKeyOf(actor.id, key), fingerprint, work);
     send(res, response, replayed);
   };
   router.post('/api/bookings', auth, confirm);
@@ -74,6 +78,9 @@ export function bookingRoutes(
 
   return router;
 }
+
+/** The stored name of a booking's Idempotency-Key: scoped to its caller (what ops lists and forgets). */
+export const bookingKeyOf = (userId: string, key: string) => `booking:${userId}:${key}`;
 
 const bookingIdOf = (raw: string | string[] | undefined) => uuidParam(raw, 'BOOKING_NOT_FOUND', 'Booking');
 

@@ -148,8 +148,12 @@ export function opsRoutes(deps: {
 
   router.delete('/api/ops/idempotency/:key', async (req, res) => {
     const key = String(req.params.key);
+    // Keys name their owner: `booking:<user>:<key>` lives in the gateway's Redis,
+    // `enrollment:…` in enrollment's database (which need not be running for the other).
     const [inEnrollment, inGateway] = await Promise.all([
-      rpc.call<{ forgotten: boolean }>(EnrollmentCommands.forgetIdempotencyKey, { key }, { requestId: req.requestId }),
+      key.startsWith('enrollment:')
+        ? rpc.call<{ forgotten: boolean }>(EnrollmentCommands.forgetIdempotencyKey, { key }, { requestId: req.requestId })
+        : { forgotten: false },
       deps.idempotency.forget(key),
     ]);
     if (!inEnrollment.forgotten && !inGateway) {

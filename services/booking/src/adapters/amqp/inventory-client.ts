@@ -1,11 +1,13 @@
 import type { RpcClient } from '@cupo/amqp';
 import {
   InventoryCommands,
+  type HeldReservation as HeldReservationView,
   type NightAvailability,
   type NightsCommand,
   type NightsResult,
+  type ReservationKey as ReservationKeyView,
 } from '@cupo/contracts';
-import type { CallContext, Inventory } from '../../app/ports.js';
+import type { CallContext, HeldReservation, Inventory, ReservationKey } from '../../app/ports.js';
 
 /** Inventory as booking sees it: RPC commands on the bus, bounded by the caller's deadline. */
 export class InventoryRpcClient implements Inventory {
@@ -41,14 +43,47 @@ export class InventoryRpcClient implements Inventory {
     return pending;
   }
 
-  async reserve(bookingId: string, roomId: number, nights: string[], context: CallContext): Promise<void> {
-    const command: NightsCommand = { booking_id: bookingId, room_id: roomId, nights };
+  async reserve(key: ReservationKey, roomId: number, nights: string[], context: CallContext): Promise<void> {
+    const command: NightsCommand = { booking_id: key.bookingId, attempt: key.attempt, room_id: roomId, nights };
     await this.rpc.call<NightsResult>(InventoryCommands.reserveNights, command, this.options(context));
   }
 
-  async release(bookingId: string, roomId: number, nights: string[], context: CallContext): Promise<void> {
-    const command: NightsCommand = { booking_id: bookingId, room_id: roomId, nights };
+  async release(key: ReservationKey, roomId: number, nights: string[], context: CallContext): Promise<void> {
+    const command: NightsCommand = { booking_id: key.bookingId, attempt: key.attempt, room_id: roomId, nights };
     await this.rpc.call<NightsResult>(InventoryCommands.releaseNights, command, this.options(context));
+  }
+
+  async heldReservations(
+    after: HeldReservation | undefined,
+    olderThanMs: number,
+    limit: number,
+    context: CallContext,
+  ): Promise<HeldReservation[]> {
+    const page = await this.rpc.call<HeldReservationView[]>(
+      InventoryCommands.heldReservations,
+      {
+        ...(after ? { after: { booking_id: after.bookingId, attempt: after.attempt, reserved_at: after.reservedAt } } : {}),
+        older_than_ms: olderThanMs,
+        limit,
+      },
+      this.options(context),
+    );
+    return page.map((held) => ({
+      bookingId: held.booking_id,
+      attempt: held.attempt,
+      roomId: held.room_id,
+      nights: held.nights,
+      reservedAt: held.reserved_at,
+    }));
+  }
+
+  async heldAmong(keys: ReservationKey[], context: CallContext): Promise<ReservationKey[]> {
+    const held = await this.rpc.call<ReservationKeyView[]>(
+      InventoryCommands.heldAmong,
+      { keys: keys.map((key) => ({ booking_id: key.bookingId, attempt: key.attempt })) },
+      this.options(context),
+    );
+    return held.map((key) => ({ bookingId: key.booking_id, attempt: key.attempt }));
   }
 
   private options(context: CallContext) {

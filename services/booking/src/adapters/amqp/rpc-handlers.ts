@@ -27,6 +27,7 @@ export function bookingHandlers(deps: BookingDeps, lockWaitMs: number): Record<s
             roomId: command.room_id,
             checkIn: command.check_in,
             checkOut: command.check_out,
+            attemptId: command.attempt_id ?? context.requestId,
           },
           context,
           lockWaitMs,

@@ -1,6 +1,6 @@
 import { isUniqueViolation, withDatabase, type Sql } from '@cupo/database';
 import type { Booking } from '../../domain/booking.js';
-import type { BookingRepository, NewBooking } from '../../app/ports.js';
+import type { BookingRepository, ConfirmedCursor, NewBooking } from '../../app/ports.js';
 
 interface Row {
   id: string;
@@ -10,6 +10,8 @@ interface Row {
   check_out: string;
   nights: number;
   status: Booking['status'];
+  attempt: number;
+  attempt_id: string | null;
   failure_code: string | null;
   release_owed: boolean;
   created_at: Date;
@@ -24,6 +26,8 @@ const toBooking = (row: Row): Booking => ({
   checkOut: row.check_out,
   nights: row.nights,
   status: row.status,
+  attempt: row.attempt,
+  attemptId: row.attempt_id,
   failureCode: row.failure_code,
   releaseOwed: row.release_owed,
   createdAt: row.created_at,
@@ -42,19 +46,47 @@ export class PostgresBookingRepository implements BookingRepository {
     return row && toBooking(row);
   }
 
-  async insertPending(booking: NewBooking): Promise<boolean> {
-    try {
-      await withDatabase(
-        () => this.sql`
-          INSERT INTO bookings (id, user_id, room_id, check_in, check_out, nights, status)
-          VALUES (${booking.id}, ${booking.userId}, ${booking.roomId}, ${booking.checkIn},
-                  ${booking.checkOut}, ${booking.nights}, 'pending')`,
-      );
-      return true;
-    } catch (error) {
-      if (isUniqueViolation(error, 'bookings_pkey')) return false;
-      throw error;
-    }
+  async insertPending(booking: NewBooking): Promise<Booking> {
+    const [row] = await withDatabase(
+      () => this.sql<Row[]>`
+        INSERT INTO bookings (id, user_id, room_id, check_in, check_out, nights, status, attempt_id)
+        VALUES (${booking.id}, ${booking.userId}, ${booking.roomId}, ${booking.checkIn},
+                ${booking.checkOut}, ${booking.nights}, 'pending', ${booking.attemptId})
+        ON CONFLICT (id) DO NOTHING
+        RETURNING *`,
+    );
+    return row ? toBooking(row) : this.mustFind(booking.id);
+  }
+
+  async recordRefusal(booking: NewBooking, code: string): Promise<Booking> {
+    const [row] = await withDatabase(
+      () => this.sql<Row[]>`
+        INSERT INTO bookings (id, user_id, room_id, check_in, check_out, nights, status, failure_code, attempt_id)
+        VALUES (${booking.id}, ${booking.userId}, ${booking.roomId}, ${booking.checkIn},
+                ${booking.checkOut}, ${booking.nights}, 'failed', ${code}, ${booking.attemptId})
+        ON CONFLICT (id) DO UPDATE
+          SET failure_code = EXCLUDED.failure_code, attempt_id = EXCLUDED.attempt_id, updated_at = now()
+          WHERE bookings.status = 'failed'
+        RETURNING *`,
+    );
+    return row ? toBooking(row) : this.mustFind(booking.id);
+  }
+
+  async restartFailed(id: string, attemptId: string): Promise<Booking | undefined> {
+    const [row] = await withDatabase(
+      () => this.sql<Row[]>`
+        UPDATE bookings
+        SET status = 'pending', attempt = attempt + 1, attempt_id = ${attemptId}, failure_code = NULL, updated_at = now()
+        WHERE id = ${id} AND status = 'failed' AND NOT release_owed
+        RETURNING *`,
+    );
+    return row && toBooking(row);
+  }
+
+  private async mustFind(id: string): Promise<Booking> {
+    const found = await this.find(id);
+    if (!found) throw new Error(`booking ${id} vanished between its insert and its read`);
+    return found;
   }
 
   async markConfirmed(id: string): Promise<Booking | undefined> {
@@ -68,7 +100,7 @@ export class PostgresBookingRepository implements BookingRepository {
   }
 
   async discardPending(id: string): Promise<void> {
-    await withDatabase(() => this.sql`DELETE FROM bookings WHERE id = ${id} AND status = 'pending'`);
+    await withDatabase(() => this.sql`DELETE FROM bookings WHERE id = ${id} AND status = 'pending' AND attempt = 1`);
   }
 
   async markFailed(id: string, code: string, releaseOwed: boolean): Promise<Booking | undefined> {
@@ -138,5 +170,72 @@ export class PostgresBookingRepository implements BookingRepository {
         LIMIT ${limit}`,
     );
     return rows.map(toBooking);
+  }
+
+  async findMany(ids: string[]): Promise<Booking[]> {
+    if (ids.length === 0) return [];
+    const rows = await withDatabase(() => this.sql<Row[]>`SELECT * FROM bookings WHERE id IN ${this.sql(ids)}`);
+    return rows.map(toBooking);
+  }
+
+  async confirmedPage(
+    after: ConfirmedCursor | undefined,
+    olderThanMs: number,
+    limit: number,
+  ): Promise<(Booking & { confirmedAt: string })[]> {
+    const rows = await withDatabase(
+      () => this.sql<(Row & { confirmed_at_text: string })[]>`
+        SELECT *, to_char(confirmed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS confirmed_at_text
+        FROM bookings
+        WHERE status = 'confirmed'
+          AND confirmed_at < now() - make_interval(secs => ${olderThanMs / 1000})
+          AND (${after === undefined} OR (confirmed_at, id) > (${after?.confirmedAt ?? null}::text::timestamptz, ${after?.id ?? null}::uuid))
+        ORDER BY confirmed_at, id
+        LIMIT ${limit}`,
+    );
+    return rows.map((row) => ({ ...toBooking(row), confirmedAt: row.confirmed_at_text }));
+  }
+
+  async repairConfirmed(
+    id: string,
+    attempt: number,
+    repair: () => Promise<boolean>,
+  ): Promise<'restored' | 'cancelled' | undefined> {
+    return withDatabase(() =>
+      this.sql.begin(async (tx) => {
+        const [row] = await tx`
+          SELECT id FROM bookings WHERE id = ${id} AND status = 'confirmed' AND attempt = ${attempt} FOR UPDATE`;
+        if (!row) return undefined;
+        if (await repair()) return 'restored' as const;
+        await tx`
+          UPDATE bookings
+          SET status = 'cancelled', failure_code = 'NIGHTS_LOST', cancelled_at = now(), updated_at = now()
+          WHERE id = ${id}`;
+        return 'cancelled' as const;
+      }),
+    );
+  }
+
+  async walkStep<P, T>(
+    walk: string,
+    step: (position: P | undefined) => Promise<{ position: P | undefined; result: T }>,
+  ): Promise<T | undefined> {
+    await withDatabase(() => this.sql`INSERT INTO reconciliation_cursors (walk) VALUES (${walk}) ON CONFLICT DO NOTHING`);
+    let result: T | undefined;
+    await withDatabase(() =>
+      this.sql.begin(async (tx) => {
+        // The walk's row is its mutex: a replica finding it locked leaves this step to the holder.
+        const [cursor] = await tx<{ position: P | null }[]>`
+          SELECT position FROM reconciliation_cursors WHERE walk = ${walk} FOR UPDATE SKIP LOCKED`;
+        if (!cursor) return;
+        const done = await step(cursor.position ?? undefined);
+        await tx`
+          UPDATE reconciliation_cursors
+          SET position = ${done.position === undefined ? null : tx.json(done.position as Parameters<typeof tx.json>[0])}, updated_at = now()
+          WHERE walk = ${walk}`;
+        result = done.result;
+      }),
+    );
+    return result;
   }
 }

@@ -1,0 +1,244 @@
+import { DomainError } from '@cupo/errors';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Booking } from '../domain/booking.js';
+import { RoomUnavailableError } from '../domain/errors.js';
+import { confirmBooking, type ConfirmBookingCommand } from './confirm-booking.js';
+import type {
+  BookingDeps,
+  BookingRepository,
+  CallContext,
+  HeldLock,
+  Inventory,
+  NewBooking,
+  ReservationKey,
+  RoomNightLocks,
+} from './ports.js';
+
+/**
+ * confirmBooking against in-memory fakes of its ports: each fake keeps the guarantee its
+ * real adapter gives (guarded state changes, idempotent reserve per attempt, locks that make
+ * later holders wait), so the use case's branches can be driven one by one.
+ */
+
+class FakeBookings implements Partial<BookingRepository> {
+  rows = new Map<string, Booking>();
+  /** Called after each change: lets a test act "meanwhile". */
+  onChange: (booking: Booking) => void = () => undefined;
+
+  private put(booking: Booking): Booking {
+    this.rows.set(booking.id, { ...booking });
+    this.onChange(booking);
+    return { ...booking };
+  }
+
+  async find(id: string) {
+    const row = this.rows.get(id);
+    return row && { ...row };
+  }
+  async insertPending(b: NewBooking) {
+    const row = this.rows.get(b.id);
+    if (row) return { ...row };
+    return this.put({ ...b, status: 'pending', attempt: 1, failureCode: null, releaseOwed: false, createdAt: new Date(), cancelledAt: null });
+  }
+  async recordRefusal(b: NewBooking, code: string) {
+    const row = this.rows.get(b.id);
+    if (!row) return this.put({ ...b, status: 'failed', attempt: 1, failureCode: code, releaseOwed: false, createdAt: new Date(), cancelledAt: null });
+    if (row.status !== 'failed') return { ...row };
+    return this.put({ ...row, failureCode: code, attemptId: b.attemptId });
+  }
+  async restartFailed(id: string, attemptId: string) {
+    const row = this.rows.get(id);
+    if (!row || row.status !== 'failed' || row.releaseOwed) return undefined;
+    return this.put({ ...row, status: 'pending', attempt: row.attempt + 1, attemptId, failureCode: null });
+  }
+  async markConfirmed(id: string) {
+    const row = this.rows.get(id);
+    if (row?.status !== 'pending') return undefined;
+    return this.put({ ...row, status: 'confirmed' });
+  }
+  async markFailed(id: string, code: string, releaseOwed: boolean) {
+    const row = this.rows.get(id);
+    if (row?.status !== 'pending') return undefined;
+    return this.put({ ...row, status: 'failed', failureCode: code, releaseOwed });
+  }
+  async discardPending(id: string) {
+    if (this.rows.get(id)?.status === 'pending') this.rows.delete(id);
+  }
+  async settleRelease(id: string) {
+    const row = this.rows.get(id);
+    if (row) this.put({ ...row, releaseOwed: false });
+  }
+  /** What the recovery loop does to a pending booking it judges stale. */
+  abandon(id: string) {
+    const row = this.rows.get(id)!;
+    this.put({ ...row, status: 'failed', failureCode: 'ABANDONED', releaseOwed: true });
+  }
+}
+
+class FakeInventory implements Inventory {
+  available = new Map<string, number>();
+  reservations = new Map<string, 'reserved' | 'released'>();
+  /** When set, reserve and release fail as a timed-out RPC would. */
+  down = false;
+  reserveCalls: ReservationKey[] = [];
+
+  open(nights: string[], total: number) {
+    for (const night of nights) this.available.set(night, total);
+  }
+  private timeout() {
+    return new DomainError('timeout', 'UPSTREAM_TIMEOUT', 'No answer to inventory.nights.reserve.v1 within 3000 ms');
+  }
+  async availability(_roomId: number, nights: string[]) {
+    return nights.map((date) => ({ date, total: 1, available: this.available.get(date) ?? 0 }));
+  }
+  async reserve(key: ReservationKey, roomId: number, nights: string[]) {
+    this.reserveCalls.push(key);
+    if (this.down) throw this.timeout();
+    const id = `${key.bookingId}/${key.attempt}`;
+    const existing = this.reservations.get(id);
+    if (existing === 'reserved') return;
+    if (existing === 'released') throw new DomainError('conflict', 'RESERVATION_RELEASED', 'released already');
+    const soldOut = nights.filter((night) => (this.available.get(night) ?? 0) < 1);
+    if (soldOut.length > 0) throw new RoomUnavailableError(roomId, soldOut);
+    for (const night of nights) this.available.set(night, this.available.get(night)! - 1);
+    this.reservations.set(id, 'reserved');
+  }
+  async release(key: ReservationKey, _roomId: number, nights: string[]) {
+    if (this.down) throw this.timeout();
+    const id = `${key.bookingId}/${key.attempt}`;
+    if (this.reservations.get(id) === 'reserved') {
+      for (const night of nights) this.available.set(night, this.available.get(night)! + 1);
+    }
+    this.reservations.set(id, 'released');
+  }
+  async heldReservations() {
+    return [];
+  }
+  async heldAmong() {
+    return [];
+  }
+  held(bookingId: string, attempt: number) {
+    return this.reservations.get(`${bookingId}/${attempt}`) === 'reserved';
+  }
+}
+
+/** One holder per room at a time; waiters ask `keepWaiting` between polls, as redlock's adapter does. */
+class FakeLocks implements RoomNightLocks {
+  private holders = new Set<number>();
+  async acquire(roomId: number, _nights: string[], options: { waitUntil: number; keepWaiting: () => Promise<void> }): Promise<HeldLock> {
+    while (this.holders.has(roomId)) {
+      if (Date.now() > options.waitUntil) throw new DomainError('unavailable', 'LOCK_TIMEOUT', 'held');
+      await options.keepWaiting();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    this.holders.add(roomId);
+    return { release: async () => void this.holders.delete(roomId) };
+  }
+}
+
+const NIGHTS = ['2030-05-01', '2030-05-02'];
+let bookings: FakeBookings;
+let inventory: FakeInventory;
+let deps: BookingDeps;
+let outcomes: string[];
+
+beforeEach(() => {
+  bookings = new FakeBookings();
+  inventory = new FakeInventory();
+  inventory.open(NIGHTS, 1);
+  outcomes = [];
+  deps = {
+    bookings: bookings as unknown as BookingRepository,
+    inventory,
+    locks: new FakeLocks(),
+    metrics: { outcome: (o) => outcomes.push(o), recovered: () => undefined, reconciled: () => undefined },
+    clock: { today: () => '2030-01-01' },
+  };
+});
+
+const context = (): CallContext => ({ requestId: 'r', deadline: Date.now() + 2_000 });
+const command = (overrides: Partial<ConfirmBookingCommand> = {}): ConfirmBookingCommand => ({
+  bookingId: 'b-1',
+  userId: 'alice',
+  roomId: 7,
+  checkIn: '2030-05-01',
+  checkOut: '2030-05-03',
+  attemptId: 'request-1',
+  ...overrides,
+});
+const book = (overrides: Partial<ConfirmBookingCommand> = {}) => confirmBooking(deps, command(overrides), context(), 500);
+
+describe('confirming a booking', () => {
+  it('books a free stay: pending first, then the nights, then confirmed', async () => {
+    const booking = await book();
+    expect(booking).toMatchObject({ status: 'confirmed', attempt: 1 });
+    expect(inventory.held('b-1', 1)).toBe(true);
+    expect(outcomes).toEqual(['confirmed']);
+  });
+
+  it('answers duplicates of one request running at once with the booking, not with a 409 for nights it took itself', async () => {
+    const answers = await Promise.allSettled(Array.from({ length: 5 }, () => book()));
+    for (const answer of answers) expect(answer).toMatchObject({ status: 'fulfilled', value: { id: 'b-1', status: 'confirmed' } });
+    expect(inventory.available.get(NIGHTS[0]!)).toBe(0);
+  });
+
+  it('records a refusal: the same request is refused again even once nights free up; a client retry books', async () => {
+    inventory.available.set(NIGHTS[1]!, 0);
+    await expect(book()).rejects.toMatchObject({ code: 'ROOM_UNAVAILABLE' });
+    expect(bookings.rows.get('b-1')).toMatchObject({ status: 'failed', failureCode: 'ROOM_UNAVAILABLE', releaseOwed: false });
+    inventory.available.set(NIGHTS[1]!, 1);
+    // A redelivered duplicate of that request: the same answer, nothing reserved.
+    await expect(book()).rejects.toMatchObject({ code: 'ROOM_UNAVAILABLE' });
+    expect(inventory.available.get(NIGHTS[0]!)).toBe(1);
+    // The client asks again: a new attempt, which books.
+    const retried = await book({ attemptId: 'request-2' });
+    expect(retried).toMatchObject({ status: 'confirmed', attempt: 2 });
+    expect(inventory.held('b-1', 2)).toBe(true);
+  });
+
+  it('makes a new attempt when a client retries a failed one, and names the cause to a duplicate of the failed request', async () => {
+    inventory.down = true;
+    await expect(book()).rejects.toMatchObject({ code: 'UPSTREAM_TIMEOUT' });
+    // The release could not be paid either: owed.
+    expect(bookings.rows.get('b-1')).toMatchObject({ status: 'failed', releaseOwed: true, failureCode: 'UPSTREAM_TIMEOUT' });
+    inventory.down = false;
+    const duplicate = book();
+    await expect(duplicate).rejects.toMatchObject({ code: 'BOOKING_ABANDONED' });
+    await expect(duplicate).rejects.toThrow(/inventory did not answer in time.*retrying makes a new attempt/);
+    const retried = await book({ attemptId: 'request-2' });
+    expect(retried).toMatchObject({ status: 'confirmed', attempt: 2 });
+    // The first attempt's nights were released before the second reserved.
+    expect(inventory.reservations.get('b-1/1')).toBe('released');
+    expect(inventory.available.get(NIGHTS[0]!)).toBe(0);
+  });
+
+  it('asks for a moment when the failed attempt still owes nights it cannot return yet', async () => {
+    inventory.down = true;
+    await expect(book()).rejects.toMatchObject({ code: 'UPSTREAM_TIMEOUT' });
+    await expect(book({ attemptId: 'request-2' })).rejects.toMatchObject({ code: 'BOOKING_RETRY_PENDING' });
+    inventory.down = false;
+    await expect(book({ attemptId: 'request-3' })).resolves.toMatchObject({ status: 'confirmed', attempt: 2 });
+  });
+
+  it('reports an attempt the recovery loop gave up while it stalled, with that cause', async () => {
+    bookings.onChange = (booking) => {
+      if (booking.status === 'pending') queueMicrotask(() => bookings.abandon(booking.id));
+    };
+    await expect(book()).rejects.toThrow(/stalled past the recovery deadline/);
+    expect(outcomes).toEqual(['abandoned']);
+  });
+
+  it('replays a confirmed booking without waiting for its nights', async () => {
+    await book();
+    await expect(book({ attemptId: 'request-2' })).resolves.toMatchObject({ status: 'confirmed', attempt: 1 });
+    expect(inventory.reserveCalls).toHaveLength(1);
+  });
+
+  it('never answers for another stay under the same booking id', async () => {
+    await book();
+    await expect(book({ checkOut: '2030-05-02', attemptId: 'request-2' })).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+    inventory.available.set(NIGHTS[0]!, 0);
+    await expect(book({ bookingId: 'b-2' })).rejects.toMatchObject({ code: 'ROOM_UNAVAILABLE' });
+    await expect(book({ bookingId: 'b-2', userId: 'bob', attemptId: 'request-3' })).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+  });
+});
