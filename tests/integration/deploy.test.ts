@@ -217,6 +217,9 @@ describe('deployment files', () => {
             expect(container.resources.limits.memory, name).toBeTruthy();
             expect(container.securityContext.readOnlyRootFilesystem, name).toBe(true);
             expect(container.securityContext.allowPrivilegeEscalation, name).toBe(false);
+            // A Secret without a key the service needs stops the pod with the key's name; an
+            // optional one let the worker start on its development defaults.
+            for (const entry of container.env ?? []) expect(entry.valueFrom?.secretKeyRef?.optional, `${name} ${entry.name}`).toBeUndefined();
           }
         }
         for (const object of objects) {
@@ -278,7 +281,7 @@ describe('deployment files', () => {
     describe('kept across upgrades (helm’s lookup of the release’s Secret, against a stand-in Kubernetes API)', () => {
       let api: Server;
       let kubeconfig: string;
-      const existing = { JWT_SECRET: 'the-jwt-secret-from-the-first-install', POSTGRES_PASSWORD: 'firstInstallPostgresPassword', REDIS_PASSWORD: 'firstInstallRedisPassword', RABBITMQ_PASSWORD: 'firstInstallRabbitPassword' };
+      const existing: Record<string, string> = { JWT_SECRET: 'the-jwt-secret-from-the-first-install', POSTGRES_PASSWORD: 'firstInstallPostgresPassword', REDIS_PASSWORD: 'firstInstallRedisPassword', RABBITMQ_PASSWORD: 'firstInstallRabbitPassword' };
       beforeAll(async () => {
         // Just what helm asks of a cluster for `helm template --dry-run=server`: the core
         // API's resource list and the GET of the Secret its `lookup` names.
@@ -313,6 +316,9 @@ current-context: stand-in
         };
         expect(await render()).toMatchObject(existing);
         expect(await render('--set', 'secret.jwtSecret=a-new-secret-given-on-upgrade')).toMatchObject({ ...existing, JWT_SECRET: 'a-new-secret-given-on-upgrade' });
+        // A release from an earlier chart kept the public development secret: not kept again.
+        existing.JWT_SECRET = 'dev-secret-change-me';
+        expect((await render()).JWT_SECRET).toMatch(/^[A-Za-z0-9]{40}$/);
       });
     });
 

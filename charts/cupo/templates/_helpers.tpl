@@ -60,7 +60,10 @@ keep the password they were initialised with); else a new random one. Called wit
 {{- if .given -}}
 {{- .given -}}
 {{- else -}}
-{{- dig "data" .key "" .existing | b64dec | default (randAlphaNum 40) -}}
+{{- $kept := dig "data" .key "" .existing | b64dec -}}
+{{- /* A release made by an earlier chart holds the public development JWT secret: replace it. */ -}}
+{{- if eq $kept "dev-secret-change-me" }}{{ $kept = "" }}{{ end -}}
+{{- $kept | default (randAlphaNum 40) -}}
 {{- end -}}
 {{- end -}}
 
