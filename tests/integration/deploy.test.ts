@@ -1,40 +1,95 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import Ajv from 'ajv';
 import { parse, parseAllDocuments } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error a plain .mjs script shared with `make k8s`
 import { renderK8s } from '../../tools/deploy/render-k8s.mjs';
+import { referenceProblems, schemaProblems, type K8sObject } from './manifest-check.js';
 
 /**
  * The deploy checks: real helm, kubectl and promtool binaries (make deploy-tools puts them in
- * .tools/deploy/bin), the official Kubernetes OpenAPI schemas (kubernetes-models), and a
- * policy every rendered variant must meet.
+ * .tools/deploy/bin); every rendered variant checked field by field against the Kubernetes API
+ * models and the Prometheus Operator's CRDs, and for references no schema sees
+ * (manifest-check.ts); the services' own configuration parsers run on the environment each
+ * variant gives them; and a policy every variant must meet.
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, '.tools/deploy/bin');
 const CHART = join(ROOT, 'charts/cupo');
 const tool = (name: string) => join(BIN, name);
-const run = (name: string, args: string[]) => execFileSync(tool(name), args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-
-type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: any; data?: any };
+const run = (name: string, args: string[], env: NodeJS.ProcessEnv = process.env) =>
+  execFileSync(tool(name), args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env });
+/** The error output of a command that must fail. */
+const refusal = (name: string, args: string[]) => {
+  const result = spawnSync(tool(name), args, { cwd: ROOT, encoding: 'utf8' });
+  expect(result.status, `${name} ${args.join(' ')} should fail`).not.toBe(0);
+  return result.stderr;
+};
 
 const docs = (text: string): K8sObject[] =>
   parseAllDocuments(text)
     .map((doc) => doc.toJS() as K8sObject | null)
     .filter((o): o is K8sObject => o !== null && typeof o === 'object');
 
-const VARIANTS = {
-  'chart, default values': () => docs(run('helm', ['template', 'cupo', CHART])),
-  'chart, dev values': () => docs(run('helm', ['template', 'cupo', CHART, '-f', join(CHART, 'values-dev.yaml')])),
-  'chart, production values': () => docs(run('helm', ['template', 'cupo', CHART, '-f', join(CHART, 'values-production.yaml')])),
-  'kustomize k8s/': () => docs(run('kubectl', ['kustomize', 'k8s/'])),
-  'kustomize k8s/overlays/dev': () => docs(run('kubectl', ['kustomize', 'k8s/overlays/dev'])),
+/** What a production install must give when the chart makes the Secret: only you have these. */
+const PROVIDERS = ['--set', 'secret.graphClientSecret=graph-app-secret', '--set', 'secret.moodleToken=moodle-ws-token', '--set', 'secret.smtpUrl=smtps://mailer:pw@smtp.example.edu:465'];
+const template = (...args: string[]) => docs(run('helm', ['template', 'cupo', CHART, '--namespace', 'cupo', ...args]));
+const SERVICES = ['gateway', 'inventory', 'booking', 'enrollment', 'worker'];
+
+/** The keys values-production.yaml tells you to put in your Secret (its `kubectl create secret`). */
+const DOCUMENTED_SECRET_KEYS = [...readFileSync(join(CHART, 'values-production.yaml'), 'utf8').matchAll(/--from-literal=([A-Z_]+)=/g)].map((m) => m[1]!);
+/** Plausible production values for those keys, to run the services' config parsers on. */
+const productionSecret: Record<string, string> = {
+  JWT_SECRET: 'a-production-secret-of-sixty-four-characters-0123456789abcdef',
+  AMQP_URL: 'amqps://cupo:pw@rabbitmq.example.internal:5671/cupo',
+  REDIS_URL: 'rediss://:pw@redis.example.internal:6380',
+  GRAPH_CLIENT_SECRET: 'graph-app-secret',
+  MOODLE_TOKEN: 'moodle-ws-token',
+  SMTP_URL: 'smtps://mailer:pw@smtp.example.edu:465',
+  ...Object.fromEntries(['inventory', 'booking', 'enrollment', 'worker'].map((s) => [`${s.toUpperCase()}_DATABASE_URL`, `postgres://cupo:pw@postgres.example.internal:5432/cupo_${s}`])),
 };
 
-/** The kubernetes-models class for an object's apiVersion and kind. */
+/** A copy of k8s/ with its secrets.env generated, as a user would before `kubectl apply -k`. */
+let k8sCopy: string | undefined;
+function k8sWithSecrets(): string {
+  if (!k8sCopy) {
+    k8sCopy = mkdtempSync(join(tmpdir(), 'cupo-k8s-'));
+    cpSync(join(ROOT, 'k8s'), join(k8sCopy, 'k8s'), { recursive: true, filter: (src) => !src.endsWith('secrets.env') });
+    execFileSync(join(ROOT, 'k8s/generate-secrets.sh'), [], {
+      env: { ...process.env, SECRETS_ENV: join(k8sCopy, 'k8s/base/secrets.env'), GRAPH_CLIENT_SECRET: 'graph-app-secret', MOODLE_TOKEN: 'moodle-ws-token', SMTP_URL: 'smtps://mailer:pw@smtp.example.edu:465' },
+      stdio: 'ignore',
+    });
+  }
+  return join(k8sCopy, 'k8s');
+}
+afterAll(() => {
+  if (k8sCopy) rmSync(k8sCopy, { recursive: true, force: true });
+});
+
+/** Renders once, however many tests read it (each render is a helm or kubectl run). */
+const once = (render: () => K8sObject[]) => {
+  let objects: K8sObject[] | undefined;
+  return () => structuredClone((objects ??= render()));
+};
+
+const VARIANTS: Record<string, { render: () => K8sObject[]; externalSecrets?: Record<string, string[]> }> = {
+  'chart, default values': { render: once(() => template(...PROVIDERS)) },
+  'chart, dev values': { render: once(() => template('-f', join(CHART, 'values-dev.yaml'))) },
+  'chart, production values': {
+    render: once(() => template('-f', join(CHART, 'values-production.yaml'))),
+    externalSecrets: { 'cupo-secrets': DOCUMENTED_SECRET_KEYS },
+  },
+  'kustomize k8s/': { render: once(() => docs(run('kubectl', ['kustomize', k8sWithSecrets()]))) },
+  'kustomize k8s/overlays/dev': { render: once(() => docs(run('kubectl', ['kustomize', join(k8sWithSecrets(), 'overlays/dev')]))) },
+};
+
+/** The kubernetes-models class for an object's apiVersion and kind (required fields, enums, formats). */
 async function modelFor(object: K8sObject): Promise<new (data: unknown) => { validate(): void }> {
   const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion];
   const module = group === 'monitoring.coreos.com'
@@ -45,6 +100,32 @@ async function modelFor(object: K8sObject): Promise<new (data: unknown) => { val
   return model;
 }
 
+/**
+ * The environment Kubernetes would give a container: the image's NODE_ENV=production, its
+ * envFrom ConfigMaps, then its env in order with $(VAR) expanded and Secret keys read.
+ */
+function containerEnvironment(objects: K8sObject[], container: any, externalSecret: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = { NODE_ENV: 'production' };
+  const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+  for (const from of container.envFrom ?? []) Object.assign(env, find('ConfigMap', from.configMapRef.name)?.data);
+  for (const entry of container.env ?? []) {
+    const ref = entry.valueFrom?.secretKeyRef;
+    if (ref) {
+      const secret = find('Secret', ref.name);
+      const value = secret
+        ? secret.stringData?.[ref.key] ?? (secret.data?.[ref.key] !== undefined ? Buffer.from(secret.data[ref.key]!, 'base64').toString() : undefined)
+        : externalSecret[ref.key];
+      if (value !== undefined) env[entry.name] = value;
+    } else {
+      env[entry.name] = String(entry.value ?? '').replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (all, name) => env[name] ?? all);
+    }
+  }
+  return env;
+}
+
+const loadConfigOf = async (service: string): Promise<(env: NodeJS.ProcessEnv) => unknown> =>
+  (await import(pathToFileURL(join(ROOT, 'services', service, 'dist/config.js')).href)).loadConfig;
+
 function yamlFiles(dir: string): string[] {
   const skip = new Set(['node_modules', '.git', '.tools', 'dist', 'templates', '.run', 'test-results']);
   return readdirSync(dir).flatMap((name) => {
@@ -54,6 +135,9 @@ function yamlFiles(dir: string): string[] {
     return /\.ya?ml$/.test(name) ? [path] : [];
   });
 }
+
+const deployment = (objects: K8sObject[], name: string) => objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `cupo-${name}`)!;
+const containerOf = (objects: K8sObject[], name: string) => deployment(objects, name).spec.template.spec.containers[0];
 
 describe('deployment files', () => {
   it('has the real tools at hand', () => {
@@ -71,30 +155,12 @@ describe('deployment files', () => {
   });
 
   it('passes helm lint with the default, dev and production values', () => {
-    for (const values of [[], ['-f', join(CHART, 'values-dev.yaml')], ['-f', join(CHART, 'values-production.yaml')]]) {
+    for (const values of [PROVIDERS, ['-f', join(CHART, 'values-dev.yaml')], ['-f', join(CHART, 'values-production.yaml')]]) {
       expect(run('helm', ['lint', CHART, '--strict', ...values])).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
     }
   });
 
-  it('validates the default and dev values against values.schema.json, and refuses bad ones', () => {
-    const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8'));
-    const validate = new Ajv.default({ allErrors: true, strict: false }).compile(schema);
-    const base = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
-    expect(validate(base), JSON.stringify(validate.errors)).toBe(true);
-    const merge = (a: any, b: any): any =>
-      b && typeof b === 'object' && !Array.isArray(b)
-        ? Object.fromEntries([...new Set([...Object.keys(a ?? {}), ...Object.keys(b)])].map((k) => [k, k in b ? merge(a?.[k], b[k]) : a[k]]))
-        : b;
-    for (const file of ['values-dev.yaml', 'values-production.yaml']) {
-      const merged = merge(base, parse(readFileSync(join(CHART, file), 'utf8')));
-      expect(validate(merged), `${file}: ${JSON.stringify(validate.errors)}`).toBe(true);
-    }
-    expect(validate(merge(base, { image: { tag: 'latest' } }))).toBe(false);
-    expect(validate(merge(base, { services: { booking: { replicas: 0 } } }))).toBe(false);
-    expect(validate(merge(base, { secret: { jwtSecret: 'short' } }))).toBe(false);
-  });
-
-  for (const [variant, render] of Object.entries(VARIANTS)) {
+  for (const [variant, { render, externalSecrets }] of Object.entries(VARIANTS)) {
     describe(variant, () => {
       const objects = render();
 
@@ -106,31 +172,54 @@ describe('deployment files', () => {
         }
       });
 
-      it('meets the policy: replicas, probes, resources, non-root, pinned images, PDB and HPA per service', () => {
+      it('has no field the Kubernetes API (or the Prometheus Operator CRD) does not know, and no wrong type', () => {
+        expect(objects.flatMap(schemaProblems)).toEqual([]);
+      });
+
+      it('has selectors that select, named ports that resolve, Secret keys that exist, PDBs that allow an eviction', () => {
+        expect(referenceProblems(objects, externalSecrets)).toEqual([]);
+      });
+
+      it('gives every service a configuration it accepts (what the pods would crash-loop on)', async () => {
+        const external = externalSecrets ? productionSecret : {};
+        for (const service of SERVICES) {
+          const loadConfig = await loadConfigOf(service);
+          const env = containerEnvironment(objects, containerOf(objects, service), external);
+          expect(() => loadConfig(env), service).not.toThrow();
+        }
+      });
+
+      it('meets the policy: replicas, probes on the ops port, resources, non-root, pinned images, PDB and HPA per service, shutdown within the grace period', () => {
         const deployments = objects.filter((o) => o.kind === 'Deployment');
         expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['cupo-booking', 'cupo-enrollment', 'cupo-gateway', 'cupo-inventory', 'cupo-worker']);
-        const named = (kind: string) => new Set(objects.filter((o) => o.kind === kind).map((o) => o.metadata.name));
+        const named = (kind: string) => new Map(objects.filter((o) => o.kind === kind).map((o) => [o.metadata.name, o]));
         const pdbs = named('PodDisruptionBudget');
         const hpas = named('HorizontalPodAutoscaler');
-        const shutdownMs = Number(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'cupo-config')?.data?.SHUTDOWN_TIMEOUT_MS);
         for (const deployment of deployments) {
           const name = deployment.metadata.name;
           const pod = deployment.spec.template.spec;
-          expect(deployment.spec.replicas, name).toBeGreaterThanOrEqual(2);
+          const hpa = hpas.get(name);
+          expect(hpa, `${name} HPA`).toBeDefined();
+          expect(hpa!.spec.minReplicas, name).toBeGreaterThanOrEqual(2);
+          expect(deployment.spec.replicas, `${name}: replicas belong to the HPA`).toBeUndefined();
           expect(deployment.spec.strategy.type, name).toBe('RollingUpdate');
-          expect(pdbs.has(name), `${name} PDB`).toBe(true);
-          expect(hpas.has(name), `${name} HPA`).toBe(true);
+          expect(pdbs.get(name)?.spec.maxUnavailable, `${name} PDB`).toBeGreaterThanOrEqual(1);
           expect(pod.securityContext.runAsNonRoot, name).toBe(true);
-          expect(pod.terminationGracePeriodSeconds * 1000, name).toBeGreaterThan(shutdownMs);
           for (const container of pod.containers) {
+            const env = containerEnvironment(objects, container, productionSecret);
+            const drainMs = Number(env.SHUTDOWN_DRAIN_DELAY_MS ?? 0);
+            expect(drainMs + Number(env.SHUTDOWN_TIMEOUT_MS), `${name}: drain and shutdown within the grace period, with margin`).toBeLessThanOrEqual(pod.terminationGracePeriodSeconds * 1000 - 5_000);
             expect(container.image, name).toMatch(/^[^:]+:[^:]+$/);
             expect(container.image, name).not.toMatch(/:latest$/);
-            expect(container.livenessProbe.httpGet.path, name).toBe('/healthz');
-            expect(container.readinessProbe.httpGet.path, name).toBe('/readyz');
+            for (const probe of [container.startupProbe, container.livenessProbe]) expect(probe.httpGet, name).toEqual({ path: '/healthz', port: 'ops' });
+            expect(container.readinessProbe.httpGet, name).toEqual({ path: '/readyz', port: 'ops' });
             expect(container.resources.requests.cpu && container.resources.requests.memory, name).toBeTruthy();
             expect(container.resources.limits.memory, name).toBeTruthy();
             expect(container.securityContext.readOnlyRootFilesystem, name).toBe(true);
             expect(container.securityContext.allowPrivilegeEscalation, name).toBe(false);
+            // A Secret without a key the service needs stops the pod with the key's name; an
+            // optional one let the worker start on its development defaults.
+            for (const entry of container.env ?? []) expect(entry.valueFrom?.secretKeyRef?.optional, `${name} ${entry.name}`).toBeUndefined();
           }
         }
         for (const object of objects) {
@@ -139,21 +228,351 @@ describe('deployment files', () => {
           }
         }
       });
+
+      it('keeps the gateway’s readiness and metrics off its public Service, open to Prometheus only', () => {
+        const gateway = containerOf(objects, 'gateway');
+        expect(gateway.ports.map((p: any) => p.name).sort()).toEqual(['http', 'ops']);
+        const env = containerEnvironment(objects, gateway, productionSecret);
+        expect(Number(env.PORT)).toBe(gateway.ports.find((p: any) => p.name === 'http').containerPort);
+        expect(Number(env.OPS_PORT)).toBe(gateway.ports.find((p: any) => p.name === 'ops').containerPort);
+        expect(Number(env.SHUTDOWN_DRAIN_DELAY_MS)).toBeGreaterThanOrEqual(5_000);
+        const services = objects.filter((o) => o.kind === 'Service' && o.spec.selector?.['app.kubernetes.io/name'] === 'gateway');
+        const publicService = services.find((s) => s.metadata.name === 'cupo-gateway')!;
+        expect(publicService.spec.ports.map((p: any) => p.targetPort)).toEqual(['http']);
+        expect(services.find((s) => s.metadata.name === 'cupo-gateway-ops')!.spec.ports.map((p: any) => p.targetPort)).toEqual(['ops']);
+        const policy = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'cupo-gateway')!;
+        for (const rule of policy.spec.ingress) {
+          const ports = rule.ports.map((p: any) => p.port);
+          if (ports.includes('ops')) expect(rule.from?.[0]?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'prometheus' });
+          else expect(ports).toEqual(['http']);
+        }
+        for (const service of SERVICES.filter((s) => s !== 'gateway')) {
+          expect(containerOf(objects, service).ports.map((p: any) => p.name), service).toEqual(['ops']);
+        }
+      });
     });
   }
 
-  it('runs migrations as a hook before install and upgrade when the infrastructure is external', () => {
-    const objects = VARIANTS['chart, production values']();
-    const job = objects.find((o) => o.kind === 'Job')!;
-    expect(job.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
-    expect(objects.some((o) => o.kind === 'StatefulSet')).toBe(false);
-    expect(objects.filter((o) => o.kind === 'ServiceMonitor')).toHaveLength(5);
-    expect(objects.filter((o) => o.kind === 'PrometheusRule')).toHaveLength(1);
+  describe('secrets', () => {
+    it('refuses a default install that lacks the worker’s provider credentials, naming them', () => {
+      const stderr = refusal('helm', ['template', 'cupo', CHART]);
+      for (const value of ['graphClientSecret', 'moodleToken', 'smtpUrl']) expect(stderr).toContain(`secret.${value}`);
+    });
+
+    it('generates the JWT secret and every bundled password when not given: random, none a development default, none inline', () => {
+      const [first, second] = [template(...PROVIDERS), template(...PROVIDERS)];
+      const secretOf = (objects: K8sObject[]) => objects.find((o) => o.kind === 'Secret')!.stringData!;
+      const keys = ['JWT_SECRET', 'POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'RABBITMQ_PASSWORD'];
+      for (const key of keys) {
+        expect(secretOf(first)[key], key).toMatch(/^[A-Za-z0-9]{40}$/);
+        expect(secretOf(first)[key], `${key} is random`).not.toBe(secretOf(second)[key]);
+      }
+      expect(readFileSync(join(CHART, 'values.yaml'), 'utf8')).not.toMatch(/dev-secret-change-me|dev-graph-secret|dev-moodle-token|cupo-dev-password/);
+      // Passwords only in the Secret: no other object holds one inline.
+      const elsewhere = JSON.stringify(first.filter((o) => o.kind !== 'Secret'));
+      for (const key of keys) expect(elsewhere, key).not.toContain(secretOf(first)[key]);
+      for (const object of first.filter((o) => o.kind === 'StatefulSet')) {
+        for (const env of object.spec.template.spec.containers.flatMap((c: any) => c.env ?? [])) {
+          if (/PASS|AUTH/.test(env.name)) expect(env.valueFrom?.secretKeyRef, `${object.metadata.name} ${env.name}`).toBeDefined();
+        }
+      }
+    });
+
+    describe('kept across upgrades (helm’s lookup of the release’s Secret, against a stand-in Kubernetes API)', () => {
+      let api: Server;
+      let kubeconfig: string;
+      const existing: Record<string, string> = { JWT_SECRET: 'the-jwt-secret-from-the-first-install', POSTGRES_PASSWORD: 'firstInstallPostgresPassword', REDIS_PASSWORD: 'firstInstallRedisPassword', RABBITMQ_PASSWORD: 'firstInstallRabbitPassword' };
+      beforeAll(async () => {
+        // Just what helm asks of a cluster for `helm template --dry-run=server`: the core
+        // API's resource list and the GET of the Secret its `lookup` names.
+        api = createServer((req, res) => {
+          const reply = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+          const path = new URL(req.url!, 'http://api').pathname;
+          if (path === '/api/v1') return reply(200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'secrets', namespaced: true, kind: 'Secret', verbs: ['get'] }] });
+          if (path === '/api/v1/namespaces/cupo/secrets/cupo-secrets') {
+            const data = Object.fromEntries(Object.entries(existing).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+            return reply(200, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cupo-secrets', namespace: 'cupo' }, data });
+          }
+          reply(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 });
+        });
+        await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+        const { port } = api.address() as { port: number };
+        kubeconfig = join(mkdtempSync(join(tmpdir(), 'cupo-kube-')), 'config');
+        writeFileSync(kubeconfig, `apiVersion: v1
+kind: Config
+clusters: [{name: stand-in, cluster: {server: "http://127.0.0.1:${port}"}}]
+users: [{name: stand-in, user: {}}]
+contexts: [{name: stand-in, context: {cluster: stand-in, user: stand-in, namespace: cupo}}]
+current-context: stand-in
+`);
+      });
+      afterAll(() => api?.close());
+
+      it('renders the values the release’s Secret already holds, and a given value over them', async () => {
+        // Asynchronously: the stand-in API answers from this process.
+        const render = async (...args: string[]) => {
+          const { stdout } = await promisify(execFile)(tool('helm'), ['template', 'cupo', CHART, '--namespace', 'cupo', '--kubeconfig', kubeconfig, '--dry-run=server', ...PROVIDERS, ...args]);
+          return docs(stdout).find((o) => o.kind === 'Secret')!.stringData!;
+        };
+        expect(await render()).toMatchObject(existing);
+        expect(await render('--set', 'secret.jwtSecret=a-new-secret-given-on-upgrade')).toMatchObject({ ...existing, JWT_SECRET: 'a-new-secret-given-on-upgrade' });
+        // A release from an earlier chart kept the public development secret: not kept again.
+        existing.JWT_SECRET = 'dev-secret-change-me';
+        expect((await render()).JWT_SECRET).toMatch(/^[A-Za-z0-9]{40}$/);
+      });
+    });
+
+    it('has a values schema that refuses what the services refuse', async () => {
+      const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8'));
+      const validate = new Ajv.default({ allErrors: true, strict: false }).compile(schema);
+      const merge = (a: any, b: any): any =>
+        b && typeof b === 'object' && !Array.isArray(b)
+          ? Object.fromEntries([...new Set([...Object.keys(a ?? {}), ...Object.keys(b)])].map((k) => [k, k in b ? merge(a?.[k], b[k]) : a[k]]))
+          : b;
+      const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
+      const installable = merge(values, { secret: { graphClientSecret: 'graph-app-secret', moodleToken: 'moodle-ws-token', smtpUrl: 'smtps://mailer:pw@smtp.example.edu:465' } });
+      expect(values.nodeEnv).toBe('production');
+      expect(validate(installable), JSON.stringify(validate.errors)).toBe(true);
+      for (const file of ['values-dev.yaml', 'values-production.yaml']) {
+        const merged = merge(values, parse(readFileSync(join(CHART, file), 'utf8')));
+        expect(validate(merged), `${file}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      }
+      expect(validate(values), 'provider credentials are required when the chart makes the Secret').toBe(false);
+      expect(validate(merge(installable, { secret: { smtpUrl: '' } })), 'an empty SMTP_URL (the worker crash-looped on it)').toBe(false);
+      expect(validate(merge(installable, { image: { tag: 'latest' } }))).toBe(false);
+      expect(validate(merge(installable, { services: { booking: { replicas: 0 } } }))).toBe(false);
+      expect(validate(merge(installable, { secret: { jwtSecret: 'short' } }))).toBe(false);
+      expect(validate(merge(installable, { podDisruptionBudget: { maxUnavailable: 0 } }))).toBe(false);
+      expect(validate(merge(installable, { bundled: { redis: { password: 'has@and/in-it-0123' } } })), 'a password that would break its URL').toBe(false);
+
+      // Each development default the services refuse in production, set in the values: the
+      // schema refuses it too (under nodeEnv production), so helm stops before the pods would.
+      const worker = await import(pathToFileURL(join(ROOT, 'services/worker/dist/config.js')).href);
+      const gateway = await import(pathToFileURL(join(ROOT, 'services/gateway/dist/config.js')).href);
+      const asValues: Record<string, [string[], string]> = {
+        GRAPH_CLIENT_SECRET: [['secret', 'graphClientSecret'], worker.DEVELOPMENT_DEFAULTS.GRAPH_CLIENT_SECRET],
+        MOODLE_TOKEN: [['secret', 'moodleToken'], worker.DEVELOPMENT_DEFAULTS.MOODLE_TOKEN],
+        SMTP_URL: [['secret', 'smtpUrl'], worker.DEVELOPMENT_DEFAULTS.SMTP_URL],
+        SIS_URL: [['onboarding', 'sisUrl'], worker.DEVELOPMENT_DEFAULTS.SIS_URL],
+        GRAPH_URL: [['onboarding', 'graph', 'url'], worker.DEVELOPMENT_DEFAULTS.GRAPH_URL],
+        GRAPH_LOGIN_URL: [['onboarding', 'graph', 'loginUrl'], worker.DEVELOPMENT_DEFAULTS.GRAPH_LOGIN_URL],
+        MOODLE_URL: [['onboarding', 'moodle', 'url'], worker.DEVELOPMENT_DEFAULTS.MOODLE_URL],
+        JWT_SECRET: [['secret', 'jwtSecret'], gateway.DEV_JWT_SECRET],
+      };
+      for (const [key, [path, devValue]] of Object.entries(asValues)) {
+        const override = path.reduceRight<any>((inner, segment) => ({ [segment]: inner }), devValue);
+        expect(validate(merge(installable, override)), `${key} = ${devValue} in production`).toBe(false);
+        expect(validate(merge(installable, { ...override, nodeEnv: 'development' })), `${key} = ${devValue} in development`).toBe(true);
+      }
+      // And helm itself applies it.
+      expect(refusal('helm', ['template', 'cupo', CHART, ...PROVIDERS, '--set', 'secret.moodleToken=dev-moodle-token'])).toContain('secret.moodleToken');
+    });
   });
 
-  it('keeps k8s/ in agreement with the chart (k8s/base/cupo.yaml is the chart rendered)', () => {
-    const committed = readFileSync(join(ROOT, 'k8s/base/cupo.yaml'), 'utf8');
-    expect(committed === renderK8s(tool('helm'), ROOT.replace(/\/$/, '')), 'k8s/base/cupo.yaml is stale: run `make k8s`').toBe(true);
+  describe('bundled infrastructure', () => {
+    const objects = VARIANTS['chart, default values']!.render();
+    const named = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name)!;
+
+    it('runs Redis with a password from the Secret, which its clients’ URLs carry', () => {
+      const redis = named('StatefulSet', 'cupo-redis').spec.template.spec.containers[0];
+      expect(redis.args.join(' ')).toContain('--requirepass $(REDISCLI_AUTH)');
+      expect(redis.env.find((e: any) => e.name === 'REDISCLI_AUTH').valueFrom.secretKeyRef).toEqual({ name: 'cupo-secrets', key: 'REDIS_PASSWORD' });
+      for (const service of ['gateway', 'booking', 'worker']) {
+        const env = containerEnvironment(objects, containerOf(objects, service));
+        const password = objects.find((o) => o.kind === 'Secret')!.stringData!.REDIS_PASSWORD;
+        expect(new URL(env.REDIS_URL!).password, service).toBe(password);
+      }
+    });
+
+    it('admits to each store only the Cupo pods that use it, on its client port (RabbitMQ’s management port stays closed)', () => {
+      const pods = (name: string) => objects.filter((o) => ['Deployment', 'Job'].includes(o.kind) && o.spec.template.metadata.labels['app.kubernetes.io/name'] === name);
+      const admitted = (store: string) => {
+        const policy = named('NetworkPolicy', `cupo-${store}`);
+        expect(policy.spec.podSelector.matchLabels['app.kubernetes.io/name']).toBe(store);
+        expect(policy.spec.ingress).toHaveLength(1);
+        const [rule] = policy.spec.ingress;
+        expect(rule.from).toHaveLength(1);
+        expect(rule.from[0].namespaceSelector, 'this namespace only').toBeUndefined();
+        return { ports: rule.ports.map((p: any) => p.port), names: rule.from[0].podSelector.matchExpressions[0].values.sort() };
+      };
+      expect(admitted('postgres')).toEqual({ ports: [5432], names: ['booking', 'enrollment', 'inventory', 'migrations', 'worker'] });
+      expect(admitted('redis')).toEqual({ ports: [6379], names: ['booking', 'gateway', 'worker'] });
+      expect(admitted('rabbitmq')).toEqual({ ports: [5672], names: ['booking', 'enrollment', 'gateway', 'inventory', 'worker'] });
+      expect(pods('migrations')).toHaveLength(1);
+    });
+  });
+
+  describe('kubernetes objects', () => {
+    it('fits a 53-character release name (helm’s longest) into every name and label limit', () => {
+      const release = 'a-release-name-of-fifty-three-characters-for-the-test';
+      expect(release).toHaveLength(53);
+      for (const values of [PROVIDERS, ['-f', join(CHART, 'values-production.yaml')]]) {
+        const objects = docs(run('helm', ['template', release, CHART, '--namespace', 'cupo', ...values]));
+        const problems: string[] = [];
+        const labelValues = (labels: Record<string, string> | undefined, where: string) => {
+          for (const [key, value] of Object.entries(labels ?? {})) if (String(value).length > 63) problems.push(`${where}: label ${key} is ${String(value).length} characters`);
+        };
+        for (const object of objects) {
+          const { kind, metadata } = object;
+          const where = `${kind}/${metadata.name}`;
+          const limit = kind === 'StatefulSet' ? 52 : 63; // pods get controller-revision-hash: <name>-<10 characters>
+          if (metadata.name.length > limit) problems.push(`${where}: name is ${metadata.name.length} characters (limit ${limit})`);
+          if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(metadata.name)) problems.push(`${where}: not a DNS label`);
+          if (kind === 'Service' && !/^[a-z]/.test(metadata.name)) problems.push(`${where}: a Service name must start with a letter`);
+          labelValues(metadata.labels, where);
+          labelValues(object.spec?.template?.metadata?.labels, `${where} pod template`);
+          labelValues(object.spec?.selector?.matchLabels ?? object.spec?.selector, `${where} selector`);
+        }
+        const ids = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+        expect(ids.length, 'no two objects of a kind share a truncated name').toBe(new Set(ids).size);
+        expect(problems).toEqual([]);
+        expect(referenceProblems(objects, { 'cupo-secrets': DOCUMENTED_SECRET_KEYS })).toEqual([]);
+      }
+    });
+
+    it('lets a drain evict a pod whatever the replicas: one replica without an HPA, and the HPA floor', () => {
+      const single = template(...PROVIDERS, '--set', 'services.booking.replicas=1', '--set', 'services.booking.autoscaling.enabled=false');
+      expect(deployment(single, 'booking').spec.replicas, 'without an HPA the Deployment keeps its replicas').toBe(1);
+      expect(referenceProblems(single)).toEqual([]);
+      // The old production values: minAvailable 2 at the HPA's floor of 2.
+      const old = single.map((o) => (o.kind === 'PodDisruptionBudget' ? { ...o, spec: { selector: o.spec.selector, minAvailable: 1 } } : o));
+      expect(referenceProblems(old)).toContain('PodDisruptionBudget/cupo-booking: allows no eviction of Deployment/cupo-booking at 1 replica(s): node drains would hang');
+    });
+
+    it('refuses a grace period too short for the gateway’s drain and shutdown', () => {
+      expect(refusal('helm', ['template', 'cupo', CHART, ...PROVIDERS, '--set', 'terminationGracePeriodSeconds=15'])).toContain('terminationGracePeriodSeconds (15) must leave at least 5 s');
+    });
+
+    it('names the migrations Job by its spec, so a re-apply with new images creates a Job instead of patching an immutable one', () => {
+      const jobOf = (objects: K8sObject[]) => objects.find((o) => o.kind === 'Job')!;
+      const [a, b] = [jobOf(template(...PROVIDERS)), jobOf(template(...PROVIDERS))];
+      expect(a.metadata.name).toMatch(/^cupo-migrations-[0-9a-f]{10}$/);
+      expect(b.metadata.name, 'an unchanged spec keeps its name (re-applies as unchanged)').toBe(a.metadata.name);
+      expect(jobOf(template(...PROVIDERS, '--set', 'image.tag=0.2.0')).metadata.name).not.toBe(a.metadata.name);
+      expect(a.spec.ttlSecondsAfterFinished).toBeGreaterThan(0);
+      const hook = jobOf(template('-f', join(CHART, 'values-production.yaml')));
+      expect(hook.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+      expect(hook.spec.activeDeadlineSeconds, 'gives up before helm’s default 5 min wait does').toBeLessThan(300);
+      expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toMatch(/--timeout/);
+    });
+
+    it('runs migrations as a hook before install and upgrade when the infrastructure is external', () => {
+      const objects = VARIANTS['chart, production values']!.render();
+      expect(objects.some((o) => o.kind === 'StatefulSet')).toBe(false);
+      expect(objects.filter((o) => o.kind === 'ServiceMonitor')).toHaveLength(5);
+      expect(objects.filter((o) => o.kind === 'PrometheusRule')).toHaveLength(1);
+    });
+
+    it('scrapes the ops port under a ServiceMonitor, keeping the application’s `service` label', () => {
+      for (const monitor of VARIANTS['chart, production values']!.render().filter((o) => o.kind === 'ServiceMonitor')) {
+        for (const endpoint of monitor.spec.endpoints) expect(endpoint).toMatchObject({ port: 'ops', path: '/metrics', honorLabels: true });
+      }
+    });
+  });
+
+  describe('the strict check itself', () => {
+    const objects = VARIANTS['chart, default values']!.render();
+    const pristine = () => structuredClone(objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'cupo-gateway')!);
+    const monitor = () => structuredClone(VARIANTS['chart, production values']!.render().find((o) => o.kind === 'ServiceMonitor')!);
+
+    it('passes the rendered objects as they are', () => {
+      expect(schemaProblems(pristine())).toEqual([]);
+      expect(schemaProblems(monitor())).toEqual([]);
+    });
+
+    it('fails a misspelled field at any depth', () => {
+      const probe = pristine();
+      probe.spec.template.spec.containers[0].livenessProbe.initialDelaySecond = 5;
+      expect(schemaProblems(probe)).toEqual([expect.stringMatching(/^Deployment\/cupo-gateway: spec\.template\.spec\.containers\[0\]\.livenessProbe\.initialDelaySecond: unknown field \(V1Probe/)]);
+      const security = pristine();
+      security.spec.template.spec.containers[0].securityContext.runAsNonroot = true;
+      expect(schemaProblems(security)).toEqual([expect.stringContaining('securityContext.runAsNonroot: unknown field (V1SecurityContext')]);
+      const misplaced = pristine();
+      misplaced.spec.template.spec.containers[0].terminationGracePeriodSeconds = 30; // belongs to the pod
+      expect(schemaProblems(misplaced)).toEqual([expect.stringContaining('containers[0].terminationGracePeriodSeconds: unknown field (V1Container')]);
+      const crd = monitor();
+      crd.spec.endpoints[0].honorLabel = true;
+      expect(schemaProblems(crd)).toEqual([expect.stringContaining('spec.endpoints.0.honorLabel: unknown field')]);
+    });
+
+    it('fails a wrong type', () => {
+      const replicas = pristine();
+      replicas.spec.revisionHistoryLimit = '5';
+      expect(schemaProblems(replicas)).toEqual(['Deployment/cupo-gateway: spec.revisionHistoryLimit: expected a number, got "5"']);
+      const port = pristine();
+      port.spec.template.spec.containers[0].ports[0].containerPort = 80.5;
+      expect(schemaProblems(port)).toEqual([expect.stringContaining('ports[0].containerPort: expected an integer')]);
+      const crd = monitor();
+      crd.spec.endpoints[0].honorLabels = 'true';
+      expect(schemaProblems(crd)).toEqual([expect.stringContaining('spec.endpoints.0.honorLabels: must be boolean')]);
+    });
+
+    it('fails a dangling reference: an unnamed port, a missing Secret key, an undefined $(VAR), a selector that selects nothing', () => {
+      const broken = structuredClone(objects);
+      const gateway = broken.find((o) => o.kind === 'Deployment' && o.metadata.name === 'cupo-gateway')!.spec.template.spec.containers[0];
+      gateway.readinessProbe.httpGet.port = 'metrics';
+      gateway.env.find((e: any) => e.name === 'JWT_SECRET').valueFrom.secretKeyRef.key = 'JWT_KEY';
+      gateway.env = gateway.env.filter((e: any) => e.name !== 'REDIS_PASSWORD');
+      broken.find((o) => o.kind === 'Service' && o.metadata.name === 'cupo-booking')!.spec.selector['app.kubernetes.io/name'] = 'bookings';
+      expect(referenceProblems(broken).sort()).toEqual([
+        'Deployment/cupo-gateway container gateway: env JWT_SECRET reads key JWT_KEY, which Secret cupo-secrets does not have',
+        'Deployment/cupo-gateway container gateway: env REDIS_URL uses $(REDIS_PASSWORD), not defined before it (Kubernetes would pass it literally)',
+        'Deployment/cupo-gateway container gateway: readinessProbe port "metrics" names no port of the container',
+        'Service/cupo-booking: its selector selects no pod template',
+      ]);
+    });
+  });
+
+  describe('k8s/ (kubectl apply -k)', () => {
+    it('is the chart rendered (k8s/base/cupo.yaml), with no secret in it', () => {
+      const committed = readFileSync(join(ROOT, 'k8s/base/cupo.yaml'), 'utf8');
+      expect(committed === renderK8s(tool('helm'), ROOT.replace(/\/$/, '')), 'k8s/base/cupo.yaml is stale: run `make k8s`').toBe(true);
+      expect(docs(committed).filter((o) => o.kind === 'Secret')).toEqual([]);
+    });
+
+    it('will not build without a generated secrets.env, and generate-secrets.sh wants the provider credentials and keeps an existing file', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cupo-k8s-bare-'));
+      try {
+        cpSync(join(ROOT, 'k8s'), join(dir, 'k8s'), { recursive: true, filter: (src) => !src.endsWith('secrets.env') });
+        expect(refusal('kubectl', ['kustomize', join(dir, 'k8s')])).toContain('secrets.env');
+        const generate = (args: string[], env: Record<string, string> = {}) =>
+          spawnSync(join(ROOT, 'k8s/generate-secrets.sh'), args, { encoding: 'utf8', env: { PATH: process.env.PATH, SECRETS_ENV: join(dir, 'k8s/base/secrets.env'), ...env } });
+        expect(generate([]).stderr).toContain('set GRAPH_CLIENT_SECRET MOODLE_TOKEN SMTP_URL');
+        expect(existsSync(join(dir, 'k8s/base/secrets.env'))).toBe(false);
+        expect(generate(['--development']).status).toBe(0);
+        const first = readFileSync(join(dir, 'k8s/base/secrets.env'), 'utf8');
+        expect(first).toMatch(/^POSTGRES_PASSWORD=[A-Za-z0-9]{40}$/m);
+        expect(generate(['--development']).stderr).toContain('keeping it');
+        expect(readFileSync(join(dir, 'k8s/base/secrets.env'), 'utf8')).toBe(first);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('points the dev overlay at the local image of every service, the worker’s included, in development mode', () => {
+      const objects = VARIANTS['kustomize k8s/overlays/dev']!.render();
+      const images = objects.flatMap((o) => [...(o.spec?.template?.spec?.containers ?? []), ...(o.spec?.template?.spec?.initContainers ?? [])]).map((c: any) => c.image);
+      expect(images.filter((image) => image.includes('/cupo/') || image.startsWith('cupo/')).every((image) => /^cupo\/[a-z]+:dev$/.test(image)), images.join(', ')).toBe(true);
+      expect(images).toContain('cupo/worker:dev');
+      expect(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'cupo-config')!.data!.NODE_ENV).toBe('development');
+    });
+  });
+
+  describe('docker compose (development)', () => {
+    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
+
+    it('publishes every port on this machine only', () => {
+      const published = Object.entries<any>(compose.services).flatMap(([name, service]) => (service.ports ?? []).map((port: string) => `${name} ${port}`));
+      expect(published.length).toBeGreaterThan(5);
+      for (const port of published) expect(port).toMatch(/^\S+ 127\.0\.0\.1:\d+:\d+$/);
+    });
+
+    it('gives every service a configuration it accepts over the image’s NODE_ENV=production', async () => {
+      for (const service of SERVICES) {
+        const loadConfig = await loadConfigOf(service);
+        expect(() => loadConfig({ NODE_ENV: 'production', ...compose.services[service].environment }), service).not.toThrow();
+      }
+    });
   });
 
   it('has alert rules that promtool accepts', () => {

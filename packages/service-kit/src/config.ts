@@ -19,8 +19,34 @@ export function parseConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessE
   );
 }
 
+/**
+ * With NODE_ENV=production, refuses every setting that is missing or equal to its development
+ * default (a local server, a stand-in's credential, a secret printed in the repository). Zod
+ * fills a missing value with its default before this runs, so "forgotten" and "set to the
+ * development value" are refused alike: a deployment that lacks one would otherwise start and
+ * quietly talk to localhost or authenticate with a public secret.
+ *
+ * Use the same record for the schema's `.default()`s, so the two cannot drift.
+ */
+export function refuseDevelopmentDefaults(defaults: Readonly<Record<string, unknown>>) {
+  return (config: { NODE_ENV?: string } & Record<string, unknown>, ctx: z.RefinementCtx): void => {
+    if (config.NODE_ENV !== 'production') return;
+    for (const [key, value] of Object.entries(defaults)) {
+      if (config[key] === value) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'is missing or the development default, which NODE_ENV=production refuses: set the real value',
+        });
+      }
+    }
+  };
+}
+
 /** Environment values are strings: these read them as the types configs need. */
 export const env = {
+  /** NODE_ENV: unset means development (make run, the tests); the images set production. */
+  nodeEnv: () => z.string().default('development'),
   port: (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback),
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
   nonNegativeInt: (fallback: number) => z.coerce.number().int().min(0).default(fallback),

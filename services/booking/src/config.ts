@@ -1,11 +1,20 @@
 import { z } from 'zod';
-import { env, parseConfig } from '@cupo/service-kit';
+import { env, parseConfig, refuseDevelopmentDefaults } from '@cupo/service-kit';
+
+/** The local servers `make run` and the tests use; NODE_ENV=production (the image's) refuses them. */
+export const DEVELOPMENT_DEFAULTS = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/cupo_booking',
+  AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+} as const;
+const DEV = DEVELOPMENT_DEFAULTS;
 
 const Schema = z
   .object({
-    DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/cupo_booking'),
-    AMQP_URL: z.url().default('amqp://guest:guest@127.0.0.1:5672'),
-    REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+    NODE_ENV: env.nodeEnv(),
+    DATABASE_URL: z.url().default(DEV.DATABASE_URL),
+    AMQP_URL: z.url().default(DEV.AMQP_URL),
+    REDIS_URL: z.url().default(DEV.REDIS_URL),
     REDIS_KEY_PREFIX: z.string().default(''),
     /** A Redis command unanswered this long fails (and counts against the breaker). */
     REDIS_COMMAND_TIMEOUT_MS: env.positiveInt(1_000),
@@ -40,7 +49,8 @@ const Schema = z
     path: ['RECONCILE_GRACE_MS'],
     message:
       'must exceed STALE_PENDING_MS + RELEASE_GRACE_MS, or the reconciler would judge bookings the recovery loop is still settling',
-  });
+  })
+  .superRefine(refuseDevelopmentDefaults(DEVELOPMENT_DEFAULTS));
 
 export type BookingConfig = z.infer<typeof Schema>;
 

@@ -1,10 +1,18 @@
 import { z } from 'zod';
 import { StoreAndOutboxBreakerEnv } from '@cupo/circuit-breakers';
-import { env, parseConfig } from '@cupo/service-kit';
+import { env, parseConfig, refuseDevelopmentDefaults } from '@cupo/service-kit';
+
+/** The local servers `make run` and the tests use; NODE_ENV=production (the image's) refuses them. */
+export const DEVELOPMENT_DEFAULTS = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/cupo_enrollment',
+  AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+} as const;
+const DEV = DEVELOPMENT_DEFAULTS;
 
 const Schema = z.object({
-  DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/cupo_enrollment'),
-  AMQP_URL: z.url().default('amqp://guest:guest@127.0.0.1:5672'),
+  NODE_ENV: env.nodeEnv(),
+  DATABASE_URL: z.url().default(DEV.DATABASE_URL),
+  AMQP_URL: z.url().default(DEV.AMQP_URL),
   HTTP_PORT: env.port(9301),
   LOG_LEVEL: env.logLevel(),
   PG_POOL_MAX: env.positiveInt(8),
@@ -27,7 +35,7 @@ const Schema = z.object({
   DERIVED_KEY_GRACE_SECONDS: env.positiveInt(10),
   ...StoreAndOutboxBreakerEnv.shape,
   SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
-});
+}).superRefine(refuseDevelopmentDefaults(DEVELOPMENT_DEFAULTS));
 
 export type EnrollmentConfig = z.infer<typeof Schema>;
 

@@ -1,10 +1,31 @@
 import { z } from 'zod';
 import { StoreAndOutboxBreakerEnv } from '@cupo/circuit-breakers';
-import { env, parseConfig } from '@cupo/service-kit';
+import { env, parseConfig, refuseDevelopmentDefaults } from '@cupo/service-kit';
+
+/**
+ * Development defaults: the local servers and the providers' stand-ins that `make run` and the
+ * tests use. With NODE_ENV=production (the image's) each must be set to something else: a
+ * worker that quietly sent students' accounts to a stand-in's secret or mail to a local SMTP
+ * would look healthy and do nothing.
+ */
+export const DEVELOPMENT_DEFAULTS = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/cupo_worker',
+  AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  SIS_URL: 'http://127.0.0.1:9503',
+  GRAPH_URL: 'http://127.0.0.1:9501',
+  GRAPH_LOGIN_URL: 'http://127.0.0.1:9501',
+  GRAPH_CLIENT_SECRET: 'dev-graph-secret',
+  MOODLE_URL: 'http://127.0.0.1:9502',
+  MOODLE_TOKEN: 'dev-moodle-token',
+  SMTP_URL: 'smtp://127.0.0.1:2525',
+} as const;
+const DEV = DEVELOPMENT_DEFAULTS;
 
 const Schema = z.object({
-  DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/cupo_worker'),
-  AMQP_URL: z.url().default('amqp://guest:guest@127.0.0.1:5672'),
+  NODE_ENV: env.nodeEnv(),
+  DATABASE_URL: z.url().default(DEV.DATABASE_URL),
+  AMQP_URL: z.url().default(DEV.AMQP_URL),
   HTTP_PORT: env.port(9401),
   LOG_LEVEL: env.logLevel(),
   PG_POOL_MAX: env.positiveInt(6),
@@ -28,7 +49,7 @@ const Schema = z.object({
   ...StoreAndOutboxBreakerEnv.shape,
   SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
   // Onboarding.
-  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: z.url().default(DEV.REDIS_URL),
   REDIS_KEY_PREFIX: z.string().default(''),
   REDIS_COMMAND_TIMEOUT_MS: env.positiveInt(1_000),
   ONBOARDING_PREFETCH: env.positiveInt(4),
@@ -41,23 +62,23 @@ const Schema = z.object({
   REAPER_MAX_REQUEUES: env.positiveInt(3),
   PROVIDER_TIMEOUT_MS: env.positiveInt(10_000),
   /** The student-information source (GET <url>/students). */
-  SIS_URL: z.url().default('http://127.0.0.1:9503'),
+  SIS_URL: z.url().default(DEV.SIS_URL),
   /** Microsoft Graph and its token endpoint (development: the stand-in serves both). */
-  GRAPH_URL: z.url().default('http://127.0.0.1:9501'),
-  GRAPH_LOGIN_URL: z.url().default('http://127.0.0.1:9501'),
+  GRAPH_URL: z.url().default(DEV.GRAPH_URL),
+  GRAPH_LOGIN_URL: z.url().default(DEV.GRAPH_LOGIN_URL),
   GRAPH_TENANT_ID: z.string().min(1).default('cupo-dev'),
   GRAPH_CLIENT_ID: z.string().min(1).default('cupo-worker'),
-  /** Development default; set the app registration's secret anywhere else. */
-  GRAPH_CLIENT_SECRET: z.string().min(1).default('dev-graph-secret'),
+  /** The app registration's secret. */
+  GRAPH_CLIENT_SECRET: z.string().min(1).default(DEV.GRAPH_CLIENT_SECRET),
   GRAPH_USER_DOMAIN: z.string().min(1).default('students.cupo.test'),
   GRAPH_LICENSE_SKU_ID: z.uuid().default('00000000-0000-4000-8000-00000000cafe'),
-  MOODLE_URL: z.url().default('http://127.0.0.1:9502'),
-  /** Development default; the web-service token of the Moodle integration user. */
-  MOODLE_TOKEN: z.string().min(1).default('dev-moodle-token'),
+  MOODLE_URL: z.url().default(DEV.MOODLE_URL),
+  /** The web-service token of the Moodle integration user. */
+  MOODLE_TOKEN: z.string().min(1).default(DEV.MOODLE_TOKEN),
   MOODLE_WELCOME_COURSE_ID: env.positiveInt(2),
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be smtp:// or smtps://').default('smtp://127.0.0.1:2525'),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be smtp:// or smtps://').default(DEV.SMTP_URL),
   MAIL_FROM: z.string().min(3).default('Cupo <no-reply@cupo.test>'),
-});
+}).superRefine(refuseDevelopmentDefaults(DEVELOPMENT_DEFAULTS));
 
 export type WorkerConfig = z.infer<typeof Schema>;
 
