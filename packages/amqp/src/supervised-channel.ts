@@ -61,12 +61,14 @@ export class SupervisedChannel {
     return !this.closing && this.live !== undefined;
   }
 
-  /** Resolves once a channel has been set up (the first time, or after a re-open). */
+  /**
+   * Resolves once a channel has been set up (the first time, or after a re-open). Polled: a
+   * wrapper that is replaced after a failed set-up never announces a connection of its own.
+   */
   async waitForConnect(): Promise<void> {
     while (!this.isAttached()) {
       if (this.closing) throw new Error(`channel ${this.options.name} closed`);
-      await this.wrapper.waitForConnect();
-      if (!this.isAttached()) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
