@@ -25,7 +25,6 @@ export default function (data) {
   const student = token(data.student, 'student');
 
   check(http.get(`${BASE_URL}/healthz`), { 'gateway alive': (r) => r.status === 200 });
-  check(http.get(`${BASE_URL}/readyz`), { 'gateway ready': (r) => r.status === 200 });
   check(http.get(`${BASE_URL}/api/rooms/${data.roomId}/availability?from=${isoDay(1)}&to=${isoDay(3)}`), {
     'availability 200': (r) => r.status === 200 && r.json().length === 2,
   });

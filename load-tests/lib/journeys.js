@@ -65,11 +65,13 @@ export function enrollAndPoll(world) {
 
 /** Asks for a report and polls it to its answer. */
 export function queryAndPoll(world) {
-  const user = token(`reporter-${__VU}`, 'guest');
   const from = isoDay(1 + Math.floor(Math.random() * 10));
-  const body = Math.random() < 0.5
-    ? { type: 'room_search', params: { from, to: isoDay(12), min_available: 1 } }
-    : { type: 'section_roster', params: { section: pick(world.codes) } };
+  const roster = Math.random() >= 0.5;
+  // A roster shows students' names and e-mails: only an admin may ask for one.
+  const user = roster ? token(`reporter-admin-${__VU}`, 'admin') : token(`reporter-${__VU}`, 'guest');
+  const body = roster
+    ? { type: 'section_roster', params: { section: pick(world.codes) } }
+    : { type: 'room_search', params: { from, to: isoDay(12), min_available: 1 } };
   const accepted = http.post(`${BASE_URL}/api/queries`, JSON.stringify(body), params(user, { tags: { name: 'POST /api/queries' } }));
   if (!check(accepted, { 'query 202': (r) => r.status === 202 })) return;
   const deadline = Date.now() + 30000;

@@ -17,6 +17,7 @@ export async function migratedDatabase(service: 'inventory' | 'booking' | 'enrol
   const sql: Sql = createPool({ url: databaseUrlFor(pgUrl, name), max: poolMax, applicationName: `${service}-it` });
   return {
     sql,
+    url: databaseUrlFor(pgUrl, name),
     drop: async () => {
       await sql.end({ timeout: 5 });
       await dropDatabase(pgUrl, name);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { defaultUrls } from '@cupo/stack';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { IdempotencyStore } from '../../services/gateway/src/idempotency/idempotency-store.js';
 
 const redis = new Redis(defaultUrls().redisUrl);
@@ -67,6 +67,32 @@ describe('the idempotency store', () => {
     const ttl = await redis.ttl(`${prefix}idem:k5`);
     expect(ttl).toBeGreaterThan(50);
     expect(ttl).toBeLessThanOrEqual(60);
+  });
+});
+
+describe('the idempotency census (ops stats)', () => {
+  it('counts the stored answers with one command, however many there are', async () => {
+    const own = new IdempotencyStore(redis, { keyPrefix: `${prefix}census:`, ttlSeconds: 600, leaseMs: 2_000, waitMs: 3_000 });
+    for (let chunk = 0; chunk < 3; chunk++) {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => own.execute(`c-${chunk}-${i}`, 'fp', async () => created({}))));
+    }
+    // A failed attempt stores nothing, so it is not counted.
+    await own.execute('c-failed', 'fp', async () => ({ ...created({}), status: 503 }));
+
+    const sent = vi.spyOn(redis, 'sendCommand');
+    const census = await own.census();
+    const commands = sent.mock.calls.map(([command]) => (command as { name: string }).name);
+    sent.mockRestore();
+    expect(census).toEqual({ entries: 300, approximate: true });
+    // No SCAN or KEYS over the keyspace: the cost does not grow with the data.
+    expect(commands).toEqual(['mget']);
+  });
+
+  it('stops counting answers once they have expired', async () => {
+    const own = new IdempotencyStore(redis, { keyPrefix: `${prefix}census-ttl:`, ttlSeconds: 120, leaseMs: 2_000, waitMs: 3_000 });
+    await own.execute('one', 'fp', async () => created({}));
+    expect((await own.census()).entries).toBe(1);
+    expect((await own.census(Date.now() + (120 + 61) * 1000)).entries).toBe(0);
   });
 });
 

@@ -71,6 +71,22 @@ describe('Prometheus with the repository’s configuration', () => {
     expect(byJob).toEqual({ gateway: 1, inventory: 2, booking: 2, enrollment: 2, worker: 2 });
   });
 
+  it('scrapes the gateway on its ops port: its public port serves no /metrics and no /readyz', async () => {
+    const gateway = stack.processes.find((p) => p.name.startsWith('gateway-'))!;
+    expect(gateway.httpPort).toBeDefined();
+    expect(gateway.port).not.toBe(gateway.httpPort);
+    const onPublic = async (path: string) => (await fetch(`http://127.0.0.1:${gateway.httpPort}${path}`)).status;
+    const onOps = async (path: string) => (await fetch(`http://127.0.0.1:${gateway.port}${path}`)).status;
+    expect(await onPublic('/metrics')).toBe(404);
+    expect(await onPublic('/readyz')).toBe(404);
+    expect(await onPublic('/healthz')).toBe(200);
+    expect(await onOps('/metrics')).toBe(200);
+    expect(await onOps('/readyz')).toBe(200);
+    expect(await onOps('/healthz')).toBe(200);
+    // The public API is not on the ops port.
+    expect(await onOps('/api/rooms')).toBe(404);
+  });
+
   it('loads the alert rules', async () => {
     const body = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as any;
     const rules = body.data.groups.flatMap((g: any) => g.rules);
@@ -121,7 +137,7 @@ describe('Prometheus with the repository’s configuration', () => {
           }),
         ),
         api('POST', '/api/queries', {
-          token: await token('obs-reporter', 'guest'),
+          token: await token('obs-reporter', round % 2 ? 'admin' : 'guest'),
           body: round % 2 ? { type: 'section_roster', params: { section: 'OBS-A' } } : { type: 'room_search', params: { from: day(1), to: day(3) } },
         }),
         api('GET', '/api/rooms'),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Actor } from './actor.js';
 import { IsoDate, daysBetween, todayUtc } from './dates.js';
+import { PageRequest } from './pages.js';
 
 /** A stay covers the nights check_in ≤ d < check_out: at least one, at most this many. */
 export const MAX_STAY_NIGHTS = 30;
@@ -54,7 +55,8 @@ export const ListBookingsQuery = z.strictObject({ user_id: z.string().min(1).max
 export const BookingCommands = {
   confirm: 'booking.confirm.v1',
   get: 'booking.get.v1',
-  list: 'booking.list.v1',
+  // v2: answers one page ({items, next}) instead of every booking.
+  list: 'booking.list.v2',
   cancel: 'booking.cancel.v1',
 } as const;
 
@@ -74,4 +76,4 @@ export type ConfirmBookingCommand = z.infer<typeof ConfirmBookingCommand>;
 
 export const GetBookingCommand = z.object({ booking_id: z.uuid(), actor: Actor });
 export const CancelBookingCommand = GetBookingCommand;
-export const ListBookingsCommand = z.object({ actor: Actor, user_id: z.string().optional() });
+export const ListBookingsCommand = z.object({ actor: Actor, user_id: z.string().optional(), page: PageRequest });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Actor } from './actor.js';
+import { PageRequest } from './pages.js';
 
 // --- Catalog --------------------------------------------------------------------------
 
@@ -134,15 +135,16 @@ export interface BreakerReport {
 export const EnrollmentCommands = {
   submit: 'enrollment.submit.v1',
   getRequest: 'enrollment.get-request.v1',
-  listTerms: 'enrollment.list-terms.v1',
-  listSections: 'enrollment.list-sections.v1',
+  // The list commands' v2 answer one page ({items, next}) instead of every row.
+  listTerms: 'enrollment.list-terms.v2',
+  listSections: 'enrollment.list-sections.v2',
   getSection: 'enrollment.get-section.v1',
-  listStudentEnrollments: 'enrollment.list-student-enrollments.v1',
+  listStudentEnrollments: 'enrollment.list-student-enrollments.v2',
   drop: 'enrollment.drop.v1',
   createSection: 'enrollment.create-section.v1',
   createStudent: 'enrollment.create-student.v1',
   stats: 'enrollment.ops.stats.v1',
-  listSagas: 'enrollment.ops.list-sagas.v1',
+  listSagas: 'enrollment.ops.list-sagas.v2',
   purgeSagas: 'enrollment.ops.purge-sagas.v1',
   forgetIdempotencyKey: 'enrollment.ops.forget-idempotency-key.v1',
 } as const;
@@ -176,11 +178,17 @@ export const SubmitEnrollmentCommand = z.object({
 export type SubmitEnrollmentCommand = z.infer<typeof SubmitEnrollmentCommand>;
 
 export const GetRequestCommand = z.object({ request_id: z.uuid(), actor: Actor });
-export const ListSectionsCommand = z.object({ term: TermCode.optional() });
+export const ListTermsCommand = z.object({ page: PageRequest });
+export const ListSectionsCommand = z.object({ term: TermCode.optional(), page: PageRequest });
 export const GetSectionCommand = z.object({ code: z.string().min(1).max(64) });
-export const ListStudentEnrollmentsCommand = z.object({ student_id: z.string().min(1), term: TermCode.optional(), actor: Actor });
+export const ListStudentEnrollmentsCommand = z.object({
+  student_id: z.string().min(1),
+  term: TermCode.optional(),
+  actor: Actor,
+  page: PageRequest,
+});
 export const DropEnrollmentCommand = z.object({ enrollment_id: z.uuid(), actor: Actor });
-export const ListSagasCommand = SagasQuery;
+export const ListSagasCommand = z.object({ status: SagaStatus.optional(), page: PageRequest });
 export const PurgeSagasCommand = z.object({
   status: z.enum(FINISHED_SAGA_STATUSES),
   older_than_seconds: z.number().int().min(0),

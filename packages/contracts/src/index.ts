@@ -5,3 +5,4 @@ export * from './rooms.js';
 export * from './enrollments.js';
 export * from './queries.js';
 export * from './onboarding.js';
+export * from './pages.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CreateStudentBody } from './enrollments.js';
+import { PageRequest } from './pages.js';
 
 const PositiveInt = z.number().int().positive().max(100_000);
 
@@ -32,7 +33,8 @@ export const OnboardingCommands = {
   ingest: 'worker.onboarding.ingest.v1',
   getConfig: 'worker.onboarding.get-config.v1',
   putConfig: 'worker.onboarding.put-config.v1',
-  listTasks: 'worker.tasks.list.v1',
+  // v2: answers one page ({items, next}) instead of the newest 500.
+  listTasks: 'worker.tasks.list.v2',
   getTask: 'worker.tasks.get.v1',
 } as const;
 
@@ -49,5 +51,6 @@ export const ListTasksCommand = z.object({
   status: TaskStatus.optional(),
   stuck: z.boolean().optional(),
   parent_id: z.uuid().optional(),
+  page: PageRequest,
 });
 export const GetTaskCommand = z.object({ task_id: z.uuid() });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IsoDate, daysBetween } from './dates.js';
+import { PageRequest } from './pages.js';
 
 /** Rooms and nightly availability: the inventory service's HTTP shapes and RPC commands. */
 
@@ -47,7 +48,8 @@ export type CreateRoomBody = z.infer<typeof CreateRoomBody>;
 // --- RPC commands served by inventory -------------------------------------------------
 
 export const InventoryCommands = {
-  listRooms: 'inventory.rooms.list.v1',
+  // v2: answers one page ({items, next}) instead of every room.
+  listRooms: 'inventory.rooms.list.v2',
   getRoom: 'inventory.rooms.get.v1',
   createRoom: 'inventory.rooms.create.v1',
   getAvailability: 'inventory.availability.get.v1',
@@ -58,6 +60,7 @@ export const InventoryCommands = {
   heldAmong: 'inventory.reservations.held-among.v1',
 } as const;
 
+export const ListRoomsCommand = z.object({ page: PageRequest });
 export const GetRoomCommand = z.object({ room_id: z.number().int().positive() });
 export const GetAvailabilityCommand = z.object({
   room_id: z.number().int().positive(),

@@ -57,8 +57,15 @@ export function exitOnSignals(shutdown: (reason: string) => Promise<void>): void
 /** Stops accepting connections and waits for in-flight requests to finish. */
 export function closeHttpServer(server: Server): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.close((error) => (error ? reject(error) : resolve()));
-    // Idle keep-alive sockets would otherwise hold close() open until they time out.
+    // Idle keep-alive sockets would otherwise hold close() open until they time out; a
+    // socket whose request was still running at close() turns idle once it has answered,
+    // so idle ones are closed again until the last is gone.
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    server.close((error) => {
+      clearInterval(sweep);
+      if (error) reject(error);
+      else resolve();
+    });
     server.closeIdleConnections();
   });
 }

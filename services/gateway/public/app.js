@@ -23,7 +23,21 @@ async function api(method, path, body) {
   if (startedOn !== pageId) throw new LeftPage();
   let data;
   try { data = text ? JSON.parse(text) : undefined; } catch { data = text; }
-  return { status: response.status, ok: response.ok, body: data };
+  // Lists come a page at a time; the next page is named in `Link: <…>; rel="next"`.
+  const next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') || '')?.[1];
+  return { status: response.status, ok: response.ok, body: data, next };
+}
+
+/** A whole list, page after page (at most `maxPages` of 200): for views that show all of it. */
+async function apiAll(path, maxPages = 25) {
+  let response = await api('GET', `${path}${path.includes('?') ? '&' : '?'}limit=200`);
+  const items = [];
+  for (let pages = 1; response.ok; pages++) {
+    items.push(...response.body);
+    if (!response.next || pages >= maxPages) break;
+    response = await api('GET', response.next);
+  }
+  return response.ok ? { ...response, body: items } : response;
 }
 
 /** A problem+json answer as a sentence: what happened, and what to do about it. */
@@ -90,7 +104,7 @@ function renderWho() {
 
 async function roomsView() {
   main.innerHTML = '<h2>Rooms</h2><p>Loading rooms…</p>';
-  const rooms = await api('GET', '/api/rooms');
+  const rooms = await apiAll('/api/rooms');
   if (!rooms.ok) return notice(main, 'bad', explain(rooms));
   main.innerHTML = `
     <h2>Rooms</h2>
@@ -139,7 +153,7 @@ async function roomsView() {
 
 async function bookingsView() {
   main.innerHTML = '<h2>My bookings</h2><p>Loading…</p>';
-  const response = await api('GET', '/api/bookings');
+  const response = await apiAll('/api/bookings');
   if (!response.ok) return notice(main, 'bad', explain(response));
   main.innerHTML = `<h2>My bookings</h2><div id="bookings-result"></div>
     <table><thead><tr><th>Room</th><th>Stay</th><th>Status</th><th></th></tr></thead><tbody>
@@ -163,7 +177,7 @@ const scheduleText = (schedule) => schedule.map((m) => `${m.day} ${m.start}–${
 
 async function sectionsView() {
   main.innerHTML = '<h2>Enroll</h2><p>Loading sections…</p>';
-  const terms = await api('GET', '/api/terms');
+  const terms = await apiAll('/api/terms');
   if (!terms.ok) return notice(main, 'bad', explain(terms));
   const open = terms.body.filter((t) => t.open);
   main.innerHTML = `
@@ -179,7 +193,7 @@ async function sectionsView() {
     <div id="enroll-result" aria-live="polite"></div>`;
   const term = document.getElementById('term');
   const load = async () => {
-    const sections = await api('GET', `/api/sections?term=${encodeURIComponent(term.value)}`);
+    const sections = await apiAll(`/api/sections?term=${encodeURIComponent(term.value)}`);
     document.getElementById('sections').innerHTML = sections.body
       .map((s) => `<tr><td><input type="checkbox" id="s-${esc(s.code)}" value="${esc(s.code)}" aria-label="Choose ${esc(s.code)}"></td>
         <td><label for="s-${esc(s.code)}">${esc(s.code)}</label></td><td>${esc(s.course)}</td><td>${s.capacity - s.enrolled} of ${s.capacity}</td><td>${esc(scheduleText(s.schedule))}</td></tr>`)
@@ -224,7 +238,7 @@ function reportsView() {
     <h2>Reports</h2>
     <form id="report" class="row">
       <div><label for="type">Report</label>
-        <select id="type"><option value="occupancy_report">Occupancy</option><option value="room_search">Room search</option><option value="section_roster">Section roster</option></select></div>
+        <select id="type"><option value="occupancy_report">Occupancy</option><option value="room_search">Room search</option>${session()?.role === 'admin' ? '<option value="section_roster">Section roster</option>' : ''}</select></div>
       <div><label for="from">From</label><input type="date" id="from" value="${day(1)}"></div>
       <div><label for="to">To</label><input type="date" id="to" value="${day(8)}"></div>
       <div><label for="section">Section (roster)</label><input id="section" value="G-ELC108-E"></div>
@@ -310,11 +324,12 @@ async function loadTasks() {
   if (type) query.set('type', type);
   if (status) query.set('status', status);
   if (document.getElementById('task-stuck').checked) query.set('stuck', 'true');
+  query.set('limit', '50');
   const tasks = await api('GET', `/api/admin/tasks?${query}`);
   const target = document.getElementById('tasks');
   if (!tasks.ok) return notice(target, 'bad', explain(tasks));
   target.innerHTML = `<table><thead><tr><th>Type</th><th>Status</th><th>Student</th><th>Entities</th><th>Started</th><th>Notes</th></tr></thead>
-    <tbody>${tasks.body.slice(0, 50).map(taskRow).join('') || '<tr><td colspan="6">No tasks.</td></tr>'}</tbody></table>`;
+    <tbody>${tasks.body.map(taskRow).join('') || '<tr><td colspan="6">No tasks.</td></tr>'}</tbody></table>`;
 }
 
 async function runIngest() {
@@ -329,9 +344,9 @@ async function runIngest() {
   const id = accepted.body.task_id;
   for (let i = 0; i < 600; i++) {
     const ingest = (await api('GET', `/api/admin/tasks/${id}`)).body;
-    const batches = (await api('GET', `/api/admin/tasks?type=batch&parent_id=${id}`)).body || [];
+    const batches = (await apiAll(`/api/admin/tasks?type=batch&parent_id=${id}`)).body || [];
     const done = batches.filter((b) => b.status === 'completed' || b.status === 'failed').length;
-    const workflows = (await Promise.all(batches.map(async (b) => (await api('GET', `/api/admin/tasks?type=workflow&parent_id=${b.id}`)).body || []))).flat();
+    const workflows = (await Promise.all(batches.map(async (b) => (await apiAll(`/api/admin/tasks?type=workflow&parent_id=${b.id}`)).body || []))).flat();
     const finished = workflows.filter((w) => w.status === 'completed' || w.status === 'failed');
     const failed = workflows.filter((w) => w.status === 'failed').length;
     const warned = finished.filter((w) => (w.details.warnings || []).length > 0).length;
@@ -367,10 +382,10 @@ async function loadBreakers() {
 
 async function loadSagas() {
   const target = document.getElementById('sagas');
-  const sagas = await api('GET', '/api/ops/sagas');
+  const sagas = await api('GET', '/api/ops/sagas?limit=20');
   if (!sagas.ok) return notice(target, 'bad', explain(sagas));
   target.innerHTML = `<table><thead><tr><th>Saga</th><th>Status</th><th>Steps</th></tr></thead><tbody>
-    ${sagas.body.slice(0, 20).map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.status)}</td><td>${s.steps.map((st) => `${esc(st.name)}: ${esc(st.status)}`).join(', ')}</td></tr>`).join('') || '<tr><td colspan="3">No sagas.</td></tr>'}</tbody></table>`;
+    ${sagas.body.map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.status)}</td><td>${s.steps.map((st) => `${esc(st.name)}: ${esc(st.status)}`).join(', ')}</td></tr>`).join('') || '<tr><td colspan="3">No sagas.</td></tr>'}</tbody></table>`;
 }
 
 // --- Routing ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import express, { type Express } from 'express';
 import type { QueueInspector, RpcClient } from '@cupo/amqp';
 import type { CircuitBreakers } from '@cupo/circuit-breakers';
-import { httpDurationHistogram, mountHealthRoutes, type Logger, type ReadinessCheck } from '@cupo/service-kit';
+import { httpDurationHistogram, type Logger } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
 import { authenticate } from './http/auth.js';
 import { requestId, requestLog, requestMetrics } from './http/observe.js';
@@ -28,18 +28,32 @@ export interface GatewayDeps {
   /** Serve POST /api/dev/token (development sign-in for the UI). */
   devLogin?: boolean;
   logger: Logger;
+  /** Where the request metrics go; they are served on the ops port, not here. */
   registry: Registry;
-  readiness: Record<string, ReadinessCheck>;
-  isAccepting: () => boolean;
+  /** True once shutdown has begun: answers then close their connection (see main.ts). */
+  isDraining: () => boolean;
 }
 
-/** Builds the public HTTP API from its dependencies; listening is main.ts's job. */
+/**
+ * Builds the public HTTP API from its dependencies; listening is main.ts's job. Readiness
+ * and metrics are not here: they are on the ops port (main.ts), which the public Service does
+ * not expose. `/healthz` stays, as a liveness answer for whoever fronts the public port.
+ */
 export function createApp(deps: GatewayDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
-  mountHealthRoutes(app, { registry: deps.registry, checks: deps.readiness, isAccepting: deps.isAccepting });
+  // While draining, every answer closes its connection: a keep-alive client then opens its
+  // next request on a new connection, which the load balancer sends to a replica that
+  // stays, instead of finding this one's socket closed under it.
+  app.use((_req, res, next) => {
+    if (deps.isDraining()) res.set('Connection', 'close');
+    next();
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
 
   app.use(requestId());
   app.use(requestLog(deps.logger));

@@ -7,7 +7,10 @@ export const DEV_JWT_SECRET = 'dev-secret-change-me';
 const Schema = z
   .object({
     NODE_ENV: z.string().default('development'),
+    /** The public API (and a liveness /healthz). */
     PORT: env.port(8080),
+    /** /healthz, /readyz and /metrics, for probes and Prometheus: keep it off the public Service. */
+    OPS_PORT: env.port(9090),
     AMQP_URL: z.url().default('amqp://guest:guest@127.0.0.1:5672'),
     REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
     REDIS_KEY_PREFIX: z.string().default(''),
@@ -25,12 +28,25 @@ const Schema = z
     /** How long ops endpoints wait for every replica to report its circuit breakers. */
     OPS_GATHER_WINDOW_MS: env.positiveInt(250),
     SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
+    /**
+     * On SIGTERM, how long the gateway keeps serving after /readyz turned 503, so load
+     * balancers and Kubernetes endpoints stop sending it new connections before it closes.
+     */
+    SHUTDOWN_DRAIN_DELAY_MS: env.nonNegativeInt(5_000),
     /** Development only: POST /api/dev/token signs a token for any user and role. */
     DEV_LOGIN_ENABLED: env.bool(false),
   })
   .refine((c) => c.NODE_ENV !== 'production' || c.JWT_SECRET !== DEV_JWT_SECRET, {
     path: ['JWT_SECRET'],
     message: 'the development default must not be used in production',
+  })
+  .refine((c) => c.SHUTDOWN_DRAIN_DELAY_MS < c.SHUTDOWN_TIMEOUT_MS, {
+    path: ['SHUTDOWN_DRAIN_DELAY_MS'],
+    message: 'must be shorter than SHUTDOWN_TIMEOUT_MS, which also covers finishing requests and closing clients',
+  })
+  .refine((c) => c.PORT === 0 || c.PORT !== c.OPS_PORT, {
+    path: ['OPS_PORT'],
+    message: 'must differ from PORT: the ops endpoints stay off the public listener',
   })
   .refine((c) => c.NODE_ENV !== 'production' || !c.DEV_LOGIN_ENABLED, {
     path: ['DEV_LOGIN_ENABLED'],

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { CircuitBreakers, failureOf } from '@cupo/circuit-breakers';
 import { amqpReadiness, connectAmqp, QueueInspector, RpcClient } from '@cupo/amqp';
-import { connectRedis, redisReadiness, redisReady } from '@cupo/redis';
+import { connectRedis } from '@cupo/redis';
 import {
   closeHttpServer,
   createLogger,
@@ -9,6 +9,7 @@ import {
   createShutdown,
   exitOnSignals,
   listen,
+  startOpsServer,
 } from '@cupo/service-kit';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -39,8 +40,11 @@ async function main(): Promise<void> {
     waitMs: config.RPC_TIMEOUT_MS + 1_000,
   });
 
-  // Not ready until every consumer is attached: a replica that answers /readyz must be able to serve.
+  // Not ready until the RPC reply consumer is attached: a replica that answers /readyz must be
+  // able to serve. Redis is not a readiness check: only keyed bookings need it, and those go
+  // through the `redis` breaker (503 while it is away); everything else keeps being served.
   let accepting = false;
+  let draining = false;
   const app = createApp({
     rpc,
     queues: new QueueInspector(amqp),
@@ -52,16 +56,35 @@ async function main(): Promise<void> {
     devLogin: config.DEV_LOGIN_ENABLED,
     logger,
     registry,
+    isDraining: () => draining,
+  });
+  const ops = await startOpsServer({
+    port: config.OPS_PORT,
+    registry,
+    checks: { rabbitmq: amqpReadiness(amqp) },
     isAccepting: () => accepting,
-    readiness: { redis: redisReadiness(redis), rabbitmq: amqpReadiness(amqp) },
+    logger,
   });
   const { server, port } = await listen(app, config.PORT, '0.0.0.0', logger);
 
+  // A rolling update must not drop a request. /readyz turns 503 at once, but endpoints and
+  // load balancers take a moment to stop sending this replica connections: it keeps serving
+  // for SHUTDOWN_DRAIN_DELAY_MS (answers now close their keep-alive connections), then stops
+  // accepting, lets the requests in flight finish and closes the idle connections, and only
+  // then closes its clients. The ops port stays up to the end, so probes see "draining".
   const shutdown = createShutdown(
     logger,
     [
-      { name: 'mark not ready', run: async () => void (accepting = false) },
+      {
+        name: 'mark not ready',
+        run: async () => {
+          accepting = false;
+          draining = true;
+        },
+      },
+      { name: 'let endpoints propagate', run: () => new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_DELAY_MS)) },
       { name: 'finish requests', run: () => closeHttpServer(server) },
+      { name: 'close ops server', run: () => closeHttpServer(ops.server) },
       { name: 'close rpc client', run: () => rpc.close() },
       { name: 'close amqp', run: () => amqp.close() },
       { name: 'close redis', run: async () => void (await redis.quit()) },
@@ -70,10 +93,9 @@ async function main(): Promise<void> {
   );
   exitOnSignals(shutdown);
 
-  await redisReady(redis);
   await rpc.ready();
   accepting = true;
-  logger.info({ port }, 'gateway ready');
+  logger.info({ port, opsPort: ops.port }, 'gateway ready');
 }
 
 main().catch((error: unknown) => {

@@ -1,6 +1,18 @@
-import { addDays, type NightAvailability, type OccupancyRow, type Room, type RoomSearchRow } from '@cupo/contracts';
+import { z } from 'zod';
+import {
+  addDays,
+  type NightAvailability,
+  type OccupancyRow,
+  type Page,
+  type PageRequest,
+  type Room,
+  type RoomSearchRow,
+} from '@cupo/contracts';
 import { isCheckViolation, withDatabase, type Sql, type TransactionSql } from '@cupo/database';
+import { Keyset } from '@cupo/paging';
 import { ReservationReleasedError, RoomNotFoundError, RoomUnavailableError } from './errors.js';
+
+const ROOMS = new Keyset('rooms', z.tuple([z.number().int()]));
 
 /**
  * All of inventory's SQL. Every change to availability is one guarded statement inside a
@@ -9,10 +21,16 @@ import { ReservationReleasedError, RoomNotFoundError, RoomUnavailableError } fro
 export class InventoryStore {
   constructor(private readonly sql: Sql) {}
 
-  listRooms(): Promise<Room[]> {
-    return withDatabase(
-      () => this.sql<Room[]>`SELECT id, name, type, total_quantity FROM rooms ORDER BY id`,
+  /** By id; each page is a range scan of the primary key from the cursor on. */
+  async listRooms(page: PageRequest): Promise<Page<Room>> {
+    const after = ROOMS.decode(page.cursor);
+    const rows = await withDatabase(
+      () => this.sql<Room[]>`
+        SELECT id, name, type, total_quantity FROM rooms
+        ${after ? this.sql`WHERE id > ${after[0]}` : this.sql``}
+        ORDER BY id LIMIT ${page.limit + 1}`,
     );
+    return ROOMS.page(rows, page.limit, (room) => [room.id], (room) => room);
   }
 
   async getRoom(roomId: number): Promise<Room> {

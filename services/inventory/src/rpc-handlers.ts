@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { rpcHandler, type RpcHandler } from '@cupo/amqp';
 import {
   CreateRoomBody,
@@ -7,6 +6,7 @@ import {
   HeldAmongCommand,
   HeldReservationsCommand,
   InventoryCommands,
+  ListRoomsCommand,
   NightsCommand,
   OccupancyCommand,
   ReportCommands,
@@ -19,7 +19,7 @@ import type { InventoryStore } from './inventory-store.js';
 /** The commands inventory answers, one entry each: this file is inventory's whole API. */
 export function inventoryHandlers(store: InventoryStore): Record<string, RpcHandler> {
   return {
-    [InventoryCommands.listRooms]: rpcHandler(z.object({}), () => store.listRooms()),
+    [InventoryCommands.listRooms]: rpcHandler(ListRoomsCommand, ({ page }) => store.listRooms(page)),
 
     [InventoryCommands.getRoom]: rpcHandler(GetRoomCommand, ({ room_id }) =>
       store.getRoom(room_id),

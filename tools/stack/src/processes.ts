@@ -4,8 +4,10 @@ import { join } from 'node:path';
 
 export interface ServiceProcess {
   name: string;
-  /** Port of its /healthz, /readyz and /metrics. */
+  /** Port of its /healthz, /readyz and /metrics (its ops port). */
   port: number;
+  /** The gateway's public API port. */
+  httpPort?: number;
   logFile: string;
   child: ChildProcess;
   exited: Promise<number | null>;
@@ -15,6 +17,7 @@ export function startProcess(options: {
   name: string;
   entry: string;
   port: number;
+  httpPort?: number;
   env: NodeJS.ProcessEnv;
   logDir: string;
 }): ServiceProcess {
@@ -31,7 +34,14 @@ export function startProcess(options: {
   child.channel?.unref();
   closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { name: options.name, port: options.port, logFile, child, exited };
+  return {
+    name: options.name,
+    port: options.port,
+    ...(options.httpPort === undefined ? {} : { httpPort: options.httpPort }),
+    logFile,
+    child,
+    exited,
+  };
 }
 
 /** Waits for `/readyz` to answer 200; fails early, with the log's tail, if the process dies. */

@@ -32,7 +32,7 @@ export interface StackOptions {
   /** Replicas per service; worker defaults to 0 (stacks that need it ask). */
   replicas: { inventory: number; booking: number; enrollment: number; worker?: number };
   gatewayPort: number;
-  /** First ops port; each further process takes the next one. 0 picks free ports. */
+  /** First ops port (/healthz, /readyz, /metrics; the gateway's too); each further process takes the next one. 0 picks free ports. */
   opsPortBase: number;
   logDir: string;
   /** Environment of each provider stand-in (LATENCY_MS, RATE_429, FAIL_FOR, …). */
@@ -159,14 +159,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const startReplica = async (service: ServiceName, extraEnv: NodeJS.ProcessEnv = {}) => {
     counts[service] += 1;
     const name = `${service}-${counts[service]}`;
-    const port =
-      service === 'gateway'
-        ? options.gatewayPort
-        : options.opsPortBase === 0
-          ? await allocatePort()
-          : nextOpsPort++;
+    const port = options.opsPortBase === 0 ? await allocatePort() : nextOpsPort++;
+    // The gateway's API is on gatewayPort (or the PORT a caller passes for another replica),
+    // its probes and metrics on its ops port like every other process. No drain delay by
+    // default: nothing balances over a local stack (tests that roll replicas set one).
     const own: NodeJS.ProcessEnv =
-      service === 'gateway' ? { PORT: String(port) } : { HTTP_PORT: String(port), DATABASE_URL: databaseUrls[service] };
+      service === 'gateway'
+        ? { PORT: String(options.gatewayPort), OPS_PORT: String(port), SHUTDOWN_DRAIN_DELAY_MS: '0' }
+        : { HTTP_PORT: String(port), DATABASE_URL: databaseUrls[service] };
     if (service === 'worker' && providers) {
       Object.assign(own, {
         GRAPH_URL: providers.graph,
@@ -181,6 +181,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       name,
       entry: entry(service),
       port,
+      ...(service === 'gateway' ? { httpPort: Number(env.PORT) } : {}),
       env,
       logDir: options.logDir,
     });

@@ -1,3 +1,4 @@
+import type { Page, PageRequest } from '@cupo/contracts';
 import type { Actor, Booking } from '../domain/booking.js';
 
 /** What the use cases need from the outside world; adapters implement these. */
@@ -103,7 +104,8 @@ export interface BookingRepository {
   markCancelled(id: string): Promise<Booking | undefined>;
   /** Inventory has the nights back. */
   settleRelease(id: string): Promise<void>;
-  list(filter: { userId?: string; limit: number }): Promise<Booking[]>;
+  /** Visible bookings, newest first: the page after `page.cursor`. */
+  list(filter: { userId?: string; page: PageRequest }): Promise<Page<Booking>>;
   /** Fails pending bookings untouched for `staleMs`, owing their release; returns them. */
   abandonStalePending(staleMs: number, limit: number): Promise<Booking[]>;
   /** Bookings whose release has been owed for at least `graceMs`. */

@@ -1,4 +1,4 @@
-import type { Actor, Enrollment } from '@cupo/contracts';
+import type { Actor, Enrollment, Page, PageRequest } from '@cupo/contracts';
 import { assertMayActFor } from './access.js';
 import type { EnrollmentStore } from './ports.js';
 
@@ -6,8 +6,9 @@ export async function listStudentEnrollments(
   store: EnrollmentStore,
   studentId: string,
   actor: Actor,
-  term?: string,
-): Promise<Enrollment[]> {
+  term: string | undefined,
+  page: PageRequest,
+): Promise<Page<Enrollment>> {
   assertMayActFor(actor, studentId);
-  return store.listStudentEnrollments(studentId, term);
+  return store.listStudentEnrollments(studentId, term, page);
 }

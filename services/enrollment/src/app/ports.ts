@@ -3,6 +3,8 @@ import type {
   CreateStudentBody,
   Enrollment,
   FailureReason,
+  Page,
+  PageRequest,
   RosterEntry,
   RequestStatus,
   SagaStatus,
@@ -85,10 +87,11 @@ export interface EnrollmentStore {
   inSaga<T>(requestId: string, work: (unit: SagaUnitOfWork) => Promise<T>): Promise<T | undefined>;
   findRequest(id: string): Promise<{ request: RequestRecord; saga: Saga | undefined } | undefined>;
 
-  listTerms(): Promise<Term[]>;
-  listSections(term?: string): Promise<Section[]>;
+  listTerms(page: PageRequest): Promise<Page<Term>>;
+  listSections(term: string | undefined, page: PageRequest): Promise<Page<Section>>;
   findSection(code: string): Promise<Section | undefined>;
-  listStudentEnrollments(studentId: string, term?: string): Promise<Enrollment[]>;
+  /** A student's active enrollments by (term, section). */
+  listStudentEnrollments(studentId: string, term: string | undefined, page: PageRequest): Promise<Page<Enrollment>>;
   /** The section's active students, or undefined if there is no such section. */
   roster(section: string): Promise<RosterEntry[] | undefined>;
   findEnrollment(id: string): Promise<Enrollment | undefined>;
@@ -109,7 +112,8 @@ export interface EnrollmentStore {
     idempotency: { entries: number; sample_keys: string[] };
     outbox: { pending: number; oldest_seconds: number };
   }>;
-  listSagas(status?: SagaStatus, limit?: number): Promise<SagaSummary[]>;
+  /** Newest first. */
+  listSagas(status: SagaStatus | undefined, page: PageRequest): Promise<Page<SagaSummary>>;
   purgeSagas(status: SagaStatus, olderThanSeconds: number): Promise<number>;
   forgetIdempotencyKey(key: string): Promise<boolean>;
 }

@@ -23,13 +23,21 @@ export class IdempotencyInProgressError extends DomainError {
   }
 }
 
-/** Replaces the value only while `owner` still holds the key (its lease may have lapsed). */
+/**
+ * Replaces the value only while `owner` still holds the key (its lease may have lapsed), and
+ * counts the stored answer in its minute's counter (KEYS[2]) for the ops census.
+ */
 const COMPLETE_IF_OWNER = `
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
 if cjson.decode(raw)['owner'] ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
 return 1`;
+
+/** The census counts stored answers per minute: an answer lives ttlSeconds from its minute. */
+const CENSUS_BUCKET_SECONDS = 60;
 
 const DELETE_IF_OWNER = `
 local raw = redis.call('GET', KEYS[1])
@@ -118,8 +126,18 @@ export class IdempotencyStore {
       await this.redis.eval(DELETE_IF_OWNER, 1, redisKey, owner).catch(() => undefined);
     } else {
       const done: Entry = { fingerprint, state: 'done', owner, response };
+      const { ttlSeconds } = this.options;
       await this.call(() =>
-        this.redis.eval(COMPLETE_IF_OWNER, 1, redisKey, owner, JSON.stringify(done), this.options.ttlSeconds),
+        this.redis.eval(
+          COMPLETE_IF_OWNER,
+          2,
+          redisKey,
+          this.censusKey(censusBucket(Date.now())),
+          owner,
+          JSON.stringify(done),
+          ttlSeconds,
+          ttlSeconds + 2 * CENSUS_BUCKET_SECONDS,
+        ),
       );
     }
     return response;
@@ -136,20 +154,27 @@ export class IdempotencyStore {
     return this.options.guard ? this.options.guard(translated) : translated();
   }
 
-  /** Live keys and a few of their names, for the ops stats (SCAN: never blocks Redis). */
-  async census(sampleSize = 5): Promise<{ entries: number; sample_keys: string[] }> {
-    const prefix = this.redisKey('');
-    let cursor = '0';
-    let entries = 0;
-    const sample: string[] = [];
-    do {
-      const [next, keys] = await this.call(() => this.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000));
-      cursor = next;
-      entries += keys.length;
-      for (const key of keys) if (sample.length < sampleSize) sample.push(key.slice(prefix.length));
-    } while (cursor !== '0');
-    return { entries, sample_keys: sample };
+  /**
+   * About how many answers are stored, for the ops stats: the per-minute counters of the last
+   * `ttlSeconds` (one MGET of ttl/60 + 1 keys), so the cost does not grow with the number of
+   * entries. It may count up to a minute's answers that have just expired, and answers an
+   * operator forgot, until they would have expired.
+   */
+  async census(now = Date.now()): Promise<{ entries: number; approximate: true }> {
+    const newest = censusBucket(now);
+    const buckets = Math.ceil(this.options.ttlSeconds / CENSUS_BUCKET_SECONDS) + 1;
+    const keys = Array.from({ length: buckets }, (_, i) => this.censusKey(newest - i));
+    const counts = await this.call(() => this.redis.mget(...keys));
+    return { entries: counts.reduce((sum, count) => sum + Number(count ?? 0), 0), approximate: true };
   }
+
+  private censusKey(bucket: number): string {
+    return `${this.options.keyPrefix}idem-census:${bucket}`;
+  }
+}
+
+function censusBucket(epochMs: number): number {
+  return Math.floor(epochMs / 1000 / CENSUS_BUCKET_SECONDS);
 }
 
 /** The same request means the same user, method, route and body (key order ignored). */

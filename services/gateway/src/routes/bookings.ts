@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { v5 as uuidv5 } from 'uuid';
 import type { RpcClient } from '@cupo/amqp';
-import { BookingCommands, BookingRequestBody, ListBookingsQuery, type Booking } from '@cupo/contracts';
+import { BookingCommands, BookingRequestBody, ListBookingsQuery, type Booking, type Page } from '@cupo/contracts';
 import { DomainError } from '@cupo/errors';
 import { actorOf, type authenticate } from '../http/auth.js';
+import { parseListQuery, sendPage } from '../http/pagination.js';
 import { renderDomainError } from '../http/problem.js';
 import { IdempotencyKeyHeader, parseInput, uuidParam } from '../http/validate.js';
 import { fingerprintOf, type IdempotencyStore, type StoredResponse } from '../idempotency/idempotency-store.js';
@@ -50,9 +51,11 @@ export function bookingRoutes(
   router.post('/api/bookings/confirm', auth, confirm);
 
   router.get('/api/bookings', auth, async (req, res) => {
-    const query = parseInput(ListBookingsQuery, req.query);
-    res.json(
-      await rpc.call(BookingCommands.list, { actor: actorOf(req), ...query }, { requestId: req.requestId }),
+    const { filters, page } = parseListQuery(ListBookingsQuery, req.query);
+    sendPage(
+      req,
+      res,
+      await rpc.call<Page<Booking>>(BookingCommands.list, { actor: actorOf(req), ...filters, page }, { requestId: req.requestId }),
     );
   });
 

@@ -8,8 +8,11 @@ import {
   EnrollmentRequestBody,
   SectionsQuery,
   StudentEnrollmentsQuery,
+  type Page,
 } from '@cupo/contracts';
+import { z } from 'zod';
 import { actorOf, requireRole, type authenticate } from '../http/auth.js';
+import { parseListQuery, sendPage } from '../http/pagination.js';
 import { IdempotencyKeyHeader, parseInput, uuidParam } from '../http/validate.js';
 import { fingerprintOf } from '../idempotency/idempotency-store.js';
 
@@ -28,12 +31,13 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
   const call = <T>(command: string, payload: unknown, requestId: string) => rpc.call<T>(command, payload, { requestId });
 
   router.get('/api/terms', async (req, res) => {
-    res.json(await call(EnrollmentCommands.listTerms, {}, req.requestId));
+    const { page } = parseListQuery(z.strictObject({}), req.query);
+    sendPage(req, res, await call<Page<unknown>>(EnrollmentCommands.listTerms, { page }, req.requestId));
   });
 
   router.get('/api/sections', async (req, res) => {
-    const query = parseInput(SectionsQuery, req.query);
-    res.json(await call(EnrollmentCommands.listSections, query, req.requestId));
+    const { filters, page } = parseListQuery(SectionsQuery, req.query);
+    sendPage(req, res, await call<Page<unknown>>(EnrollmentCommands.listSections, { ...filters, page }, req.requestId));
   });
 
   router.get('/api/sections/:code', async (req, res) => {
@@ -77,11 +81,13 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
   });
 
   router.get('/api/students/:id/enrollments', auth, async (req, res) => {
-    const query = parseInput(StudentEnrollmentsQuery, req.query);
-    res.json(
-      await call(
+    const { filters, page } = parseListQuery(StudentEnrollmentsQuery, req.query);
+    sendPage(
+      req,
+      res,
+      await call<Page<unknown>>(
         EnrollmentCommands.listStudentEnrollments,
-        { student_id: String(req.params.id), actor: actorOf(req), ...query },
+        { student_id: String(req.params.id), actor: actorOf(req), ...filters, page },
         req.requestId,
       ),
     );

@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import type { RpcClient } from '@cupo/amqp';
-import { IngestBody, OnboardingCommands, OnboardingConfig, TasksQuery } from '@cupo/contracts';
+import { IngestBody, OnboardingCommands, OnboardingConfig, TasksQuery, type Page } from '@cupo/contracts';
 import { actorOf, requireRole, type authenticate } from '../http/auth.js';
+import { parseListQuery, sendPage } from '../http/pagination.js';
 import { parseInput, uuidParam } from '../http/validate.js';
 
 
@@ -21,8 +22,8 @@ export function onboardingRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
   });
 
   router.get('/api/admin/tasks', ...admin, async (req, res) => {
-    const query = parseInput(TasksQuery, req.query);
-    res.json(await rpc.call(OnboardingCommands.listTasks, query, { requestId: req.requestId }));
+    const { filters, page } = parseListQuery(TasksQuery, req.query);
+    sendPage(req, res, await rpc.call<Page<unknown>>(OnboardingCommands.listTasks, { ...filters, page }, { requestId: req.requestId }));
   });
 
   router.get('/api/admin/tasks/:id', ...admin, async (req, res) => {

@@ -10,9 +10,11 @@ import {
   PurgeSagasQuery,
   SagasQuery,
   type BreakerState,
+  type Page,
 } from '@cupo/contracts';
 import { DomainError } from '@cupo/errors';
 import { requireRole, type authenticate } from '../http/auth.js';
+import { parseListQuery, sendPage } from '../http/pagination.js';
 import { parseInput } from '../http/validate.js';
 import type { IdempotencyStore } from '../idempotency/idempotency-store.js';
 
@@ -137,8 +139,8 @@ export function opsRoutes(deps: {
   });
 
   router.get('/api/ops/sagas', async (req, res) => {
-    const query = parseInput(SagasQuery, req.query);
-    res.json(await rpc.call(EnrollmentCommands.listSagas, query, { requestId: req.requestId }));
+    const { filters, page } = parseListQuery(SagasQuery, req.query);
+    sendPage(req, res, await rpc.call<Page<unknown>>(EnrollmentCommands.listSagas, { ...filters, page }, { requestId: req.requestId }));
   });
 
   router.delete('/api/ops/sagas', async (req, res) => {

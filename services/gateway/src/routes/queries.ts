@@ -7,8 +7,9 @@ import { parseInput, uuidParam } from '../http/validate.js';
 
 /**
  * Asynchronous queries (reports): recorded `pending` by the worker together with their
- * message (outbox), answered 202; clients poll. Any signed-in user may ask; a query is read
- * back by whoever asked it, or an admin.
+ * message (outbox), answered 202; clients poll. Who may ask for which report and read which
+ * query is the worker's rule (domain/query-access.ts), next to the queries it keeps: a
+ * `section_roster` (students' names and e-mails) is for admins only.
  */
 export function queryRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate>): Router {
   const router = Router();

@@ -1,8 +1,10 @@
 import { Router } from 'express';
 import type { RpcClient } from '@cupo/amqp';
-import { AvailabilityQuery, CreateRoomBody, InventoryCommands, RoomId } from '@cupo/contracts';
+import { AvailabilityQuery, CreateRoomBody, InventoryCommands, RoomId, type Page } from '@cupo/contracts';
 import { DomainError } from '@cupo/errors';
+import { z } from 'zod';
 import { requireRole, type authenticate } from '../http/auth.js';
+import { parseListQuery, sendPage } from '../http/pagination.js';
 import { parseInput } from '../http/validate.js';
 
 /** Rooms and availability: public reads, admin creation. Served by inventory over RPC. */
@@ -10,7 +12,8 @@ export function roomRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate>
   const router = Router();
 
   router.get('/api/rooms', async (req, res) => {
-    res.json(await rpc.call(InventoryCommands.listRooms, {}, { requestId: req.requestId }));
+    const { page } = parseListQuery(z.strictObject({}), req.query);
+    sendPage(req, res, await rpc.call<Page<unknown>>(InventoryCommands.listRooms, { page }, { requestId: req.requestId }));
   });
 
   router.get('/api/rooms/:id', async (req, res) => {

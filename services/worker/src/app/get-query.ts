@@ -1,11 +1,12 @@
 import type { Actor, QueryView } from '@cupo/contracts';
-import { NotYourQueryError, QueryNotFoundError } from '../domain/errors.js';
+import { QueryNotFoundError } from '../domain/errors.js';
+import { assertMayRead } from '../domain/query-access.js';
 import type { QueryStore } from './ports.js';
 
 export async function getQuery(store: QueryStore, id: string, actor: Actor): Promise<QueryView> {
   const record = await store.find(id);
   if (!record) throw new QueryNotFoundError(id);
-  if (actor.role !== 'admin' && actor.id !== record.requested_by) throw new NotYourQueryError();
+  assertMayRead(actor, record);
   const { requested_by: _owner, ...view } = record;
   return view;
 }

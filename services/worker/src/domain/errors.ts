@@ -11,3 +11,9 @@ export class NotYourQueryError extends DomainError {
     super('forbidden', 'FORBIDDEN', 'You may only read your own queries');
   }
 }
+
+export class ReportForbiddenError extends DomainError {
+  constructor(type: string) {
+    super('forbidden', 'FORBIDDEN', `A ${type} report shows students' personal data: it is for admins only`);
+  }
+}

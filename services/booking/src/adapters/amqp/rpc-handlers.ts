@@ -39,9 +39,10 @@ export function bookingHandlers(deps: BookingDeps, lockWaitMs: number): Record<s
       toView(await getBooking(deps, command.booking_id, command.actor)),
     ),
 
-    [BookingCommands.list]: rpcHandler(ListBookingsCommand, async (command) =>
-      (await listBookings(deps, command.actor, command.user_id)).map(toView),
-    ),
+    [BookingCommands.list]: rpcHandler(ListBookingsCommand, async (command) => {
+      const page = await listBookings(deps, command.actor, command.user_id, command.page);
+      return { ...page, items: page.items.map(toView) };
+    }),
 
     [BookingCommands.cancel]: rpcHandler(CancelBookingCommand, async (command, context) =>
       toView(await cancelBooking(deps, command.booking_id, command.actor, context)),

@@ -1,4 +1,7 @@
+import { z } from 'zod';
+import type { Page, PageRequest } from '@cupo/contracts';
 import { isUniqueViolation, withDatabase, type Sql } from '@cupo/database';
+import { Keyset } from '@cupo/paging';
 import type { Booking } from '../../domain/booking.js';
 import type { BookingRepository, ConfirmedCursor, NewBooking } from '../../app/ports.js';
 
@@ -17,6 +20,15 @@ interface Row {
   created_at: Date;
   cancelled_at: Date | null;
 }
+
+/**
+ * Bookings are listed newest first by (created_at, id). The cursor keeps created_at to the
+ * microsecond as PostgreSQL has it: a JavaScript Date would round it to the millisecond and
+ * the next page would then repeat or skip bookings made within the same millisecond. For
+ * the same reason it goes back as text (`::text::timestamptz`): porsager sends a
+ * timestamptz parameter through a Date.
+ */
+const BOOKINGS = new Keyset('bookings', z.tuple([z.iso.datetime({ precision: 6 }), z.uuid()]));
 
 const toBooking = (row: Row): Booking => ({
   id: row.id,
@@ -131,17 +143,20 @@ export class PostgresBookingRepository implements BookingRepository {
     );
   }
 
-  async list(filter: { userId?: string; limit: number }): Promise<Booking[]> {
-    const rows = await withDatabase(() =>
-      filter.userId === undefined
-        ? this.sql<Row[]>`
-            SELECT * FROM bookings WHERE status <> 'failed'
-            ORDER BY created_at DESC, id LIMIT ${filter.limit}`
-        : this.sql<Row[]>`
-            SELECT * FROM bookings WHERE user_id = ${filter.userId} AND status <> 'failed'
-            ORDER BY created_at DESC, id LIMIT ${filter.limit}`,
+  /** Newest first; the page query is one range scan of bookings_page or bookings_by_user_page. */
+  async list(filter: { userId?: string; page: PageRequest }): Promise<Page<Booking>> {
+    const { limit } = filter.page;
+    const after = BOOKINGS.decode(filter.page.cursor);
+    const rows = await withDatabase(
+      () => this.sql<(Row & { cursor_at: string })[]>`
+        SELECT *, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at FROM bookings
+        WHERE status <> 'failed'
+          ${filter.userId === undefined ? this.sql`` : this.sql`AND user_id = ${filter.userId}`}
+          ${after ? this.sql`AND (created_at, id) < (${after[0]}::text::timestamptz, ${after[1]}::uuid)` : this.sql``}
+        ORDER BY created_at DESC, id DESC
+        LIMIT ${limit + 1}`,
     );
-    return rows.map(toBooking);
+    return BOOKINGS.page(rows, limit, (row) => [row.cursor_at, row.id], toBooking);
   }
 
   async abandonStalePending(staleMs: number, limit: number): Promise<Booking[]> {

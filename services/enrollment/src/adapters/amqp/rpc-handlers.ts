@@ -11,6 +11,7 @@ import {
   GetSectionCommand,
   ListSagasCommand,
   ListSectionsCommand,
+  ListTermsCommand,
   ListStudentEnrollmentsCommand,
   PurgeSagasCommand,
   ReportCommands,
@@ -36,15 +37,17 @@ export function rpcHandlers(deps: SubmitDeps & { store: EnrollmentStore }): Reco
     [EnrollmentCommands.getRequest]: rpcHandler(GetRequestCommand, (command) =>
       getEnrollmentRequest(store, command.request_id, command.actor),
     ),
-    [EnrollmentCommands.listTerms]: rpcHandler(z.object({}), () => store.listTerms()),
-    [EnrollmentCommands.listSections]: rpcHandler(ListSectionsCommand, (command) => store.listSections(command.term)),
+    [EnrollmentCommands.listTerms]: rpcHandler(ListTermsCommand, (command) => store.listTerms(command.page)),
+    [EnrollmentCommands.listSections]: rpcHandler(ListSectionsCommand, (command) =>
+      store.listSections(command.term, command.page),
+    ),
     [EnrollmentCommands.getSection]: rpcHandler(GetSectionCommand, async (command) => {
       const section = await store.findSection(command.code);
       if (!section) throw new SectionNotFoundError(command.code);
       return section;
     }),
     [EnrollmentCommands.listStudentEnrollments]: rpcHandler(ListStudentEnrollmentsCommand, (command) =>
-      listStudentEnrollments(store, command.student_id, command.actor, command.term),
+      listStudentEnrollments(store, command.student_id, command.actor, command.term, command.page),
     ),
     [EnrollmentCommands.drop]: rpcHandler(DropEnrollmentCommand, (command) =>
       dropEnrollment(store, command.enrollment_id, command.actor),
@@ -57,7 +60,7 @@ export function rpcHandlers(deps: SubmitDeps & { store: EnrollmentStore }): Reco
     [EnrollmentCommands.createSection]: rpcHandler(CreateSectionBody, (command) => store.createSection(command)),
     [EnrollmentCommands.createStudent]: rpcHandler(CreateStudentBody, (command) => store.createStudent(command)),
     [EnrollmentCommands.stats]: rpcHandler(z.object({}), () => store.stats()),
-    [EnrollmentCommands.listSagas]: rpcHandler(ListSagasCommand, (command) => store.listSagas(command.status)),
+    [EnrollmentCommands.listSagas]: rpcHandler(ListSagasCommand, (command) => store.listSagas(command.status, command.page)),
     [EnrollmentCommands.purgeSagas]: rpcHandler(PurgeSagasCommand, async (command) => ({
       purged: await store.purgeSagas(command.status, command.older_than_seconds),
     })),

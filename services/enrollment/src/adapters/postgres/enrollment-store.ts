@@ -5,11 +5,16 @@ import {
   type CreateStudentBody,
   type Enrollment,
   type FailureReason,
+  type Page,
+  type PageRequest,
   type RequestStatus,
   type SagaStatus,
   type RosterEntry,
   type Section,
+  type Term,
 } from '@cupo/contracts';
+import { Keyset } from '@cupo/paging';
+import { z } from 'zod';
 import { isUniqueViolation, type Sql, type TransactionSql } from '@cupo/database';
 import { DomainError } from '@cupo/errors';
 import type {
@@ -24,6 +29,15 @@ import type {
 import type { SeatFacts, SectionFacts } from '../../domain/enrollment-rules.js';
 import { SectionExistsError, StudentExistsError, TermNotFoundError } from '../../domain/errors.js';
 import type { Saga, SagaStep } from '../../domain/saga.js';
+
+// Each list's sort key, ending in a unique column. Timestamps keep PostgreSQL's microseconds
+// (a Date would round them, and the next page would repeat or skip rows of one millisecond),
+// so they are read with to_char and sent back as text (porsager sends a timestamptz
+// parameter through a Date).
+const TERMS = new Keyset('terms', z.tuple([z.string()]));
+const SECTIONS = new Keyset('sections', z.tuple([z.string(), z.string()]));
+const STUDENT_ENROLLMENTS = new Keyset('student-enrollments', z.tuple([z.string(), z.string()]));
+const SAGAS = new Keyset('sagas', z.tuple([z.iso.datetime({ precision: 6 }), z.uuid()]));
 
 interface RequestRow {
   id: string;
@@ -295,17 +309,26 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
     return { request: toRequest(row), saga: saga ? toSaga(saga) : undefined };
   }
 
-  listTerms() {
-    return this.sql<{ code: string; name: string; open: boolean }[]>`
-      SELECT code, name, open FROM terms ORDER BY code`.then((rows) => [...rows]);
+  /** By code: each page a primary-key range scan from the cursor on. */
+  async listTerms(page: PageRequest): Promise<Page<Term>> {
+    const after = TERMS.decode(page.cursor);
+    const rows = await this.sql<Term[]>`
+      SELECT code, name, open FROM terms
+      ${after ? this.sql`WHERE code > ${after[0]}` : this.sql``}
+      ORDER BY code LIMIT ${page.limit + 1}`;
+    return TERMS.page(rows, page.limit, (term) => [term.code], (term) => ({ ...term }));
   }
 
-  async listSections(term?: string): Promise<Section[]> {
+  /** By (term, code), in one term or all: either way a range scan of sections_term. */
+  async listSections(term: string | undefined, page: PageRequest): Promise<Page<Section>> {
+    const after = SECTIONS.decode(page.cursor);
     const rows = await this.sql<SectionRow[]>`
       SELECT code, course, term, capacity, enrolled, schedule FROM sections
-      ${term ? this.sql`WHERE term = ${term}` : this.sql``}
-      ORDER BY term, code`;
-    return rows.map(toSection);
+      WHERE true
+        ${term ? this.sql`AND term = ${term}` : this.sql``}
+        ${after ? this.sql`AND (term, code) > (${after[0]}, ${after[1]})` : this.sql``}
+      ORDER BY term, code LIMIT ${page.limit + 1}`;
+    return SECTIONS.page(rows, page.limit, (row) => [row.term, row.code], toSection);
   }
 
   async findSection(code: string): Promise<Section | undefined> {
@@ -314,14 +337,17 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
     return row ? toSection(row) : undefined;
   }
 
-  async listStudentEnrollments(studentId: string, term?: string): Promise<Enrollment[]> {
+  /** By (term, section): a range scan of enrollments_student_active_page. */
+  async listStudentEnrollments(studentId: string, term: string | undefined, page: PageRequest): Promise<Page<Enrollment>> {
+    const after = STUDENT_ENROLLMENTS.decode(page.cursor);
     const rows = await this.sql<EnrollmentRow[]>`
       SELECT e.id, e.student_id, e.section, e.course, e.term, s.schedule, e.status, e.enrolled_at, e.ended_at
       FROM enrollments e JOIN sections s ON s.code = e.section
       WHERE e.student_id = ${studentId} AND e.status = 'active'
         ${term ? this.sql`AND e.term = ${term}` : this.sql``}
-      ORDER BY e.term, e.section`;
-    return rows.map(toEnrollment);
+        ${after ? this.sql`AND (e.term, e.section) > (${after[0]}, ${after[1]})` : this.sql``}
+      ORDER BY e.term, e.section LIMIT ${page.limit + 1}`;
+    return STUDENT_ENROLLMENTS.page(rows, page.limit, (row) => [row.term, row.section], toEnrollment);
   }
 
   async roster(section: string): Promise<RosterEntry[] | undefined> {
@@ -443,11 +469,16 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
     };
   }
 
-  async listSagas(status?: SagaStatus, limit = 100): Promise<SagaSummary[]> {
-    const rows = await this.sql<SagaRow[]>`
-      SELECT * FROM sagas ${status ? this.sql`WHERE status = ${status}` : this.sql``}
-      ORDER BY started_at DESC LIMIT ${limit}`;
-    return rows.map((row) => ({
+  /** Newest first by (started_at, id): a backward range scan of sagas_page or sagas_by_status_page. */
+  async listSagas(status: SagaStatus | undefined, page: PageRequest): Promise<Page<SagaSummary>> {
+    const after = SAGAS.decode(page.cursor);
+    const rows = await this.sql<(SagaRow & { cursor_at: string })[]>`
+      SELECT *, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at FROM sagas
+      WHERE true
+        ${status ? this.sql`AND status = ${status}` : this.sql``}
+        ${after ? this.sql`AND (started_at, id) < (${after[0]}::text::timestamptz, ${after[1]}::uuid)` : this.sql``}
+      ORDER BY started_at DESC, id DESC LIMIT ${page.limit + 1}`;
+    return SAGAS.page(rows, page.limit, (row) => [row.cursor_at, row.id], (row) => ({
       saga_id: row.id,
       name: row.name,
       status: row.status,

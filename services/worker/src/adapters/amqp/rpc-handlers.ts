@@ -28,7 +28,7 @@ export function rpcHandlers(deps: { store: QueryStore; onboarding: OnboardingSto
     }),
     [OnboardingCommands.getConfig]: rpcHandler(z.object({}), () => onboarding.getConfig()),
     [OnboardingCommands.putConfig]: rpcHandler(OnboardingConfig, (config) => onboarding.putConfig(config)),
-    [OnboardingCommands.listTasks]: rpcHandler(ListTasksCommand, (filter) => onboarding.listTasks(filter)),
+    [OnboardingCommands.listTasks]: rpcHandler(ListTasksCommand, ({ page, ...filter }) => onboarding.listTasks(filter, page)),
     [OnboardingCommands.getTask]: rpcHandler(GetTaskCommand, async ({ task_id }) => {
       const task = await onboarding.findTask(task_id);
       if (!task) throw new DomainError('not_found', 'TASK_NOT_FOUND', `Task ${task_id} does not exist`);

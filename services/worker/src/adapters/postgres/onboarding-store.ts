@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { OnboardingJobs, type IncomingStudent, type OnboardingConfig } from '@cupo/contracts';
+import { z } from 'zod';
+import { OnboardingJobs, type IncomingStudent, type OnboardingConfig, type Page, type PageRequest } from '@cupo/contracts';
 import type { Sql, TransactionSql } from '@cupo/database';
-import type { OnboardingStore, Task, WorkflowUnit } from '../../app/onboarding/ports.js';
+import { Keyset } from '@cupo/paging';
+import type { OnboardingStore, Task, TaskFilter, WorkflowUnit } from '../../app/onboarding/ports.js';
 
 interface TaskRow {
   id: string;
@@ -16,6 +18,12 @@ interface TaskRow {
   finished_at: Date | null;
   stuck: boolean;
 }
+
+/**
+ * Tasks newest first by (created_at, id), created_at to PostgreSQL's microsecond: read with
+ * to_char and sent back as text, as a Date (porsager's timestamptz parameters) would round it.
+ */
+const TASKS = new Keyset('tasks', z.tuple([z.iso.datetime({ precision: 6 }), z.uuid()]));
 
 const toTask = (row: TaskRow): Task => ({
   ...row,
@@ -79,19 +87,29 @@ export class PostgresOnboardingStore implements OnboardingStore {
     return row ? toTask(row) : undefined;
   }
 
-  async listTasks(filter: { type?: string; status?: string; stuck?: boolean; parent_id?: string }): Promise<Task[]> {
+  /** Newest first by (created_at, id); every filter has an index in that order (tasks-list-pages migration). */
+  async listTasks(filter: TaskFilter, page: PageRequest): Promise<Page<Task>> {
     const sql = this.sql;
+    const after = TASKS.decode(page.cursor);
+    // IS TRUE: a running task not yet stamped started_at is not stuck (and not NULL, which NOT would drop).
+    const stuck = sql`(status = 'running' AND started_at < now() - make_interval(secs => ${this.stuckSeconds})) IS TRUE`;
     const conditions = [
       filter.type ? sql`type = ${filter.type}` : undefined,
       filter.status ? sql`status = ${filter.status}` : undefined,
       filter.parent_id ? sql`parent_id = ${filter.parent_id}` : undefined,
-      filter.stuck === true ? sql`status = 'running' AND started_at < now() - make_interval(secs => ${this.stuckSeconds})` : undefined,
-      filter.stuck === false ? sql`NOT (status = 'running' AND started_at < now() - make_interval(secs => ${this.stuckSeconds}))` : undefined,
+      filter.stuck === true ? stuck : undefined,
+      filter.stuck === false ? sql`NOT ${stuck}` : undefined,
+      after ? sql`(created_at, id) < (${after[0]}::text::timestamptz, ${after[1]}::uuid)` : undefined,
     ].filter((c) => c !== undefined);
-    const where = conditions.length
-      ? sql`WHERE ${conditions.reduce((acc, c, i) => (i === 0 ? c : sql`${acc} AND ${c}`))} ORDER BY created_at DESC LIMIT 500`
-      : sql`ORDER BY created_at DESC LIMIT 500`;
-    return (await this.selectTasks(where)).map(toTask);
+    const where = conditions.reduce((all, c) => sql`${all} AND ${c}`, sql`true`);
+    const rows = await this.sql<(TaskRow & { cursor_at: string })[]>`
+      SELECT id, type, status, parent_id, student_id, entity_count,
+             details - 'input' AS details, created_at, started_at, finished_at,
+             ${stuck} AS stuck,
+             to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+      FROM tasks WHERE ${where}
+      ORDER BY created_at DESC, id DESC LIMIT ${page.limit + 1}`;
+    return TASKS.page(rows, page.limit, (row) => [row.cursor_at, row.id], ({ cursor_at: _key, ...row }) => toTask(row));
   }
 
   async start(taskId: string): Promise<boolean> {

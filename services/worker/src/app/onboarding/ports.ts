@@ -1,4 +1,4 @@
-import type { IncomingStudent, OnboardingConfig } from '@cupo/contracts';
+import type { IncomingStudent, OnboardingConfig, Page, PageRequest } from '@cupo/contracts';
 
 export type TaskStatus = 'pending' | 'running' | 'completed' | 'failed';
 
@@ -16,6 +16,13 @@ export interface Task {
   stuck: boolean;
 }
 
+export interface TaskFilter {
+  type?: string;
+  status?: string;
+  stuck?: boolean;
+  parent_id?: string;
+}
+
 export interface WorkflowUnit {
   taskId: string;
   status: TaskStatus;
@@ -30,7 +37,8 @@ export interface OnboardingStore {
   findTask(id: string): Promise<Task | undefined>;
   /** The students an ingest was given in its request, or null to pull them from the source. */
   ingestInput(ingestId: string): Promise<IncomingStudent[] | null>;
-  listTasks(filter: { type?: string; status?: string; stuck?: boolean; parent_id?: string }): Promise<Task[]>;
+  /** Newest first, one page. */
+  listTasks(filter: TaskFilter, page: PageRequest): Promise<Page<Task>>;
   /** Claims a pending or stale-running task for this run; false if it has already ended. */
   start(taskId: string): Promise<boolean>;
   heartbeat(taskId: string): Promise<void>;
