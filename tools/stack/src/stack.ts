@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { databaseUrlFor, dropDatabase, ensureDatabase } from '@cupo/database';
 import { Redis } from 'ioredis';
 import { assertReachable, dependencies } from './preflight.js';
-import { amqpUrlFor, createVhost, deleteVhost } from './rabbitmq.js';
+import { amqpUrlFor, createVhost, deleteVhost, type Rabbitmqctl } from './rabbitmq.js';
 import { startProcess, stopProcess, waitReady, type ServiceProcess } from './processes.js';
 
 const run = promisify(execFile);
@@ -27,6 +27,8 @@ export interface StackOptions {
   pgUrl: string;
   redisUrl: string;
   amqpUrl: string;
+  /** rabbitmqctl for the broker at amqpUrl when it is not the machine's default node (a private one). */
+  rabbitmqctl?: Rabbitmqctl;
   /** Names databases `cupo_<ns>_<service>`, the vhost `cupo-<ns>`, Redis keys `cupo:<ns>:`; empty for `make run`. */
   namespace?: string;
   /** Replicas per service; worker defaults to 0 (stacks that need it ask). */
@@ -113,7 +115,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   let amqpUrl = options.amqpUrl;
   if (ns) {
-    await createVhost(options.amqpUrl, `cupo-${ns}`);
+    await createVhost(options.amqpUrl, `cupo-${ns}`, options.rabbitmqctl);
     amqpUrl = amqpUrlFor(options.amqpUrl, `cupo-${ns}`);
   }
   const redisKeyPrefix = ns ? `cupo:${ns}:` : '';
@@ -204,7 +206,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     if (!ns) return;
     for (const service of DATABASE_SERVICES) await dropDatabase(options.pgUrl, dbName(service));
-    await deleteVhost(options.amqpUrl, `cupo-${ns}`);
+    await deleteVhost(options.amqpUrl, `cupo-${ns}`, options.rabbitmqctl);
     await deleteKeys(options.redisUrl, redisKeyPrefix);
   };
 
