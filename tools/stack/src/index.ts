@@ -6,3 +6,4 @@ export * from './stack.js';
 export * from './token.js';
 export * from './tcp-proxy.js';
 export * from './private-servers.js';
+export * from './supervisor.js';
