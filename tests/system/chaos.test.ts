@@ -12,7 +12,7 @@ import {
   nightStates,
   queueConsumers,
   reservationMismatches,
-  retryOn5xx,
+  retryUntilDefinite,
   startTestStack,
   token,
   waitForQueries,
@@ -42,6 +42,8 @@ const FAST: NodeJS.ProcessEnv = {
   DATABASE_CIRCUIT_RECOVERY_TIMEOUT: '2',
   PUBLISH_CIRCUIT_RECOVERY_TIMEOUT: '2',
   REDIS_CIRCUIT_RECOVERY_TIMEOUT: '2',
+  // Every replica's breakers must make it into the report on a loaded machine.
+  OPS_GATHER_WINDOW_MS: '1000',
   JOB_RETRY_INITIAL_MS: '50',
   JOB_RETRY_MAX_MS: '1000',
 };
@@ -128,7 +130,7 @@ describe('a booking whose first attempt failed', () => {
       for (const p of frozen) p.child.kill('SIGCONT');
     }
     expect(first.status, `first attempt: ${first.status} ${JSON.stringify(first.body)}`).toBeGreaterThanOrEqual(500);
-    const retried = await retryOn5xx(send, Date.now() + 20_000);
+    const retried = await retryUntilDefinite(send, Date.now() + 20_000);
     // Nobody else wants this room: once inventory answers again, the booking is made.
     expect(retried.final?.status, `retries: ${attemptsOf(retried)}`).toBe(201);
     expect(
@@ -181,7 +183,7 @@ describe('chaos: servers restarted and replicas killed under a mixed load', () =
         const from = 1 + Math.floor(Math.random() * 12);
         const body = { room_id: pick(rooms).id, check_in: day(from), check_out: day(from + 1 + Math.floor(Math.random() * 3)) };
         const key = `chaos-${i}-${n}`;
-        const call = await retryOn5xx(
+        const call = await retryUntilDefinite(
           () => api('POST', '/api/bookings', { token: bearer, body, headers: { 'Idempotency-Key': key } }),
           retryUntil,
         );
@@ -196,7 +198,7 @@ describe('chaos: servers restarted and replicas killed under a mixed load', () =
         const sections = [...new Set([pick(sectionCodes), pick(sectionCodes)])];
         const body = { term: '1-2025', sections };
         const key = `chaos-enroll-${i}-${n}`;
-        const call = await retryOn5xx(
+        const call = await retryUntilDefinite(
           () => api('POST', '/api/enrollments', { token: bearer, body, headers: { 'Idempotency-Key': key } }),
           retryUntil,
         );
@@ -211,7 +213,7 @@ describe('chaos: servers restarted and replicas killed under a mixed load', () =
           { type: 'room_search', params: { from: day(2), to: day(4), min_available: 1 } },
           { type: 'section_roster', params: { section: pick(sectionCodes) } },
         ]);
-        const call = await retryOn5xx(() => api('POST', '/api/queries', { token: admin, body }), retryUntil);
+        const call = await retryUntilDefinite(() => api('POST', '/api/queries', { token: admin, body }), retryUntil);
         operations.push({ kind: 'query', label: `query ${n} ${body.type}`, body, call });
         await sleep(100);
       }
@@ -382,16 +384,15 @@ describe('chaos: servers restarted and replicas killed under a mixed load', () =
       if (!ready) unready.push(p.name);
     }
     expect.soft(unready, 'live processes whose /readyz is not 200').toEqual([]);
+    // Closed everywhere, and reported by every enrollment replica (its ops consumer attached) and the gateway.
     let breakers: any;
+    let instances = new Set<string>();
     await eventually(async () => {
       breakers = (await api('GET', '/api/ops/circuit-breakers', { token: admin })).body;
-      return breakers?.overall_health === 'healthy';
+      instances = new Set(Object.values<any>(breakers?.circuit_breakers ?? {}).flatMap((b) => b.instances.map((i: any) => i.instance)));
+      return breakers?.overall_health === 'healthy' && instances.size === 1 + (liveReplicas.enrollment ?? 0);
     }, Math.min(left(), 15_000), 500);
     expect.soft(breakers?.overall_health, `circuit breakers: ${JSON.stringify(breakers)}`).toBe('healthy');
-    // Every enrollment replica answered the gather (its ops consumer is attached): gateway + 2.
-    const instances = new Set<string>(
-      Object.values<any>(breakers?.circuit_breakers ?? {}).flatMap((b) => b.instances.map((i: any) => i.instance)),
-    );
     expect.soft(instances.size, `breaker reports from ${[...instances].join(', ')}`).toBe(1 + (liveReplicas.enrollment ?? 0));
     console.log(
       `queues at the end (name, ready, unacked, consumers):\n${await servers!.rabbitmq.ctl(['list_queues', '-p', `cupo-${s.namespace}`, '--silent', 'name', 'messages_ready', 'messages_unacknowledged', 'consumers'])}`,

@@ -12,7 +12,7 @@ import {
   eventually,
   nightStates,
   reservationMismatches,
-  retryOn5xx,
+  retryUntilDefinite,
   startTestStack,
   token,
   waitForQueries,
@@ -169,7 +169,7 @@ async function bearer(real: Real, sub: string, role: 'guest' | 'student' | 'admi
 
 /** Sends until an answer that is not a 5xx; fails the step if none comes in time. */
 async function answered(what: string, send: () => Promise<ApiResponse>): Promise<ApiResponse> {
-  const call = await retryOn5xx(send, Date.now() + ANSWER_WITHIN_MS);
+  const call = await retryUntilDefinite(send, Date.now() + ANSWER_WITHIN_MS);
   if (!call.final) {
     const seen = [...new Set(call.attempts.map((a) => `${a.status} ${a.code ?? ''}`.trim()))].join(', ');
     throw new Error(`${what}: no answer but 5xx for ${ANSWER_WITHIN_MS} ms (${call.attempts.length} attempts: ${seen})`);

@@ -320,12 +320,13 @@ export interface RetriedCall<T = any> {
 }
 
 /**
- * A careful client: sends, and while the answer is a 5xx (or none came) sends again, the
- * same request with the same Idempotency-Key, after a short backoff, until an answer that
- * is not a 5xx or `deadline` (a time, or a function read before each retry, for deadlines
- * that depend on when an outage ends). `final` is undefined if every attempt failed.
+ * A careful client: sends, and while the answer is a 5xx, none came, or it is `409
+ * IDEMPOTENCY_IN_PROGRESS` (the key's first attempt is still running: "retry after 1 s"),
+ * sends again, the same request with the same Idempotency-Key, after a short backoff, until
+ * a definite answer or `deadline` (a time, or a function read before each retry, for
+ * deadlines that depend on when an outage ends). `final` is undefined if none came.
  */
-export async function retryOn5xx<T = any>(
+export async function retryUntilDefinite<T = any>(
   send: () => Promise<ApiResponse<T>>,
   deadline: number | (() => number),
 ): Promise<RetriedCall<T>> {
@@ -347,7 +348,8 @@ export async function retryOn5xx<T = any>(
       startedAt,
       endedAt: Date.now(),
     });
-    if (response && status < 500) return { final: response, attempts };
+    const inProgress = status === 409 && (response?.body as any)?.code === 'IDEMPOTENCY_IN_PROGRESS';
+    if (response && status < 500 && !inProgress) return { final: response, attempts };
     if (Date.now() + backoff > deadlineNow()) return { final: undefined, attempts };
     await new Promise((resolve) => setTimeout(resolve, backoff));
     backoff = Math.min(1_000, backoff * 2);
