@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { defaultUrls, signToken, startStack, type Stack, type StackOptions } from '@cupo/stack';
+import { defaultUrls, signToken, startStack, type PrivateRabbitMQ, type Stack, type StackOptions } from '@cupo/stack';
 
 /** A namespace unique to this run and file: databases, vhost and Redis keys hang off it. */
 export function runNamespace(label: string): string {
@@ -22,13 +22,17 @@ export interface TestStack extends Stack {
 /** Starts the real processes on a stack of their own; `close()` removes every trace. */
 export async function startTestStack(
   label: string,
-  options: Partial<Pick<StackOptions, 'replicas' | 'env' | 'serviceEnv' | 'providerEnv'>> = {},
+  options: Partial<Pick<StackOptions, 'replicas' | 'env' | 'serviceEnv' | 'providerEnv'>> & {
+    /** Servers of the test's own (see private-servers.ts) instead of the machine's shared ones. */
+    servers?: Pick<StackOptions, 'pgUrl' | 'redisUrl' | 'amqpUrl' | 'rabbitmqctl'>;
+  } = {},
 ): Promise<TestStack> {
   const namespace = runNamespace(label);
   const logDir = join(tmpdir(), 'cupo-tests', namespace);
   const { freePort } = await import('@cupo/stack');
   const stack = await startStack({
     ...defaultUrls(),
+    ...options.servers,
     namespace,
     replicas: options.replicas ?? { inventory: 2, booking: 2, enrollment: 0 },
     gatewayPort: await freePort(),
@@ -290,5 +294,106 @@ export async function rpcCall(
     return await reply;
   } finally {
     await connection.close().catch(() => undefined);
+  }
+}
+
+// --- Chaos ------------------------------------------------------------------------------
+
+/** Consumers per queue of a stack's vhost, as the broker counts them (`rabbitmqctl list_queues`). */
+export async function queueConsumers(rabbitmq: PrivateRabbitMQ, stack: TestStack): Promise<Map<string, number>> {
+  const out = await rabbitmq.ctl(['list_queues', '-p', `cupo-${stack.namespace}`, '--silent', 'name', 'consumers']);
+  const consumers = new Map<string, number>();
+  for (const line of out.split('\n')) {
+    const [name, count] = line.trim().split(/\s+/);
+    if (name && count !== undefined && /^\d+$/.test(count)) consumers.set(name, Number(count));
+  }
+  return consumers;
+}
+
+/**
+ * Every durable command and job queue (not the `.retry`/`.dead` parking queues, not the
+ * per-replica exclusive ones) must have one consumer per live replica of its owner, named
+ * by the queue's prefix. Returns what differs.
+ */
+export function consumerShortfalls(consumers: Map<string, number>, liveReplicas: Record<string, number>): string[] {
+  const problems: string[] = [];
+  for (const [queue, count] of consumers) {
+    if (queue.startsWith('amq.') || queue.endsWith('.retry') || queue.endsWith('.dead')) continue;
+    const owner = queue.split('.')[0]!;
+    const expected = liveReplicas[owner];
+    if (expected === undefined) continue;
+    if (count !== expected) problems.push(`${queue}: ${count} consumers for ${expected} live ${owner} replicas`);
+  }
+  return problems;
+}
+
+/** Polls each query until it is no longer pending; returns the final views by id. */
+export async function waitForQueries(
+  api: ReturnType<typeof apiClient>,
+  queryIds: string[],
+  adminToken: string,
+  timeoutMs = 30_000,
+): Promise<Map<string, any>> {
+  const done = new Map<string, any>();
+  const deadline = Date.now() + timeoutMs;
+  while (done.size < queryIds.length && Date.now() < deadline) {
+    const pending = queryIds.filter((id) => !done.has(id)).slice(0, 50);
+    const views = await Promise.all(pending.map((id) => api('GET', `/api/queries/${id}`, { token: adminToken }).catch(() => undefined)));
+    views.forEach((view, i) => {
+      if (view?.status === 200 && view.body.status !== 'pending') done.set(pending[i]!, view.body);
+    });
+    if (done.size < queryIds.length) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return done;
+}
+
+/** One HTTP attempt of a logical operation, as the client saw it. */
+export interface Attempt {
+  status: number;
+  /** The problem's code, if any; 'NETWORK' when no answer came at all. */
+  code?: string;
+  startedAt: number;
+  endedAt: number;
+}
+
+export interface RetriedCall<T = any> {
+  final: ApiResponse<T> | undefined;
+  attempts: Attempt[];
+}
+
+/**
+ * A careful client: sends, and while the answer is a 5xx, none came, or it is `409
+ * IDEMPOTENCY_IN_PROGRESS` (the key's first attempt is still running: "retry after 1 s"),
+ * sends again, the same request with the same Idempotency-Key, after a short backoff, until
+ * a definite answer or `deadline` (a time, or a function read before each retry, for
+ * deadlines that depend on when an outage ends). `final` is undefined if none came.
+ */
+export async function retryUntilDefinite<T = any>(
+  send: () => Promise<ApiResponse<T>>,
+  deadline: number | (() => number),
+): Promise<RetriedCall<T>> {
+  const deadlineNow = typeof deadline === 'number' ? () => deadline : deadline;
+  const attempts: Attempt[] = [];
+  let backoff = 100;
+  for (;;) {
+    const startedAt = Date.now();
+    let response: ApiResponse<T> | undefined;
+    try {
+      response = await send();
+    } catch {
+      response = undefined;
+    }
+    const status = response?.status ?? 0;
+    attempts.push({
+      status,
+      code: response ? (response.body as any)?.code : 'NETWORK',
+      startedAt,
+      endedAt: Date.now(),
+    });
+    const inProgress = status === 409 && (response?.body as any)?.code === 'IDEMPOTENCY_IN_PROGRESS';
+    if (response && status < 500 && !inProgress) return { final: response, attempts };
+    if (Date.now() + backoff > deadlineNow()) return { final: undefined, attempts };
+    await new Promise((resolve) => setTimeout(resolve, backoff));
+    backoff = Math.min(1_000, backoff * 2);
   }
 }

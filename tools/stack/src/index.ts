@@ -5,3 +5,5 @@ export * from './rabbitmq.js';
 export * from './stack.js';
 export * from './token.js';
 export * from './tcp-proxy.js';
+export * from './private-servers.js';
+export * from './supervisor.js';

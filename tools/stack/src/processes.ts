@@ -13,14 +13,17 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
-export function startProcess(options: {
+/** What a process is started from: enough to start it again the same way. */
+export interface ProcessSpec {
   name: string;
   entry: string;
   port: number;
   httpPort?: number;
   env: NodeJS.ProcessEnv;
   logDir: string;
-}): ServiceProcess {
+}
+
+export function startProcess(options: ProcessSpec): ServiceProcess {
   const logFile = join(options.logDir, `${options.name}.log`);
   const fd = openSync(logFile, 'a');
   // CUPO_NODE_ARGS adds Node flags to every service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".

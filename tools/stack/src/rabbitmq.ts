@@ -4,14 +4,21 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /**
+ * How to reach the broker's rabbitmqctl: by default the machine's own (its default node);
+ * a private node passes its own (`rabbitmqctl -n <node>` with its cookie).
+ */
+export type Rabbitmqctl = (args: string[]) => Promise<unknown>;
+
+/**
  * Per-run virtual hosts keep test runs from seeing each other's queues. They are made with
  * rabbitmqctl on the broker's machine, or through the management API where it is enabled.
  */
-export async function createVhost(amqpUrl: string, vhost: string): Promise<void> {
+export async function createVhost(amqpUrl: string, vhost: string, ctl?: Rabbitmqctl): Promise<void> {
   const user = decodeURIComponent(new URL(amqpUrl).username || 'guest');
-  if (await hasRabbitmqctl()) {
-    await run('rabbitmqctl', ['add_vhost', vhost]);
-    await run('rabbitmqctl', ['set_permissions', '-p', vhost, user, '.*', '.*', '.*']);
+  const rabbitmqctl = ctl ?? ((await hasRabbitmqctl()) ? defaultCtl : undefined);
+  if (rabbitmqctl) {
+    await rabbitmqctl(['add_vhost', vhost]);
+    await rabbitmqctl(['set_permissions', '-p', vhost, user, '.*', '.*', '.*']);
     return;
   }
   await management(amqpUrl, 'PUT', `/api/vhosts/${encodeURIComponent(vhost)}`);
@@ -22,9 +29,10 @@ export async function createVhost(amqpUrl: string, vhost: string): Promise<void>
   });
 }
 
-export async function deleteVhost(amqpUrl: string, vhost: string): Promise<void> {
-  if (await hasRabbitmqctl()) {
-    await run('rabbitmqctl', ['delete_vhost', vhost]).catch(() => undefined);
+export async function deleteVhost(amqpUrl: string, vhost: string, ctl?: Rabbitmqctl): Promise<void> {
+  const rabbitmqctl = ctl ?? ((await hasRabbitmqctl()) ? defaultCtl : undefined);
+  if (rabbitmqctl) {
+    await rabbitmqctl(['delete_vhost', vhost]).catch(() => undefined);
     return;
   }
   await management(amqpUrl, 'DELETE', `/api/vhosts/${encodeURIComponent(vhost)}`).catch(() => undefined);
@@ -36,6 +44,8 @@ export function amqpUrlFor(amqpUrl: string, vhost: string): string {
   url.pathname = `/${encodeURIComponent(vhost)}`;
   return url.toString();
 }
+
+const defaultCtl: Rabbitmqctl = (args) => run('rabbitmqctl', args);
 
 async function hasRabbitmqctl(): Promise<boolean> {
   try {

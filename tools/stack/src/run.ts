@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { defaultUrls, REPO_ROOT, startStack } from './stack.js';
+import { superviseStack, type Supervisor } from './supervisor.js';
 import { signToken } from './token.js';
 
 /**
@@ -11,11 +12,14 @@ const port = Number(process.env.PORT ?? 8080);
 const logDir = join(REPO_ROOT, '.run', 'logs');
 
 let stack: Awaited<ReturnType<typeof startStack>> | undefined;
+let supervisor: Supervisor | undefined;
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   console.log(`\n${signal}: stopping…`);
+  // Before any process is stopped: replicas that exit now are shutting down, not dying.
+  supervisor?.stop();
   await stack?.stop();
   console.log('stopped');
   process.exit(0);
@@ -38,6 +42,8 @@ try {
   console.error(`make run failed:\n${(error as Error).message}`);
   process.exit(1);
 }
+// A replica that dies is started again, with backoff, as Kubernetes and compose would.
+if (!stopping) supervisor = superviseStack(stack, (line) => console.error(line));
 const guest = await signToken({ sub: 'guest-1', role: 'guest' });
 const student = await signToken({ sub: 'RA0001', role: 'student' });
 const admin = await signToken({ sub: 'admin-1', role: 'admin' });
@@ -49,8 +55,3 @@ Cupo API and web UI: ${stack.gatewayUrl}   (logs: ${logDir})
                             STUDENT=${student}   (RA0001)
                             ADMIN=${admin}
 ready`);
-for (const proc of stack.processes) {
-  void proc.exited.then((code) => {
-    if (!stopping) console.error(`${proc.name} exited unexpectedly (code ${code}); see ${proc.logFile}`);
-  });
-}

@@ -7,8 +7,8 @@ import { promisify } from 'node:util';
 import { databaseUrlFor, dropDatabase, ensureDatabase } from '@cupo/database';
 import { Redis } from 'ioredis';
 import { assertReachable, dependencies } from './preflight.js';
-import { amqpUrlFor, createVhost, deleteVhost } from './rabbitmq.js';
-import { startProcess, stopProcess, waitReady, type ServiceProcess } from './processes.js';
+import { amqpUrlFor, createVhost, deleteVhost, type Rabbitmqctl } from './rabbitmq.js';
+import { startProcess, stopProcess, waitReady, type ProcessSpec, type ServiceProcess } from './processes.js';
 
 const run = promisify(execFile);
 
@@ -27,6 +27,8 @@ export interface StackOptions {
   pgUrl: string;
   redisUrl: string;
   amqpUrl: string;
+  /** rabbitmqctl for the broker at amqpUrl when it is not the machine's default node (a private one). */
+  rabbitmqctl?: Rabbitmqctl;
   /** Names databases `cupo_<ns>_<service>`, the vhost `cupo-<ns>`, Redis keys `cupo:<ns>:`; empty for `make run`. */
   namespace?: string;
   /** Replicas per service; worker defaults to 0 (stacks that need it ask). */
@@ -64,6 +66,11 @@ export interface Stack {
   processes: ServiceProcess[];
   /** Starts one more replica of a service (also used to replace a killed one). */
   startReplica(service: ServiceName, extraEnv?: NodeJS.ProcessEnv): Promise<ServiceProcess>;
+  /**
+   * Starts a process that exited again, with its name, port and environment, in its place
+   * in `processes`; resolves once it is ready. A start that fails leaves nothing running.
+   */
+  respawn(proc: ServiceProcess): Promise<ServiceProcess>;
   stop(): Promise<void>;
   /** stop(), then drop the databases and vhost this stack created. */
   destroy(): Promise<void>;
@@ -113,7 +120,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   let amqpUrl = options.amqpUrl;
   if (ns) {
-    await createVhost(options.amqpUrl, `cupo-${ns}`);
+    await createVhost(options.amqpUrl, `cupo-${ns}`, options.rabbitmqctl);
     amqpUrl = amqpUrlFor(options.amqpUrl, `cupo-${ns}`);
   }
   const redisKeyPrefix = ns ? `cupo:${ns}:` : '';
@@ -132,6 +139,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 
   const processes: ServiceProcess[] = [];
+  const specs = new Map<ServiceProcess, ProcessSpec>();
   // A free port is only free until someone binds it: never hand out one twice (or the
   // gateway's, chosen by the caller before any process started).
   const taken = new Set<number>([options.gatewayPort]);
@@ -145,7 +153,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
   };
   let providers: Providers | undefined;
-  if ((options.replicas.worker ?? 0) > 0) providers = await startProviders(options, processes, allocatePort);
+  if ((options.replicas.worker ?? 0) > 0) providers = await startProviders(options, processes, specs, allocatePort);
   const counts: Record<ServiceName, number> = { inventory: 0, booking: 0, enrollment: 0, worker: 0, gateway: 0 };
   let nextOpsPort = options.opsPortBase;
   const common: NodeJS.ProcessEnv = {
@@ -177,17 +185,43 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       });
     }
     const env: NodeJS.ProcessEnv = { ...common, ...own, ...options.serviceEnv?.[service], ...extraEnv };
-    const proc = startProcess({
+    const spec: ProcessSpec = {
       name,
       entry: entry(service),
       port,
       ...(service === 'gateway' ? { httpPort: Number(env.PORT) } : {}),
       env,
       logDir: options.logDir,
-    });
+    };
+    const proc = startProcess(spec);
     processes.push(proc);
+    specs.set(proc, spec);
     await waitReady(proc);
     log(`${proc.name} ready (ops port ${port})`);
+    return proc;
+  };
+
+  const respawn = async (previous: ServiceProcess) => {
+    const spec = specs.get(previous);
+    if (!spec) throw new Error(`${previous.name} was not started by this stack`);
+    // In `processes` at once, so a stop() meanwhile stops it too.
+    const proc = startProcess(spec);
+    const at = processes.indexOf(previous);
+    if (at >= 0) processes[at] = proc;
+    else processes.push(proc);
+    specs.set(proc, spec);
+    try {
+      await waitReady(proc);
+    } catch (error) {
+      // Back as it was (the dead one in its place), so another try can start from it.
+      await stopProcess(proc, 5_000);
+      const now = processes.indexOf(proc);
+      if (now >= 0) processes[now] = previous;
+      specs.delete(proc);
+      throw error;
+    }
+    specs.delete(previous);
+    log(`${proc.name} ready again (ops port ${proc.port})`);
     return proc;
   };
 
@@ -205,7 +239,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     if (!ns) return;
     for (const service of DATABASE_SERVICES) await dropDatabase(options.pgUrl, dbName(service));
-    await deleteVhost(options.amqpUrl, `cupo-${ns}`);
+    await deleteVhost(options.amqpUrl, `cupo-${ns}`, options.rabbitmqctl);
     await deleteKeys(options.redisUrl, redisKeyPrefix);
   };
 
@@ -230,6 +264,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     amqpUrl,
     processes,
     startReplica,
+    respawn,
     stop,
     destroy,
   };
@@ -239,19 +274,22 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 async function startProviders(
   options: StackOptions,
   processes: ServiceProcess[],
+  specs: Map<ServiceProcess, ProcessSpec>,
   allocatePort: () => Promise<number>,
 ): Promise<Providers> {
   const started: ServiceProcess[] = [];
   const start = async (name: 'graph' | 'moodle' | 'sis' | 'smtp', extra: NodeJS.ProcessEnv = {}) => {
     const port = await allocatePort();
-    const proc = startProcess({
+    const spec: ProcessSpec = {
       name: `stand-in-${name}`,
       entry: join(REPO_ROOT, 'tools', 'providers', 'dist', `${name}.js`),
       port,
       env: { ...process.env, PORT: String(port), ...extra, ...options.providerEnv?.[name] },
       logDir: options.logDir,
-    });
+    };
+    const proc = startProcess(spec);
     processes.push(proc);
+    specs.set(proc, spec);
     started.push(proc);
     await waitReady(proc);
     return `http://127.0.0.1:${port}`;
