@@ -1,14 +1,18 @@
 import { z } from 'zod';
 import { IsoDate, daysBetween } from './dates.js';
+import { safeText } from './text.js';
 
 /** Rooms and nightly availability: the inventory service's HTTP shapes and RPC commands. */
 
 export const RoomId = z.coerce.number().int().positive().max(2_147_483_647);
 
+export const MAX_ROOM_NAME = 200;
+export const MAX_ROOM_TYPE = 100;
+
 export const Room = z.object({
   id: z.number().int(),
-  name: z.string(),
-  type: z.string(),
+  name: z.string().max(MAX_ROOM_NAME),
+  type: z.string().max(MAX_ROOM_TYPE),
   total_quantity: z.number().int(),
 });
 export type Room = z.infer<typeof Room>;
@@ -37,8 +41,8 @@ export const AvailabilityQuery = z
   });
 
 export const CreateRoomBody = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  type: z.string().trim().min(1).max(100),
+  name: safeText(MAX_ROOM_NAME),
+  type: safeText(MAX_ROOM_TYPE),
   total_quantity: z.number().int().min(1).max(10_000),
   open_days: z.number().int().min(1).max(730),
 });
@@ -55,9 +59,9 @@ export const InventoryCommands = {
   releaseNights: 'inventory.nights.release.v1',
 } as const;
 
-export const GetRoomCommand = z.object({ room_id: z.number().int().positive() });
+export const GetRoomCommand = z.object({ room_id: z.number().int().positive().max(2_147_483_647) });
 export const GetAvailabilityCommand = z.object({
-  room_id: z.number().int().positive(),
+  room_id: z.number().int().positive().max(2_147_483_647),
   from: IsoDate,
   to: IsoDate,
 });
@@ -65,7 +69,7 @@ export const GetAvailabilityCommand = z.object({
 /** Reserve (or release) one unit of every listed night of a room for one booking. */
 export const NightsCommand = z.object({
   booking_id: z.uuid(),
-  room_id: z.number().int().positive(),
+  room_id: z.number().int().positive().max(2_147_483_647),
   nights: z.array(IsoDate).min(1).max(30),
 });
 export type NightsCommand = z.infer<typeof NightsCommand>;
