@@ -2,6 +2,7 @@ import express, { type Express, type Request, type Response } from 'express';
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { requestId } from './request-id.js';
 
 /** A readiness check resolves when its dependency answers and rejects otherwise. */
 export type ReadinessCheck = () => Promise<void>;
@@ -56,6 +57,7 @@ export async function startOpsServer(
 ): Promise<{ server: Server; port: number }> {
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestId());
   mountHealthRoutes(app, options);
   return listen(app, options.port, options.host ?? '0.0.0.0', options.logger);
 }

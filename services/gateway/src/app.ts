@@ -1,11 +1,12 @@
 import express, { type Express } from 'express';
 import type { QueueInspector, RpcClient } from '@cupo/amqp';
 import type { CircuitBreakers } from '@cupo/circuit-breakers';
-import { httpDurationHistogram, mountHealthRoutes, type Logger, type ReadinessCheck } from '@cupo/service-kit';
+import { httpDurationHistogram, mountHealthRoutes, requestId, type Logger, type ReadinessCheck } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
 import { authenticate } from './http/auth.js';
-import { requestId, requestLog, requestMetrics } from './http/observe.js';
+import { requestLog, requestMetrics } from './http/observe.js';
 import { problem, problemHandler, sendProblem } from './http/problem.js';
+import { refuseUnsafeInput } from './http/validate.js';
 import type { IdempotencyStore } from './idempotency/idempotency-store.js';
 import { bookingRoutes } from './routes/bookings.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
@@ -39,11 +40,13 @@ export function createApp(deps: GatewayDeps): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
+  // First: every response, the health routes' included, carries its X-Request-Id.
+  app.use(requestId());
   mountHealthRoutes(app, { registry: deps.registry, checks: deps.readiness, isAccepting: deps.isAccepting });
 
-  app.use(requestId());
   app.use(requestLog(deps.logger));
   app.use(requestMetrics(httpDurationHistogram(deps.registry)));
+  app.use(refuseUnsafeInput());
   app.use(express.json({ limit: '64kb', strict: false, type: () => true }));
 
   const auth = authenticate(deps.jwtSecret);

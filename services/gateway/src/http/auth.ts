@@ -9,8 +9,6 @@ declare global {
     interface Request {
       /** Set by `authenticate`. */
       actor?: Actor;
-      /** Set by `requestId`, first in the chain. */
-      requestId: string;
     }
   }
 }

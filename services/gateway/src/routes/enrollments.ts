@@ -6,11 +6,13 @@ import {
   CreateStudentBody,
   EnrollmentCommands,
   EnrollmentRequestBody,
+  SectionCode,
   SectionsQuery,
   StudentEnrollmentsQuery,
+  StudentId,
 } from '@cupo/contracts';
 import { actorOf, requireRole, type authenticate } from '../http/auth.js';
-import { IdempotencyKeyHeader, parseInput, uuidParam } from '../http/validate.js';
+import { IdempotencyKeyHeader, parseInput, pathParam, uuidParam } from '../http/validate.js';
 import { fingerprintOf } from '../idempotency/idempotency-store.js';
 
 
@@ -37,7 +39,8 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
   });
 
   router.get('/api/sections/:code', async (req, res) => {
-    res.json(await call(EnrollmentCommands.getSection, { code: String(req.params.code).slice(0, 64) }, req.requestId));
+    const code = pathParam(SectionCode, req.params.code, 'SECTION_NOT_FOUND', 'Section');
+    res.json(await call(EnrollmentCommands.getSection, { code }, req.requestId));
   });
 
   router.post('/api/enrollments', auth, requireRole('student'), async (req, res) => {
@@ -81,7 +84,7 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
     res.json(
       await call(
         EnrollmentCommands.listStudentEnrollments,
-        { student_id: String(req.params.id), actor: actorOf(req), ...query },
+        { student_id: pathParam(StudentId, req.params.id, 'STUDENT_NOT_FOUND', 'Student'), actor: actorOf(req), ...query },
         req.requestId,
       ),
     );

@@ -4,7 +4,9 @@ import { healthOf, type BreakerSnapshot, type CircuitBreakers } from '@cupo/circ
 import {
   EnrollmentBroadcasts,
   EnrollmentCommands,
+  BreakerName,
   EnrollmentJobs,
+  IdempotencyEntryKey,
   OnboardingJobs,
   WorkerJobs,
   PurgeSagasQuery,
@@ -13,7 +15,7 @@ import {
 } from '@cupo/contracts';
 import { DomainError } from '@cupo/errors';
 import { requireRole, type authenticate } from '../http/auth.js';
-import { parseInput } from '../http/validate.js';
+import { parseInput, pathParam } from '../http/validate.js';
 import type { IdempotencyStore } from '../idempotency/idempotency-store.js';
 
 /** Every queue the system runs on: the services' command queues and the job queues with their retry and dead letters. */
@@ -89,7 +91,7 @@ export function opsRoutes(deps: {
   });
 
   router.post('/api/ops/circuit-breakers/:name/reset', async (req, res) => {
-    const name = String(req.params.name);
+    const name = pathParam(BreakerName, req.params.name, 'CIRCUIT_BREAKER_NOT_FOUND', 'Circuit breaker');
     let known = false;
     if (deps.breakers.has(name)) {
       deps.breakers.reset(name);
@@ -147,7 +149,7 @@ export function opsRoutes(deps: {
   });
 
   router.delete('/api/ops/idempotency/:key', async (req, res) => {
-    const key = String(req.params.key);
+    const key = pathParam(IdempotencyEntryKey, req.params.key, 'IDEMPOTENCY_KEY_NOT_FOUND', 'Idempotency entry');
     const [inEnrollment, inGateway] = await Promise.all([
       rpc.call<{ forgotten: boolean }>(EnrollmentCommands.forgetIdempotencyKey, { key }, { requestId: req.requestId }),
       deps.idempotency.forget(key),
