@@ -3,7 +3,7 @@ import type { QueueInspector, RpcClient } from '@cupo/amqp';
 import type { CircuitBreakers } from '@cupo/circuit-breakers';
 import { httpDurationHistogram, mountHealthRoutes, requestId, type Logger, type ReadinessCheck } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
-import { authenticate } from './http/auth.js';
+import { authenticate, type TokenPolicy } from './http/auth.js';
 import { requestLog, requestMetrics } from './http/observe.js';
 import { problem, problemHandler, sendProblem } from './http/problem.js';
 import { refuseUnsafeInput } from './http/validate.js';
@@ -25,7 +25,8 @@ export interface GatewayDeps {
   instance: string;
   /** How long ops waits for every replica's breakers. */
   gatherWindowMs: number;
-  jwtSecret: string;
+  /** How bearer tokens are verified (secret, lifetime cap, issuer, audience). */
+  tokens: TokenPolicy;
   /** Serve POST /api/dev/token (development sign-in for the UI). */
   devLogin?: boolean;
   logger: Logger;
@@ -49,8 +50,8 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(refuseUnsafeInput());
   app.use(express.json({ limit: '64kb', strict: false, type: () => true }));
 
-  const auth = authenticate(deps.jwtSecret);
-  app.use(uiRoutes({ jwtSecret: deps.jwtSecret, devLogin: deps.devLogin ?? false }));
+  const auth = authenticate(deps.tokens);
+  app.use(uiRoutes({ tokens: deps.tokens, devLogin: deps.devLogin ?? false }));
   app.use(roomRoutes(deps.rpc, auth));
   app.use(bookingRoutes(deps.rpc, deps.idempotency, auth));
   app.use(enrollmentRoutes(deps.rpc, auth));

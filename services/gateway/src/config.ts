@@ -4,6 +4,13 @@ import { env, parseConfig } from '@cupo/service-kit';
 /** The development default: `make run` and the tests use it; production must replace it. */
 export const DEV_JWT_SECRET = 'dev-secret-change-me';
 
+/** An optional setting: unset and empty both mean "not configured". */
+const optionalText = () =>
+  z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
 const Schema = z
   .object({
     NODE_ENV: z.string().default('development'),
@@ -14,6 +21,11 @@ const Schema = z
     /** A Redis command unanswered this long fails (and counts against the breaker). */
     REDIS_COMMAND_TIMEOUT_MS: env.positiveInt(1_000),
     JWT_SECRET: z.string().min(16, 'must be at least 16 characters').default(DEV_JWT_SECRET),
+    /** The longest a token may live (exp − iat, and exp − now): a leaked token is useful this long at most. */
+    JWT_MAX_LIFETIME_SECONDS: env.positiveInt(86_400),
+    /** When set, a token's `iss` / `aud` must name it. */
+    JWT_ISSUER: optionalText(),
+    JWT_AUDIENCE: optionalText(),
     LOG_LEVEL: env.logLevel(),
     /** How long the gateway waits for a service's answer before 504. */
     RPC_TIMEOUT_MS: env.positiveInt(5_000),

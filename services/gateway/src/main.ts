@@ -48,7 +48,12 @@ async function main(): Promise<void> {
     breakers,
     instance: `gateway@${hostname()}:${process.pid}`,
     gatherWindowMs: config.OPS_GATHER_WINDOW_MS,
-    jwtSecret: config.JWT_SECRET,
+    tokens: {
+      secret: config.JWT_SECRET,
+      maxLifetimeSeconds: config.JWT_MAX_LIFETIME_SECONDS,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+    },
     devLogin: config.DEV_LOGIN_ENABLED,
     logger,
     registry,
