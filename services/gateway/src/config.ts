@@ -11,6 +11,13 @@ const optionalText = () =>
     .optional()
     .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
+const TrustProxy = z
+  .string()
+  .default('false')
+  .transform((value) => value.trim())
+  .refine((value) => !['true', '*'].includes(value.toLowerCase()), 'trusting every hop lets any client choose its address; name the proxies or a hop count')
+  .transform((value): false | number | string => (value === '' || value === 'false' ? false : /^\d+$/.test(value) ? Number(value) : value));
+
 const Schema = z
   .object({
     NODE_ENV: z.string().default('development'),
@@ -37,6 +44,25 @@ const Schema = z
     /** How long ops endpoints wait for every replica to report its circuit breakers. */
     OPS_GATHER_WINDOW_MS: env.positiveInt(250),
     SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
+    /**
+     * Request budgets per window, shared by all replicas through Redis: per client address and
+     * per user, reads (GET) and writes (everything else: bookings, enrollments, queries, admin).
+     * Sized for people; the test stack, benchmarks and `make run` raise them.
+     */
+    RATE_LIMIT_WINDOW_SECONDS: env.positiveInt(60),
+    RATE_LIMIT_CLIENT_READS: env.positiveInt(3_000),
+    RATE_LIMIT_CLIENT_WRITES: env.positiveInt(600),
+    RATE_LIMIT_USER_READS: env.positiveInt(600),
+    RATE_LIMIT_USER_WRITES: env.positiveInt(30),
+    /**
+     * Which proxies' X-Forwarded-For to believe for the client address: `false` (none, the
+     * default: the peer is the client), a hop count, or addresses/subnets (`loopback`,
+     * `10.0.0.0/8, 172.16.0.0/12`). Never "all": any client could then pick its address.
+     */
+    TRUST_PROXY: TrustProxy,
+    /** Largest JSON body (bytes); the admin's ingest of a student list has its own. */
+    BODY_LIMIT_BYTES: env.positiveInt(16 * 1024),
+    INGEST_BODY_LIMIT_BYTES: env.positiveInt(4 * 1024 * 1024),
     /** Development only: POST /api/dev/token signs a token for any user and role. */
     DEV_LOGIN_ENABLED: env.bool(false),
   })

@@ -12,6 +12,7 @@ import {
 } from '@cupo/service-kit';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
+import { RateLimits } from './http/rate-limit.js';
 import { IdempotencyStore } from './idempotency/idempotency-store.js';
 
 /** The composition root: the only place that reads config and wires adapters together. */
@@ -39,6 +40,19 @@ async function main(): Promise<void> {
     waitMs: config.RPC_TIMEOUT_MS + 1_000,
   });
 
+  const rateLimits = new RateLimits(redis, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    guard: (call) => breakers.run('redis', call),
+    logger,
+    budgets: {
+      windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+      clientReads: config.RATE_LIMIT_CLIENT_READS,
+      clientWrites: config.RATE_LIMIT_CLIENT_WRITES,
+      userReads: config.RATE_LIMIT_USER_READS,
+      userWrites: config.RATE_LIMIT_USER_WRITES,
+    },
+  });
+
   // Not ready until every consumer is attached: a replica that answers /readyz must be able to serve.
   let accepting = false;
   const app = createApp({
@@ -59,6 +73,9 @@ async function main(): Promise<void> {
     registry,
     isAccepting: () => accepting,
     readiness: { redis: redisReadiness(redis), rabbitmq: amqpReadiness(amqp) },
+    rateLimits,
+    trustProxy: config.TRUST_PROXY,
+    bodyLimits: { jsonBytes: config.BODY_LIMIT_BYTES, ingestBytes: config.INGEST_BODY_LIMIT_BYTES },
   });
   const { server, port } = await listen(app, config.PORT, '0.0.0.0', logger);
 
