@@ -9,7 +9,7 @@ const room = (overrides: Record<string, unknown>) => ({ name: 'Suite', type: 'do
 
 describe('the one rule for strings', () => {
   it('refuses NUL and every other control character in free text, and lone surrogates', () => {
-    for (const bad of ['a\u0000b', 'tab\there', 'line\nbreak', 'del\u007f', 'c1\u0085', 'half\ud800']) {
+    for (const bad of ['a\u0000b', 'tab\there', 'line\nbreak', 'del\u007f', 'c1\u0085', 'half\ud800', '\tedge', 'edge\n']) {
       expect(CreateStudentBody.safeParse(student({ name: bad })).success, JSON.stringify(bad)).toBe(false);
       expect(CreateRoomBody.safeParse(room({ name: bad })).success, JSON.stringify(bad)).toBe(false);
       expect(CreateRoomBody.safeParse(room({ type: bad })).success, JSON.stringify(bad)).toBe(false);

@@ -23,9 +23,17 @@ export function safeString(max: number, min = 0): z.ZodString {
     .refine((value) => !hasUnsafeCharacters(value), UNSAFE_CHARACTER_MESSAGE);
 }
 
-/** Text a person typed (a name, a room type): trimmed, 1 to `max` characters, no control characters. */
-export function safeText(max: number): z.ZodPipe<z.ZodString, z.ZodString> {
-  return z.string().trim().pipe(safeString(max, 1));
+/**
+ * Text a person typed (a name, a room type): no control characters (checked before trimming,
+ * so a tab or newline at the edges is refused too, not silently cut), then trimmed, 1 to `max`.
+ */
+export function safeText(max: number): z.ZodString {
+  return z
+    .string()
+    .refine((value) => !hasUnsafeCharacters(value), UNSAFE_CHARACTER_MESSAGE)
+    .trim()
+    .min(1)
+    .max(max);
 }
 
 /** RFC 5321: a mailbox is at most 254 characters, its local part at most 64. */
