@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
@@ -88,6 +89,25 @@ describe('hostile input gets a 4xx problem and changes nothing', () => {
     ]);
     for (const answer of answers) expectProblem(answer, 400, 'VALIDATION_FAILED');
     expect(await footprint()).toEqual(before);
+  });
+
+  it('answers a control character in a header (which Node refuses before express sees it) with a problem too', async () => {
+    const raw = (port: number, request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.end(request));
+        let answer = '';
+        socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
+        socket.on('end', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    const booking = stack.processes.find((p) => p.name.startsWith('booking'))!;
+    const gatewayPort = Number(new URL(stack.gatewayUrl).port);
+    for (const [port, path] of [[gatewayPort, '/api/bookings'], [booking.port, '/healthz']] as const) {
+      const answer = await raw(port, `POST ${path} HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\u0000b\r\nContent-Length: 2\r\n\r\n{}`);
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer).toMatch(/content-type: application\/problem\+json/i);
+      expect(answer).toContain('"code":"VALIDATION_FAILED"');
+    }
   });
 
   it('keeps the 4xx the body parser gave a bad Content-Encoding, a truncated gzip body or an unknown encoding', async () => {
