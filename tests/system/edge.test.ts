@@ -192,7 +192,7 @@ describe('answers', () => {
 });
 
 /** A further gateway on this stack's broker and Redis, with its own settings. */
-async function startGateway(name: string, env: NodeJS.ProcessEnv): Promise<ReturnType<typeof apiClient>> {
+async function startGateway(name: string, env: NodeJS.ProcessEnv): Promise<ReturnType<typeof apiClient> & { baseUrl: string }> {
   const port = await freePort();
   const proc = startProcess({
     name,
@@ -211,7 +211,7 @@ async function startGateway(name: string, env: NodeJS.ProcessEnv): Promise<Retur
   });
   extraProcesses.push(proc);
   await waitReady(proc);
-  return apiClient(`http://127.0.0.1:${port}`);
+  return Object.assign(apiClient(`http://127.0.0.1:${port}`), { baseUrl: `http://127.0.0.1:${port}` });
 }
 
 function expectRateLimited(response: ApiResponse, policy: string, quota: number): void {
@@ -273,6 +273,9 @@ describe('rate limits', () => {
     for (let i = 0; i < 6; i++) withoutRedis.push(await c('GET', '/api/rooms'));
     expect(withoutRedis.slice(0, 5).map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     expectRateLimited(withoutRedis[5]!, 'client-read', 5);
+    const metrics = await (await fetch(`${c.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/rate_limit_refusals_total\{[^}]*policy="client-read"[^}]*\} 2/);
+    expect(metrics).toMatch(/rate_limit_memory_fallbacks_total(\{[^}]*\})? [1-9]/);
     proxy.refuse(false);
   });
 });

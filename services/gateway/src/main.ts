@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     keyPrefix: config.REDIS_KEY_PREFIX,
     guard: (call) => breakers.run('redis', call),
     logger,
+    registry,
     budgets: {
       windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
       clientReads: config.RATE_LIMIT_CLIENT_READS,

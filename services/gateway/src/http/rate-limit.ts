@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
+import { Counter, type Registry } from 'prom-client';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { DependencyUnavailableError, DomainError } from '@cupo/errors';
 import type { Logger } from '@cupo/service-kit';
@@ -49,6 +50,8 @@ export class RateLimits {
   private readonly shared = new Map<Policy, RateLimiterRedis>();
   private readonly local = new Map<Policy, RateLimiterMemory>();
   private lastFallbackLog = 0;
+  private readonly refusals: Counter<'policy'>;
+  private readonly fallbacks: Counter;
 
   constructor(
     redis: Redis,
@@ -58,8 +61,20 @@ export class RateLimits {
       /** Wraps each Redis call (the gateway passes its `redis` circuit breaker). */
       guard?: <T>(call: () => Promise<T>) => Promise<T>;
       logger?: Logger;
+      registry: Registry;
     },
   ) {
+    this.refusals = new Counter({
+      name: 'rate_limit_refusals_total',
+      help: 'Requests answered 429, by budget',
+      labelNames: ['policy'],
+      registers: [options.registry],
+    });
+    this.fallbacks = new Counter({
+      name: 'rate_limit_memory_fallbacks_total',
+      help: 'Budget checks counted in this replica’s memory because Redis could not answer',
+      registers: [options.registry],
+    });
     const duration = options.budgets.windowSeconds;
     for (const policy of POLICIES) {
       const points = this.quotaOf(policy);
@@ -108,7 +123,10 @@ export class RateLimits {
     const window = this.options.budgets.windowSeconds;
     res.set('RateLimit-Policy', spent.map((s) => `"${s.policy}";q=${s.quota};w=${window}`).join(', '));
     res.set('RateLimit', spent.map((s) => `"${s.policy}";r=${s.remaining};t=${s.resetSeconds}`).join(', '));
-    if (result.consumedPoints > quota) throw new RateLimitedError(policy, resetSeconds);
+    if (result.consumedPoints > quota) {
+      this.refusals.inc({ policy });
+      throw new RateLimitedError(policy, resetSeconds);
+    }
   }
 
   /** The counter after this request: from Redis, or from this replica's memory while Redis cannot answer. */
@@ -123,6 +141,7 @@ export class RateLimits {
     try {
       return await (this.options.guard ? this.options.guard(call) : call());
     } catch (error) {
+      this.fallbacks.inc();
       this.logFallback(error);
       return this.local
         .get(policy)!
