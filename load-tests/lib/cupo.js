@@ -11,13 +11,19 @@ export const BASE_URL = (__ENV.BASE_URL || 'http://localhost:8080').replace(/\/$
 export const JWT_SECRET = __ENV.JWT_SECRET || 'dev-secret-change-me';
 /** A tag unique to this run: every name it creates carries it. */
 export const RUN = __ENV.RUN_ID || `k6${Date.now().toString(36)}`;
+// When the gateway checks them (JWT_ISSUER / JWT_AUDIENCE there), pass the same values here.
+const JWT_ISSUER = __ENV.JWT_ISSUER || '';
+const JWT_AUDIENCE = __ENV.JWT_AUDIENCE || '';
 
 const b64 = (value) => encoding.b64encode(value, 'rawurl');
 
 export function token(sub, role, ttlSeconds = 3600) {
   const now = Math.floor(Date.now() / 1000);
   const header = b64(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-  const payload = b64(JSON.stringify({ sub, role, iat: now, exp: now + ttlSeconds }));
+  const claims = { sub, role, iat: now, exp: now + ttlSeconds };
+  if (JWT_ISSUER) claims.iss = JWT_ISSUER;
+  if (JWT_AUDIENCE) claims.aud = JWT_AUDIENCE;
+  const payload = b64(JSON.stringify(claims));
   const signature = crypto.hmac('sha256', JWT_SECRET, `${header}.${payload}`, 'base64rawurl');
   return `${header}.${payload}.${signature}`;
 }

@@ -47,5 +47,9 @@ describe('the k6 scripts', () => {
     const lib = readFileSync(join(DIR, 'lib/cupo.js'), 'utf8');
     expect(lib).toContain("crypto.hmac('sha256', JWT_SECRET, `${header}.${payload}`, 'base64rawurl')");
     expect(lib).toContain("encoding.b64encode(value, 'rawurl')");
+    // The gateway refuses a token without exp, and checks iss / aud when it is configured to.
+    expect(lib).toContain('const claims = { sub, role, iat: now, exp: now + ttlSeconds };');
+    expect(lib).toContain('if (JWT_ISSUER) claims.iss = JWT_ISSUER;');
+    expect(lib).toContain('if (JWT_AUDIENCE) claims.aud = JWT_AUDIENCE;');
   });
 });

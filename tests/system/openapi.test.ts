@@ -28,6 +28,16 @@ const documented = Object.entries(openapi.paths).flatMap(([path, item]) =>
 );
 
 describe('openapi.yaml', () => {
+  it('resolves every $ref (a schema filed under responses is a schema no tool can find)', () => {
+    const refs = new Set<string>();
+    JSON.stringify(openapi, (key, value) => {
+      if (key === '$ref') refs.add(value);
+      return value;
+    });
+    const missing = [...refs].filter((ref) => ref.slice(2).split('/').reduce((node: any, k) => node?.[k], openapi) === undefined);
+    expect(missing).toEqual([]);
+  });
+
   it.skipIf(!existsSync(contractFile))('documents every route of the contract’s rooms and bookings', () => {
     const routes = contractRoutes('Rooms and bookings (hotel)');
     expect(routes.length).toBeGreaterThanOrEqual(8);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Actor } from './actor.js';
+import { Actor, UserId } from './actor.js';
 import { IsoDate, daysBetween, todayUtc } from './dates.js';
 import { PageRequest } from './pages.js';
 
@@ -38,17 +38,17 @@ export type BookingStatus = z.infer<typeof BookingStatus>;
 export const Booking = z.object({
   id: z.uuid(),
   status: BookingStatus,
-  user_id: z.string(),
+  user_id: UserId,
   room_id: z.number().int(),
   check_in: IsoDate,
   check_out: IsoDate,
   nights: z.number().int(),
-  created_at: z.string(),
-  cancelled_at: z.string().optional(),
+  created_at: z.iso.datetime({ offset: true }),
+  cancelled_at: z.iso.datetime({ offset: true }).optional(),
 });
 export type Booking = z.infer<typeof Booking>;
 
-export const ListBookingsQuery = z.strictObject({ user_id: z.string().min(1).max(200).optional() });
+export const ListBookingsQuery = z.strictObject({ user_id: UserId.optional() });
 
 // --- RPC commands served by booking ---------------------------------------------------
 
@@ -67,8 +67,8 @@ export const ConfirmBookingCommand = z.object({
    * retry has its own. Absent from older gateways: each command is then its own request.
    */
   attempt_id: z.string().min(1).max(100).optional(),
-  user_id: z.string().min(1),
-  room_id: z.number().int().positive(),
+  user_id: UserId,
+  room_id: z.number().int().positive().max(2_147_483_647),
   check_in: IsoDate,
   check_out: IsoDate,
 });
@@ -76,4 +76,4 @@ export type ConfirmBookingCommand = z.infer<typeof ConfirmBookingCommand>;
 
 export const GetBookingCommand = z.object({ booking_id: z.uuid(), actor: Actor });
 export const CancelBookingCommand = GetBookingCommand;
-export const ListBookingsCommand = z.object({ actor: Actor, user_id: z.string().optional(), page: PageRequest });
+export const ListBookingsCommand = z.object({ actor: Actor, user_id: UserId.optional(), page: PageRequest });

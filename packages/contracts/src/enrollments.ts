@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { Actor } from './actor.js';
+import { Actor, UserId } from './actor.js';
 import { PageRequest } from './pages.js';
+import { Email, safeString, safeText } from './text.js';
 
 // --- Catalog --------------------------------------------------------------------------
 
@@ -24,13 +25,13 @@ export const SectionCode = z
 export const CourseCode = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$/, 'must be a course code such as ELC108');
 export const StudentId = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/, 'must be a student id such as RA0001');
 
-export const Term = z.object({ code: z.string(), name: z.string(), open: z.boolean() });
+export const Term = z.object({ code: TermCode, name: z.string().max(200), open: z.boolean() });
 export type Term = z.infer<typeof Term>;
 
 export const Section = z.object({
-  code: z.string(),
-  course: z.string(),
-  term: z.string(),
+  code: SectionCode,
+  course: CourseCode,
+  term: TermCode,
   capacity: z.number().int(),
   enrolled: z.number().int(),
   schedule: Schedule,
@@ -61,31 +62,33 @@ export type RequestStatus = z.infer<typeof RequestStatus>;
 export const SectionOutcome = z.enum(['pending', 'reserved', 'enrolled', 'failed', 'released', 'not_attempted']);
 export type SectionOutcome = z.infer<typeof SectionOutcome>;
 
-export const FailureReason = z.object({ code: z.string(), detail: z.string() });
+export const FailureReason = z.object({ code: z.string().max(64), detail: z.string().max(1_000) });
 export type FailureReason = z.infer<typeof FailureReason>;
 
 export const EnrollmentRequestView = z.object({
   request_id: z.uuid(),
-  student_id: z.string(),
-  term: z.string(),
+  student_id: StudentId,
+  term: TermCode,
   status: RequestStatus,
-  sections: z.array(z.object({ code: z.string(), status: SectionOutcome, error: FailureReason.optional() })),
+  sections: z
+    .array(z.object({ code: SectionCode, status: SectionOutcome, error: FailureReason.optional() }))
+    .max(MAX_SECTIONS_PER_REQUEST),
   error: FailureReason.optional(),
-  accepted_at: z.string(),
-  finished_at: z.string().optional(),
+  accepted_at: z.iso.datetime({ offset: true }),
+  finished_at: z.iso.datetime({ offset: true }).optional(),
 });
 export type EnrollmentRequestView = z.infer<typeof EnrollmentRequestView>;
 
 export const Enrollment = z.object({
   id: z.uuid(),
-  student_id: z.string(),
-  section: z.string(),
-  course: z.string(),
-  term: z.string(),
+  student_id: StudentId,
+  section: SectionCode,
+  course: CourseCode,
+  term: TermCode,
   schedule: Schedule,
   status: z.enum(['active', 'dropped']),
-  enrolled_at: z.string(),
-  dropped_at: z.string().optional(),
+  enrolled_at: z.iso.datetime({ offset: true }),
+  dropped_at: z.iso.datetime({ offset: true }).optional(),
 });
 export type Enrollment = z.infer<typeof Enrollment>;
 
@@ -102,10 +105,13 @@ export const CreateSectionBody = z.strictObject({
 });
 export type CreateSectionBody = z.infer<typeof CreateSectionBody>;
 
+/** A person's full name as the registrar keeps it. */
+export const MAX_PERSON_NAME = 200;
+
 export const CreateStudentBody = z.strictObject({
   id: StudentId,
-  name: z.string().trim().min(1).max(200),
-  email: z.email().max(320),
+  name: safeText(MAX_PERSON_NAME),
+  email: Email,
 });
 export type CreateStudentBody = z.infer<typeof CreateStudentBody>;
 
@@ -113,13 +119,16 @@ export type CreateStudentBody = z.infer<typeof CreateStudentBody>;
 
 export const SagaStatus = z.enum(['running', 'compensating', 'completed', 'compensated', 'failed']);
 export type SagaStatus = z.infer<typeof SagaStatus>;
+/** Ten years: no saga is older, and a larger age would overflow an SQL interval. */
+const MAX_AGE_SECONDS = 315_360_000;
+
 /** Sagas that reached an end; only these may be purged. */
 export const FINISHED_SAGA_STATUSES = ['completed', 'compensated', 'failed'] as const;
 
 export const SagasQuery = z.strictObject({ status: SagaStatus.optional() });
 export const PurgeSagasQuery = z.strictObject({
   status: z.enum(FINISHED_SAGA_STATUSES),
-  older_than_seconds: z.coerce.number().int().min(0).default(0),
+  older_than_seconds: z.coerce.number().int().min(0).max(MAX_AGE_SECONDS).default(0),
 });
 
 export const BreakerState = z.enum(['closed', 'open', 'half_open']);
@@ -164,12 +173,22 @@ export const EnrollmentJobs = {
 } as const;
 export const EnrollmentRequestedMessage = z.object({ request_id: z.uuid() });
 
+/**
+ * An idempotency entry's name: `enrollment:<student>:<Idempotency-Key>` (64 + 255 and the
+ * separators) or the derived `enrollment:<student>:<term>:<sections>` (10 codes of 64).
+ */
+export const MAX_IDEMPOTENCY_ENTRY_KEY = 800;
+export const IdempotencyEntryKey = safeString(MAX_IDEMPOTENCY_ENTRY_KEY, 1);
+
+/** A circuit breaker's name (`postgres`, `publishing`, `redis`, a provider's). */
+export const BreakerName = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be a breaker name such as postgres');
+
 export const SubmitEnrollmentCommand = z.object({
   student_id: StudentId,
   term: TermCode,
   sections: z.array(SectionCode).min(1).max(MAX_SECTIONS_PER_REQUEST),
   /** `enrollment:<student>:<Idempotency-Key>` or derived from (student, term, sorted sections). */
-  idempotency_key: z.string().min(1).max(400),
+  idempotency_key: safeString(MAX_IDEMPOTENCY_ENTRY_KEY, 1),
   /** True when the client sent no Idempotency-Key and the gateway derived one. */
   derived_key: z.boolean(),
   /** Same key, different body → IDEMPOTENCY_KEY_REUSED. */
@@ -180,9 +199,9 @@ export type SubmitEnrollmentCommand = z.infer<typeof SubmitEnrollmentCommand>;
 export const GetRequestCommand = z.object({ request_id: z.uuid(), actor: Actor });
 export const ListTermsCommand = z.object({ page: PageRequest });
 export const ListSectionsCommand = z.object({ term: TermCode.optional(), page: PageRequest });
-export const GetSectionCommand = z.object({ code: z.string().min(1).max(64) });
+export const GetSectionCommand = z.object({ code: SectionCode });
 export const ListStudentEnrollmentsCommand = z.object({
-  student_id: z.string().min(1),
+  student_id: StudentId,
   term: TermCode.optional(),
   actor: Actor,
   page: PageRequest,
@@ -191,7 +210,7 @@ export const DropEnrollmentCommand = z.object({ enrollment_id: z.uuid(), actor: 
 export const ListSagasCommand = z.object({ status: SagaStatus.optional(), page: PageRequest });
 export const PurgeSagasCommand = z.object({
   status: z.enum(FINISHED_SAGA_STATUSES),
-  older_than_seconds: z.number().int().min(0),
+  older_than_seconds: z.number().int().min(0).max(MAX_AGE_SECONDS),
 });
-export const ForgetIdempotencyKeyCommand = z.object({ key: z.string().min(1).max(400) });
-export const ResetBreakerCommand = z.object({ name: z.string().min(1).max(100) });
+export const ForgetIdempotencyKeyCommand = z.object({ key: IdempotencyEntryKey });
+export const ResetBreakerCommand = z.object({ name: BreakerName });

@@ -1,3 +1,4 @@
+export * from './text.js';
 export * from './actor.js';
 export * from './bookings.js';
 export * from './dates.js';

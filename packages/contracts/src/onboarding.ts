@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UserId } from './actor.js';
 import { CreateStudentBody } from './enrollments.js';
 import { PageRequest } from './pages.js';
 
@@ -18,7 +19,10 @@ export const IncomingStudent = CreateStudentBody;
 export type IncomingStudent = CreateStudentBody;
 
 /** Without `students`, the worker pulls them from the student-information source. */
-export const IngestBody = z.strictObject({ students: z.array(IncomingStudent).min(1).max(10_000).optional() });
+/** The most students one ingest may carry in its body (the source has no such bound). */
+export const MAX_INGEST_STUDENTS = 10_000;
+
+export const IngestBody = z.strictObject({ students: z.array(IncomingStudent).min(1).max(MAX_INGEST_STUDENTS).optional() });
 
 export const TaskType = z.enum(['ingest', 'batch', 'workflow']);
 export const TaskStatus = z.enum(['pending', 'running', 'completed', 'failed']);
@@ -45,7 +49,10 @@ export const OnboardingJobs = {
 } as const;
 export const OnboardingMessage = z.object({ kind: z.enum(['ingest', 'batch']), task_id: z.uuid() });
 
-export const IngestCommand = z.object({ students: z.array(IncomingStudent).optional(), requested_by: z.string() });
+export const IngestCommand = z.object({
+  students: z.array(IncomingStudent).min(1).max(MAX_INGEST_STUDENTS).optional(),
+  requested_by: UserId,
+});
 export const ListTasksCommand = z.object({
   type: TaskType.optional(),
   status: TaskStatus.optional(),

@@ -34,13 +34,13 @@ export const QueryStatus = z.enum(['pending', 'completed', 'failed']);
 
 export const QueryView = z.object({
   query_id: z.uuid(),
-  type: z.string(),
+  type: z.string().max(64),
   status: QueryStatus,
   params: z.unknown(),
   result: z.unknown().optional(),
-  error: z.object({ code: z.string(), detail: z.string() }).optional(),
-  created_at: z.string(),
-  processed_at: z.string().optional(),
+  error: z.object({ code: z.string().max(64), detail: z.string().max(1_000) }).optional(),
+  created_at: z.iso.datetime({ offset: true }),
+  processed_at: z.iso.datetime({ offset: true }).optional(),
 });
 export type QueryView = z.infer<typeof QueryView>;
 
@@ -70,8 +70,8 @@ export const ReportCommands = {
 } as const;
 
 export const OccupancyCommand = z.object({ from: IsoDate, to: IsoDate });
-export const RoomSearchCommand = z.object({ from: IsoDate, to: IsoDate, min_available: z.number().int().min(1) });
-export const SectionRosterCommand = z.object({ section: z.string().min(1).max(64) });
+export const RoomSearchCommand = z.object({ from: IsoDate, to: IsoDate, min_available: z.number().int().min(1).max(10_000) });
+export const SectionRosterCommand = z.object({ section: SectionCode });
 
 export interface OccupancyRow {
   room_id: number;

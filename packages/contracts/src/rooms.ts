@@ -1,15 +1,19 @@
 import { z } from 'zod';
 import { IsoDate, daysBetween } from './dates.js';
 import { PageRequest } from './pages.js';
+import { safeText } from './text.js';
 
 /** Rooms and nightly availability: the inventory service's HTTP shapes and RPC commands. */
 
 export const RoomId = z.coerce.number().int().positive().max(2_147_483_647);
 
+export const MAX_ROOM_NAME = 200;
+export const MAX_ROOM_TYPE = 100;
+
 export const Room = z.object({
   id: z.number().int(),
-  name: z.string(),
-  type: z.string(),
+  name: z.string().max(MAX_ROOM_NAME),
+  type: z.string().max(MAX_ROOM_TYPE),
   total_quantity: z.number().int(),
 });
 export type Room = z.infer<typeof Room>;
@@ -38,8 +42,8 @@ export const AvailabilityQuery = z
   });
 
 export const CreateRoomBody = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  type: z.string().trim().min(1).max(100),
+  name: safeText(MAX_ROOM_NAME),
+  type: safeText(MAX_ROOM_TYPE),
   total_quantity: z.number().int().min(1).max(10_000),
   open_days: z.number().int().min(1).max(730),
 });
@@ -61,9 +65,9 @@ export const InventoryCommands = {
 } as const;
 
 export const ListRoomsCommand = z.object({ page: PageRequest });
-export const GetRoomCommand = z.object({ room_id: z.number().int().positive() });
+export const GetRoomCommand = z.object({ room_id: z.number().int().positive().max(2_147_483_647) });
 export const GetAvailabilityCommand = z.object({
-  room_id: z.number().int().positive(),
+  room_id: z.number().int().positive().max(2_147_483_647),
   from: IsoDate,
   to: IsoDate,
 });
@@ -75,7 +79,7 @@ export const GetAvailabilityCommand = z.object({
 export const NightsCommand = z.object({
   booking_id: z.uuid(),
   attempt: z.number().int().positive().default(1),
-  room_id: z.number().int().positive(),
+  room_id: z.number().int().positive().max(2_147_483_647),
   nights: z.array(IsoDate).min(1).max(30),
 });
 export type NightsCommand = z.input<typeof NightsCommand>;

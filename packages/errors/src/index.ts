@@ -13,6 +13,7 @@ export type ErrorKind =
   | 'not_found'
   | 'conflict'
   | 'unprocessable'
+  | 'rate_limited'
   | 'unavailable'
   | 'timeout'
   | 'internal';
@@ -23,7 +24,7 @@ export class DomainError extends Error {
     readonly code: string,
     message: string,
     readonly details?: Record<string, unknown>,
-    /** Seconds a client should wait before retrying (for `unavailable`). */
+    /** Seconds a client should wait before retrying (for `unavailable` and `rate_limited`). */
     readonly retryAfterSeconds?: number,
   ) {
     super(message);
@@ -39,6 +40,7 @@ export const httpStatusByKind: Record<ErrorKind, number> = {
   not_found: 404,
   conflict: 409,
   unprocessable: 422,
+  rate_limited: 429,
   unavailable: 503,
   timeout: 504,
   internal: 500,

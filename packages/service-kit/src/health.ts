@@ -1,7 +1,10 @@
 import express, { type Express, type Request, type Response } from 'express';
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { requestId } from './request-id.js';
 
 /** A readiness check resolves when its dependency answers and rejects otherwise. */
 export type ReadinessCheck = () => Promise<void>;
@@ -56,6 +59,7 @@ export async function startOpsServer(
 ): Promise<{ server: Server; port: number }> {
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestId());
   mountHealthRoutes(app, options);
   return listen(app, options.port, options.host ?? '0.0.0.0', options.logger);
 }
@@ -69,6 +73,7 @@ export function listen(
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
     server.once('error', reject);
+    server.on('clientError', answerMalformedRequest);
     server.once('listening', () => {
       const address = server.address();
       const bound = typeof address === 'object' && address !== null ? address.port : port;
@@ -79,6 +84,30 @@ export function listen(
       resolve({ server, port: bound });
     });
   });
+}
+
+/**
+ * A request Node's HTTP parser refuses (a control character in a header such as
+ * Idempotency-Key, a malformed request line, oversized headers) never reaches express; Node
+ * would answer a bare `400` with no body. Answer it as every other error: problem+json.
+ */
+function answerMalformedRequest(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, title, code] =
+    error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'HEADERS_TOO_LARGE'] : [400, 'Bad Request', 'VALIDATION_FAILED'];
+  const body = JSON.stringify({
+    type: `urn:cupo:problem:${code.toLowerCase().replaceAll('_', '-')}`,
+    title,
+    status,
+    detail: 'The request is not valid HTTP (a control character in a header, a malformed request line or oversized headers)',
+    code,
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -13,6 +13,7 @@ import {
 } from '@cupo/service-kit';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
+import { RateLimits } from './http/rate-limit.js';
 import { IdempotencyStore } from './idempotency/idempotency-store.js';
 
 /** The composition root: the only place that reads config and wires adapters together. */
@@ -40,6 +41,20 @@ async function main(): Promise<void> {
     waitMs: config.RPC_TIMEOUT_MS + 1_000,
   });
 
+  const rateLimits = new RateLimits(redis, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    guard: (call) => breakers.run('redis', call),
+    logger,
+    registry,
+    budgets: {
+      windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+      clientReads: config.RATE_LIMIT_CLIENT_READS,
+      clientWrites: config.RATE_LIMIT_CLIENT_WRITES,
+      userReads: config.RATE_LIMIT_USER_READS,
+      userWrites: config.RATE_LIMIT_USER_WRITES,
+    },
+  });
+
   // Not ready until the RPC reply consumer is attached: a replica that answers /readyz must be
   // able to serve. Redis is not a readiness check: only keyed bookings need it, and those go
   // through the `redis` breaker (503 while it is away); everything else keeps being served.
@@ -52,11 +67,19 @@ async function main(): Promise<void> {
     breakers,
     instance: `gateway@${hostname()}:${process.pid}`,
     gatherWindowMs: config.OPS_GATHER_WINDOW_MS,
-    jwtSecret: config.JWT_SECRET,
+    tokens: {
+      secret: config.JWT_SECRET,
+      maxLifetimeSeconds: config.JWT_MAX_LIFETIME_SECONDS,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+    },
     devLogin: config.DEV_LOGIN_ENABLED,
     logger,
     registry,
     isDraining: () => draining,
+    rateLimits,
+    trustProxy: config.TRUST_PROXY,
+    bodyLimits: { jsonBytes: config.BODY_LIMIT_BYTES, ingestBytes: config.INGEST_BODY_LIMIT_BYTES },
   });
   const ops = await startOpsServer({
     port: config.OPS_PORT,

@@ -96,6 +96,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The launcher's clients — the tests, the benchmarks, k6 against `make run` — send thousands
+ * of requests a second from one address as a handful of users; the gateway's budgets are
+ * sized for people. Raised here (the environment or a stack's `env` may lower them again).
+ */
+export const LAUNCHER_RATE_LIMITS: NodeJS.ProcessEnv = {
+  RATE_LIMIT_CLIENT_READS: '1000000',
+  RATE_LIMIT_CLIENT_WRITES: '1000000',
+  RATE_LIMIT_USER_READS: '1000000',
+  RATE_LIMIT_USER_WRITES: '1000000',
+};
+
 const entry = (service: ServiceName, file = 'main.js') => join(REPO_ROOT, 'services', service, 'dist', file);
 
 /**
@@ -157,6 +169,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const counts: Record<ServiceName, number> = { inventory: 0, booking: 0, enrollment: 0, worker: 0, gateway: 0 };
   let nextOpsPort = options.opsPortBase;
   const common: NodeJS.ProcessEnv = {
+    ...LAUNCHER_RATE_LIMITS,
     ...process.env,
     AMQP_URL: amqpUrl,
     REDIS_URL: options.redisUrl,

@@ -21,11 +21,14 @@ export async function cancelBooking(
   if (booking.status === 'pending') {
     throw new DomainError('conflict', 'BOOKING_NOT_CONFIRMED', 'This booking is still being confirmed');
   }
-  const cancelled = (await deps.bookings.markCancelled(bookingId)) ?? booking;
+  const won = await deps.bookings.markCancelled(bookingId);
+  // Losing the guarded UPDATE means another cancel committed first (only a cancel moves a
+  // confirmed booking on): answer the row as it is now, not the `confirmed` read before it.
+  const cancelled = won ?? (await deps.bookings.find(bookingId)) ?? booking;
   if (await releaseOwedNights(deps, cancelled, context)) {
     deps.metrics.outcome('cancelled');
     return { ...cancelled, releaseOwed: false };
   }
-  if (cancelled !== booking) deps.metrics.outcome('cancelled');
+  if (won) deps.metrics.outcome('cancelled');
   return cancelled;
 }

@@ -9,8 +9,6 @@ declare global {
     interface Request {
       /** Set by `authenticate`. */
       actor?: Actor;
-      /** Set by `requestId`, first in the chain. */
-      requestId: string;
     }
   }
 }
@@ -30,16 +28,29 @@ class RoleForbiddenError extends DomainError {
 /** How many verified tokens the gateway remembers (each until its own `exp`). */
 const VERIFIED_CACHE_SIZE = 10_000;
 
+export interface TokenPolicy {
+  /** The HS256 secret. */
+  secret: string;
+  /** The longest a token may live: both `exp − iat` and `exp − now` must be within it. */
+  maxLifetimeSeconds: number;
+  /** When set, `iss` must equal it. */
+  issuer?: string | undefined;
+  /** When set, `aud` must name it. */
+  audience?: string | undefined;
+}
+
 /**
- * Verifies `Authorization: Bearer <JWT>` (HS256) and puts `{id, role}` on the request.
+ * Verifies `Authorization: Bearer <JWT>` and puts `{id, role}` on the request. Only HS256
+ * with our secret; `exp` is required and the lifetime capped, so no token works forever;
+ * `iss` and `aud` are checked when configured.
  *
  * The HMAC key is imported once, and a token that verified is remembered (by its exact
  * string) until its own expiry: clients send the same token with every request, and
  * re-verifying it through WebCrypto was the gateway's largest single CPU cost. A forged or
  * altered token is a different string and always goes through full verification.
  */
-export function authenticate(secret: string): RequestHandler {
-  const key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+export function authenticate(policy: TokenPolicy): RequestHandler {
+  const key = crypto.subtle.importKey('raw', new TextEncoder().encode(policy.secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
     'verify',
   ]);
   const verified = new Map<string, { actor: Actor; expiresAt: number }>();
@@ -56,17 +67,28 @@ export function authenticate(secret: string): RequestHandler {
     }
     if (cached) verified.delete(tokenValue);
     try {
-      const { payload } = await jwtVerify(tokenValue, await key, { algorithms: ['HS256'] });
+      const { payload } = await jwtVerify(tokenValue, await key, {
+        algorithms: ['HS256'],
+        requiredClaims: ['exp'],
+        ...(policy.issuer === undefined ? {} : { issuer: policy.issuer }),
+        ...(policy.audience === undefined ? {} : { audience: policy.audience }),
+      });
+      const exp = payload.exp!;
+      const now = Math.floor(Date.now() / 1000);
+      if (exp - now > policy.maxLifetimeSeconds || (payload.iat !== undefined && exp - payload.iat > policy.maxLifetimeSeconds)) {
+        throw new UnauthorizedError(`The token lives longer than the ${policy.maxLifetimeSeconds} s this API accepts`);
+      }
       const actor = Actor.safeParse({ id: payload.sub, role: payload['role'] });
       if (!actor.success) throw new UnauthorizedError('The token lacks a valid sub or role claim');
       req.actor = actor.data;
-      if (payload.exp !== undefined) {
-        if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
-        verified.set(tokenValue, { actor: actor.data, expiresAt: payload.exp * 1000 });
-      }
+      if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+      verified.set(tokenValue, { actor: actor.data, expiresAt: exp * 1000 });
     } catch (error) {
       if (error instanceof DomainError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new UnauthorizedError('The token has expired');
+      if (error instanceof joseErrors.JWTClaimValidationFailed) {
+        throw new UnauthorizedError(`The token's ${error.claim} claim is missing or not accepted here`);
+      }
       throw new UnauthorizedError('The token is not valid');
     }
     next();

@@ -1,23 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Histogram } from 'prom-client';
 import type { Logger } from '@cupo/service-kit';
-
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
-
-/**
- * `X-Request-Id`: echoed when it is sent (and sane), generated otherwise. It is on every
- * log line of this request and travels on to the services in message headers.
- */
-export function requestId(): RequestHandler {
-  return (req, res, next) => {
-    const sent = req.get('x-request-id');
-    req.requestId = sent && REQUEST_ID.test(sent) ? sent : randomUUID();
-    res.set('X-Request-Id', req.requestId);
-    next();
-  };
-}
 
 /** One JSON log line per request, with its request id, route, status and duration. */
 export function requestLog(logger: Logger): RequestHandler {

@@ -59,8 +59,9 @@ export class ValidationError extends DomainError {
 }
 
 /**
- * Maps every error to a problem once: domain errors by kind, body-parser failures as bad
- * input, anything else logged in full and answered with a generic 500.
+ * Maps every error to a problem once: domain errors by kind, errors the HTTP layer already
+ * classified (body-parser, the router: a `4xx` status on the error) as that status, anything
+ * else logged in full and answered with a generic 500.
  */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
@@ -69,27 +70,41 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       sendProblem(res, renderDomainError(error));
       return;
     }
-    const bodyError = error as { type?: string; status?: number };
-    if (bodyError.type === 'entity.parse.failed') {
-      sendProblem(
-        res,
-        problem(400, 'VALIDATION_FAILED', 'The request body is not valid JSON', {
-          errors: [{ path: '', message: 'malformed JSON' }],
-        }),
-      );
-      return;
-    }
-    if (bodyError.type === 'entity.too.large') {
-      sendProblem(res, problem(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large'));
-      return;
-    }
-    if (bodyError.type === 'encoding.unsupported' || bodyError.type === 'charset.unsupported') {
-      sendProblem(res, problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as UTF-8 application/json'));
+    const classified = classifiedHttpError(error);
+    if (classified) {
+      sendProblem(res, classified);
       return;
     }
     ((req as { log?: Logger }).log ?? logger).error({ err: error }, 'unhandled error');
     sendProblem(res, problem(500, 'INTERNAL_ERROR', 'Something went wrong on our side'));
   };
+}
+
+/**
+ * body-parser and the router mark what they refuse with an http-errors `status` (and for
+ * body-parser a `type`): malformed JSON, an unknown or corrupt Content-Encoding (a truncated
+ * gzip body is a zlib error wrapped as a 400), a body over the limit, a malformed
+ * percent-escape in a path parameter. Those are the client's mistakes and keep their status.
+ */
+function classifiedHttpError(error: unknown): RenderedProblem | undefined {
+  const e = error as { status?: unknown; statusCode?: unknown; type?: unknown; message?: unknown };
+  const status = typeof e.status === 'number' ? e.status : e.statusCode;
+  if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  if (e.type === 'entity.parse.failed') {
+    return problem(400, 'VALIDATION_FAILED', 'The request body is not valid JSON', {
+      errors: [{ path: '', message: 'malformed JSON' }],
+    });
+  }
+  if (status === 413) return problem(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large');
+  if (status === 415) return problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as UTF-8 application/json, uncompressed or gzip/deflate/br');
+  if (status === 400) {
+    const message = typeof e.message === 'string' ? e.message.slice(0, 200) : 'malformed request';
+    // The router's URIError names a path parameter; everything else here is about the body.
+    const path = error instanceof URIError ? 'url' : '';
+    return problem(400, 'VALIDATION_FAILED', `The request is malformed: ${message}`, { errors: [{ path, message }] });
+  }
+  const code = (STATUS_CODES[status] ?? 'Bad Request').toUpperCase().replace(/[^A-Z]+/g, '_');
+  return problem(status, code, STATUS_CODES[status] ?? 'The request was refused');
 }
 
 /** Details that help a client (which nights, which room); nothing internal. */

@@ -6,14 +6,16 @@ import {
   CreateStudentBody,
   EnrollmentCommands,
   EnrollmentRequestBody,
+  SectionCode,
   SectionsQuery,
   StudentEnrollmentsQuery,
+  StudentId,
   type Page,
 } from '@cupo/contracts';
 import { z } from 'zod';
 import { actorOf, requireRole, type authenticate } from '../http/auth.js';
 import { parseListQuery, sendPage } from '../http/pagination.js';
-import { IdempotencyKeyHeader, parseInput, uuidParam } from '../http/validate.js';
+import { IdempotencyKeyHeader, parseInput, pathParam, uuidParam } from '../http/validate.js';
 import { fingerprintOf } from '../idempotency/idempotency-store.js';
 
 
@@ -41,7 +43,8 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
   });
 
   router.get('/api/sections/:code', async (req, res) => {
-    res.json(await call(EnrollmentCommands.getSection, { code: String(req.params.code).slice(0, 64) }, req.requestId));
+    const code = pathParam(SectionCode, req.params.code, 'SECTION_NOT_FOUND', 'Section');
+    res.json(await call(EnrollmentCommands.getSection, { code }, req.requestId));
   });
 
   router.post('/api/enrollments', auth, requireRole('student'), async (req, res) => {
@@ -87,7 +90,7 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
       res,
       await call<Page<unknown>>(
         EnrollmentCommands.listStudentEnrollments,
-        { student_id: String(req.params.id), actor: actorOf(req), ...filters, page },
+        { student_id: pathParam(StudentId, req.params.id, 'STUDENT_NOT_FOUND', 'Student'), actor: actorOf(req), ...filters, page },
         req.requestId,
       ),
     );

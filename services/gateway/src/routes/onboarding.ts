@@ -1,17 +1,18 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { RpcClient } from '@cupo/amqp';
 import { IngestBody, OnboardingCommands, OnboardingConfig, TasksQuery, type Page } from '@cupo/contracts';
-import { actorOf, requireRole, type authenticate } from '../http/auth.js';
+import { actorOf, requireRole } from '../http/auth.js';
 import { parseListQuery, sendPage } from '../http/pagination.js';
 import { parseInput, uuidParam } from '../http/validate.js';
 
 
 /** Student onboarding, for admins: ingest, tasks, and the batch and rate-limit settings. Served by the worker. */
-export function onboardingRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate>): Router {
+export function onboardingRoutes(rpc: RpcClient, auth: RequestHandler, ingestBody: RequestHandler): Router {
   const router = Router();
   const admin = [auth, requireRole('admin')];
 
-  router.post('/api/admin/onboarding/ingest', ...admin, async (req, res) => {
+  // Its own, larger body limit, read only once the caller is known to be an admin.
+  router.post('/api/admin/onboarding/ingest', ...admin, ingestBody, async (req, res) => {
     const body = parseInput(IngestBody, req.body ?? {});
     const accepted = await rpc.call<{ task_id: string; status_url: string }>(
       OnboardingCommands.ingest,

@@ -4,7 +4,9 @@ import { healthOf, type BreakerSnapshot, type CircuitBreakers } from '@cupo/circ
 import {
   EnrollmentBroadcasts,
   EnrollmentCommands,
+  BreakerName,
   EnrollmentJobs,
+  IdempotencyEntryKey,
   OnboardingJobs,
   WorkerJobs,
   PurgeSagasQuery,
@@ -15,7 +17,7 @@ import {
 import { DomainError } from '@cupo/errors';
 import { requireRole, type authenticate } from '../http/auth.js';
 import { parseListQuery, sendPage } from '../http/pagination.js';
-import { parseInput } from '../http/validate.js';
+import { parseInput, pathParam } from '../http/validate.js';
 import type { IdempotencyStore } from '../idempotency/idempotency-store.js';
 
 /** Every queue the system runs on: the services' command queues and the job queues with their retry and dead letters. */
@@ -91,7 +93,7 @@ export function opsRoutes(deps: {
   });
 
   router.post('/api/ops/circuit-breakers/:name/reset', async (req, res) => {
-    const name = String(req.params.name);
+    const name = pathParam(BreakerName, req.params.name, 'CIRCUIT_BREAKER_NOT_FOUND', 'Circuit breaker');
     let known = false;
     if (deps.breakers.has(name)) {
       deps.breakers.reset(name);
@@ -149,7 +151,7 @@ export function opsRoutes(deps: {
   });
 
   router.delete('/api/ops/idempotency/:key', async (req, res) => {
-    const key = String(req.params.key);
+    const key = pathParam(IdempotencyEntryKey, req.params.key, 'IDEMPOTENCY_KEY_NOT_FOUND', 'Idempotency entry');
     // Keys name their owner: `booking:<user>:<key>` lives in the gateway's Redis,
     // `enrollment:…` in enrollment's database (which need not be running for the other).
     const [inEnrollment, inGateway] = await Promise.all([

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import type { Booking } from '../domain/booking.js';
+import { cancelBooking } from './cancel-booking.js';
+import type { BookingDeps, BookingRepository } from './ports.js';
+
+/** The repository's guarded transitions, in memory: every call yields, as a database call would. */
+class InMemoryBookings implements Pick<BookingRepository, 'find' | 'markCancelled' | 'settleRelease'> {
+  readonly rows = new Map<string, Booking>();
+
+  async find(id: string): Promise<Booking | undefined> {
+    await Promise.resolve();
+    const row = this.rows.get(id);
+    return row && { ...row };
+  }
+
+  async markCancelled(id: string): Promise<Booking | undefined> {
+    await Promise.resolve();
+    const row = this.rows.get(id);
+    if (!row || row.status !== 'confirmed') return undefined;
+    const cancelled: Booking = { ...row, status: 'cancelled', releaseOwed: true, cancelledAt: new Date() };
+    this.rows.set(id, cancelled);
+    return { ...cancelled };
+  }
+
+  async settleRelease(id: string): Promise<void> {
+    await Promise.resolve();
+    const row = this.rows.get(id);
+    if (row) this.rows.set(id, { ...row, releaseOwed: false });
+  }
+}
+
+function setup() {
+  const bookings = new InMemoryBookings();
+  bookings.rows.set('b1', {
+    id: 'b1',
+    userId: 'alice',
+    roomId: 1,
+    checkIn: '2030-01-01',
+    checkOut: '2030-01-03',
+    nights: 2,
+    status: 'confirmed',
+    failureCode: null,
+    releaseOwed: false,
+    createdAt: new Date(),
+    cancelledAt: null,
+  });
+  const releases: string[] = [];
+  const outcomes: string[] = [];
+  const deps = {
+    bookings,
+    inventory: {
+      release: async (bookingId: string) => {
+        await Promise.resolve();
+        releases.push(bookingId);
+      },
+    },
+    metrics: { outcome: (outcome: string) => outcomes.push(outcome), recovered: () => undefined },
+  } as unknown as BookingDeps;
+  return { deps, bookings, releases, outcomes };
+}
+
+const context = { requestId: 'r1', deadline: Date.now() + 5_000 };
+const alice = { id: 'alice', role: 'guest' as const };
+
+describe('cancelling a booking', () => {
+  it('answers cancelled to every one of several parallel cancels, and counts one cancellation', async () => {
+    const { deps, bookings, outcomes } = setup();
+    // All six read the booking `confirmed` before the first one's UPDATE lands.
+    const answers = await Promise.all(Array.from({ length: 6 }, () => cancelBooking(deps, 'b1', alice, context)));
+    expect(answers.map((b) => b.status)).toEqual(Array(6).fill('cancelled'));
+    expect(bookings.rows.get('b1')!.status).toBe('cancelled');
+    expect(outcomes.filter((o) => o === 'cancelled').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answers a booking cancelled earlier as cancelled again, giving its nights back once', async () => {
+    const { deps, releases } = setup();
+    const first = await cancelBooking(deps, 'b1', alice, context);
+    const again = await cancelBooking(deps, 'b1', alice, context);
+    expect([first.status, again.status]).toEqual(['cancelled', 'cancelled']);
+    expect(releases).toEqual(['b1']);
+  });
+});
