@@ -39,6 +39,8 @@ function setup() {
     checkOut: '2030-01-03',
     nights: 2,
     status: 'confirmed',
+    attempt: 1,
+    attemptId: null,
     failureCode: null,
     releaseOwed: false,
     createdAt: new Date(),
@@ -49,9 +51,9 @@ function setup() {
   const deps = {
     bookings,
     inventory: {
-      release: async (bookingId: string) => {
+      release: async (key: { bookingId: string }) => {
         await Promise.resolve();
-        releases.push(bookingId);
+        releases.push(key.bookingId);
       },
     },
     metrics: { outcome: (outcome: string) => outcomes.push(outcome), recovered: () => undefined },
