@@ -172,7 +172,8 @@ describe('answers', () => {
 
   it('echoes X-Request-Id, or makes one, on /healthz, /readyz, /metrics and any other answer of the gateway and of each ops server', async () => {
     const booking = stack.processes.find((p) => p.name.startsWith('booking'))!;
-    for (const base of [stack.gatewayUrl, `http://127.0.0.1:${booking.port}`]) {
+    const gateway = stack.processes.find((p) => p.name.startsWith('gateway'))!;
+    for (const base of [stack.gatewayUrl, `http://127.0.0.1:${gateway.port}`, `http://127.0.0.1:${booking.port}`]) {
       for (const path of ['/healthz', '/readyz', '/metrics', '/no-such-path']) {
         const echoed = await fetch(`${base}${path}`, { headers: { 'x-request-id': 'probe-0042' } });
         expect(echoed.headers.get('x-request-id'), `${base}${path}`).toBe('probe-0042');
@@ -192,12 +193,18 @@ describe('answers', () => {
 });
 
 /** A further gateway on this stack's broker and Redis, with its own settings. */
-async function startGateway(name: string, env: NodeJS.ProcessEnv): Promise<ReturnType<typeof apiClient> & { baseUrl: string }> {
+async function startGateway(
+  name: string,
+  env: NodeJS.ProcessEnv,
+): Promise<ReturnType<typeof apiClient> & { baseUrl: string; opsUrl: string }> {
   const port = await freePort();
+  // Its probes and metrics are on an ops port of their own; `port` is the public API.
+  const opsPort = await freePort();
   const proc = startProcess({
     name,
     entry: join(REPO_ROOT, 'services', 'gateway', 'dist', 'main.js'),
-    port,
+    port: opsPort,
+    httpPort: port,
     logDir: stack.logDir,
     env: {
       ...process.env,
@@ -205,13 +212,18 @@ async function startGateway(name: string, env: NodeJS.ProcessEnv): Promise<Retur
       REDIS_URL: defaultUrls().redisUrl,
       REDIS_KEY_PREFIX: stack.redisKeyPrefix,
       PORT: String(port),
+      OPS_PORT: String(opsPort),
+      SHUTDOWN_DRAIN_DELAY_MS: '0',
       LOG_LEVEL: 'info',
       ...env,
     },
   });
   extraProcesses.push(proc);
   await waitReady(proc);
-  return Object.assign(apiClient(`http://127.0.0.1:${port}`), { baseUrl: `http://127.0.0.1:${port}` });
+  return Object.assign(apiClient(`http://127.0.0.1:${port}`), {
+    baseUrl: `http://127.0.0.1:${port}`,
+    opsUrl: `http://127.0.0.1:${opsPort}`,
+  });
 }
 
 function expectRateLimited(response: ApiResponse, policy: string, quota: number): void {
@@ -273,7 +285,7 @@ describe('rate limits', () => {
     for (let i = 0; i < 6; i++) withoutRedis.push(await c('GET', '/api/rooms'));
     expect(withoutRedis.slice(0, 5).map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     expectRateLimited(withoutRedis[5]!, 'client-read', 5);
-    const metrics = await (await fetch(`${c.baseUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${c.opsUrl}/metrics`)).text();
     expect(metrics).toMatch(/rate_limit_refusals_total\{[^}]*policy="client-read"[^}]*\} 2/);
     expect(metrics).toMatch(/rate_limit_memory_fallbacks_total(\{[^}]*\})? [1-9]/);
     proxy.refuse(false);
