@@ -61,7 +61,8 @@ async function main(): Promise<void> {
     logger,
     [
       { name: 'mark not ready', run: async () => void (accepting = false) },
-      { name: 'finish requests', run: () => closeHttpServer(server) },
+      // Requests still waiting after this share are answered 503 when the RPC client closes next.
+      { name: 'finish requests', weight: 6, run: () => closeHttpServer(server) },
       { name: 'close rpc client', run: () => rpc.close() },
       { name: 'close amqp', run: () => amqp.close() },
       { name: 'close redis', run: async () => void (await redis.quit()) },
