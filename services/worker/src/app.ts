@@ -20,7 +20,7 @@ import { RpcReportSources } from './adapters/amqp/report-sources.js';
 import { rpcHandlers } from './adapters/amqp/rpc-handlers.js';
 import { PostgresQueryStore } from './adapters/postgres/query-store.js';
 import type { QueryMetrics } from './app/ports.js';
-import { failQuery, runQuery } from './app/run-query.js';
+import { expireQueries, failQuery, runQuery } from './app/run-query.js';
 import type { WorkerConfig } from './config.js';
 
 export interface WorkerDeps {
@@ -98,7 +98,7 @@ export function createWorker(deps: WorkerDeps) {
   });
   const rpcServer = new RpcServer(deps.amqp, {
     queue: 'worker.rpc',
-    handlers: rpcHandlers({ store, onboarding, outboxWritten: () => relay.kick() }),
+    handlers: rpcHandlers({ store, onboarding, outboxWritten: () => relay.kick(), queryDeadlineMs: config.QUERY_DEADLINE_MS }),
     prefetch: config.RPC_PREFETCH,
     logger,
     registry,
@@ -108,6 +108,7 @@ export function createWorker(deps: WorkerDeps) {
     sources: new RpcReportSources(deps.rpc),
     metrics: queryMetrics(registry),
     resultTtlSeconds: config.QUERY_RESULT_TTL_SECONDS,
+    sourceTimeoutMs: config.SOURCE_TIMEOUT_MS,
   };
   const queries = new JobConsumer(deps.amqp, {
     topology,
@@ -173,13 +174,14 @@ export function createWorker(deps: WorkerDeps) {
     logger,
   );
   const maintenance = new PeriodicTask(
-    'purge expired queries, re-announce lost ones',
+    'purge expired answers, end queries past their deadline, re-announce lost ones',
     config.MAINTENANCE_INTERVAL_MS,
     async () => {
       const purged = await store.purgeExpired();
+      const expired = await expireQueries(runDeps);
       const requeued = await store.requeueStale(config.STALE_QUERY_MS);
       if (requeued > 0) relay.kick();
-      if (purged + requeued > 0) logger.info({ purged, requeued }, 'query maintenance');
+      if (purged + expired + requeued > 0) logger.info({ purged, expired, requeued }, 'query maintenance');
     },
     logger,
   );

@@ -18,7 +18,9 @@ const Schema = z.object({
   SOURCE_TIMEOUT_MS: env.positiveInt(10_000),
   /** Answered queries are kept this long, then purged. */
   QUERY_RESULT_TTL_SECONDS: env.positiveInt(86_400),
-  /** A query still pending after this long is announced again. */
+  /** A query not answered this long after it was recorded ends `failed` (QUERY_DEADLINE_EXCEEDED). */
+  QUERY_DEADLINE_MS: env.positiveInt(120_000),
+  /** A pending query whose message went out this long ago is announced again (at most once per this interval). */
   STALE_QUERY_MS: env.positiveInt(60_000),
   MAINTENANCE_INTERVAL_MS: env.positiveInt(10_000),
   OUTBOX_BATCH_SIZE: env.positiveInt(200),

@@ -6,6 +6,6 @@ export async function getQuery(store: QueryStore, id: string, actor: Actor): Pro
   const record = await store.find(id);
   if (!record) throw new QueryNotFoundError(id);
   if (actor.role !== 'admin' && actor.id !== record.requested_by) throw new NotYourQueryError();
-  const { requested_by: _owner, ...view } = record;
+  const { requested_by: _owner, deadline_at: _deadline, ...view } = record;
   return view;
 }

@@ -18,7 +18,12 @@ import type { QueryStore } from '../../app/ports.js';
 import { submitQuery } from '../../app/submit-query.js';
 
 /** The commands the worker answers: this file is its whole synchronous API. */
-export function rpcHandlers(deps: { store: QueryStore; onboarding: OnboardingStore; outboxWritten: () => void }): Record<string, RpcHandler> {
+export function rpcHandlers(deps: {
+  store: QueryStore;
+  onboarding: OnboardingStore;
+  outboxWritten: () => void;
+  queryDeadlineMs: number;
+}): Record<string, RpcHandler> {
   const { onboarding } = deps;
   return {
     [OnboardingCommands.ingest]: rpcHandler(IngestCommand, async (command) => {
@@ -35,7 +40,7 @@ export function rpcHandlers(deps: { store: QueryStore; onboarding: OnboardingSto
       return task;
     }),
     [WorkerCommands.submitQuery]: rpcHandler(SubmitQueryCommand, (command, context) =>
-      submitQuery(deps, command.query, command.actor, context.requestId),
+      submitQuery({ ...deps, deadlineMs: deps.queryDeadlineMs }, command.query, command.actor, context.requestId),
     ),
     [WorkerCommands.getQuery]: rpcHandler(GetQueryCommand, (command) => getQuery(deps.store, command.query_id, command.actor)),
   };
