@@ -34,6 +34,7 @@ export const OnboardingCommands = {
   putConfig: 'worker.onboarding.put-config.v1',
   listTasks: 'worker.tasks.list.v1',
   getTask: 'worker.tasks.get.v1',
+  retryTask: 'worker.tasks.retry.v1',
 } as const;
 
 export const OnboardingJobs = {
@@ -51,3 +52,5 @@ export const ListTasksCommand = z.object({
   parent_id: z.uuid().optional(),
 });
 export const GetTaskCommand = z.object({ task_id: z.uuid() });
+/** An admin runs a failed task again: a workflow, a batch's failed workflows, or an ingest. */
+export const RetryTaskCommand = z.object({ task_id: z.uuid(), requested_by: z.string() });

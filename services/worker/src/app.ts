@@ -24,6 +24,8 @@ import { expireQueries, failQuery, runQuery } from './app/run-query.js';
 import type { WorkerConfig } from './config.js';
 
 export interface WorkerDeps {
+  /** This replica's name in the claims it takes (host and pid). */
+  replicaId: string;
   sql: Sql;
   amqp: AmqpConnectionManager;
   rpc: RpcClient;
@@ -122,7 +124,9 @@ export function createWorker(deps: WorkerDeps) {
     logger,
     registry,
   });
-  const mailer = new SmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM });
+  const mailer = new SmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, timeoutMs: config.PROVIDER_TIMEOUT_MS });
+  // Aborted at shutdown: every onboarding run hands back what it has not finished.
+  const handBack = new AbortController();
   const batchDeps = {
     store: onboarding,
     directory: new GraphDirectory({
@@ -141,7 +145,11 @@ export function createWorker(deps: WorkerDeps) {
     metrics: onboardingMetrics(registry),
     logger,
     heartbeatMs: config.TASK_HEARTBEAT_MS,
+    leaseMs: config.TASK_LEASE_MS,
     concurrency: config.WORKFLOW_CONCURRENCY,
+    retry: { maxAttempts: config.WORKFLOW_MAX_ATTEMPTS, initialMs: config.WORKFLOW_RETRY_INITIAL_MS, maxMs: config.WORKFLOW_RETRY_MAX_MS },
+    replicaId: deps.replicaId,
+    shutdown: handBack.signal,
   };
   const source = new HttpStudentSource({ url: config.SIS_URL, timeoutMs: config.PROVIDER_TIMEOUT_MS });
   const onboardingTopology = { exchange: OnboardingJobs.exchange, queue: OnboardingJobs.queue, routingKey: OnboardingJobs.routingKey };
@@ -153,9 +161,9 @@ export function createWorker(deps: WorkerDeps) {
     backoff: { initialMs: config.JOB_RETRY_INITIAL_MS, maxMs: config.JOB_RETRY_MAX_MS },
     handle: (message) =>
       message.kind === 'ingest'
-        ? runIngest({ store: onboarding, source, logger }, message.task_id)
+        ? runIngest({ store: onboarding, source, logger, leaseMs: config.TASK_LEASE_MS, replicaId: deps.replicaId }, message.task_id)
         : runBatch(batchDeps, message.task_id),
-    onGiveUp: (message, error) => onboarding.finish(message.task_id, 'failed', { error: error instanceof Error ? error.message : String(error) }),
+    onGiveUp: (message, error) => onboarding.fail(message.task_id, { error: error instanceof Error ? error.message : String(error) }),
     logger,
     registry,
   });
@@ -185,5 +193,17 @@ export function createWorker(deps: WorkerDeps) {
     },
     logger,
   );
-  return { breakers, publisher, relay, rpcServer, queries, maintenance, onboardingJobs, reaper, mailer };
+  return {
+    breakers,
+    publisher,
+    relay,
+    rpcServer,
+    queries,
+    maintenance,
+    onboardingJobs,
+    reaper,
+    mailer,
+    /** Shutdown: onboarding runs finish the request in flight and hand the rest back. */
+    handBackOnboarding: () => handBack.abort(),
+  };
 }

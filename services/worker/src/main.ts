@@ -9,6 +9,7 @@ import {
   exitOnSignals,
   startOpsServer,
 } from '@cupo/service-kit';
+import { hostname } from 'node:os';
 import { createWorker } from './app.js';
 import { loadConfig } from './config.js';
 
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
   const amqp = connectAmqp({ url: config.AMQP_URL, name: 'worker', logger });
   const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.SOURCE_TIMEOUT_MS, logger, registry });
   const redis = connectRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, logger });
-  const worker = createWorker({ sql, amqp, rpc, redis, registry, logger, config });
+  const worker = createWorker({ replicaId: `${hostname()}:${process.pid}`, sql, amqp, rpc, redis, registry, logger, config });
 
   // Not ready until every consumer is attached.
   let accepting = false;

@@ -6,13 +6,15 @@ import {
   ListTasksCommand,
   OnboardingCommands,
   OnboardingConfig,
+  RetryTaskCommand,
   SubmitQueryCommand,
   WorkerCommands,
 } from '@cupo/contracts';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { DomainError } from '@cupo/errors';
+import { TaskNotFoundError } from '../../domain/errors.js';
 import type { OnboardingStore } from '../../app/onboarding/ports.js';
+import { retryTask } from '../../app/onboarding/retry-task.js';
 import { getQuery } from '../../app/get-query.js';
 import type { QueryStore } from '../../app/ports.js';
 import { submitQuery } from '../../app/submit-query.js';
@@ -36,8 +38,12 @@ export function rpcHandlers(deps: {
     [OnboardingCommands.listTasks]: rpcHandler(ListTasksCommand, (filter) => onboarding.listTasks(filter)),
     [OnboardingCommands.getTask]: rpcHandler(GetTaskCommand, async ({ task_id }) => {
       const task = await onboarding.findTask(task_id);
-      if (!task) throw new DomainError('not_found', 'TASK_NOT_FOUND', `Task ${task_id} does not exist`);
+      if (!task) throw new TaskNotFoundError(task_id);
       return task;
+    }),
+    [OnboardingCommands.retryTask]: rpcHandler(RetryTaskCommand, async ({ task_id, requested_by }) => {
+      const task = await retryTask({ store: onboarding, outboxWritten: deps.outboxWritten }, task_id, requested_by);
+      return { task, status_url: `/api/admin/tasks/${task.id}` };
     }),
     [WorkerCommands.submitQuery]: rpcHandler(SubmitQueryCommand, (command, context) =>
       submitQuery({ ...deps, deadlineMs: deps.queryDeadlineMs }, command.query, command.actor, context.requestId),
