@@ -157,6 +157,34 @@ describe('onboarding under redelivery, shutdown and blips', () => {
     exactlyOnce(lmsUsers, 24);
   });
 
+  it('stops a worker mid-batch within SHUTDOWN_TIMEOUT_MS, handing the batch to another replica: no e-mail twice or lost', async () => {
+    const [a, b] = await startWorkers(2);
+    const { graph, smtpAdmin } = stack.providers!;
+    // Slow mail: when the signal comes, sends are in flight.
+    await configure(graph, { latencyMs: 100 });
+    await configure(smtpAdmin, { latencyMs: 1_500 });
+    const batchId = await ingest(students('TERM', 20));
+    await eventually(async () => (await calls(smtpAdmin)).filter((c) => c.subject?.startsWith('term')).length >= 2, 30_000, 20);
+    const [row] = await stack.workerDb<{ owner: string | null }[]>`SELECT owner FROM tasks WHERE id = ${batchId}`;
+    const ownerPid = Number(/:(\d+)\//.exec(row!.owner ?? '')?.[1]);
+    const owner = [a!, b!].find((p) => p.child.pid === ownerPid)!;
+    expect(owner).toBeDefined();
+    const stopped = Date.now();
+    owner.child.kill('SIGTERM');
+    const code = await owner.exited;
+    const tookMs = Date.now() - stopped;
+    expect(code).toBe(0);
+    expect(tookMs).toBeLessThan(Number(FAST.SHUTDOWN_TIMEOUT_MS));
+    await configure(smtpAdmin, { latencyMs: 100 });
+    const { batch, workflows } = await settled(batchId);
+    expect(batch).toMatchObject({ status: 'completed', details: { completed: 20, failed: 0 } });
+    expect(workflows.every((w) => w.status === 'completed')).toBe(true);
+    expect(workflows.flatMap((w) => w.details.warnings ?? [])).toEqual([]);
+    const { mails, accounts } = await effects('TERM');
+    exactlyOnce(mails, 20);
+    exactlyOnce(accounts, 20);
+  });
+
   it('lets an admin retry a failed workflow: it completes, with one account and one e-mail', async () => {
     await startWorkers(1);
     const { graph } = stack.providers!;
