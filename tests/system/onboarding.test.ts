@@ -15,7 +15,19 @@ const RATES = { rate_limit_directory_per_min: 1_500, rate_limit_lms_per_min: 1_5
 beforeAll(async () => {
   stack = await startTestStack('onboard', {
     replicas: { inventory: 0, booking: 0, enrollment: 0, worker: 2 },
-    serviceEnv: { worker: { TASK_HEARTBEAT_MS: '500', REAPER_STALE_MS: '4000', JOB_RETRY_INITIAL_MS: '50', JOB_RETRY_MAX_MS: '500' } },
+    serviceEnv: {
+      worker: {
+        TASK_HEARTBEAT_MS: '500',
+        TASK_LEASE_MS: '3000',
+        REAPER_STALE_MS: '4000',
+        JOB_RETRY_INITIAL_MS: '50',
+        JOB_RETRY_MAX_MS: '500',
+        WORKFLOW_RETRY_INITIAL_MS: '50',
+        WORKFLOW_RETRY_MAX_MS: '200',
+        // A student the directory always refuses with a 500 (FAIL_FOR) is given up on after these.
+        WORKFLOW_MAX_ATTEMPTS: '3',
+      },
+    },
     providerEnv: { graph: { FAIL_FOR: 'dirfail1@students.cupo.test,dirfail2@students.cupo.test' }, moodle: { FAIL_FOR: 'lmsfail1' } },
   });
   api = apiClient(stack.gatewayUrl);
@@ -162,7 +174,7 @@ describe('student onboarding (2 worker replicas, real provider stand-ins)', () =
     }, 60_000);
     const workflows = (await api('GET', `/api/admin/tasks?type=workflow&parent_id=${batches[0].id}`, { token: admin })).body;
     expect(workflows.filter((w: any) => w.status === 'completed')).toHaveLength(20);
-    const created = (await calls(stack.providers!.graph)).filter((c) => c.op === 'users.create' && c.status === 200 && c.subject?.startsWith('kill'));
+    const created = (await calls(stack.providers!.graph)).filter((c) => c.op === 'users.create' && c.status === 201 && c.subject?.startsWith('kill'));
     expect(new Set(created.map((c) => c.subject)).size).toBe(created.length);
     const lmsCreated = (await calls(stack.providers!.moodle)).filter((c) => c.op === 'core_user_create_users' && c.status === 200 && c.subject?.startsWith('kill'));
     expect(new Set(lmsCreated.map((c) => c.subject)).size).toBe(lmsCreated.length);

@@ -1,5 +1,5 @@
-import { stopProcess } from '@cupo/stack';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultUrls, queueMessages, stopProcess } from '@cupo/stack';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, createRoom, day, eventually, startTestStack, token, type TestStack } from './support.js';
 
 /** Asynchronous queries through the gateway, computed by 2 worker replicas from the owners' data. */
@@ -134,5 +134,50 @@ describe('asynchronous queries (2 worker replicas)', () => {
     await stack.startReplica('enrollment');
     await stack.startReplica('worker');
     for (const r of accepted) expect((await waitForAnswer(r.body.query_id)).status).toBe('completed');
+  });
+
+  describe('whose source never answers', () => {
+    const live = (service: string) => stack.processes.filter((p) => p.name.startsWith(`${service}-`) && p.child.exitCode === null && p.child.signalCode === null);
+    const roster = () => api('POST', '/api/queries', { token: admin, body: { type: 'section_roster', params: { section: 'G-ELC108-E' } } });
+
+    beforeAll(async () => {
+      // The roster's owner is gone for good: every ask of it times out.
+      await Promise.all(live('enrollment').map((p) => stopProcess(p)));
+    });
+
+    afterEach(async () => {
+      await Promise.all(live('worker').map((p) => stopProcess(p)));
+    });
+
+    it('ends the query failed (QUERY_DEADLINE_EXCEEDED) by its deadline instead of retrying forever', async () => {
+      await Promise.all(live('worker').map((p) => stopProcess(p)));
+      await stack.startReplica('worker', { QUERY_DEADLINE_MS: '2500' });
+      const asked = await roster();
+      expect(asked.status).toBe(202);
+      const view = await waitForAnswer(asked.body.query_id);
+      expect(view).toMatchObject({ status: 'failed', error: { code: 'QUERY_DEADLINE_EXCEEDED' } });
+      const lived = Date.parse(view.processed_at) - Date.parse(view.created_at);
+      expect(lived).toBeGreaterThanOrEqual(2_400);
+      // The deadline, plus at most one retry delay (JOB_RETRY_MAX_MS) and a loaded machine's slack.
+      expect(lived).toBeLessThan(2_500 + 2_000);
+    });
+
+    it('re-announces a pending query at most once per STALE_QUERY_MS: the sweep does not multiply its messages', async () => {
+      await Promise.all(live('worker').map((p) => stopProcess(p)));
+      await stack.startReplica('worker', { QUERY_DEADLINE_MS: '60000', STALE_QUERY_MS: '2000', MAINTENANCE_INTERVAL_MS: '100' });
+      const started = Date.now();
+      const asked = await Promise.all(Array.from({ length: 5 }, () => roster()));
+      expect(asked.every((r) => r.status === 202)).toBe(true);
+      // Their messages circle (asked, timed out, parked, asked again) while the sweep runs every 100 ms.
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      const depths = await queueMessages(defaultUrls().amqpUrl, decodeURIComponent(new URL(stack.amqpUrl).pathname.slice(1)));
+      const elapsed = Date.now() - started;
+      const messages = (depths['worker.queries'] ?? 0) + (depths['worker.queries.retry'] ?? 0);
+      // One each, plus one re-announcement per 2 s that passed (and one at the edge) — not one per sweep.
+      expect(messages).toBeGreaterThanOrEqual(5);
+      expect(messages).toBeLessThanOrEqual(5 * (1 + Math.ceil(elapsed / 2_000) + 1));
+      const [row] = await stack.workerDb`SELECT count(*)::int AS n FROM queries WHERE id IN ${stack.workerDb(asked.map((r) => r.body.query_id))} AND status = 'pending'`;
+      expect(row!.n).toBe(5);
+    });
   });
 });

@@ -40,6 +40,7 @@ export const OnboardingCommands = {
   // v2: answers one page ({items, next}) instead of the newest 500.
   listTasks: 'worker.tasks.list.v2',
   getTask: 'worker.tasks.get.v1',
+  retryTask: 'worker.tasks.retry.v1',
 } as const;
 
 export const OnboardingJobs = {
@@ -61,3 +62,5 @@ export const ListTasksCommand = z.object({
   page: PageRequest,
 });
 export const GetTaskCommand = z.object({ task_id: z.uuid() });
+/** An admin runs a failed task again: a workflow, a batch's failed workflows, or an ingest. */
+export const RetryTaskCommand = z.object({ task_id: z.uuid(), requested_by: z.string() });

@@ -1,37 +1,68 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 
+/** The time one shutdown step may take: it is abandoned (not awaited further) after it. */
+export interface ShutdownBudget {
+  ms: number;
+  /** Epoch ms. */
+  deadline: number;
+}
+
 export interface ShutdownStep {
   name: string;
-  run: () => Promise<void>;
+  /**
+   * The step's weight when the time left is shared out (default 1): a step that drains work
+   * gets a large one, closing a client the default.
+   */
+  weight?: number;
+  run: (budget: ShutdownBudget) => Promise<void>;
 }
 
 /**
  * Runs the shutdown steps once, in order, each guarded so one failure does not keep the
- * next resource open, and the whole bounded by `timeoutMs` (keep it under the pod's
- * terminationGracePeriodSeconds). Calling it again returns the same promise.
+ * next resource open, all inside one deadline, `timeoutMs` (keep it under the pod's
+ * terminationGracePeriodSeconds). When a step starts, the time left is shared out among it
+ * and the steps after it by weight: a step gets its share (plus whatever earlier steps left
+ * unused) and is abandoned when the share runs out, so one slow drain can never eat the time
+ * the steps after it need, and the sum of the steps never passes the deadline. Steps that
+ * drain work are expected to hand back what they cannot finish within their budget.
+ * Calling it again returns the same promise.
  */
 export function createShutdown(logger: Logger, steps: ShutdownStep[], timeoutMs = 25_000) {
   let running: Promise<void> | undefined;
   return function shutdown(reason: string): Promise<void> {
     running ??= (async () => {
-      logger.info({ reason }, 'shutting down');
-      const deadline = setTimeout(() => {
+      const started = Date.now();
+      logger.info({ reason, timeoutMs }, 'shutting down');
+      // The last resort, for a step that blocks the event loop itself.
+      const forced = setTimeout(() => {
         logger.error({ timeoutMs }, 'shutdown timed out; exiting');
         process.exit(1);
       }, timeoutMs);
-      deadline.unref();
-      for (const step of steps) {
-        const started = Date.now();
-        try {
-          await step.run();
-          logger.info({ step: step.name, ms: Date.now() - started }, 'shutdown step done');
-        } catch (error) {
-          logger.error({ step: step.name, err: error }, 'shutdown step failed');
-        }
+      forced.unref();
+      // A little before the forced exit, so the last step's log line and the exit make it.
+      const deadline = started + timeoutMs - Math.min(500, Math.floor(timeoutMs / 10));
+      for (const [index, step] of steps.entries()) {
+        const weightLeft = steps.slice(index).reduce((sum, s) => sum + (s.weight ?? 1), 0);
+        const ms = Math.max(0, Math.floor(((deadline - Date.now()) * (step.weight ?? 1)) / weightLeft));
+        const stepStarted = Date.now();
+        let timer: NodeJS.Timeout | undefined;
+        // Settled either way, so an abandoned step that fails later is no unhandled rejection.
+        const work = (async () => step.run({ ms, deadline: stepStarted + ms }))().then(
+          () => ({ done: true as const }),
+          (error: unknown) => ({ done: true as const, error }),
+        );
+        const outcome = await Promise.race([
+          work,
+          new Promise<{ done: false }>((resolve) => (timer = setTimeout(() => resolve({ done: false }), ms))),
+        ]);
+        clearTimeout(timer);
+        if (!outcome.done) logger.error({ step: step.name, budgetMs: ms }, 'shutdown step overran its share of the deadline; moving on');
+        else if ('error' in outcome) logger.error({ step: step.name, err: outcome.error }, 'shutdown step failed');
+        else logger.info({ step: step.name, ms: Date.now() - stepStarted, budgetMs: ms }, 'shutdown step done');
       }
-      clearTimeout(deadline);
-      logger.info('shutdown complete');
+      clearTimeout(forced);
+      logger.info({ ms: Date.now() - started }, 'shutdown complete');
     })();
     return running;
   };

@@ -50,13 +50,17 @@ async function main(): Promise<void> {
     logger,
     [
       { name: 'mark not ready', run: async () => void (accepting = false) },
-      { name: 'stop consuming and drain', run: () => server.stop() },
-      { name: 'stop recovery', run: () => service.recovery.stop() },
-      { name: 'stop reconciler', run: () => service.reconciler.stop() },
+      // No new commands and no new recovery or reconciler pass, then what is in hand finishes: a
+      // command not done within this share stays unacked and is redelivered (confirming is idempotent).
+      {
+        name: 'stop consuming, recovery and reconciler, drain',
+        weight: 6,
+        run: async ({ ms }) => void (await Promise.all([server.stop(ms), service.recovery.stop(), service.reconciler.stop()])),
+      },
       { name: 'close rpc client', run: () => rpc.close() },
       { name: 'close amqp', run: () => amqp.close() },
       { name: 'close redis', run: async () => void (await redis.quit()) },
-      { name: 'close postgres', run: () => sql.end({ timeout: 5 }) },
+      { name: 'close postgres', run: ({ ms }) => sql.end({ timeout: ms / 1000 }) },
       { name: 'close http', run: () => closeHttpServer(ops.server) },
     ],
     config.SHUTDOWN_TIMEOUT_MS,

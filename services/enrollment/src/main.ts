@@ -37,14 +37,19 @@ async function main(): Promise<void> {
     logger,
     [
       { name: 'mark not ready', run: async () => void (accepting = false) },
-      { name: 'stop taking commands', run: () => service.rpc.stop() },
-      { name: 'stop consuming and finish in-flight requests', run: () => service.consumer.stop() },
-      { name: 'stop recovery', run: () => service.recovery.stop() },
-      { name: 'flush the outbox', run: () => service.relay.stop() },
-      { name: 'stop ops broadcasts', run: () => service.broadcasts.stop() },
+      // Every source of work stops at once (each stop() cancels its consumer first), then what is
+      // in hand finishes. A saga not done within this share stays unacked and is resumed by
+      // another replica from its saved steps.
+      {
+        name: 'stop commands, requests, recovery and broadcasts; finish in-flight work',
+        weight: 6,
+        run: async ({ ms }) =>
+          void (await Promise.all([service.rpc.stop(ms), service.consumer.stop(ms), service.recovery.stop(), service.broadcasts.stop(ms)])),
+      },
+      { name: 'flush the outbox', weight: 2, run: () => service.relay.stop() },
       { name: 'close publisher', run: () => service.publisher.close() },
       { name: 'close amqp', run: () => amqp.close() },
-      { name: 'close postgres', run: () => sql.end({ timeout: 5 }) },
+      { name: 'close postgres', run: ({ ms }) => sql.end({ timeout: ms / 1000 }) },
       { name: 'close http', run: () => closeHttpServer(ops.server) },
     ],
     config.SHUTDOWN_TIMEOUT_MS,

@@ -314,7 +314,8 @@ async function loadConfig() {
 function taskRow(t) {
   return `<tr><td>${esc(t.type)}</td><td>${esc(t.status)} ${t.stuck ? '<span class="badge stuck">stuck</span>' : ''}</td>
     <td>${esc(t.student_id || '')}</td><td>${t.entity_count}</td><td>${esc(t.started_at || '')}</td>
-    <td>${esc((t.details.warnings || []).concat(t.details.errors || []).join('; '))}</td></tr>`;
+    <td>${esc((t.details.warnings || []).concat(t.details.errors || []).join('; '))}</td>
+    <td>${t.status === 'failed' ? `<button class="secondary" data-retry="${esc(t.id)}" aria-label="Retry ${esc(t.type)} ${esc(t.student_id || t.id)}">Retry</button>` : ''}</td></tr>`;
 }
 
 async function loadTasks() {
@@ -328,8 +329,17 @@ async function loadTasks() {
   const tasks = await api('GET', `/api/admin/tasks?${query}`);
   const target = document.getElementById('tasks');
   if (!tasks.ok) return notice(target, 'bad', explain(tasks));
-  target.innerHTML = `<table><thead><tr><th>Type</th><th>Status</th><th>Student</th><th>Entities</th><th>Started</th><th>Notes</th></tr></thead>
-    <tbody>${tasks.body.map(taskRow).join('') || '<tr><td colspan="6">No tasks.</td></tr>'}</tbody></table>`;
+  target.innerHTML = `<table><thead><tr><th>Type</th><th>Status</th><th>Student</th><th>Entities</th><th>Started</th><th>Notes</th><th></th></tr></thead>
+    <tbody>${tasks.body.map(taskRow).join('') || '<tr><td colspan="7">No tasks.</td></tr>'}</tbody></table>`;
+  // A failed task runs again with fresh attempts (what had succeeded is found, not redone).
+  target.querySelectorAll('[data-retry]').forEach((button) =>
+    button.addEventListener('click', async () => {
+      busy(button, true);
+      const retried = await api('POST', `/api/admin/tasks/${button.dataset.retry}/retry`);
+      if (!retried.ok) return notice(target, 'bad', explain(retried));
+      await loadTasks();
+    }),
+  );
 }
 
 async function runIngest() {

@@ -105,8 +105,14 @@ async function main(): Promise<void> {
           draining = true;
         },
       },
-      { name: 'let endpoints propagate', run: () => new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_DELAY_MS)) },
-      { name: 'finish requests', run: () => closeHttpServer(server) },
+      // Its share of the deadline is the whole drain delay (see drainWeight).
+      {
+        name: 'let endpoints propagate',
+        weight: drainWeight(config.SHUTDOWN_DRAIN_DELAY_MS, config.SHUTDOWN_TIMEOUT_MS, AFTER_DRAIN_WEIGHT),
+        run: () => new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_DELAY_MS)),
+      },
+      // Requests still waiting after this share are answered 503 when the RPC client closes next.
+      { name: 'finish requests', weight: 6, run: () => closeHttpServer(server) },
       { name: 'close ops server', run: () => closeHttpServer(ops.server) },
       { name: 'close rpc client', run: () => rpc.close() },
       { name: 'close amqp', run: () => amqp.close() },
@@ -119,6 +125,17 @@ async function main(): Promise<void> {
   await rpc.ready();
   accepting = true;
   logger.info({ port, opsPort: ops.port }, 'gateway ready');
+}
+
+/** The weights of the shutdown steps after the drain delay (finish 6, ops, rpc, amqp, redis 1 each). */
+const AFTER_DRAIN_WEIGHT = 10;
+
+/**
+ * The weight that makes the drain step's share of the shutdown deadline exactly its delay:
+ * the steps' shares are proportional to their weights, so w / (w + rest) = delay / timeout.
+ */
+function drainWeight(delayMs: number, timeoutMs: number, restWeight: number): number {
+  return delayMs === 0 ? 0.001 : (restWeight * delayMs) / Math.max(1, timeoutMs - delayMs);
 }
 
 main().catch((error: unknown) => {

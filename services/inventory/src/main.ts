@@ -46,9 +46,10 @@ async function main(): Promise<void> {
     logger,
     [
       { name: 'mark not ready', run: async () => void (accepting = false) },
-      { name: 'stop consuming and drain', run: () => server.stop() },
+      // Commands not finished within this share stay unacked and go back to the queue when the channel closes.
+      { name: 'stop consuming and drain', weight: 6, run: ({ ms }) => server.stop(ms) },
       { name: 'close amqp', run: () => amqp.close() },
-      { name: 'close postgres', run: () => sql.end({ timeout: 5 }) },
+      { name: 'close postgres', run: ({ ms }) => sql.end({ timeout: ms / 1000 }) },
       { name: 'close http', run: () => closeHttpServer(ops.server) },
     ],
     config.SHUTDOWN_TIMEOUT_MS,

@@ -20,10 +20,12 @@ import { RpcReportSources } from './adapters/amqp/report-sources.js';
 import { rpcHandlers } from './adapters/amqp/rpc-handlers.js';
 import { PostgresQueryStore } from './adapters/postgres/query-store.js';
 import type { QueryMetrics } from './app/ports.js';
-import { failQuery, runQuery } from './app/run-query.js';
+import { expireQueries, failQuery, runQuery } from './app/run-query.js';
 import type { WorkerConfig } from './config.js';
 
 export interface WorkerDeps {
+  /** This replica's name in the claims it takes (host and pid). */
+  replicaId: string;
   sql: Sql;
   amqp: AmqpConnectionManager;
   rpc: RpcClient;
@@ -100,7 +102,7 @@ export function createWorker(deps: WorkerDeps) {
   });
   const rpcServer = new RpcServer(deps.amqp, {
     queue: 'worker.rpc',
-    handlers: rpcHandlers({ store, onboarding, outboxWritten: () => relay.kick() }),
+    handlers: rpcHandlers({ store, onboarding, outboxWritten: () => relay.kick(), queryDeadlineMs: config.QUERY_DEADLINE_MS }),
     prefetch: config.RPC_PREFETCH,
     logger,
     registry,
@@ -110,6 +112,7 @@ export function createWorker(deps: WorkerDeps) {
     sources: new RpcReportSources(deps.rpc),
     metrics: queryMetrics(registry),
     resultTtlSeconds: config.QUERY_RESULT_TTL_SECONDS,
+    sourceTimeoutMs: config.SOURCE_TIMEOUT_MS,
   };
   const queries = new JobConsumer(deps.amqp, {
     topology,
@@ -123,7 +126,9 @@ export function createWorker(deps: WorkerDeps) {
     logger,
     registry,
   });
-  const mailer = new SmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM });
+  const mailer = new SmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, timeoutMs: config.PROVIDER_TIMEOUT_MS });
+  // Aborted at shutdown: every onboarding run hands back what it has not finished.
+  const handBack = new AbortController();
   const batchDeps = {
     store: onboarding,
     directory: new GraphDirectory({
@@ -142,7 +147,11 @@ export function createWorker(deps: WorkerDeps) {
     metrics: onboardingMetrics(registry),
     logger,
     heartbeatMs: config.TASK_HEARTBEAT_MS,
+    leaseMs: config.TASK_LEASE_MS,
     concurrency: config.WORKFLOW_CONCURRENCY,
+    retry: { maxAttempts: config.WORKFLOW_MAX_ATTEMPTS, initialMs: config.WORKFLOW_RETRY_INITIAL_MS, maxMs: config.WORKFLOW_RETRY_MAX_MS },
+    replicaId: deps.replicaId,
+    shutdown: handBack.signal,
   };
   const source = new HttpStudentSource({ url: config.SIS_URL, timeoutMs: config.PROVIDER_TIMEOUT_MS });
   const onboardingJobs = new JobConsumer(deps.amqp, {
@@ -153,9 +162,9 @@ export function createWorker(deps: WorkerDeps) {
     backoff: { initialMs: config.JOB_RETRY_INITIAL_MS, maxMs: config.JOB_RETRY_MAX_MS },
     handle: (message) =>
       message.kind === 'ingest'
-        ? runIngest({ store: onboarding, source, logger }, message.task_id)
+        ? runIngest({ store: onboarding, source, logger, leaseMs: config.TASK_LEASE_MS, replicaId: deps.replicaId }, message.task_id)
         : runBatch(batchDeps, message.task_id),
-    onGiveUp: (message, error) => onboarding.finish(message.task_id, 'failed', { error: error instanceof Error ? error.message : String(error) }),
+    onGiveUp: (message, error) => onboarding.fail(message.task_id, { error: error instanceof Error ? error.message : String(error) }),
     logger,
     registry,
   });
@@ -174,15 +183,28 @@ export function createWorker(deps: WorkerDeps) {
     logger,
   );
   const maintenance = new PeriodicTask(
-    'purge expired queries, re-announce lost ones',
+    'purge expired answers, end queries past their deadline, re-announce lost ones',
     config.MAINTENANCE_INTERVAL_MS,
     async () => {
       const purged = await store.purgeExpired();
+      const expired = await expireQueries(runDeps);
       const requeued = await store.requeueStale(config.STALE_QUERY_MS);
       if (requeued > 0) relay.kick();
-      if (purged + requeued > 0) logger.info({ purged, requeued }, 'query maintenance');
+      if (purged + expired + requeued > 0) logger.info({ purged, expired, requeued }, 'query maintenance');
     },
     logger,
   );
-  return { breakers, publisher, relay, rpcServer, queries, maintenance, onboardingJobs, reaper, mailer };
+  return {
+    breakers,
+    publisher,
+    relay,
+    rpcServer,
+    queries,
+    maintenance,
+    onboardingJobs,
+    reaper,
+    mailer,
+    /** Shutdown: onboarding runs finish the request in flight and hand the rest back. */
+    handBackOnboarding: () => handBack.abort(),
+  };
 }

@@ -41,7 +41,9 @@ const Schema = z.object({
   SOURCE_TIMEOUT_MS: env.positiveInt(10_000),
   /** Answered queries are kept this long, then purged. */
   QUERY_RESULT_TTL_SECONDS: env.positiveInt(86_400),
-  /** A query still pending after this long is announced again. */
+  /** A query not answered this long after it was recorded ends `failed` (QUERY_DEADLINE_EXCEEDED). */
+  QUERY_DEADLINE_MS: env.positiveInt(120_000),
+  /** A pending query whose message went out this long ago is announced again (at most once per this interval). */
   STALE_QUERY_MS: env.positiveInt(60_000),
   MAINTENANCE_INTERVAL_MS: env.positiveInt(10_000),
   OUTBOX_BATCH_SIZE: env.positiveInt(200),
@@ -56,7 +58,14 @@ const Schema = z.object({
   /** Workflows of one batch run at once. */
   WORKFLOW_CONCURRENCY: env.positiveInt(4),
   STUCK_TASK_SECONDS: env.positiveInt(3_600),
+  /** How often a run renews its claims. */
   TASK_HEARTBEAT_MS: env.positiveInt(5_000),
+  /** How long a claim on a task (or an e-mail) lasts unless renewed: a dead owner's work waits this long. */
+  TASK_LEASE_MS: env.positiveInt(30_000),
+  /** Attempts of a workflow whose provider is away, before the failure is taken as final. */
+  WORKFLOW_MAX_ATTEMPTS: env.positiveInt(5),
+  WORKFLOW_RETRY_INITIAL_MS: env.positiveInt(1_000),
+  WORKFLOW_RETRY_MAX_MS: env.positiveInt(30_000),
   /** A running ingest or batch whose heartbeat stopped this long ago is re-queued. */
   REAPER_STALE_MS: env.positiveInt(60_000),
   REAPER_MAX_REQUEUES: env.positiveInt(3),
@@ -80,8 +89,14 @@ const Schema = z.object({
   MAIL_FROM: z.string().min(3).default('Cupo <no-reply@cupo.test>'),
 }).superRefine(refuseDevelopmentDefaults(DEVELOPMENT_DEFAULTS));
 
+const Checked = Schema.superRefine((c, ctx) => {
+  if (c.TASK_LEASE_MS < 3 * c.TASK_HEARTBEAT_MS) {
+    ctx.addIssue({ code: 'custom', path: ['TASK_LEASE_MS'], message: 'must be at least 3 × TASK_HEARTBEAT_MS, or one late heartbeat loses the claim' });
+  }
+});
+
 export type WorkerConfig = z.infer<typeof Schema>;
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  return parseConfig(Schema, environment);
+  return parseConfig(Checked, environment);
 }

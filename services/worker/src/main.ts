@@ -9,6 +9,7 @@ import {
   exitOnSignals,
   startOpsServer,
 } from '@cupo/service-kit';
+import { hostname } from 'node:os';
 import { createWorker } from './app.js';
 import { loadConfig } from './config.js';
 
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
   const amqp = connectAmqp({ url: config.AMQP_URL, name: 'worker', logger });
   const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.SOURCE_TIMEOUT_MS, logger, registry });
   const redis = connectRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, logger });
-  const worker = createWorker({ sql, amqp, rpc, redis, registry, logger, config });
+  const worker = createWorker({ replicaId: `${hostname()}:${process.pid}`, sql, amqp, rpc, redis, registry, logger, config });
 
   // Not ready until every consumer is attached.
   let accepting = false;
@@ -37,18 +38,32 @@ async function main(): Promise<void> {
     logger,
     [
       { name: 'mark not ready', run: async () => void (accepting = false) },
-      { name: 'stop taking commands', run: () => worker.rpcServer.stop() },
-      { name: 'stop consuming and finish in-flight queries', run: () => worker.queries.stop() },
-      { name: 'stop onboarding jobs and finish in-flight batches', run: () => worker.onboardingJobs.stop(config.SHUTDOWN_TIMEOUT_MS - 5_000) },
-      { name: 'stop maintenance', run: () => worker.maintenance.stop() },
-      { name: 'stop reaper', run: () => worker.reaper.stop() },
+      // Every source of work stops at once (each stop() first cancels its consumer); then
+      // queries in hand finish and onboarding runs finish the provider request in flight and
+      // hand the rest back (claims released, message re-queued for another replica). Whatever
+      // is still unacked when this share ends goes back to the queue as the channels close.
+      {
+        name: 'stop taking work; finish queries, hand back onboarding',
+        weight: 12,
+        run: async ({ ms }) => {
+          const stopped = Promise.all([
+            worker.rpcServer.stop(ms),
+            worker.queries.stop(ms),
+            worker.onboardingJobs.stop(ms),
+            worker.maintenance.stop(),
+            worker.reaper.stop(),
+          ]);
+          worker.handBackOnboarding();
+          await stopped;
+        },
+      },
       { name: 'close mailer', run: async () => worker.mailer.close() },
-      { name: 'flush the outbox', run: () => worker.relay.stop() },
+      { name: 'flush the outbox', weight: 2, run: () => worker.relay.stop() },
       { name: 'close publisher', run: () => worker.publisher.close() },
       { name: 'close rpc client', run: () => rpc.close() },
       { name: 'close amqp', run: () => amqp.close() },
       { name: 'close redis', run: async () => void (await redis.quit()) },
-      { name: 'close postgres', run: () => sql.end({ timeout: 5 }) },
+      { name: 'close postgres', run: ({ ms }) => sql.end({ timeout: ms / 1000 }) },
       { name: 'close http', run: () => closeHttpServer(ops.server) },
     ],
     config.SHUTDOWN_TIMEOUT_MS,

@@ -13,6 +13,11 @@ export interface Behaviour {
   retryAfterSeconds: number;
   /** Users (UPN, username or e-mail address) whose calls always fail with 500. */
   failFor: string[];
+  /**
+   * Operations (e.g. `users.create`) whose effect happens at once but whose answer is held
+   * back this long: a reply lost to the caller's timeout, so its retry meets its own creation.
+   */
+  lateReplyMs: Record<string, number>;
 }
 
 export interface Call {
@@ -29,6 +34,7 @@ export function behaviourFromEnv(env = process.env): Behaviour {
     rate429: Number(env.RATE_429 ?? 0),
     retryAfterSeconds: Number(env.RETRY_AFTER_SECONDS ?? 1),
     failFor: (env.FAIL_FOR ?? '').split(',').filter(Boolean),
+    lateReplyMs: JSON.parse(env.LATE_REPLY_MS ?? '{}') as Record<string, number>,
   };
 }
 
@@ -38,13 +44,25 @@ export class Recorder {
 
   /** Decides a call's fate: undefined to serve it, or the status to answer instead. */
   async gate(op: string, subject?: string): Promise<{ status: number; retryAfter?: number } | undefined> {
+    return (await this.admit(op, subject)).refusal;
+  }
+
+  /** As gate, with the recorded call, whose status a handler corrects when it refuses the call itself. */
+  async admit(op: string, subject?: string): Promise<{ refusal?: { status: number; retryAfter?: number }; call: Call }> {
     if (this.behaviour.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.behaviour.latencyMs));
-    let verdict: { status: number; retryAfter?: number } | undefined;
-    if (Math.random() < this.behaviour.rate429) verdict = { status: 429, retryAfter: this.behaviour.retryAfterSeconds };
-    else if (subject && this.behaviour.failFor.includes(subject)) verdict = { status: 500 };
-    else if (Math.random() < this.behaviour.failureRate) verdict = { status: 503 };
-    this.calls.push({ at: Date.now(), op, subject, status: verdict?.status ?? 200 });
-    return verdict;
+    let refusal: { status: number; retryAfter?: number } | undefined;
+    if (Math.random() < this.behaviour.rate429) refusal = { status: 429, retryAfter: this.behaviour.retryAfterSeconds };
+    else if (subject && this.behaviour.failFor.includes(subject)) refusal = { status: 500 };
+    else if (Math.random() < this.behaviour.failureRate) refusal = { status: 503 };
+    const call: Call = { at: Date.now(), op, subject, status: refusal?.status ?? 200 };
+    this.calls.push(call);
+    return refusal ? { refusal, call } : { call };
+  }
+
+  /** Holds the answer to an operation whose effect is done, if it is configured to reply late. */
+  async lateReply(op: string): Promise<void> {
+    const ms = this.behaviour.lateReplyMs[op] ?? 0;
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
   }
 
   mountAdmin(app: Express): void {

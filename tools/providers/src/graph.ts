@@ -40,16 +40,20 @@ app.get('/v1.0/users/:upn', async (req, res) => {
 
 app.post('/v1.0/users', async (req, res) => {
   const upn = String(req.body?.userPrincipalName ?? '');
-  const verdict = await recorder.gate('users.create', upn);
+  const { refusal: verdict, call } = await recorder.admit('users.create', upn);
   if (verdict) return refuse(res, verdict, graphError(verdict.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', 'stand-in refusal'));
   if (!upn || !req.body?.displayName || !req.body?.mailNickname || req.body?.accountEnabled === undefined) {
+    call.status = 400;
     return void res.status(400).json(graphError('Request_BadRequest', 'Required properties are missing.'));
   }
   if (users.has(upn.toLowerCase())) {
+    call.status = 400;
     return void res.status(400).json(graphError('Request_BadRequest', 'Another object with the same value for property userPrincipalName already exists.'));
   }
+  call.status = 201;
   const user = { id: randomUUID(), userPrincipalName: upn, displayName: String(req.body.displayName), assignedLicenses: [] };
   users.set(upn.toLowerCase(), user);
+  await recorder.lateReply('users.create');
   res.status(201).json(user);
 });
 

@@ -39,6 +39,7 @@ app.post('/webservice/rest/server.php', express.urlencoded({ extended: true }), 
         users.set(record.username, record);
         created.push({ id: record.id, username: record.username });
       }
+      await recorder.lateReply(fn);
       return void res.json(created);
     }
     case 'enrol_manual_enrol_users': {

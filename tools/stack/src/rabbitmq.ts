@@ -47,6 +47,48 @@ export function amqpUrlFor(amqpUrl: string, vhost: string): string {
 
 const defaultCtl: Rabbitmqctl = (args) => run('rabbitmqctl', args);
 
+/**
+ * Closes every connection of `vhost` named `connectionName` (the name a service gives its
+ * connection) as the broker would on a fault: the clients reconnect, and what their consumers
+ * held unacked is delivered again — possibly to another replica while the first one is still
+ * working on it. Returns how many it closed.
+ */
+export async function closeConnections(amqpUrl: string, vhost: string, connectionName: string): Promise<number> {
+  if (await hasRabbitmqctl()) {
+    const { stdout } = await run('rabbitmqctl', ['list_connections', '-q', '-p', vhost, 'pid', 'client_properties']);
+    const pids = stdout
+      .split('\n')
+      .map((line) => line.split('\t'))
+      .filter(([, props]) => props?.includes(`{"connection_name","${connectionName}"}`))
+      .map(([pid]) => pid!);
+    await Promise.all(pids.map((pid) => run('rabbitmqctl', ['close_connection', pid, 'closed by a test'])));
+    return pids.length;
+  }
+  const list = (await management(amqpUrl, 'GET', `/api/vhosts/${encodeURIComponent(vhost)}/connections`)) as {
+    name: string;
+    client_properties?: { connection_name?: string };
+  }[];
+  const mine = list.filter((c) => c.client_properties?.connection_name === connectionName);
+  await Promise.all(mine.map((c) => management(amqpUrl, 'DELETE', `/api/connections/${encodeURIComponent(c.name)}`)));
+  return mine.length;
+}
+
+/** Messages in each queue of `vhost`, ready and unacknowledged together. */
+export async function queueMessages(amqpUrl: string, vhost: string): Promise<Record<string, number>> {
+  if (await hasRabbitmqctl()) {
+    const { stdout } = await run('rabbitmqctl', ['list_queues', '-q', '-p', vhost, 'name', 'messages']);
+    return Object.fromEntries(
+      stdout
+        .split('\n')
+        .map((line) => line.split('\t'))
+        .filter((cells) => cells.length === 2 && cells[0] !== 'name')
+        .map(([name, count]) => [name!, Number(count)]),
+    );
+  }
+  const list = (await management(amqpUrl, 'GET', `/api/queues/${encodeURIComponent(vhost)}`)) as { name: string; messages?: number }[];
+  return Object.fromEntries(list.map((q) => [q.name, q.messages ?? 0]));
+}
+
 async function hasRabbitmqctl(): Promise<boolean> {
   try {
     await run('rabbitmqctl', ['--version'], { timeout: 10_000 });
@@ -56,7 +98,7 @@ async function hasRabbitmqctl(): Promise<boolean> {
   }
 }
 
-async function management(amqpUrl: string, method: string, path: string, body?: unknown): Promise<void> {
+async function management(amqpUrl: string, method: string, path: string, body?: unknown): Promise<unknown> {
   const url = new URL(amqpUrl);
   const base = process.env.RABBITMQ_MANAGEMENT_URL ?? `http://${url.hostname}:15672`;
   const auth = Buffer.from(
@@ -72,4 +114,5 @@ async function management(amqpUrl: string, method: string, path: string, body?: 
       `RabbitMQ management API ${method} ${path} answered ${response.status}: neither rabbitmqctl nor the management plugin is usable`,
     );
   }
+  return method === 'GET' ? response.json() : undefined;
 }

@@ -32,6 +32,17 @@ export function onboardingRoutes(rpc: RpcClient, auth: RequestHandler, ingestBod
     res.json(await rpc.call(OnboardingCommands.getTask, { task_id: id }, { requestId: req.requestId }));
   });
 
+  // Runs a failed task again (a workflow; a batch's failed workflows; an ingest): 202, then poll the task.
+  router.post('/api/admin/tasks/:id/retry', ...admin, async (req, res) => {
+    const id = uuidParam(req.params.id, 'TASK_NOT_FOUND', 'Task');
+    const accepted = await rpc.call<{ task: unknown; status_url: string }>(
+      OnboardingCommands.retryTask,
+      { task_id: id, requested_by: actorOf(req).id },
+      { requestId: req.requestId },
+    );
+    res.status(202).location(accepted.status_url).json(accepted.task);
+  });
+
   router.get('/api/admin/config', ...admin, async (req, res) => {
     res.json(await rpc.call(OnboardingCommands.getConfig, {}, { requestId: req.requestId }));
   });

@@ -7,6 +7,6 @@ export async function getQuery(store: QueryStore, id: string, actor: Actor): Pro
   const record = await store.find(id);
   if (!record) throw new QueryNotFoundError(id);
   assertMayRead(actor, record);
-  const { requested_by: _owner, ...view } = record;
+  const { requested_by: _owner, deadline_at: _deadline, ...view } = record;
   return view;
 }

@@ -11,9 +11,9 @@ import type { ReportSources } from '../../app/ports.js';
 export class RpcReportSources implements ReportSources {
   constructor(private readonly rpc: RpcClient) {}
 
-  async compute(query: QueryRequestBody, requestId: string): Promise<unknown> {
+  async compute(query: QueryRequestBody, options: { requestId: string; timeoutMs: number }): Promise<unknown> {
     try {
-      return await this.ask(query, requestId);
+      return await this.ask(query, options);
     } catch (error) {
       // An owner that does not answer in time is an outage, not a fault of the query: the
       // consumer then retries without using up the query's attempts.
@@ -22,18 +22,18 @@ export class RpcReportSources implements ReportSources {
     }
   }
 
-  private async ask(query: QueryRequestBody, requestId: string): Promise<unknown> {
+  private async ask(query: QueryRequestBody, options: { requestId: string; timeoutMs: number }): Promise<unknown> {
     switch (query.type) {
       case 'occupancy_report': {
-        const rooms = await this.rpc.call<{ room_nights: number; sold: number }[]>(ReportCommands.occupancy, query.params, { requestId });
+        const rooms = await this.rpc.call<{ room_nights: number; sold: number }[]>(ReportCommands.occupancy, query.params, options);
         const roomNights = rooms.reduce((sum, r) => sum + r.room_nights, 0);
         const sold = rooms.reduce((sum, r) => sum + r.sold, 0);
         return { from: query.params.from, to: query.params.to, room_nights: roomNights, sold, occupancy: roomNights ? Number((sold / roomNights).toFixed(4)) : 0, rooms };
       }
       case 'room_search':
-        return { ...query.params, rooms: await this.rpc.call(ReportCommands.roomSearch, query.params, { requestId }) };
+        return { ...query.params, rooms: await this.rpc.call(ReportCommands.roomSearch, query.params, options) };
       case 'section_roster': {
-        const students = await this.rpc.call<unknown[]>(ReportCommands.sectionRoster, query.params, { requestId });
+        const students = await this.rpc.call<unknown[]>(ReportCommands.sectionRoster, query.params, options);
         return { section: query.params.section, count: students.length, students };
       }
     }

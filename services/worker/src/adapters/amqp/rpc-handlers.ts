@@ -6,19 +6,26 @@ import {
   ListTasksCommand,
   OnboardingCommands,
   OnboardingConfig,
+  RetryTaskCommand,
   SubmitQueryCommand,
   WorkerCommands,
 } from '@cupo/contracts';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { DomainError } from '@cupo/errors';
+import { TaskNotFoundError } from '../../domain/errors.js';
 import type { OnboardingStore } from '../../app/onboarding/ports.js';
+import { retryTask } from '../../app/onboarding/retry-task.js';
 import { getQuery } from '../../app/get-query.js';
 import type { QueryStore } from '../../app/ports.js';
 import { submitQuery } from '../../app/submit-query.js';
 
 /** The commands the worker answers: this file is its whole synchronous API. */
-export function rpcHandlers(deps: { store: QueryStore; onboarding: OnboardingStore; outboxWritten: () => void }): Record<string, RpcHandler> {
+export function rpcHandlers(deps: {
+  store: QueryStore;
+  onboarding: OnboardingStore;
+  outboxWritten: () => void;
+  queryDeadlineMs: number;
+}): Record<string, RpcHandler> {
   const { onboarding } = deps;
   return {
     [OnboardingCommands.ingest]: rpcHandler(IngestCommand, async (command) => {
@@ -31,11 +38,15 @@ export function rpcHandlers(deps: { store: QueryStore; onboarding: OnboardingSto
     [OnboardingCommands.listTasks]: rpcHandler(ListTasksCommand, ({ page, ...filter }) => onboarding.listTasks(filter, page)),
     [OnboardingCommands.getTask]: rpcHandler(GetTaskCommand, async ({ task_id }) => {
       const task = await onboarding.findTask(task_id);
-      if (!task) throw new DomainError('not_found', 'TASK_NOT_FOUND', `Task ${task_id} does not exist`);
+      if (!task) throw new TaskNotFoundError(task_id);
       return task;
     }),
+    [OnboardingCommands.retryTask]: rpcHandler(RetryTaskCommand, async ({ task_id, requested_by }) => {
+      const task = await retryTask({ store: onboarding, outboxWritten: deps.outboxWritten }, task_id, requested_by);
+      return { task, status_url: `/api/admin/tasks/${task.id}` };
+    }),
     [WorkerCommands.submitQuery]: rpcHandler(SubmitQueryCommand, (command, context) =>
-      submitQuery(deps, command.query, command.actor, context.requestId),
+      submitQuery({ ...deps, deadlineMs: deps.queryDeadlineMs }, command.query, command.actor, context.requestId),
     ),
     [WorkerCommands.getQuery]: rpcHandler(GetQueryCommand, (command) => getQuery(deps.store, command.query_id, command.actor)),
   };

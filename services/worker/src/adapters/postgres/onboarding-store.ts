@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { OnboardingJobs, type IncomingStudent, type OnboardingConfig, type Page, type PageRequest } from '@cupo/contracts';
 import type { Sql, TransactionSql } from '@cupo/database';
 import { Keyset } from '@cupo/paging';
-import type { OnboardingStore, Task, TaskFilter, WorkflowUnit } from '../../app/onboarding/ports.js';
+import type { ClaimOutcome, EffectClaim, OnboardingStore, Task, TaskFilter, WorkflowUnit } from '../../app/onboarding/ports.js';
 
 interface TaskRow {
   id: string;
@@ -112,22 +112,60 @@ export class PostgresOnboardingStore implements OnboardingStore {
     return TASKS.page(rows, page.limit, (row) => [row.cursor_at, row.id], ({ cursor_at: _key, ...row }) => toTask(row));
   }
 
-  async start(taskId: string): Promise<boolean> {
-    const rows = await this.sql`
-      UPDATE tasks SET status = 'running', started_at = COALESCE(started_at, now()), heartbeat_at = now()
-      WHERE id = ${taskId} AND status IN ('pending', 'running')
-      RETURNING id`;
-    return rows.count > 0;
+  async claim(taskId: string, owner: string, leaseMs: number): Promise<ClaimOutcome> {
+    // The outer SELECT reads the row as it was before the UPDATE: it tells an ended task from
+    // one another owner holds when the claim did not take.
+    const [row] = await this.sql<{ attempts: number | null; status: Task['status'] | null }[]>`
+      WITH claimed AS (
+        UPDATE tasks
+        SET status = 'running', owner = ${owner}, lease_until = now() + make_interval(secs => ${leaseMs / 1000}),
+            heartbeat_at = now(), started_at = COALESCE(started_at, now()), attempts = attempts + 1
+        WHERE id = ${taskId}
+          AND (status = 'pending'
+               OR (status = 'running' AND (owner IS NULL OR owner = ${owner} OR lease_until IS NULL OR lease_until < now())))
+        RETURNING attempts
+      )
+      SELECT (SELECT attempts FROM claimed) AS attempts, (SELECT status FROM tasks WHERE id = ${taskId}) AS status`;
+    if (row?.attempts != null) return { claimed: true, attempts: row.attempts };
+    if (!row?.status) return { claimed: false, state: 'missing' };
+    return { claimed: false, state: row.status === 'completed' || row.status === 'failed' ? 'ended' : 'held' };
   }
 
-  async heartbeat(taskId: string): Promise<void> {
-    await this.sql`UPDATE tasks SET heartbeat_at = now() WHERE id = ${taskId} AND status = 'running'`;
+  async renew(taskId: string, owner: string, leaseMs: number): Promise<boolean> {
+    const lease = this.sql`now() + make_interval(secs => ${leaseMs / 1000})`;
+    const [row] = await this.sql<{ held: boolean }[]>`
+      WITH tasks_renewed AS (
+        UPDATE tasks SET lease_until = ${lease}, heartbeat_at = now()
+        WHERE owner = ${owner} AND status = 'running'
+        RETURNING id
+      ), effects_renewed AS (
+        UPDATE provider_effects SET lease_until = ${lease} WHERE owner = ${owner} AND status = 'claimed'
+      )
+      SELECT EXISTS (SELECT 1 FROM tasks_renewed WHERE id = ${taskId}) AS held`;
+    return row!.held;
   }
 
-  async finish(taskId: string, status: 'completed' | 'failed', details: Record<string, unknown>, entityCount?: number): Promise<void> {
+  async release(taskId: string, owner: string, options: { refund: boolean; details?: Record<string, unknown> }): Promise<void> {
     await this.sql`
-      UPDATE tasks SET status = ${status}, details = details || ${json(this.sql, details)}, finished_at = now(),
-             entity_count = COALESCE(${entityCount ?? null}, entity_count)
+      UPDATE tasks
+      SET status = 'pending', owner = NULL, lease_until = NULL,
+          attempts = GREATEST(0, attempts - ${options.refund ? 1 : 0}),
+          details = details || ${json(this.sql, options.details ?? {})}
+      WHERE id = ${taskId} AND owner = ${owner} AND status = 'running'`;
+  }
+
+  async finish(taskId: string, owner: string, status: 'completed' | 'failed', details: Record<string, unknown>): Promise<boolean> {
+    const result = await this.sql`
+      UPDATE tasks SET status = ${status}, details = (details - 'last_error') || ${json(this.sql, details)}, finished_at = now(),
+             owner = NULL, lease_until = NULL
+      WHERE id = ${taskId} AND owner = ${owner} AND status = 'running'`;
+    return result.count > 0;
+  }
+
+  async fail(taskId: string, details: Record<string, unknown>): Promise<void> {
+    await this.sql`
+      UPDATE tasks SET status = 'failed', details = details || ${json(this.sql, details)}, finished_at = now(),
+             owner = NULL, lease_until = NULL
       WHERE id = ${taskId} AND status IN ('pending', 'running')`;
   }
 
@@ -168,7 +206,7 @@ export class PostgresOnboardingStore implements OnboardingStore {
       }
       const summary = { received: students.length, new: newcomers.length, already_seen: unique.length - newcomers.length, batches };
       await tx`
-        UPDATE tasks SET status = 'completed', finished_at = now(), entity_count = ${newcomers.length},
+        UPDATE tasks SET status = 'completed', finished_at = now(), owner = NULL, lease_until = NULL, entity_count = ${newcomers.length},
                details = (details - 'input') || ${json(tx, summary)}
         WHERE id = ${ingestId}`;
       return { received: students.length, fresh: newcomers.length, batches };
@@ -186,16 +224,82 @@ export class PostgresOnboardingStore implements OnboardingStore {
     return rows.map((r) => ({ taskId: r.id, status: r.status, student: r.student }));
   }
 
-  async effectDone(studentId: string, effect: string): Promise<string | undefined> {
-    const [row] = await this.sql<{ external_id: string }[]>`
-      SELECT external_id FROM provider_effects WHERE student_id = ${studentId} AND effect = ${effect}`;
-    return row?.external_id;
+  async claimEffect(studentId: string, effect: string, owner: string, leaseMs: number): Promise<EffectClaim> {
+    // `before` is the row as it was: it says whose unconfirmed claim (if any) this one took over.
+    const [row] = await this.sql<{ claimed: boolean; status: string | null; previous_owner: string | null; external_id: string | null }[]>`
+      WITH before AS (
+        SELECT status, owner, external_id FROM provider_effects WHERE student_id = ${studentId} AND effect = ${effect}
+      ), claimed AS (
+        INSERT INTO provider_effects (student_id, effect, status, owner, lease_until, done_at)
+        VALUES (${studentId}, ${effect}, 'claimed', ${owner}, now() + make_interval(secs => ${leaseMs / 1000}), NULL)
+        ON CONFLICT (student_id, effect) DO UPDATE
+          SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until, claims = provider_effects.claims + 1
+          WHERE provider_effects.status = 'claimed'
+            AND (provider_effects.owner IS NULL OR provider_effects.owner = EXCLUDED.owner OR provider_effects.lease_until < now())
+        RETURNING 1
+      )
+      SELECT EXISTS (SELECT 1 FROM claimed) AS claimed, b.status, b.owner AS previous_owner, b.external_id
+      FROM (SELECT 1) AS one LEFT JOIN before AS b ON true`;
+    if (row!.claimed) return { state: 'claimed', takeover: row!.status === 'claimed' && row!.previous_owner !== null && row!.previous_owner !== owner };
+    if (row!.status === 'done') return { state: 'done', externalId: row!.external_id };
+    return { state: 'held' };
   }
 
-  async recordEffect(studentId: string, effect: string, externalId: string): Promise<void> {
+  async confirmEffect(studentId: string, effect: string, externalId: string): Promise<void> {
     await this.sql`
-      INSERT INTO provider_effects (student_id, effect, external_id) VALUES (${studentId}, ${effect}, ${externalId})
-      ON CONFLICT DO NOTHING`;
+      INSERT INTO provider_effects (student_id, effect, status, external_id, done_at)
+      VALUES (${studentId}, ${effect}, 'done', ${externalId}, now())
+      ON CONFLICT (student_id, effect) DO UPDATE
+        SET status = 'done', external_id = EXCLUDED.external_id, done_at = now(), owner = NULL, lease_until = NULL
+        WHERE provider_effects.status = 'claimed'`;
+  }
+
+  async releaseEffect(studentId: string, effect: string, owner: string): Promise<void> {
+    await this.sql`
+      DELETE FROM provider_effects WHERE student_id = ${studentId} AND effect = ${effect} AND status = 'claimed' AND owner = ${owner}`;
+  }
+
+  async retry(taskId: string, requestedBy: string) {
+    return this.sql.begin(async (tx) => {
+      const [task] = await tx<{ type: Task['type']; status: Task['status']; parent_id: string | null }[]>`
+        SELECT type, status, parent_id FROM tasks WHERE id = ${taskId} FOR UPDATE`;
+      if (!task) return { missing: true as const };
+      const stamp = json(tx, { retried_at: new Date().toISOString(), retried_by: requestedBy });
+      // Back to pending with fresh attempts; the last run's verdict goes, its history stays in the logs.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const reopen = (where: any) => tx`
+        UPDATE tasks SET status = 'pending', attempts = 0, owner = NULL, lease_until = NULL, finished_at = NULL,
+               details = (details - 'errors' - 'warnings' - 'steps' - 'last_error' - 'error' - 'requeues') || ${stamp}
+                         || jsonb_build_object('admin_retries', COALESCE((details->>'admin_retries')::int, 0) + 1)
+        ${where}`;
+      let announce: { kind: 'ingest' | 'batch'; id: string } | undefined;
+      if (task.type === 'workflow') {
+        if (task.status !== 'failed') return { notRetryable: `it is ${task.status}, not failed` };
+        await reopen(tx`WHERE id = ${taskId}`);
+        // Its batch runs it: a batch that has ended is reopened and announced; one still
+        // running comes round to it before it ends.
+        const [batch] = await tx<{ status: Task['status'] }[]>`SELECT status FROM tasks WHERE id = ${task.parent_id} FOR UPDATE`;
+        if (batch && (batch.status === 'completed' || batch.status === 'failed')) {
+          await reopen(tx`WHERE id = ${task.parent_id}`);
+          announce = { kind: 'batch', id: task.parent_id! };
+        }
+      } else if (task.type === 'batch') {
+        const reopened = await reopen(tx`WHERE parent_id = ${taskId} AND type = 'workflow' AND status = 'failed'`);
+        if (reopened.count === 0 && task.status !== 'failed') return { notRetryable: 'it has no failed workflow and has not failed' };
+        if (task.status === 'completed' || task.status === 'failed') await reopen(tx`WHERE id = ${taskId}`);
+        announce = { kind: 'batch', id: taskId };
+      } else {
+        if (task.status !== 'failed') return { notRetryable: `it is ${task.status}, not failed` };
+        await reopen(tx`WHERE id = ${taskId}`);
+        announce = { kind: 'ingest', id: taskId };
+      }
+      if (announce) await this.announce(tx, announce.kind, announce.id);
+      const [row] = await tx<TaskRow[]>`
+        SELECT id, type, status, parent_id, student_id, entity_count, details - 'input' AS details,
+               created_at, started_at, finished_at, false AS stuck
+        FROM tasks WHERE id = ${taskId}`;
+      return { retried: toTask(row!) };
+    }) as Promise<{ retried: Task } | { missing: true } | { notRetryable: string }>;
   }
 
   async reapStale(staleMs: number, maxRequeues: number) {
@@ -203,13 +307,14 @@ export class PostgresOnboardingStore implements OnboardingStore {
       const stale = await tx<{ id: string; type: 'ingest' | 'batch'; requeues: number }[]>`
         SELECT id, type, COALESCE((details->>'requeues')::int, 0) AS requeues FROM tasks
         WHERE status = 'running' AND type IN ('ingest', 'batch')
+          AND (lease_until IS NULL OR lease_until < now())
           AND heartbeat_at < now() - make_interval(secs => ${staleMs / 1000})
         FOR UPDATE SKIP LOCKED LIMIT 50`;
       let requeued = 0;
       let failed = 0;
       for (const task of stale) {
         if (task.requeues >= maxRequeues) {
-          await tx`UPDATE tasks SET status = 'failed', finished_at = now(),
+          await tx`UPDATE tasks SET status = 'failed', finished_at = now(), owner = NULL, lease_until = NULL,
                      details = details || ${json(tx, { error: `no progress after ${maxRequeues} re-queues` })} WHERE id = ${task.id}`;
           failed += 1;
         } else {

@@ -1,6 +1,6 @@
 import { WorkerJobs, type QueryRequestBody } from '@cupo/contracts';
 import type { Sql } from '@cupo/database';
-import type { QueryRecord, QueryStore } from '../../app/ports.js';
+import type { QueryOutcome, QueryRecord, QueryStore } from '../../app/ports.js';
 
 interface Row {
   id: string;
@@ -12,6 +12,7 @@ interface Row {
   error: { code: string; detail: string } | null;
   created_at: Date;
   processed_at: Date | null;
+  deadline_at: Date;
 }
 
 const toRecord = (row: Row): QueryRecord => ({
@@ -24,6 +25,7 @@ const toRecord = (row: Row): QueryRecord => ({
   ...(row.error ? { error: row.error } : {}),
   created_at: row.created_at.toISOString(),
   ...(row.processed_at ? { processed_at: row.processed_at.toISOString() } : {}),
+  deadline_at: row.deadline_at.toISOString(),
 });
 
 const json = (sql: Sql, value: unknown) => sql.json(value as Parameters<Sql['json']>[0]);
@@ -32,11 +34,11 @@ const json = (sql: Sql, value: unknown) => sql.json(value as Parameters<Sql['jso
 export class PostgresQueryStore implements QueryStore {
   constructor(private readonly sql: Sql) {}
 
-  async submit(id: string, query: QueryRequestBody, requestedBy: string, requestId: string): Promise<QueryRecord> {
+  async submit(id: string, query: QueryRequestBody, requestedBy: string, requestId: string, deadlineMs: number): Promise<QueryRecord> {
     const [row] = await this.sql<Row[]>`
       WITH query AS (
-        INSERT INTO queries (id, type, params, requested_by)
-        VALUES (${id}, ${query.type}, ${json(this.sql, query.params)}, ${requestedBy})
+        INSERT INTO queries (id, type, params, requested_by, deadline_at)
+        VALUES (${id}, ${query.type}, ${json(this.sql, query.params)}, ${requestedBy}, now() + make_interval(secs => ${deadlineMs / 1000}))
         RETURNING *
       ), announced AS (
         INSERT INTO outbox (exchange, routing_key, payload, headers)
@@ -53,7 +55,7 @@ export class PostgresQueryStore implements QueryStore {
     return row ? toRecord(row) : undefined;
   }
 
-  async complete(id: string, outcome: { result: unknown } | { error: { code: string; detail: string } }, ttlSeconds: number) {
+  async complete(id: string, outcome: QueryOutcome, ttlSeconds: number) {
     const ok = 'result' in outcome;
     const result = await this.sql`
       UPDATE queries
@@ -69,16 +71,34 @@ export class PostgresQueryStore implements QueryStore {
     return (await this.sql`DELETE FROM queries WHERE expires_at < now()`).count;
   }
 
+  async failOverdue(error: { code: string; detail: string }, ttlSeconds: number) {
+    const rows = await this.sql<{ type: string; created_at: Date }[]>`
+      UPDATE queries
+      SET status = 'failed', error = ${json(this.sql, error)}, processed_at = now(),
+          expires_at = now() + make_interval(secs => ${ttlSeconds})
+      WHERE status = 'pending' AND deadline_at <= now()
+      RETURNING type, created_at`;
+    return rows.map((r) => ({ type: r.type, created_at: r.created_at.toISOString() }));
+  }
+
   async requeueStale(staleMs: number): Promise<number> {
+    // Measured from the last announcement, not from creation: a query whose message is still
+    // circling (its owner is away) gets one more per `staleMs`, not one per sweep. SKIP LOCKED
+    // keeps two replicas' sweeps from announcing the same query together.
     const rows = await this.sql`
       WITH stale AS (
         SELECT id FROM queries
-        WHERE status = 'pending' AND created_at < now() - make_interval(secs => ${staleMs / 1000})
+        WHERE status = 'pending' AND deadline_at > now()
+          AND announced_at < now() - make_interval(secs => ${staleMs / 1000})
           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.payload->>'query_id' = queries.id::text)
+        ORDER BY announced_at
         LIMIT 200
+        FOR UPDATE SKIP LOCKED
+      ), announced AS (
+        UPDATE queries q SET announced_at = now() FROM stale WHERE q.id = stale.id RETURNING q.id
       )
       INSERT INTO outbox (exchange, routing_key, payload)
-      SELECT ${WorkerJobs.exchange}, ${WorkerJobs.queryRequested}, jsonb_build_object('query_id', id) FROM stale
+      SELECT ${WorkerJobs.exchange}, ${WorkerJobs.queryRequested}, jsonb_build_object('query_id', id) FROM announced
       RETURNING id`;
     return rows.count;
   }

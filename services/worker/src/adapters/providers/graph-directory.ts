@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingStudent } from '@cupo/contracts';
-import { ProviderRejectedError, type Directory, type ProviderCall } from '../../app/onboarding/ports.js';
+import { ProviderRejectedError, ProviderUnavailableError, type Directory, type ProviderCall } from '../../app/onboarding/ports.js';
 import { exchange } from './http.js';
 
 export interface GraphOptions {
@@ -45,9 +45,21 @@ export class GraphDirectory implements Directory {
           passwordProfile: { forceChangePasswordNextSignIn: true, password: randomBytes(12).toString('base64url') + 'aA1!' },
         }),
       );
-      if (response.status !== 201) throw new ProviderRejectedError(`directory refused to create ${upn}: ${JSON.stringify(response.body?.error ?? response.body)}`);
-      user = response.body;
-      created = true;
+      if (response.status === 201) {
+        user = response.body;
+        created = true;
+      } else if (alreadyExists(response)) {
+        // Our own earlier POST got there (its answer was lost to a timeout and the request
+        // retried, or Graph's lookup had not caught up yet): the account at the UPN we derive
+        // for this student is the one we want. Found, not a failure.
+        const again = await call('get user', async () => this.request('GET', `/v1.0/users/${encodeURIComponent(upn)}`));
+        // Not visible yet (Graph replicates): worth another attempt, not a refusal.
+        if (again.status === 404) throw new ProviderUnavailableError(`directory says ${upn} exists but cannot find it yet`);
+        if (again.status !== 200) throw new ProviderRejectedError(`directory lookup of ${upn} answered ${again.status}`);
+        user = again.body;
+      } else {
+        throw new ProviderRejectedError(`directory refused to create ${upn}: ${JSON.stringify(response.body?.error ?? response.body)}`);
+      }
     } else if (found.status !== 200) {
       throw new ProviderRejectedError(`directory lookup of ${upn} answered ${found.status}`);
     }
@@ -91,4 +103,10 @@ export class GraphDirectory implements Directory {
     this.token = { value: body.access_token, expiresAt: Date.now() + Number(body.expires_in) * 1000 };
     return this.token.value;
   }
+}
+
+/** Graph's answer to creating a user whose userPrincipalName is taken. */
+function alreadyExists(response: { status: number; body: any }): boolean {
+  const error = response.body?.error;
+  return response.status === 400 && /already exists/i.test(String(error?.message ?? '')) && /userPrincipalName/i.test(String(error?.message ?? ''));
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingStudent } from '@cupo/contracts';
-import { ProviderRejectedError, type Lms, type ProviderCall } from '../../app/onboarding/ports.js';
+import { ProviderRejectedError, ProviderUnavailableError, type Lms, type ProviderCall } from '../../app/onboarding/ports.js';
 import { exchange } from './http.js';
 
 export interface MoodleOptions {
@@ -11,6 +11,8 @@ export interface MoodleOptions {
   welcomeCourseId: number;
   timeoutMs: number;
 }
+
+const USERNAME_TAKEN = Symbol('username taken');
 
 /**
  * The LMS over Moodle's web services (REST, form-encoded): look the user up by username,
@@ -37,8 +39,16 @@ export class MoodleLms implements Lms {
           'users[0][password]': `${randomBytes(9).toString('base64url')}aA1!`,
         }),
       );
-      userId = Number(result[0].id);
-      created = true;
+      if (result === USERNAME_TAKEN) {
+        // Our own earlier request created it (its answer was lost): the username is the
+        // student's id, so the user there is ours. Found, not a failure.
+        const again = await call('get user', () => this.invoke('core_user_get_users_by_field', { field: 'username', 'values[0]': username }));
+        if (!Array.isArray(again) || !again[0]) throw new ProviderUnavailableError(`LMS says ${username} exists but cannot find it yet`);
+        userId = Number(again[0].id);
+      } else {
+        userId = Number(result[0].id);
+        created = true;
+      }
     }
     await call('enrol', () =>
       this.invoke('enrol_manual_enrol_users', {
@@ -62,6 +72,9 @@ export class MoodleLms implements Lms {
     );
     if (status !== 200) throw new ProviderRejectedError(`LMS ${wsfunction} answered ${status}`);
     if (body && typeof body === 'object' && 'exception' in body) {
+      if (wsfunction === 'core_user_create_users' && body.errorcode === 'invalidparameter' && /username already exists/i.test(String(body.message))) {
+        return USERNAME_TAKEN;
+      }
       throw new ProviderRejectedError(`LMS ${wsfunction}: ${body.errorcode}: ${body.message}`);
     }
     return body;

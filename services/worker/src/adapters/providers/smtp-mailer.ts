@@ -5,6 +5,8 @@ import { ProviderRejectedError, ProviderUnavailableError, type Mailer, type Prov
 export interface SmtpOptions {
   url: string;
   from: string;
+  /** Bounds connecting, the greeting and every wait on the socket (nodemailer's defaults run to minutes). */
+  timeoutMs: number;
 }
 
 /** The welcome e-mail over SMTP (nodemailer). A 4xx answer is retried, a 5xx is final. */
@@ -12,7 +14,12 @@ export class SmtpMailer implements Mailer {
   private readonly transport: Transporter;
 
   constructor(private readonly options: SmtpOptions) {
-    this.transport = nodemailer.createTransport(options.url);
+    this.transport = nodemailer.createTransport({
+      url: options.url,
+      connectionTimeout: options.timeoutMs,
+      greetingTimeout: options.timeoutMs,
+      socketTimeout: options.timeoutMs,
+    });
   }
 
   async sendWelcome(student: IncomingStudent, upn: string, call: ProviderCall): Promise<{ messageId: string }> {

@@ -1,3 +1,4 @@
+import { DependencyUnavailableError } from '@cupo/errors';
 import type { Redis } from 'ioredis';
 import type { ProviderName, RateLimiter } from '../../app/onboarding/ports.js';
 
@@ -6,7 +7,8 @@ import type { ProviderName, RateLimiter } from '../../app/onboarding/ports.js';
  * shares one schedule: slots are `interval = 60 s / limit` apart, so no window of any length
  * holds more calls than the limit allows — a fixed-window counter (rate-limiter-flexible's
  * RateLimiterRedis) lets up to twice the limit through across a window edge, and it has no
- * notion of waiting for a turn. Returns the wait; the caller sleeps it, then calls.
+ * notion of waiting for a turn. Returns the wait; the caller sleeps it (or gives up on
+ * shutdown), then calls.
  */
 const RESERVE = `
 local t = redis.call('TIME')
@@ -23,12 +25,16 @@ export class RedisProviderRateLimiter implements RateLimiter {
     private readonly keyPrefix: string,
   ) {}
 
-  async acquire(provider: ProviderName, perMinute: number): Promise<number> {
+  async reserve(provider: ProviderName, perMinute: number): Promise<number> {
     // 2% headroom: a request reaches the provider a little after its slot, and not always
     // equally late; without a margin two late-and-early neighbours could crowd one window.
     const interval = Math.ceil((60_000 / perMinute) * 1.02);
-    const wait = Number(await this.redis.eval(RESERVE, 1, `${this.keyPrefix}ratelimit:${provider}`, interval));
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    return wait;
+    try {
+      return Number(await this.redis.eval(RESERVE, 1, `${this.keyPrefix}ratelimit:${provider}`, interval));
+    } catch (error) {
+      // Redis away (the client fails fast, with no offline queue): our outage, not the
+      // provider's, so the workflow waits for it without using up its attempts.
+      throw new DependencyUnavailableError('Redis', error);
+    }
   }
 }

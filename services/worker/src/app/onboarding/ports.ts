@@ -29,6 +29,17 @@ export interface WorkflowUnit {
   student: IncomingStudent;
 }
 
+/** What a claim found: the task is now this run's, or it has ended, or another live run holds it. */
+export type ClaimOutcome = { claimed: true; attempts: number } | { claimed: false; state: 'ended' | 'held' | 'missing' };
+
+/** What claiming a one-off effect (the welcome e-mail) found. */
+export type EffectClaim =
+  /** Ours to do; `takeover` when an earlier owner claimed it and died before confirming. */
+  | { state: 'claimed'; takeover: boolean }
+  | { state: 'done'; externalId: string | null }
+  /** Another live run is doing it now. */
+  | { state: 'held' };
+
 export interface OnboardingStore {
   getConfig(): Promise<OnboardingConfig>;
   putConfig(config: OnboardingConfig): Promise<OnboardingConfig>;
@@ -39,10 +50,23 @@ export interface OnboardingStore {
   ingestInput(ingestId: string): Promise<IncomingStudent[] | null>;
   /** Newest first, one page. */
   listTasks(filter: TaskFilter, page: PageRequest): Promise<Page<Task>>;
-  /** Claims a pending or stale-running task for this run; false if it has already ended. */
-  start(taskId: string): Promise<boolean>;
-  heartbeat(taskId: string): Promise<void>;
-  finish(taskId: string, status: 'completed' | 'failed', details: Record<string, unknown>, entityCount?: number): Promise<void>;
+  /**
+   * Claims a task for `owner` until `leaseMs` from now (counting an attempt): a pending task, a
+   * running one whose lease has run out or that `owner` already holds. Never one that has ended
+   * or that another live owner holds.
+   */
+  claim(taskId: string, owner: string, leaseMs: number): Promise<ClaimOutcome>;
+  /**
+   * The heartbeat: renews every lease `owner` holds (tasks and effect claims); false when
+   * `owner` no longer holds `taskId` (another run took it over).
+   */
+  renew(taskId: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Gives a claimed task back (pending, lease free); `refund` un-counts the attempt. */
+  release(taskId: string, owner: string, options: { refund: boolean; details?: Record<string, unknown> }): Promise<void>;
+  /** Ends a task `owner` holds; false (and nothing changed) if it no longer holds it. */
+  finish(taskId: string, owner: string, status: 'completed' | 'failed', details: Record<string, unknown>): Promise<boolean>;
+  /** Ends a task that is not finished, whoever holds it (a job given up on). */
+  fail(taskId: string, details: Record<string, unknown>): Promise<void>;
   /**
    * In one transaction: keeps the students not seen before, creates their workflow tasks in
    * batches of `batchSize` (and each batch's outbox message), and completes the ingest.
@@ -50,9 +74,19 @@ export interface OnboardingStore {
    */
   planIngest(ingestId: string, students: IncomingStudent[], batchSize: number): Promise<{ received: number; fresh: number; batches: string[] }>;
   batchWorkflows(batchId: string): Promise<WorkflowUnit[]>;
-  effectDone(studentId: string, effect: string): Promise<string | undefined>;
-  recordEffect(studentId: string, effect: string, externalId: string): Promise<void>;
-  /** Running tasks whose heartbeat stopped: announced again (or failed after `maxRequeues`). */
+  /** Claims a one-off effect before doing it (see EffectClaim). */
+  claimEffect(studentId: string, effect: string, owner: string, leaseMs: number): Promise<EffectClaim>;
+  /** Records the effect as done (whoever holds the claim now: it happened). */
+  confirmEffect(studentId: string, effect: string, externalId: string): Promise<void>;
+  /** Drops `owner`'s claim on an effect it did not do, so the next run starts afresh. */
+  releaseEffect(studentId: string, effect: string, owner: string): Promise<void>;
+  /**
+   * An admin's retry, in one transaction: a failed workflow goes back to pending with fresh
+   * attempts (a batch: its failed workflows; an ingest: itself), and the batch or ingest that
+   * runs it is reopened and announced again.
+   */
+  retry(taskId: string, requestedBy: string): Promise<{ retried: Task } | { missing: true } | { notRetryable: string }>;
+  /** Running ingests and batches whose lease ran out and heartbeat stopped: announced again (or failed after `maxRequeues`). */
   reapStale(staleMs: number, maxRequeues: number): Promise<{ requeued: number; failed: number }>;
 }
 
@@ -60,8 +94,8 @@ export type ProviderName = 'directory' | 'lms' | 'email';
 
 /** Spaces calls to a provider so that no window holds more than its per-minute limit, across replicas. */
 export interface RateLimiter {
-  /** Waits for this caller's slot; returns how long it waited (ms). */
-  acquire(provider: ProviderName, perMinute: number): Promise<number>;
+  /** Reserves this caller's slot; returns how long to wait for it (ms). */
+  reserve(provider: ProviderName, perMinute: number): Promise<number>;
 }
 
 export interface Directory {
