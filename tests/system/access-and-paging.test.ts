@@ -142,8 +142,8 @@ describe('who may read what', () => {
 
     // A roster a guest got recorded before the rule (or while an admin): its owner cannot read it now.
     const [old] = await stack.workerDb<{ id: string }[]>`
-      INSERT INTO queries (id, type, params, requested_by, status, result, processed_at)
-      VALUES (gen_random_uuid(), 'section_roster', '{"section":"G-MAT101-A"}', ${GUEST}, 'completed', '{"students":[]}', now())
+      INSERT INTO queries (id, type, params, requested_by, status, result, processed_at, deadline_at)
+      VALUES (gen_random_uuid(), 'section_roster', '{"section":"G-MAT101-A"}', ${GUEST}, 'completed', '{"students":[]}', now(), now())
       RETURNING id`;
     const read = await api('GET', `/api/queries/${old!.id}`, { token: tokens.guest });
     expect(read.status).toBe(403);

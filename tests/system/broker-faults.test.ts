@@ -160,7 +160,10 @@ describe('consumers the broker cancels or closes', () => {
 
 describe('a delivery the consumer cannot move', () => {
   it('is handed back to the queue, not held until the channel dies', async () => {
-    const proc = await startReplica();
+    // A replica that pauses a second or more before handing a delivery back: time for this
+    // test to see the refusal and lift it before the message is delivered again.
+    const proc = await stack.startReplica('enrollment', { JOB_RETRY_INITIAL_MS: '2000', JOB_RETRY_MAX_MS: '4000' });
+    replicas.push(proc);
     const dead = `${QUEUE}.dead`;
     // The dead-letter queue refuses every publish for now (a length limit of 0 that rejects).
     await withChannel(async (c) => {

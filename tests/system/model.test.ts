@@ -470,7 +470,17 @@ async function newWorld(): Promise<{ model: Model; real: Real }> {
   const api = apiClient(stack!.gatewayUrl);
   const run = randomBytes(3).toString('hex');
   const admin = await token('admin-model', 'admin');
-  // Each run starts settled (the last step of the one before waited for it), so set-up needs no retries.
+  // Each run starts settled (the last step of the one before waited for it); after a broker
+  // restart, though, a replica may still be re-opening its channels (it answers 503 meanwhile):
+  // set-up starts once every live process is ready.
+  const live = stack!.processes.filter((p) => !killed.has(p) && p.child.exitCode === null && p.child.signalCode === null);
+  const ready = await eventually(
+    async () =>
+      (await Promise.all(live.map((p) => fetch(`http://127.0.0.1:${p.port}/readyz`).then((r) => r.status, () => 0)))).every((s) => s === 200),
+    30_000,
+    100,
+  );
+  if (!ready) throw new Error('the system did not become ready between runs');
   const rooms = [
     (await createRoom(api, { name: `Model ${run} a`, total_quantity: ROOM_TOTAL, open_days: 10 })).id,
     (await createRoom(api, { name: `Model ${run} b`, total_quantity: ROOM_TOTAL, open_days: 10 })).id,

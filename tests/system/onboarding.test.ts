@@ -202,6 +202,23 @@ describe('student onboarding (2 worker replicas, real provider stand-ins)', () =
     expect((await api('GET', `/api/admin/tasks/${batch}`, { token: admin })).body.details.requeues).toBe(1);
   });
 
+  it('announces again a pending batch nobody ever took (its message lost), once per stale window', async () => {
+    // A batch written with its announcement, whose message then vanished (a purged or
+    // re-created queue): pending, never claimed, in no queue.
+    const db = stack.workerDb;
+    const [ingest, batch, workflow] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    await db`INSERT INTO tasks (id, type, status) VALUES (${ingest}, 'ingest', 'completed')`;
+    await db`INSERT INTO tasks (id, type, status, parent_id, entity_count, created_at)
+             VALUES (${batch}, 'batch', 'pending', ${ingest}, 1, now() - interval '1 minute')`;
+    await db`INSERT INTO tasks (id, type, parent_id, student_id, entity_count, details)
+             VALUES (${workflow}, 'workflow', ${batch}, 'LOST1', 1, ${db.json({ student: { id: 'LOST1', name: 'Lo St', email: 'lost1@example.com' } })})`;
+    await db`INSERT INTO onboarded_students (student_id, name, email, workflow_task_id) VALUES ('LOST1', 'Lo St', 'lost1@example.com', ${workflow})`;
+    expect(
+      await eventually(async () => (await api('GET', `/api/admin/tasks/${batch}`, { token: admin })).body.status === 'completed', 20_000),
+    ).toBe(true);
+    expect((await api('GET', `/api/admin/tasks/${workflow}`, { token: admin })).body).toMatchObject({ status: 'completed', student_id: 'LOST1' });
+  });
+
   it('validates the config and reports stuck tasks on request', async () => {
     for (const bad of [{ batch_size: 0, ...RATES }, { batch_size: 5, ...RATES, rate_limit_lms_per_min: -1 }, { batch_size: 5 }]) {
       const response = await api('PUT', '/api/admin/config', { token: admin, body: bad });

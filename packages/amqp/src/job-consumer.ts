@@ -239,7 +239,8 @@ export class JobConsumer<T> {
       // publishes now is not asked again in a tight loop.
       outcome = 'transport_error';
       context.logger.warn({ err: error }, 'could not move job message; handing it back for redelivery');
-      this.handBack(channel, message, this.backoff(Math.min(attempt, 10)));
+      const deliveries = Number(headers[HEADER_DELIVERY_COUNT] ?? 0);
+      this.handBack(channel, message, this.pause(deliveries + 1));
     } finally {
       const queue = this.options.topology.queue;
       this.outcomes.inc({ queue, outcome });
@@ -352,11 +353,20 @@ export class JobConsumer<T> {
     return 'outage_retry';
   }
 
+  /**
+   * Exponential backoff with "equal jitter": at least half the ceiling. For handing a delivery
+   * back, where each try that finds the broker still refusing should wait longer than the last.
+   */
+  private pause(tries: number): number {
+    const ceiling = this.backoff(Math.min(tries, 10), 1);
+    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  }
+
   /** Exponential backoff with full jitter (AWS's "full jitter"): uniform in [0, min(max, initial·2^(n-1))]. */
-  private backoff(attempt: number): number {
+  private backoff(attempt: number, jitter = Math.random()): number {
     const { initialMs, maxMs } = this.options.backoff;
     const ceiling = Math.min(maxMs, initialMs * 2 ** (attempt - 1));
-    return Math.max(1, Math.round(Math.random() * ceiling));
+    return Math.max(1, Math.round(jitter * ceiling));
   }
 
   private move(

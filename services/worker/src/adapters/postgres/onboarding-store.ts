@@ -323,6 +323,22 @@ export class PostgresOnboardingStore implements OnboardingStore {
           requeued += 1;
         }
       }
+      // Never taken at all: its announcement is gone. `heartbeat_at` records each re-announcement,
+      // so a long backlog gets one extra message per stale window, not one per pass.
+      const unclaimed = await tx<{ id: string; type: 'ingest' | 'batch' }[]>`
+        UPDATE tasks SET heartbeat_at = now()
+        WHERE id IN (
+          SELECT id FROM tasks
+          WHERE status = 'pending' AND type IN ('ingest', 'batch')
+            AND COALESCE(heartbeat_at, created_at) < now() - make_interval(secs => ${staleMs / 1000})
+          ORDER BY created_at
+          LIMIT 50
+          FOR UPDATE SKIP LOCKED)
+        RETURNING id, type`;
+      for (const task of unclaimed) {
+        await this.announce(tx, task.type, task.id);
+        requeued += 1;
+      }
       return { requeued, failed };
     }) as Promise<{ requeued: number; failed: number }>;
   }

@@ -86,7 +86,11 @@ export interface OnboardingStore {
    * runs it is reopened and announced again.
    */
   retry(taskId: string, requestedBy: string): Promise<{ retried: Task } | { missing: true } | { notRetryable: string }>;
-  /** Running ingests and batches whose lease ran out and heartbeat stopped: announced again (or failed after `maxRequeues`). */
+  /**
+   * Running ingests and batches whose lease ran out and heartbeat stopped: announced again (or
+   * failed after `maxRequeues`). Pending ones nobody took for `staleMs` — their message was lost
+   * (a purged or re-created queue) — are announced again too, at most once per `staleMs`.
+   */
   reapStale(staleMs: number, maxRequeues: number): Promise<{ requeued: number; failed: number }>;
 }
 
