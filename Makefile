@@ -7,13 +7,27 @@ PNPM := $(CURDIR)/.tools/node_modules/.bin/pnpm
 STAMP := node_modules/.install-stamp
 DEPLOY_BIN := $(CURDIR)/.tools/deploy/bin
 PACKAGE_FILES := package.json pnpm-lock.yaml pnpm-workspace.yaml $(wildcard */*/package.json) $(wildcard patches/*)
+# The GNU make features this Makefile uses (target-specific variables below, the order-only
+# prerequisite on toolchain); the toolchain check names any this make lacks (GNU make 3.81,
+# macOS's, has both).
+MAKE_FEATURES_USED := target-specific order-only
+# The toolchain check prints its lines for run and test, and only failures for the rest (so
+# `TOKEN=$(make -s token)` stays clean).
+TOOLCHAIN_OUTPUT := --failures-only
+run test: TOOLCHAIN_OUTPUT :=
 
-.PHONY: browser-tools all install build run test test-unit test-system bench token clean cycles deploy-tools k8s capacity load
+.PHONY: toolchain browser-tools all install build run test test-unit test-system bench token clean cycles deploy-tools k8s capacity load
 
 all: build
 
-$(PNPM):
-	@command -v node >/dev/null || { echo "Node.js 20.19+ is required"; exit 1; }
+## Node.js against package.json's engines and make against MAKE_FEATURES_USED, one line each,
+## before anything else: everything below needs them.
+toolchain:
+	@command -v node >/dev/null || { echo "Node.js is not installed: install the version package.json's engines asks for (https://nodejs.org/en/download)" >&2; exit 1; }
+	@node tools/stack/src/preflight-toolchain.cjs --package package.json --make-version "$(MAKE_VERSION)" \
+	  --make-features "$(.FEATURES)" --make-needs "$(MAKE_FEATURES_USED)" $(TOOLCHAIN_OUTPUT)
+
+$(PNPM): | toolchain
 	npm install --prefix .tools --no-audit --no-fund --loglevel=error pnpm@$(PNPM_VERSION) >&2
 
 $(STAMP): $(PNPM) $(PACKAGE_FILES)
@@ -26,14 +40,15 @@ build: install
 	$(PNPM) exec tsc -b >&2
 
 ## The whole system with seed data on local PostgreSQL, Redis and RabbitMQ (PG_URL,
-## REDIS_URL, AMQP_URL override the defaults); with Docker Compose when they are not
-## running here but a Docker engine is.
+## REDIS_URL, AMQP_URL override the defaults) when every one answers and is new enough; with
+## Docker Compose when none answers and `docker compose version` works; otherwise it says which
+## server is unreachable and how to start it. One line says which mode and why; DRY_RUN=1 stops
+## there.
 run: build
-	@if node tools/stack/dist/preflight-cli.js >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
-	  exec node tools/stack/dist/run.js; \
-	else \
-	  echo "Local servers not reachable; using Docker Compose"; exec docker compose up --build; \
-	fi
+	@mode=$$(node tools/stack/dist/preflight-cli.js run) || exit 1; \
+	  [ -z "$(DRY_RUN)" ] || exit 0; \
+	  if [ "$$mode" = compose ]; then exec docker compose up --build; fi; \
+	  exec node tools/stack/dist/run.js
 
 ## helm, kubectl, prometheus and promtool for the deploy checks, in .tools/deploy/bin.
 deploy-tools: $(DEPLOY_BIN)/promtool
@@ -51,7 +66,9 @@ browser-tools:
 	  { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >&2; }; }
 
 ## Unit, integration and system tests against the real servers, each run isolated.
-test: build deploy-tools browser-tools
+test: build
+	@node tools/stack/dist/preflight-cli.js test
+	@$(MAKE) --no-print-directory deploy-tools browser-tools
 	@mkdir -p test-results
 	@set +e; $(PNPM) exec vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json; \
 	  status=$$?; node tools/stack/dist/test-summary.js test-results/vitest.json; exit $$status

@@ -53,21 +53,25 @@ export function probeTcp(host: string, port: number, timeoutMs = 2_000): Promise
   });
 }
 
-/** Checks every dependency and throws one message naming each unreachable one and how to start it. */
-export async function assertReachable(deps: Dependency[]): Promise<void> {
-  const failures: string[] = [];
-  await Promise.all(
+/** One message per dependency that does not accept a TCP connection, naming it and how to start it. */
+export async function unreachable(deps: Dependency[]): Promise<string[]> {
+  const failures = await Promise.all(
     deps.map(async (dep) => {
       const url = new URL(dep.url);
       const port = Number(url.port || dep.defaultPort);
       try {
         await probeTcp(url.hostname, port);
+        return undefined;
       } catch (error) {
-        failures.push(
-          `${dep.name} is not reachable at ${url.hostname}:${port} (${(error as Error).message}): ${dep.howToStart}`,
-        );
+        return `${dep.name} is not reachable at ${url.hostname}:${port} (${(error as Error).message}): ${dep.howToStart}`;
       }
     }),
   );
+  return failures.filter((failure): failure is string => failure !== undefined);
+}
+
+/** Checks every dependency and throws one message naming each unreachable one and how to start it. */
+export async function assertReachable(deps: Dependency[]): Promise<void> {
+  const failures = await unreachable(deps);
   if (failures.length > 0) throw new Error(failures.join('\n'));
 }
