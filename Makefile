@@ -6,6 +6,7 @@ PNPM_VERSION := 10.34.8
 PNPM := $(CURDIR)/.tools/node_modules/.bin/pnpm
 STAMP := node_modules/.install-stamp
 DEPLOY_BIN := $(CURDIR)/.tools/deploy/bin
+BROWSER_DIR := $(CURDIR)/.tools/browser
 PACKAGE_FILES := package.json pnpm-lock.yaml pnpm-workspace.yaml $(wildcard */*/package.json) $(wildcard patches/*)
 # The GNU make features this Makefile uses (target-specific variables below, the order-only
 # prerequisite on toolchain); the toolchain check names any this make lacks (GNU make 3.81,
@@ -50,25 +51,29 @@ run: build
 	  if [ "$$mode" = compose ]; then exec docker compose up --build; fi; \
 	  exec node tools/stack/dist/run.js
 
-## helm, kubectl, prometheus and promtool for the deploy checks, in .tools/deploy/bin.
-deploy-tools: $(DEPLOY_BIN)/promtool
-$(DEPLOY_BIN)/promtool:
-	tools/deploy/fetch-tools.sh $(DEPLOY_BIN)
+## helm, kubectl, prometheus and promtool for the deploy checks, in .tools/deploy/bin: named by
+## CUPO_HELM, CUPO_KUBECTL, CUPO_PROMETHEUS, CUPO_PROMTOOL, found on PATH (never kubectl), or
+## fetched (tools/deploy/fetch-tools.sh says how).
+deploy-tools:
+	@tools/deploy/fetch-tools.sh $(DEPLOY_BIN)
 
 ## Regenerates the plain manifests in k8s/ from the chart (a test keeps them in agreement).
 k8s: deploy-tools
 	node tools/deploy/render-k8s.mjs $(DEPLOY_BIN)/helm
 
-## Debian's Chromium for the browser tests (playwright-core drives it), if it is missing.
+## A Chromium or Chrome for the browser tests (playwright-core drives it), in .tools/browser:
+## named by CUPO_CHROMIUM, found on PATH, or on Debian as root installed with apt-get.
 browser-tools:
-	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests" >&2; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >&2 || \
-	  { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >&2; }; }
+	@tools/stack/browser-tools.sh $(BROWSER_DIR)
 
-## Unit, integration and system tests against the real servers, each run isolated.
+## Unit, integration and system tests against the real servers, each run isolated. The
+## servers' versions are checked first; a test needing a tool that cannot be had here is
+## skipped and listed with the command that would enable it (on Debian as root, as CI runs,
+## a missing tool is installed, or an error).
 test: build
 	@node tools/stack/dist/preflight-cli.js test
-	@$(MAKE) --no-print-directory deploy-tools browser-tools
+	@tools/deploy/fetch-tools.sh --optional $(DEPLOY_BIN)
+	@tools/stack/browser-tools.sh --optional $(BROWSER_DIR)
 	@mkdir -p test-results
 	@set +e; $(PNPM) exec vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json; \
 	  status=$$?; node tools/stack/dist/test-summary.js test-results/vitest.json; exit $$status

@@ -5,3 +5,4 @@ export * from './rabbitmq.js';
 export * from './stack.js';
 export * from './token.js';
 export * from './tcp-proxy.js';
+export * from './external-tools.js';
