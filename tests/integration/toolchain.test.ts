@@ -2,13 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { freePort } from '@cupo/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, removeTempDirs, runIn, tempDir, writeCommand } from './commands.js';
+import { cleanEnv, pathWithout, removeTempDirs, runIn, tempDir, writeCommand } from './commands.js';
 import { oldPostgres, oldRabbitmq, oldRedis, type OldServer } from './old-servers.js';
 
 /**
  * `make run` and `make test` check versions before anything else: Node.js against
  * package.json's engines and make's features before installing or building (one line each), the
- * servers' versions — read from the servers — before starting anything. An old Node.js is a
+ * servers' versions — read from the servers — before starting anything, and for make test
+ * that RabbitMQ lets this user create the tests' virtual hosts. An old Node.js is a
  * stand-in `node` that reports 18.19.0, an old make a command-line MAKE_VERSION/.FEATURES, old
  * servers speak just enough of their protocols to say 12.22, 4.0.14 and 3.9.29.
  */
@@ -106,9 +107,25 @@ describe('the servers’ versions, read from the servers before anything starts'
     const ran = await runIn('node', ['tools/stack/dist/preflight-cli.js', 'test'], cleanEnv());
     expect(ran.status, ran.stderr).toBe(0);
     const lines = ran.stderr.trim().split('\n');
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
     expect(lines[0]).toMatch(/^PostgreSQL \d+\.\d+ ok \(needs 13 or newer: /);
     expect(lines[1]).toMatch(/^Redis \d+\.\d+\.\d+ ok \(needs 5\.0 or newer: /);
     expect(lines[2]).toMatch(/^RabbitMQ \d+\.\d+\.\d+ ok \(needs 3\.10 or newer: /);
+    expect(lines[3]).toBe('RabbitMQ virtual hosts ok (the tests can create their own)');
+  });
+
+  it('make test’s check refuses a RabbitMQ on which this user cannot create the tests’ virtual hosts, saying how to allow it', async () => {
+    // As a user Debian's rabbitmqctl refuses, on a broker without the management plugin.
+    const port = await freePort();
+    const ran = await runIn('node', ['tools/stack/dist/preflight-cli.js', 'test'], {
+      ...cleanEnv(),
+      PATH: pathWithout(['rabbitmqctl']),
+      RABBITMQ_MANAGEMENT_URL: `http://127.0.0.1:${port}`,
+    });
+    expect(ran.status).not.toBe(0);
+    expect(ran.stderr.trim().split('\n').at(-1)).toBe(
+      `RabbitMQ: this user cannot create the tests' virtual hosts (rabbitmqctl not usable here, management API at http://127.0.0.1:${port}: fetch failed): ` +
+        "enable the management plugin ('rabbitmq-plugins enable rabbitmq_management'; RABBITMQ_MANAGEMENT_URL if it is not there), or run as a user rabbitmqctl accepts (root or rabbitmq on Debian)",
+    );
   });
 });

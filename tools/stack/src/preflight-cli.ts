@@ -1,4 +1,4 @@
-import { dependencies, unreachable } from './preflight.js';
+import { checkVhostAdmin, dependencies, unreachable } from './preflight.js';
 import { composeVersion, chooseRunMode } from './preflight-run-mode.js';
 import { checkServerVersions } from './preflight-versions.js';
 import { defaultUrls } from './stack.js';
@@ -7,7 +7,8 @@ import { defaultUrls } from './stack.js';
  * The servers' half of what `make run` and `make test` check before starting anything (the
  * toolchain's half, Node.js and make, is preflight-toolchain.cjs, run before the build):
  *
- *   preflight-cli.js test   every server answers and is new enough, one line each; exit 1 if not.
+ *   preflight-cli.js test   every server answers and is new enough, and RabbitMQ lets this user
+ *                           create virtual hosts, one line each; exit 1 if not.
  *   preflight-cli.js run    chooses how make run runs: `local` or `compose` on stdout for the
  *                           Makefile to act on, one line on stderr saying which and why; exit 1
  *                           with the reasons when neither can run.
@@ -32,6 +33,9 @@ const versionsOk = async (): Promise<boolean> => {
 if (command === 'test') {
   for (const line of down) console.error(line);
   if (down.length > 0 || !(await versionsOk())) process.exit(1);
+  const vhosts = await checkVhostAdmin(urls.amqpUrl);
+  console.error(vhosts.line);
+  if (!vhosts.ok) process.exit(1);
 } else {
   const choice = await chooseRunMode({ servers: deps.map((dep) => dep.name), unreachable: down, compose: () => composeVersion() });
   if (choice.mode === 'none') {

@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { createVhost, deleteVhost } from './rabbitmq.js';
 
 export interface Dependency {
   name: string;
@@ -74,4 +75,27 @@ export async function unreachable(deps: Dependency[]): Promise<string[]> {
 export async function assertReachable(deps: Dependency[]): Promise<void> {
   const failures = await unreachable(deps);
   if (failures.length > 0) throw new Error(failures.join('\n'));
+}
+
+/**
+ * Whether this user can make the per-run virtual hosts the tests isolate themselves in
+ * (createVhost: rabbitmqctl, which Debian's wrapper allows only root and rabbitmq, or the
+ * management plugin) — by making and deleting one, the only answer that cannot be wrong.
+ */
+export async function checkVhostAdmin(amqpUrl: string): Promise<{ ok: boolean; line: string }> {
+  const vhost = `cupo-preflight-${process.pid}-${Date.now().toString(36)}`;
+  try {
+    await createVhost(amqpUrl, vhost);
+    await deleteVhost(amqpUrl, vhost);
+    return { ok: true, line: 'RabbitMQ virtual hosts ok (the tests can create their own)' };
+  } catch (error) {
+    const management = process.env.RABBITMQ_MANAGEMENT_URL ?? `http://${new URL(amqpUrl).hostname}:15672`;
+    return {
+      ok: false,
+      line:
+        `RabbitMQ: this user cannot create the tests' virtual hosts (rabbitmqctl not usable here, management API at ${management}: ` +
+        `${(error as Error).message}): enable the management plugin ('rabbitmq-plugins enable rabbitmq_management'; ` +
+        'RABBITMQ_MANAGEMENT_URL if it is not there), or run as a user rabbitmqctl accepts (root or rabbitmq on Debian)',
+    };
+  }
 }
