@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { delimiter, join } from 'node:path';
+import { freePort } from '@cupo/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, pathWithout, removeTempDirs, ROOT, runIn, tempDir, writeCommand } from './commands.js';
 
@@ -41,6 +42,25 @@ describe('tests needing a tool this machine lacks', () => {
     // Every skip is accounted for by a line.
     const counted = summary.slice(1).reduce((sum, line) => sum + Number(/skipped (\d+) in/.exec(line)![1]), 0);
     expect(counted).toBe(Number(/(\d+) skipped$/.exec(summary[0]!)![1]));
+  });
+});
+
+describe('the summary after the totals', () => {
+  it('counts the tests of a file whose setup failed as failed, not skipped, with the error', async () => {
+    const report = join(tempDir('report'), 'vitest.json');
+    const port = await freePort(); // PostgreSQL "down": the file's stack cannot start
+    const ran = await runIn(
+      join(ROOT, '.tools/node_modules/.bin/pnpm'),
+      ['exec', 'vitest', 'run', 'tests/system/queries.test.ts', '--reporter=json', `--outputFile.json=${report}`],
+      { ...cleanEnv(), PG_URL: `postgres://postgres@127.0.0.1:${port}/postgres` },
+    );
+    expect(ran.status).not.toBe(0);
+    const summary = (await runIn('node', ['tools/stack/dist/test-summary.js', report], cleanEnv())).stdout.trim().split('\n');
+    const failed = Number(/^0 passed, ([1-9]\d*) failed, 0 skipped$/.exec(summary[0]!)?.[1]);
+    expect(summary.slice(1)).toEqual([
+      `  failed ${failed} (did not run) in tests/system/queries.test.ts: PostgreSQL is not reachable at 127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port}): ` +
+        "start it with 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start' (Debian) or 'docker run -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16', or point PG_URL at yours",
+    ]);
   });
 });
 
