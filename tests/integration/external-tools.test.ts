@@ -162,6 +162,30 @@ describe('tools/deploy/fetch-tools.sh, not on Debian as root', () => {
   });
 });
 
+describe('on Debian as root, as CI runs', () => {
+  it('a tool that cannot be had fails make test’s tool step, --optional or not', async () => {
+    // Root and apt-get as the scripts see them (id -u says 0; apt-get fails as it would offline).
+    const fakes = tempDir('debian-root');
+    writeCommand(fakes, 'id', `[ "$1" = -u ] && echo 0 || exec ${execFileSync('sh', ['-c', 'command -v id'], { encoding: 'utf8' }).trim()} "$@"`);
+    writeCommand(fakes, 'apt-get', 'echo "E: simulated: cannot reach the archive" >&2; exit 100');
+    const path = `${fakes}${delimiter}${pathWithout(['apt-get', 'id', 'chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable', 'prometheus', 'promtool'])}`;
+    const mine = tempDir('mine');
+    const env = {
+      ...cleanEnv(),
+      PATH: path,
+      PROMETHEUS_DOWNLOAD_URL: `http://127.0.0.1:${await freePort()}`,
+      CUPO_HELM: writeCommand(mine, 'helm', 'echo v3'),
+      CUPO_KUBECTL: writeCommand(mine, 'kubectl', 'true'),
+    };
+    const tools = await runIn(script('tools/deploy/fetch-tools.sh'), ['--optional', tempDir('bin')], env);
+    expect(tools.status).toBe(1);
+    expect(tools.stderr).toContain('prometheus: not available (apt-get download prometheus failed; ');
+    const browser = await runIn(script('tools/stack/browser-tools.sh'), ['--optional', tempDir('links')], env);
+    expect(browser.status).toBe(1);
+    expect(browser.stderr).toContain("chromium: installing Debian's chromium for the browser tests");
+  });
+});
+
 describe('tools/stack/browser-tools.sh, not on Debian as root', () => {
   const noBrowser = () => pathWithout(['apt-get', 'chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']);
 
