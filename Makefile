@@ -6,14 +6,29 @@ PNPM_VERSION := 10.34.8
 PNPM := $(CURDIR)/.tools/node_modules/.bin/pnpm
 STAMP := node_modules/.install-stamp
 DEPLOY_BIN := $(CURDIR)/.tools/deploy/bin
+BROWSER_DIR := $(CURDIR)/.tools/browser
 PACKAGE_FILES := package.json pnpm-lock.yaml pnpm-workspace.yaml $(wildcard */*/package.json) $(wildcard patches/*)
+# The GNU make features this Makefile uses (target-specific variables below, the order-only
+# prerequisite on toolchain); the toolchain check names any this make lacks (GNU make 3.81,
+# macOS's, has both).
+MAKE_FEATURES_USED := target-specific order-only
+# The toolchain check prints its lines for run and test, and only failures for the rest (so
+# `TOKEN=$(make -s token)` stays clean).
+TOOLCHAIN_OUTPUT := --failures-only
+run test: TOOLCHAIN_OUTPUT :=
 
-.PHONY: browser-tools all install build run test test-unit test-system bench token clean cycles deploy-tools k8s capacity load
+.PHONY: toolchain browser-tools all install build run test test-unit test-system bench token clean cycles deploy-tools k8s capacity load
 
 all: build
 
-$(PNPM):
-	@command -v node >/dev/null || { echo "Node.js 20.19+ is required"; exit 1; }
+## Node.js against package.json's engines and make against MAKE_FEATURES_USED, one line each,
+## before anything else: everything below needs them.
+toolchain:
+	@command -v node >/dev/null || { echo "Node.js is not installed: install the version package.json's engines asks for (https://nodejs.org/en/download)" >&2; exit 1; }
+	@node tools/stack/src/preflight-toolchain.cjs --package package.json --make-version "$(MAKE_VERSION)" \
+	  --make-features "$(.FEATURES)" --make-needs "$(MAKE_FEATURES_USED)" $(TOOLCHAIN_OUTPUT)
+
+$(PNPM): | toolchain
 	npm install --prefix .tools --no-audit --no-fund --loglevel=error pnpm@$(PNPM_VERSION) >&2
 
 $(STAMP): $(PNPM) $(PACKAGE_FILES)
@@ -26,32 +41,39 @@ build: install
 	$(PNPM) exec tsc -b >&2
 
 ## The whole system with seed data on local PostgreSQL, Redis and RabbitMQ (PG_URL,
-## REDIS_URL, AMQP_URL override the defaults); with Docker Compose when they are not
-## running here but a Docker engine is.
+## REDIS_URL, AMQP_URL override the defaults) when every one answers and is new enough; with
+## Docker Compose when none answers and `docker compose version` works; otherwise it says which
+## server is unreachable and how to start it. One line says which mode and why; DRY_RUN=1 stops
+## there.
 run: build
-	@if node tools/stack/dist/preflight-cli.js >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
-	  exec node tools/stack/dist/run.js; \
-	else \
-	  echo "Local servers not reachable; using Docker Compose"; exec docker compose up --build; \
-	fi
+	@mode=$$(node tools/stack/dist/preflight-cli.js run) || exit 1; \
+	  [ -z "$(DRY_RUN)" ] || exit 0; \
+	  if [ "$$mode" = compose ]; then exec docker compose up --build; fi; \
+	  exec node tools/stack/dist/run.js
 
-## helm, kubectl, prometheus and promtool for the deploy checks, in .tools/deploy/bin.
-deploy-tools: $(DEPLOY_BIN)/promtool
-$(DEPLOY_BIN)/promtool:
-	tools/deploy/fetch-tools.sh $(DEPLOY_BIN)
+## helm, kubectl, prometheus and promtool for the deploy checks, in .tools/deploy/bin: named by
+## CUPO_HELM, CUPO_KUBECTL, CUPO_PROMETHEUS, CUPO_PROMTOOL, found on PATH (never kubectl), or
+## fetched (tools/deploy/fetch-tools.sh says how).
+deploy-tools:
+	@tools/deploy/fetch-tools.sh $(DEPLOY_BIN)
 
 ## Regenerates the plain manifests in k8s/ from the chart (a test keeps them in agreement).
 k8s: deploy-tools
 	node tools/deploy/render-k8s.mjs $(DEPLOY_BIN)/helm
 
-## Debian's Chromium for the browser tests (playwright-core drives it), if it is missing.
+## A Chromium or Chrome for the browser tests (playwright-core drives it), in .tools/browser:
+## named by CUPO_CHROMIUM, found on PATH, or on Debian as root installed with apt-get.
 browser-tools:
-	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests" >&2; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >&2 || \
-	  { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >&2; }; }
+	@tools/stack/browser-tools.sh $(BROWSER_DIR)
 
-## Unit, integration and system tests against the real servers, each run isolated.
-test: build deploy-tools browser-tools
+## Unit, integration and system tests against the real servers, each run isolated. The
+## servers' versions are checked first; a test needing a tool that cannot be had here is
+## skipped and listed with the command that would enable it (on Debian as root, as CI runs,
+## a missing tool is installed, or an error).
+test: build
+	@node tools/stack/dist/preflight-cli.js test
+	@tools/deploy/fetch-tools.sh --optional $(DEPLOY_BIN)
+	@tools/stack/browser-tools.sh --optional $(BROWSER_DIR)
 	@mkdir -p test-results
 	@set +e; $(PNPM) exec vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json; \
 	  status=$$?; node tools/stack/dist/test-summary.js test-results/vitest.json; exit $$status

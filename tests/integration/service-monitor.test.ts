@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMetricsRegistry } from '@cupo/service-kit';
-import { freePort } from '@cupo/stack';
+import { externalTool, freePort, lacking, titleNeeding } from '@cupo/stack';
 import { parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -17,13 +17,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * A second job, the same without honorLabels, shows what the dashboards would get otherwise.
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, '.tools/deploy/bin');
+const helm = externalTool('helm');
+const prometheusTool = externalTool('prometheus');
+/** Without helm or prometheus the file is skipped, saying what would enable it. */
+const missing = lacking(helm, prometheusTool);
 
-const monitors = parseAllDocuments(
-  execFileSync(join(BIN, 'helm'), ['template', 'cupo', join(ROOT, 'charts/cupo'), '--namespace', 'cupo', '-f', join(ROOT, 'charts/cupo/values-production.yaml')], { encoding: 'utf8' }),
-)
-  .map((d) => d.toJS())
-  .filter((o) => o?.kind === 'ServiceMonitor');
+const monitors = missing
+  ? []
+  : parseAllDocuments(
+      execFileSync(helm.path!, ['template', 'cupo', join(ROOT, 'charts/cupo'), '--namespace', 'cupo', '-f', join(ROOT, 'charts/cupo/values-production.yaml')], { encoding: 'utf8' }),
+    )
+      .map((d) => d.toJS())
+      .filter((o) => o?.kind === 'ServiceMonitor');
 const gatewayMonitor = monitors.find((m) => m.metadata.name === 'cupo-gateway');
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -58,6 +63,7 @@ let promUrl: string;
 let workDir: string;
 
 beforeAll(async () => {
+  if (missing) return;
   const registry = createMetricsRegistry('gateway');
   metrics = createServer(async (_req, res) => res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics()));
   await new Promise<void>((resolve) => metrics.listen(0, '127.0.0.1', resolve));
@@ -75,7 +81,7 @@ beforeAll(async () => {
   writeFileSync(join(workDir, 'prometheus.yml'), stringify(config));
   const port = await freePort();
   promUrl = `http://127.0.0.1:${port}`;
-  prometheus = spawn(join(BIN, 'prometheus'), [
+  prometheus = spawn(prometheusTool.path!, [
     `--config.file=${join(workDir, 'prometheus.yml')}`,
     `--storage.tsdb.path=${join(workDir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
@@ -101,7 +107,7 @@ async function seriesLabels(): Promise<Record<string, Record<string, string>>> {
   throw new Error('Prometheus did not scrape both jobs within 20 s');
 }
 
-describe('the rendered ServiceMonitor under Prometheus', () => {
+describe.skipIf(missing)(titleNeeding('the rendered ServiceMonitor under Prometheus', helm, prometheusTool), () => {
   it('renders one per service, scraping the ops port', () => {
     expect(monitors.map((m) => m.metadata.name).sort()).toEqual(['cupo-booking', 'cupo-enrollment', 'cupo-gateway', 'cupo-inventory', 'cupo-worker']);
     for (const monitor of monitors) expect(monitor.spec.endpoints.map((e: any) => e.port)).toEqual(['ops']);

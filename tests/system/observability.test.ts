@@ -3,19 +3,21 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@cupo/stack';
+import { externalTool, freePort, lacking, titleNeeding } from '@cupo/stack';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, createRoom, createSection, day, eventually, startTestStack, token, type TestStack } from './support.js';
 
 /**
- * A real Prometheus (Debian's package, from make deploy-tools) scrapes the running services
- * with the repository's scrape configuration — only the discovery swapped from Docker DNS to
- * this stack's ports — loads the repository's alert rules, and answers every query of every
- * dashboard panel with data after a short load.
+ * A real Prometheus (make test finds or fetches one) scrapes the running services with the
+ * repository's scrape configuration — only the discovery swapped from Docker DNS to this
+ * stack's ports — loads the repository's alert rules, and answers every query of every
+ * dashboard panel with data after a short load. Without a Prometheus the tests are skipped,
+ * saying how to enable them (and vitest runs no hook of a file whose every test is skipped,
+ * so no stack starts).
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PROMETHEUS = join(ROOT, '.tools/deploy/bin/prometheus');
+const prometheusBinary = externalTool('prometheus');
 
 let stack: TestStack;
 let prometheus: ChildProcess;
@@ -39,7 +41,7 @@ beforeAll(async () => {
   writeFileSync(join(workDir, 'prometheus.yml'), stringify(config));
   const port = await freePort();
   promUrl = `http://127.0.0.1:${port}`;
-  prometheus = spawn(PROMETHEUS, [
+  prometheus = spawn(prometheusBinary.path!, [
     `--config.file=${join(workDir, 'prometheus.yml')}`,
     `--storage.tsdb.path=${join(workDir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
@@ -60,7 +62,7 @@ async function query(expr: string): Promise<unknown[]> {
   return body.data!.result;
 }
 
-describe('Prometheus with the repository’s configuration', () => {
+describe.skipIf(lacking(prometheusBinary))(titleNeeding('Prometheus with the repository’s configuration', prometheusBinary), () => {
   it('scrapes every replica of every service', async () => {
     const targets = async () => {
       const body = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as any;

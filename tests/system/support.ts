@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { defaultUrls, signToken, startStack, type PrivateRabbitMQ, type Stack, type StackOptions } from '@cupo/stack';
@@ -28,7 +28,9 @@ export async function startTestStack(
   } = {},
 ): Promise<TestStack> {
   const namespace = runNamespace(label);
-  const logDir = join(tmpdir(), 'cupo-tests', namespace);
+  // One directory per user: a shared /tmp/cupo-tests made by whoever ran first is not
+  // writable by anyone else on the machine.
+  const logDir = join(tmpdir(), `cupo-tests-${userInfo().username}`, namespace);
   const { freePort } = await import('@cupo/stack');
   const stack = await startStack({
     ...defaultUrls(),

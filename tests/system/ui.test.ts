@@ -3,14 +3,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { externalTool, lacking, titleNeeding } from '@cupo/stack';
 import { apiClient, createRoom, createSection, day, startTestStack, token, type TestStack } from './support.js';
 
 /**
- * The web UI in a real browser: Debian's Chromium (make test installs it if missing) driven
- * by playwright-core against the whole system. Screenshots of each page are kept in
- * test-results/screenshots/.
+ * The web UI in a real browser: Chromium or Chrome (make test finds one, or installs Debian's
+ * on Debian as root) driven by playwright-core against the whole system. Screenshots of each
+ * page are kept in test-results/screenshots/. Without a browser the tests are skipped, saying
+ * how to enable them (and vitest runs no hook of a file whose every test is skipped).
  */
 const SHOTS = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
+const chromiumBinary = externalTool('chromium');
 let stack: TestStack;
 let browser: Browser;
 let api: ReturnType<typeof apiClient>;
@@ -23,7 +26,7 @@ beforeAll(async () => {
   });
   api = apiClient(stack.gatewayUrl);
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: chromiumBinary.path!,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 });
@@ -46,7 +49,7 @@ async function signedIn(sub: string, role: 'guest' | 'student' | 'admin', viewpo
 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
-describe('the web UI in Chromium', () => {
+describe.skipIf(lacking(chromiumBinary))(titleNeeding('the web UI in Chromium', chromiumBinary), () => {
   it('lets a guest book a room and cancel it', async () => {
     const room = await createRoom(api, { name: 'UI Double', total_quantity: 2 });
     const page = await signedIn('ui-guest', 'guest');

@@ -7,3 +7,4 @@ export * from './token.js';
 export * from './tcp-proxy.js';
 export * from './private-servers.js';
 export * from './supervisor.js';
+export * from './external-tools.js';
