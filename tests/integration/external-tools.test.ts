@@ -33,9 +33,8 @@ describe('tests needing a tool this machine lacks', () => {
     expect(summary[0]).toMatch(/^[1-9]\d* passed, 0 failed, [1-9]\d* skipped$/);
     const because = (tool: string) => `${tool}=/nonexistent/${tool.slice(5).toLowerCase()} is not an executable file; enable with \`${tool}=/path/to/${tool.slice(5).toLowerCase()} make test\``;
     expect(summary.slice(1).map((line) => line.replace(/skipped \d+ in/, 'skipped N in')).sort()).toEqual([
-      `  skipped N in tests/integration/deploy.test.ts: ${because('CUPO_HELM')}`,
-      `  skipped N in tests/integration/deploy.test.ts: ${because('CUPO_KUBECTL')}`,
-      `  skipped N in tests/integration/deploy.test.ts: ${because('CUPO_PROMTOOL')}`,
+      // The deploy checks need all three tools, and name every one that is missing.
+      `  skipped N in tests/integration/deploy.test.ts: ${because('CUPO_HELM')}; ${because('CUPO_KUBECTL')}; ${because('CUPO_PROMTOOL')}`,
       `  skipped N in tests/system/observability.test.ts: ${because('CUPO_PROMETHEUS')}`,
       `  skipped N in tests/system/ui.test.ts: ${because('CUPO_CHROMIUM')}`,
     ]);
