@@ -123,6 +123,24 @@ describe('releasing nights', () => {
   });
 });
 
+describe('a rolling upgrade', () => {
+  it('leaves the previous version’s reserve and release working on the migrated table', async () => {
+    // The statements of the version before booking attempts (0f26fd2), which keeps serving
+    // while its replicas are replaced: ON CONFLICT (booking_id) needs the key unchanged.
+    const room = await store.createRoom({ name: 'r', type: 't', total_quantity: 2 }, '2030-03-01', 5);
+    const booking = randomUUID();
+    const reserveTheOldWay = () => sql`
+      INSERT INTO reservations (booking_id, room_id, nights, status, reserved_at)
+      VALUES (${booking}, ${room.id}, ${nights}::date[], 'reserved', now())
+      ON CONFLICT (booking_id) DO NOTHING
+      RETURNING booking_id`;
+    expect(await reserveTheOldWay()).toHaveLength(1);
+    expect(await reserveTheOldWay()).toHaveLength(0);
+    // The new version reads that reservation as the booking's first attempt.
+    expect(await store.heldAmong([{ booking_id: booking, attempt: 1 }])).toEqual([{ booking_id: booking, attempt: 1 }]);
+  });
+});
+
 describe('what the reconciler reads', () => {
   it('pages through the reservations holding nights, oldest first, and tells which attempts hold', async () => {
     const room = await store.createRoom({ name: 'r', type: 't', total_quantity: 10 }, '2030-03-01', 5);

@@ -158,6 +158,13 @@ describe('Idempotency-Key belongs to its caller and to its stay', () => {
     expect(alice.body.user_id).toBe('scoped-alice');
     expect(bob.body.user_id).toBe('scoped-bob');
     expect(alice.body.id).not.toBe(bob.body.id);
+    // Ids and keys may hold ':': user `a` with key `b:c` and user `a:b` with key `c` are unrelated too.
+    const [a, ab] = await Promise.all([
+      book('scoped-a', body, { 'idempotency-key': 'b:c' }),
+      book('scoped-a:b', body, { 'idempotency-key': 'c' }),
+    ]);
+    expect([a.status, ab.status]).toEqual([201, 201]);
+    expect(a.body.id).not.toBe(ab.body.id);
   });
 
   it('once the key is forgotten, the same key with another stay books that stay and never answers with the old booking', async () => {
@@ -166,14 +173,14 @@ describe('Idempotency-Key belongs to its caller and to its stay', () => {
     const first = await book('forgetful', { room_id: room.id, check_in: day(2), check_out: day(3) }, headers);
     expect(first.status).toBe(201);
     const admin = await token('admin-1', 'admin');
-    const forgotten = await api('DELETE', `/api/ops/idempotency/${encodeURIComponent('booking:forgetful:forgotten-key')}`, { token: admin });
+    const forgotten = await api('DELETE', `/api/ops/idempotency/${encodeURIComponent('booking:9:forgetful:forgotten-key')}`, { token: admin });
     expect(forgotten.status).toBe(200);
     const other = await book('forgetful', { room_id: room.id, check_in: day(6), check_out: day(8) }, headers);
     expect(other.status).toBe(201);
     expect(other.body).toMatchObject({ check_in: day(6), check_out: day(8), nights: 2 });
     expect(other.body.id).not.toBe(first.body.id);
     // The first request, repeated after its entry is gone, still gets its own booking back.
-    await api('DELETE', `/api/ops/idempotency/${encodeURIComponent('booking:forgetful:forgotten-key')}`, { token: admin });
+    await api('DELETE', `/api/ops/idempotency/${encodeURIComponent('booking:9:forgetful:forgotten-key')}`, { token: admin });
     const again = await book('forgetful', { room_id: room.id, check_in: day(2), check_out: day(3) }, headers);
     expect(again.status).toBe(201);
     expect(again.body.id).toBe(first.body.id);

@@ -158,6 +158,26 @@ describe('consumers the broker cancels or closes', () => {
   });
 });
 
+describe('upgrading from classic job queues', () => {
+  it('replaces the classic queue an older version declared by a quorum queue, once, with two replicas starting at once', async () => {
+    // What the version before quorum queues left behind: a classic queue, one announcement in it.
+    await withChannel(async (c) => {
+      await c.deleteQueue(QUEUE);
+      await c.assertQueue(QUEUE, { durable: true });
+      c.sendToQueue(QUEUE, Buffer.from('{"request_id":"00000000-0000-4000-8000-000000000000"}'), { persistent: true });
+    });
+    const started = await Promise.all([startReplica(), startReplica()]);
+    for (const proc of started) expect((await readiness(proc)).status).toBe(200);
+    // It is a quorum queue now: declaring it the old way is refused; both replicas consume it.
+    const declaredOldWay = await withChannel((c) => c.assertQueue(QUEUE, { durable: true })).then(() => true, () => false);
+    expect(declaredOldWay).toBe(false);
+    expect((await queueState(QUEUE))?.consumers).toBe(2);
+    expect((await queueState(`${QUEUE}.migration-lock`))).toBeUndefined();
+    await createSection(api, { code: 'BF-MIG-1', course: 'BFG1', capacity: 5, schedule: [{ day: 'fri', start: '08:00', end: '09:00' }] });
+    expect((await enrollAndWait('RA0015', 'BF-MIG-1'))?.status).toBe('completed');
+  });
+});
+
 describe('a delivery the consumer cannot move', () => {
   it('is handed back to the queue, not held until the channel dies', async () => {
     // A replica that pauses a second or more before handing a delivery back: time for this

@@ -162,7 +162,7 @@ describe('course enrollment (2 enrollment replicas, real servers)', () => {
     expect(count[0]!.n).toBe(2);
 
     // Forgetting the key lets the same key start a new request.
-    const forgot = await api('DELETE', '/api/ops/idempotency/enrollment:RA0043:k-1', { token: admin });
+    const forgot = await api('DELETE', '/api/ops/idempotency/enrollment:6:RA0043:k-1', { token: admin });
     expect(forgot.status).toBe(200);
     const fresh = await submit('RA0043', ['G-HUM110-A'], { 'idempotency-key': 'k-1' });
     expect(fresh.status).toBe(202);

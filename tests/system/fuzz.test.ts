@@ -59,7 +59,7 @@ const pools: Record<PoolName, (string | number | Owned)[]> = {
   users: [],
   terms: [],
   breakers: ['postgres', 'publishing', 'redis', 'nosuchbreaker'],
-  idemEntries: ['fz-1', 'enrollment:RA0001:fz-1', 'no-such-entry'],
+  idemEntries: ['fz-1', 'enrollment:6:RA0001:fz-1', 'no-such-entry'],
 };
 
 beforeAll(async () => {

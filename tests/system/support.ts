@@ -157,7 +157,8 @@ export function invariantViolations(states: NightState[]): string[] {
  */
 export async function reservationMismatches(stack: TestStack): Promise<string[]> {
   const reserved = await stack.inventoryDb<{ booking_id: string; attempt: number; room_id: number; nights: string[] }[]>`
-    SELECT booking_id, attempt, room_id, nights::text[] AS nights FROM reservations WHERE status = 'reserved'`;
+    SELECT COALESCE(booking, booking_id) AS booking_id, attempt, room_id, nights::text[] AS nights
+    FROM reservations WHERE status = 'reserved'`;
   const confirmed = await stack.bookingDb<{ id: string; attempt: number; room_id: number; check_in: string; nights: number }[]>`
     SELECT id, attempt, room_id, check_in, nights FROM bookings WHERE status = 'confirmed'`;
   const problems: string[] = [];

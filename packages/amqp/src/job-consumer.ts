@@ -83,21 +83,71 @@ export async function assertJobTopology(
   });
 }
 
+/** Migrations in flight in this process, by queue: an exclusive queue locks out other connections only. */
+const migrating = new Map<string, Promise<void>>();
+
 async function migrateClassicQueue(connection: AmqpConnectionManager, topology: JobTopology): Promise<void> {
+  const queue = topology.queue;
+  const running = migrating.get(queue);
+  if (running) return running;
+  const migration = migrateOnce(connection, queue).finally(() => migrating.delete(queue));
+  migrating.set(queue, migration);
+  return migration;
+}
+
+/**
+ * Replaces the classic queue an older version declared (`{durable: true}`, no arguments) by
+ * nothing, so that the declaration that follows makes the quorum queue. Each check runs on a
+ * scratch channel: a declaration the broker refuses closes the channel it was made on.
+ * - Which queue is there: re-declaring it the old way succeeds only on the old classic queue
+ *   (on ours the broker refuses, whichever argument it compares first).
+ * - One replica migrates: an exclusive queue is the lock (another connection declaring it is
+ *   refused, RESOURCE_LOCKED); the others fail this set-up and try again a second later, when
+ *   the quorum queue is there. Under the lock the check runs again, so a replica that took the
+ *   lock late never deletes the quorum queue another one has just declared.
+ */
+async function migrateOnce(connection: AmqpConnectionManager, queue: string): Promise<void> {
   const model = connection.connection;
   if (!model) return;
-  const probe = await model.createChannel();
-  probe.on('error', () => undefined);
+  const scratch = async () => {
+    const channel = await model.createChannel();
+    channel.on('error', () => undefined);
+    return channel;
+  };
+  const declaredTheOldWay = async (): Promise<boolean> => {
+    const probe = await scratch();
+    try {
+      await probe.checkQueue(queue);
+    } catch {
+      return false; // absent: nothing to migrate
+    }
+    const old = await scratch();
+    try {
+      await old.assertQueue(queue, { durable: true });
+      return true;
+    } catch {
+      return false; // declared otherwise: ours already (or someone else's, which the real declaration reports)
+    } finally {
+      await old.close().catch(() => undefined);
+      await probe.close().catch(() => undefined);
+    }
+  };
+  if (!(await declaredTheOldWay())) return;
+  const lock = await scratch();
+  const lockName = `${queue}.migration-lock`;
   try {
-    await probe.assertQueue(topology.queue, { durable: true, arguments: jobQueueArguments(topology) });
-    await probe.close();
-  } catch (error) {
-    // A failed declare closes the probe channel; only a classic queue of the same name is ours to replace.
-    if (!/inequivalent arg 'x-queue-type'.*current is none/.test(String((error as Error).message))) return;
-    const scratch = await model.createChannel();
-    scratch.on('error', () => undefined);
-    await scratch.deleteQueue(topology.queue);
-    await scratch.close().catch(() => undefined);
+    await lock.assertQueue(lockName, { exclusive: true, durable: false, autoDelete: true });
+  } catch {
+    throw new Error(`another replica is migrating ${queue} to a quorum queue; trying again shortly`);
+  }
+  try {
+    if (!(await declaredTheOldWay())) return;
+    const deleter = await scratch();
+    await deleter.deleteQueue(queue);
+    await deleter.close().catch(() => undefined);
+  } finally {
+    await lock.deleteQueue(lockName).catch(() => undefined);
+    await lock.close().catch(() => undefined);
   }
 }
 

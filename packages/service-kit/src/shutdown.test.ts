@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createShutdown, type ShutdownBudget } from './shutdown.js';
+import { createShutdown, weightFor, type ShutdownBudget } from './shutdown.js';
 
 const logger = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -79,5 +79,22 @@ describe('createShutdown', () => {
     await Promise.all([shutdown('SIGTERM'), shutdown('SIGINT')]);
     expect(runs).toBe(1);
     expect(closed).toEqual(['close']);
+  });
+
+  it('gives a fixed wait (the gateway’s drain delay) a weight whose share covers all of it', async () => {
+    const budgets: Record<string, ShutdownBudget> = {};
+    const rest = 10;
+    await createShutdown(
+      logger,
+      [
+        { name: 'mark not ready', run: async () => undefined },
+        { name: 'wait', weight: weightFor(500, 2_000, rest), run: async (budget) => void (budgets.wait = budget) },
+        { name: 'finish', weight: 6, run: async () => undefined },
+        ...Array.from({ length: 4 }, (_, i) => ({ name: `close ${i}`, run: async () => undefined })),
+      ],
+      2_000,
+    )('test');
+    expect(budgets.wait!.ms).toBeGreaterThanOrEqual(500);
+    expect(budgets.wait!.ms).toBeLessThan(560);
   });
 });

@@ -41,7 +41,7 @@ export function createShutdown(logger: Logger, steps: ShutdownStep[], timeoutMs 
       }, timeoutMs);
       forced.unref();
       // A little before the forced exit, so the last step's log line and the exit make it.
-      const deadline = started + timeoutMs - Math.min(500, Math.floor(timeoutMs / 10));
+      const deadline = started + timeoutMs - exitMargin(timeoutMs);
       for (const [index, step] of steps.entries()) {
         const weightLeft = steps.slice(index).reduce((sum, s) => sum + (s.weight ?? 1), 0);
         const ms = Math.max(0, Math.floor(((deadline - Date.now()) * (step.weight ?? 1)) / weightLeft));
@@ -66,6 +66,21 @@ export function createShutdown(logger: Logger, steps: ShutdownStep[], timeoutMs 
     })();
     return running;
   };
+}
+
+/** How long before `timeoutMs` the steps' deadline falls (the forced exit's margin). */
+const exitMargin = (timeoutMs: number) => Math.min(500, Math.floor(timeoutMs / 10));
+
+/**
+ * The weight that gives a step at least `needMs` of a shutdown of `timeoutMs`, when the steps
+ * after it weigh `restWeight` together and the steps before it take no time (they only flip
+ * flags): a fixed wait, such as the gateway's drain delay, must not be cut short by its share.
+ */
+export function weightFor(needMs: number, timeoutMs: number, restWeight: number): number {
+  if (needMs <= 0) return 0.001;
+  const available = timeoutMs - exitMargin(timeoutMs);
+  // 2% over: the milliseconds the earlier steps do take must not cut the wait short.
+  return (restWeight * needMs * 1.02) / Math.max(1, available - needMs * 1.02);
 }
 
 /** Wires SIGTERM and SIGINT to a shutdown function and exits when it has finished. */

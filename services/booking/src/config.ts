@@ -45,6 +45,10 @@ const Schema = z
     message:
       'must exceed INVENTORY_TIMEOUT_MS + LOCK_WAIT_MS, or live bookings would be given up while still working',
   })
+  .refine((c) => c.PG_POOL_MAX >= 2, {
+    path: ['PG_POOL_MAX'],
+    message: 'must be at least 2: a reconciler pass holds one connection for its cursor while it reads through another',
+  })
   .refine((c) => c.RECONCILE_GRACE_MS > c.STALE_PENDING_MS + c.RELEASE_GRACE_MS, {
     path: ['RECONCILE_GRACE_MS'],
     message:

@@ -7,6 +7,7 @@ import {
   createLogger,
   createMetricsRegistry,
   createShutdown,
+  weightFor,
   exitOnSignals,
   listen,
   startOpsServer,
@@ -105,10 +106,10 @@ async function main(): Promise<void> {
           draining = true;
         },
       },
-      // Its share of the deadline is the whole drain delay (see drainWeight).
+      // Its share of the deadline is the whole drain delay.
       {
         name: 'let endpoints propagate',
-        weight: drainWeight(config.SHUTDOWN_DRAIN_DELAY_MS, config.SHUTDOWN_TIMEOUT_MS, AFTER_DRAIN_WEIGHT),
+        weight: weightFor(config.SHUTDOWN_DRAIN_DELAY_MS, config.SHUTDOWN_TIMEOUT_MS, AFTER_DRAIN_WEIGHT),
         run: () => new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_DELAY_MS)),
       },
       // Requests still waiting after this share are answered 503 when the RPC client closes next.
@@ -129,14 +130,6 @@ async function main(): Promise<void> {
 
 /** The weights of the shutdown steps after the drain delay (finish 6, ops, rpc, amqp, redis 1 each). */
 const AFTER_DRAIN_WEIGHT = 10;
-
-/**
- * The weight that makes the drain step's share of the shutdown deadline exactly its delay:
- * the steps' shares are proportional to their weights, so w / (w + rest) = delay / timeout.
- */
-function drainWeight(delayMs: number, timeoutMs: number, restWeight: number): number {
-  return delayMs === 0 ? 0.001 : (restWeight * delayMs) / Math.max(1, timeoutMs - delayMs);
-}
 
 main().catch((error: unknown) => {
   console.error(error);

@@ -9,10 +9,12 @@ import {
   type RoomSearchRow,
 } from '@cupo/contracts';
 import { isCheckViolation, withDatabase, type Sql, type TransactionSql } from '@cupo/database';
+import { v5 as uuidv5 } from 'uuid';
 import { Keyset } from '@cupo/paging';
 import { ReservationReleasedError, RoomNotFoundError, RoomUnavailableError } from './errors.js';
 
-const ROOMS = new Keyset('rooms', z.tuple([z.number().int()]));
+// A room id within the column's range: a forged cursor is a 400, never an out-of-range query.
+const ROOMS = new Keyset('rooms', z.tuple([z.number().int().positive().max(2_147_483_647)]));
 
 /**
  * All of inventory's SQL. Every change to availability is one guarded statement inside a
@@ -116,6 +118,7 @@ export class InventoryStore {
    * the reservation row and the other nights' decrements.
    */
   async reserve(bookingId: string, attempt: number, roomId: number, nights: string[]): Promise<'reserved'> {
+    const key = reservationKey(bookingId, attempt);
     let taken: number;
     try {
       // Rows are locked in night order (the CTE's ORDER BY … FOR UPDATE), so two bookings
@@ -123,11 +126,11 @@ export class InventoryStore {
       const rows = await withDatabase(
         () => this.sql`
           WITH reservation AS (
-            INSERT INTO reservations (booking_id, attempt, room_id, nights, status, reserved_at)
-            SELECT ${bookingId}, ${attempt}, ${roomId}, ${nights}::date[], 'reserved', now()
+            INSERT INTO reservations (booking_id, booking, attempt, room_id, nights, status, reserved_at)
+            SELECT ${key}, ${bookingId}, ${attempt}, ${roomId}, ${nights}::date[], 'reserved', now()
             WHERE (SELECT count(*) FROM room_nights
                    WHERE room_id = ${roomId} AND night = ANY(${nights}::date[])) = ${nights.length}
-            ON CONFLICT (booking_id, attempt) DO NOTHING
+            ON CONFLICT (booking_id) DO NOTHING
             RETURNING booking_id
           ), locked AS (
             SELECT night FROM room_nights
@@ -152,7 +155,7 @@ export class InventoryStore {
     // duplicate reserve), or a night is not on sale. Only this path pays for telling which.
     const [existing] = await withDatabase(
       () => this.sql<{ status: string }[]>`
-        SELECT status FROM reservations WHERE booking_id = ${bookingId} AND attempt = ${attempt}`,
+        SELECT status FROM reservations WHERE booking_id = ${key}`,
     );
     if (existing?.status === 'reserved') return 'reserved';
     if (existing) throw new ReservationReleasedError(bookingId);
@@ -182,19 +185,20 @@ export class InventoryStore {
    * sees that reservation and releases it; a single statement would miss it and leak nights.
    */
   release(bookingId: string, attempt: number, roomId: number, nights: string[]): Promise<'released'> {
+    const key = reservationKey(bookingId, attempt);
     return withDatabase(() =>
       this.sql.begin(async (tx) => {
         const tombstone = await tx`
-          INSERT INTO reservations (booking_id, attempt, room_id, nights, status, released_at)
-          VALUES (${bookingId}, ${attempt}, ${roomId}, ${nights}::date[], 'released', now())
-          ON CONFLICT (booking_id, attempt) DO NOTHING
+          INSERT INTO reservations (booking_id, booking, attempt, room_id, nights, status, released_at)
+          VALUES (${key}, ${bookingId}, ${attempt}, ${roomId}, ${nights}::date[], 'released', now())
+          ON CONFLICT (booking_id) DO NOTHING
           RETURNING booking_id`;
         if (tombstone.length > 0) return 'released' as const;
         // The nights stored with the reservation are the ones to return, not the message's.
         const [released] = await tx<{ room_id: number; nights: string[] }[]>`
           UPDATE reservations
           SET status = 'released', released_at = now()
-          WHERE booking_id = ${bookingId} AND attempt = ${attempt} AND status = 'reserved'
+          WHERE booking_id = ${key} AND status = 'reserved'
           RETURNING room_id, nights::text[] AS nights`;
         if (released) {
           await tx`
@@ -222,16 +226,17 @@ export class InventoryStore {
   heldReservations(after: ReservationCursor | undefined, olderThanMs: number, limit: number): Promise<HeldReservation[]> {
     // The cursor's time goes in as text: a timestamptz parameter passes through a JS Date in
     // the driver and loses its microseconds, and the walk would then see a row twice.
+    const afterKey = after ? reservationKey(after.booking_id, after.attempt) : null;
     return withDatabase(() =>
       this.sql<HeldReservation[]>`
-        SELECT booking_id, attempt, room_id, nights::text[] AS nights,
+        SELECT COALESCE(booking, booking_id) AS booking_id, attempt, room_id, nights::text[] AS nights,
                to_char(reserved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS reserved_at
         FROM reservations
         WHERE status = 'reserved'
           AND reserved_at < now() - make_interval(secs => ${olderThanMs / 1000})
           AND (${after === undefined}
-               OR (reserved_at, booking_id, attempt) > (${after?.reserved_at ?? null}::text::timestamptz, ${after?.booking_id ?? null}::uuid, ${after?.attempt ?? null}::int))
-        ORDER BY reserved_at, booking_id, attempt
+               OR (reserved_at, booking_id) > (${after?.reserved_at ?? null}::text::timestamptz, ${afterKey}::uuid))
+        ORDER BY reserved_at, booking_id
         LIMIT ${limit}`.then((rows) => [...rows]),
     );
   }
@@ -241,11 +246,11 @@ export class InventoryStore {
     if (keys.length === 0) return [];
     return withDatabase(() =>
       this.sql<{ booking_id: string; attempt: number }[]>`
-        SELECT r.booking_id, r.attempt
-        FROM reservations r
-        JOIN jsonb_to_recordset(${this.sql.json(keys)}) AS k(booking_id uuid, attempt int)
-          ON r.booking_id = k.booking_id AND r.attempt = k.attempt
-        WHERE r.status = 'reserved'`.then((rows) => [...rows]),
+        SELECT COALESCE(booking, booking_id) AS booking_id, attempt
+        FROM reservations
+        WHERE booking_id IN ${this.sql(keys.map((k) => reservationKey(k.booking_id, k.attempt)))} AND status = 'reserved'`.then(
+        (rows) => [...rows],
+      ),
     );
   }
 }
@@ -264,6 +269,18 @@ export interface ReservationCursor {
   reserved_at: string;
   booking_id: string;
   attempt: number;
+}
+
+/** Namespace of the reservation keys of a booking's later attempts. */
+const ATTEMPT_KEY_NAMESPACE = '2f6a0f1e-5c8b-4d7e-9b3a-8e1d4c6f7a20';
+
+/**
+ * The key a booking attempt's reservation is stored under: the booking id for the first
+ * attempt (as the version before attempts stored it), one derived from the booking id and the
+ * attempt number for a later one.
+ */
+export function reservationKey(bookingId: string, attempt: number): string {
+  return attempt === 1 ? bookingId : uuidv5(`${bookingId}/${attempt}`, ATTEMPT_KEY_NAMESPACE);
 }
 
 /** Puts `days` nights from `firstNight` on sale, leaving nights already on sale untouched. */

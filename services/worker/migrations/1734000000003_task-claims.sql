@@ -19,8 +19,9 @@ ALTER TABLE provider_effects
   ADD COLUMN owner       text,
   ADD COLUMN lease_until timestamptz,
   ADD COLUMN claims      integer NOT NULL DEFAULT 1,
-  ALTER COLUMN done_at DROP NOT NULL,
-  ALTER COLUMN done_at DROP DEFAULT;
+  -- The default stays: the previous version, still running during a rolling upgrade, records
+  -- a sent e-mail without naming `status` or `done_at` (a `done` row, stamped now).
+  ALTER COLUMN done_at DROP NOT NULL;
 ALTER TABLE provider_effects ADD CONSTRAINT provider_effects_done CHECK ((status = 'done') = (done_at IS NOT NULL));
 
 -- Down Migration

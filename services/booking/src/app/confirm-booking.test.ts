@@ -43,7 +43,7 @@ class FakeBookings implements Partial<BookingRepository> {
   async recordRefusal(b: NewBooking, code: string) {
     const row = this.rows.get(b.id);
     if (!row) return this.put({ ...b, status: 'failed', attempt: 1, failureCode: code, releaseOwed: false, createdAt: new Date(), cancelledAt: null });
-    if (row.status !== 'failed') return { ...row };
+    if (row.status !== 'failed' || row.releaseOwed) return { ...row };
     return this.put({ ...row, failureCode: code, attemptId: b.attemptId });
   }
   async restartFailed(id: string, attemptId: string) {
@@ -51,22 +51,22 @@ class FakeBookings implements Partial<BookingRepository> {
     if (!row || row.status !== 'failed' || row.releaseOwed) return undefined;
     return this.put({ ...row, status: 'pending', attempt: row.attempt + 1, attemptId, failureCode: null });
   }
-  async markConfirmed(id: string) {
+  async markConfirmed(id: string, attempt: number) {
     const row = this.rows.get(id);
-    if (row?.status !== 'pending') return undefined;
+    if (row?.status !== 'pending' || row.attempt !== attempt) return undefined;
     return this.put({ ...row, status: 'confirmed' });
   }
-  async markFailed(id: string, code: string, releaseOwed: boolean) {
+  async markFailed(id: string, attempt: number, code: string, releaseOwed: boolean) {
     const row = this.rows.get(id);
-    if (row?.status !== 'pending') return undefined;
+    if (row?.status !== 'pending' || row.attempt !== attempt) return undefined;
     return this.put({ ...row, status: 'failed', failureCode: code, releaseOwed });
   }
   async discardPending(id: string) {
     if (this.rows.get(id)?.status === 'pending') this.rows.delete(id);
   }
-  async settleRelease(id: string) {
+  async settleRelease(id: string, attempt: number) {
     const row = this.rows.get(id);
-    if (row) this.put({ ...row, releaseOwed: false });
+    if (row && row.attempt === attempt) this.put({ ...row, releaseOwed: false });
   }
   /** What the recovery loop does to a pending booking it judges stale. */
   abandon(id: string) {
@@ -80,6 +80,8 @@ class FakeInventory implements Inventory {
   reservations = new Map<string, 'reserved' | 'released'>();
   /** When set, reserve and release fail as a timed-out RPC would. */
   down = false;
+  /** When set for an attempt, its reserve takes the nights, then waits here before answering (a stalled handler). */
+  stall = new Map<string, Promise<void>>();
   reserveCalls: ReservationKey[] = [];
 
   open(nights: string[], total: number) {
@@ -102,6 +104,7 @@ class FakeInventory implements Inventory {
     if (soldOut.length > 0) throw new RoomUnavailableError(roomId, soldOut);
     for (const night of nights) this.available.set(night, this.available.get(night)! - 1);
     this.reservations.set(id, 'reserved');
+    await this.stall.get(id);
   }
   async release(key: ReservationKey, _roomId: number, nights: string[]) {
     if (this.down) throw this.timeout();
@@ -125,6 +128,10 @@ class FakeInventory implements Inventory {
 /** One holder per room at a time; waiters ask `keepWaiting` between polls, as redlock's adapter does. */
 class FakeLocks implements RoomNightLocks {
   private holders = new Set<number>();
+  /** A lock's TTL running out while its holder is stalled. */
+  expire(roomId: number) {
+    this.holders.delete(roomId);
+  }
   async acquire(roomId: number, _nights: string[], options: { waitUntil: number; keepWaiting: () => Promise<void> }): Promise<HeldLock> {
     while (this.holders.has(roomId)) {
       if (Date.now() > options.waitUntil) throw new DomainError('unavailable', 'LOCK_TIMEOUT', 'held');
@@ -140,6 +147,7 @@ const NIGHTS = ['2030-05-01', '2030-05-02'];
 let bookings: FakeBookings;
 let inventory: FakeInventory;
 let deps: BookingDeps;
+let locks: FakeLocks;
 let outcomes: string[];
 
 beforeEach(() => {
@@ -150,7 +158,7 @@ beforeEach(() => {
   deps = {
     bookings: bookings as unknown as BookingRepository,
     inventory,
-    locks: new FakeLocks(),
+    locks: (locks = new FakeLocks()),
     metrics: { outcome: (o) => outcomes.push(o), recovered: () => undefined, reconciled: () => undefined },
     clock: { today: () => '2030-01-01' },
   };
@@ -240,5 +248,47 @@ describe('confirming a booking', () => {
     inventory.available.set(NIGHTS[0]!, 0);
     await expect(book({ bookingId: 'b-2' })).rejects.toMatchObject({ code: 'ROOM_UNAVAILABLE' });
     await expect(book({ bookingId: 'b-2', userId: 'bob', attemptId: 'request-3' })).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+  });
+
+  it('never lets a stalled handler of an earlier attempt confirm a later one (no oversell)', async () => {
+    inventory.open(NIGHTS, 1);
+    let resumeFirst!: () => void;
+    inventory.stall.set('b-1/1', new Promise((resolve) => (resumeFirst = resolve)));
+    const first = book(); // reserves attempt 1, then stalls before confirming
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // The recovery loop gives it up and returns its nights; its lock runs out.
+    bookings.abandon('b-1');
+    await inventory.release({ bookingId: 'b-1', attempt: 1 }, 7, NIGHTS);
+    await bookings.settleRelease('b-1', 1);
+    locks.expire(7);
+    // Someone else buys the nights; then the client retries (attempt 2), whose reserve is slow.
+    await expect(book({ bookingId: 'b-2', userId: 'bob', attemptId: 'bob-1' })).resolves.toMatchObject({ status: 'confirmed' });
+    let resumeSecond!: () => void;
+    inventory.stall.set('b-1/2', new Promise((resolve) => (resumeSecond = resolve)));
+    inventory.available.set(NIGHTS[0]!, 1); // (the stalled reserve is let through, to be refused by nobody but the model)
+    inventory.available.set(NIGHTS[1]!, 1);
+    const retry = book({ attemptId: 'request-2' });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(bookings.rows.get('b-1')).toMatchObject({ status: 'pending', attempt: 2 });
+    // The first handler wakes up now: it must not confirm attempt 2's row.
+    resumeFirst();
+    await expect(first).rejects.toMatchObject({ code: 'BOOKING_ABANDONED' });
+    expect(bookings.rows.get('b-1')).toMatchObject({ status: 'pending', attempt: 2 });
+    resumeSecond();
+    await expect(retry).resolves.toMatchObject({ status: 'confirmed', attempt: 2 });
+  });
+
+  it('answers a retry that finds the stay sold out by its own unreturned attempt with "retry shortly", not 409', async () => {
+    inventory.down = true;
+    await expect(book()).rejects.toMatchObject({ code: 'UPSTREAM_TIMEOUT' });
+    inventory.down = false;
+    // The first attempt's reserve did take the night (only its answer was lost), and the
+    // release is still owed; another booking holds the lock meanwhile.
+    inventory.available.set(NIGHTS[0]!, 0);
+    const held = await locks.acquire(7, NIGHTS, { waitUntil: Date.now() + 1_000, keepWaiting: async () => undefined });
+    const retried = book({ attemptId: 'request-2' }).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await held.release();
+    expect(await retried).toMatchObject({ code: 'BOOKING_RETRY_PENDING' });
   });
 });

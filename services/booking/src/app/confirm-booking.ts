@@ -81,6 +81,9 @@ export async function confirmBooking(
         const booking = await deps.bookings.recordRefusal(intent, 'ROOM_UNAVAILABLE');
         if (booking.status === 'pending') return; // the duplicate is at work: its outcome is ours
         if (isFinal(booking)) throw new DecidedMeanwhile(booking);
+        // An earlier attempt that still owes its nights was not taken over: its own hold may be
+        // what sells the stay out, so this is no refusal (which the gateway would keep for hours).
+        if (booking.attemptId !== intent.attemptId) throw new PreviousAttemptUnsettledError(booking.id);
         throw new RoomUnavailableError(command.roomId, soldOut);
       },
     });
@@ -126,21 +129,27 @@ async function decideAndBook(deps: BookingDeps, intent: NewBooking, stay: Stay, 
     // A refusal leaves inventory holding nothing; a timeout or a broken connection leaves it
     // unknown whether the nights were taken: owe the release (inventory ignores it if not).
     const owed = !isDefiniteRefusal(code);
-    const failed = await deps.bookings.markFailed(booking.id, code, owed);
+    const failed = await deps.bookings.markFailed(booking.id, booking.attempt, code, owed);
     if (failed && owed) await releaseOwedNights(deps, failed, context);
     deps.metrics.outcome(code === 'ROOM_UNAVAILABLE' ? 'unavailable' : 'failed');
     throw error;
   }
-  const confirmed =
-    (await deps.bookings.markConfirmed(booking.id)) ??
-    // Not pending any more: the recovery loop gave it up while this stalled, and owns the release.
-    (await deps.bookings.find(booking.id));
-  if (confirmed?.status !== 'confirmed') {
-    deps.metrics.outcome('abandoned');
-    throw new BookingAbandonedError(booking.id, confirmed?.failureCode ?? 'ABANDONED');
+  const confirmed = await deps.bookings.markConfirmed(booking.id, booking.attempt);
+  if (confirmed) {
+    deps.metrics.outcome('confirmed');
+    return confirmed;
   }
-  deps.metrics.outcome('confirmed');
-  return confirmed;
+  // Not pending under this attempt any more: a duplicate confirmed it, or the recovery loop gave
+  // it up while this stalled (and owes, or has paid, the release of these very nights).
+  const now = await deps.bookings.find(booking.id);
+  if (now?.status === 'confirmed' && now.attempt === booking.attempt) return now;
+  if (!(now?.attempt === booking.attempt && now.releaseOwed)) {
+    // Nobody owes these nights back: give them back now (a release already paid changes nothing;
+    // if inventory cannot be reached, the reconciler finds them later).
+    await deps.inventory.release(key, booking.roomId, stay.nights, context).catch(() => undefined);
+  }
+  deps.metrics.outcome('abandoned');
+  throw new BookingAbandonedError(booking.id, now?.failureCode ?? 'ABANDONED', now?.releaseOwed ?? false);
 }
 
 /** The answer a repeated request gets: the same booking, or the same refusal or failure. */
@@ -159,6 +168,6 @@ function replay(
     case 'ROOM_NOT_FOUND':
       throw new RoomNotFoundError(booking.roomId);
     default:
-      throw new BookingAbandonedError(booking.id, booking.failureCode ?? 'ABANDONED');
+      throw new BookingAbandonedError(booking.id, booking.failureCode ?? 'ABANDONED', booking.releaseOwed);
   }
 }

@@ -85,25 +85,28 @@ export interface BookingRepository {
   insertPending(booking: NewBooking): Promise<Booking>;
   /**
    * Records a refusal decided before any reserve (the nights sold out while it waited): a new
-   * `failed` row for this attempt, or a failed row (owing nothing) taken over by it. Returns
-   * the row as it stands; a pending or final row is left as it was.
+   * `failed` row for this attempt, or a failed row owing nothing taken over by it. Returns the
+   * row as it stands; a pending, final or still-owing row is left as it was.
    */
   recordRefusal(booking: NewBooking, code: string): Promise<Booking>;
   /** failed (owing nothing) → pending under the next attempt, made by `attemptId`. */
   restartFailed(id: string, attemptId: string): Promise<Booking | undefined>;
-  /** pending → confirmed; undefined if it was not pending any more. */
-  markConfirmed(id: string): Promise<Booking | undefined>;
+  /**
+   * pending → confirmed, for this attempt only; undefined if it was not pending under it any
+   * more (a stalled handler of an earlier attempt must never confirm a later one).
+   */
+  markConfirmed(id: string, attempt: number): Promise<Booking | undefined>;
   /** Deletes a first attempt still pending (its room does not exist: nothing to remember). */
   discardPending(id: string): Promise<void>;
   /**
    * pending → failed, the refusal or failure recorded (so a duplicate of the same request
    * gets the same answer); undefined if it was not pending any more.
    */
-  markFailed(id: string, code: string, releaseOwed: boolean): Promise<Booking | undefined>;
+  markFailed(id: string, attempt: number, code: string, releaseOwed: boolean): Promise<Booking | undefined>;
   /** confirmed → cancelled with the release owed; undefined if it was not confirmed. */
   markCancelled(id: string): Promise<Booking | undefined>;
-  /** Inventory has the nights back. */
-  settleRelease(id: string): Promise<void>;
+  /** Inventory has this attempt's nights back (a later attempt's debt stays owed). */
+  settleRelease(id: string, attempt: number): Promise<void>;
   /** Visible bookings, newest first: the page after `page.cursor`. */
   list(filter: { userId?: string; page: PageRequest }): Promise<Page<Booking>>;
   /** Fails pending bookings untouched for `staleMs`, owing their release; returns them. */

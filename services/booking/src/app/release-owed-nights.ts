@@ -19,7 +19,7 @@ export async function releaseOwedNights(
       nightsFrom(booking.checkIn, booking.nights),
       context,
     );
-    await deps.bookings.settleRelease(booking.id);
+    await deps.bookings.settleRelease(booking.id, booking.attempt);
     return true;
   } catch {
     return false;

@@ -67,11 +67,12 @@ function describeFailure(code: string): string {
  * with the same Idempotency-Key makes a new attempt.
  */
 export class BookingAbandonedError extends DomainError {
-  constructor(bookingId: string, failureCode: string) {
+  constructor(bookingId: string, failureCode: string, nightsStillReturning = false) {
+    const held = nightsStillReturning ? 'Its nights are being returned' : 'Nothing is held';
     super(
       'unavailable',
       'BOOKING_ABANDONED',
-      `Booking ${bookingId} was not made: ${describeFailure(failureCode)}. Nothing is held; retrying makes a new attempt`,
+      `Booking ${bookingId} was not made: ${describeFailure(failureCode)}. ${held}; retrying makes a new attempt`,
       { booking_id: bookingId, cause: failureCode },
       1,
     );

@@ -8,6 +8,7 @@ import { actorOf, type authenticate } from '../http/auth.js';
 import { parseListQuery, sendPage } from '../http/pagination.js';
 import { renderDomainError } from '../http/problem.js';
 import { IdempotencyKeyHeader, parseInput, uuidParam } from '../http/validate.js';
+import { scopedKey } from '../idempotency/scoped-key.js';
 import { fingerprintOf, type IdempotencyStore, type StoredResponse } from '../idempotency/idempotency-store.js';
 
 /** Namespace for booking ids derived from (user, Idempotency-Key). */
@@ -44,7 +45,7 @@ export function bookingRoutes(
       );
     if (!key) return send(res, await work(), false);
     // Keys belong to their caller: two users' equal keys are unrelated.
-    const { response, replayed } = await idempotency.execute(bookingKeyOf(actor.id, key), fingerprint, work);
+    const { response, replayed } = await idempotency.execute(scopedKey('booking', actor.id, key), fingerprint, work);
     send(res, response, replayed);
   };
   router.post('/api/bookings', auth, confirm);
@@ -81,9 +82,6 @@ export function bookingRoutes(
 
   return router;
 }
-
-/** The stored name of a booking's Idempotency-Key: scoped to its caller (what ops lists and forgets). */
-export const bookingKeyOf = (userId: string, key: string) => `booking:${userId}:${key}`;
 
 const bookingIdOf = (raw: string | string[] | undefined) => uuidParam(raw, 'BOOKING_NOT_FOUND', 'Booking');
 

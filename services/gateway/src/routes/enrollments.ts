@@ -17,6 +17,7 @@ import { actorOf, requireRole, type authenticate } from '../http/auth.js';
 import { parseListQuery, sendPage } from '../http/pagination.js';
 import { IdempotencyKeyHeader, parseInput, pathParam, uuidParam } from '../http/validate.js';
 import { fingerprintOf } from '../idempotency/idempotency-store.js';
+import { scopedKey } from '../idempotency/scoped-key.js';
 
 
 interface Submitted {
@@ -57,8 +58,8 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
     const sorted = [...body.sections].sort();
     const derived = rawKey === undefined;
     const key = derived
-      ? `enrollment:${actor.id}:${body.term}:${sorted.join(',')}`
-      : `enrollment:${actor.id}:${parseInput(IdempotencyKeyHeader, rawKey)}`;
+      ? scopedKey('enrollment', actor.id, body.term, sorted.join(','))
+      : scopedKey('enrollment', actor.id, parseInput(IdempotencyKeyHeader, rawKey));
     const fingerprint = derived
       ? createHash('sha256').update(key).digest('hex')
       : fingerprintOf({ userId: actor.id, method: 'POST', route: '/api/enrollments', body });

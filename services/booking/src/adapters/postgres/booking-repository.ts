@@ -78,7 +78,7 @@ export class PostgresBookingRepository implements BookingRepository {
                 ${booking.checkOut}, ${booking.nights}, 'failed', ${code}, ${booking.attemptId})
         ON CONFLICT (id) DO UPDATE
           SET failure_code = EXCLUDED.failure_code, attempt_id = EXCLUDED.attempt_id, updated_at = now()
-          WHERE bookings.status = 'failed'
+          WHERE bookings.status = 'failed' AND NOT bookings.release_owed
         RETURNING *`,
     );
     return row ? toBooking(row) : this.mustFind(booking.id);
@@ -101,11 +101,11 @@ export class PostgresBookingRepository implements BookingRepository {
     return found;
   }
 
-  async markConfirmed(id: string): Promise<Booking | undefined> {
+  async markConfirmed(id: string, attempt: number): Promise<Booking | undefined> {
     const [row] = await withDatabase(
       () => this.sql<Row[]>`
         UPDATE bookings SET status = 'confirmed', confirmed_at = now(), updated_at = now()
-        WHERE id = ${id} AND status = 'pending'
+        WHERE id = ${id} AND attempt = ${attempt} AND status = 'pending'
         RETURNING *`,
     );
     return row && toBooking(row);
@@ -115,12 +115,12 @@ export class PostgresBookingRepository implements BookingRepository {
     await withDatabase(() => this.sql`DELETE FROM bookings WHERE id = ${id} AND status = 'pending' AND attempt = 1`);
   }
 
-  async markFailed(id: string, code: string, releaseOwed: boolean): Promise<Booking | undefined> {
+  async markFailed(id: string, attempt: number, code: string, releaseOwed: boolean): Promise<Booking | undefined> {
     const [row] = await withDatabase(
       () => this.sql<Row[]>`
         UPDATE bookings
         SET status = 'failed', failure_code = ${code}, release_owed = ${releaseOwed}, updated_at = now()
-        WHERE id = ${id} AND status = 'pending'
+        WHERE id = ${id} AND attempt = ${attempt} AND status = 'pending'
         RETURNING *`,
     );
     return row && toBooking(row);
@@ -137,9 +137,9 @@ export class PostgresBookingRepository implements BookingRepository {
     return row && toBooking(row);
   }
 
-  async settleRelease(id: string): Promise<void> {
+  async settleRelease(id: string, attempt: number): Promise<void> {
     await withDatabase(
-      () => this.sql`UPDATE bookings SET release_owed = false, updated_at = now() WHERE id = ${id}`,
+      () => this.sql`UPDATE bookings SET release_owed = false, updated_at = now() WHERE id = ${id} AND attempt = ${attempt}`,
     );
   }
 

@@ -1,6 +1,8 @@
 import {
   EnrollmentJobs,
   Schedule,
+  SectionCode,
+  TermCode,
   type CreateSectionBody,
   type CreateStudentBody,
   type Enrollment,
@@ -34,9 +36,10 @@ import type { Saga, SagaStep } from '../../domain/saga.js';
 // (a Date would round them, and the next page would repeat or skip rows of one millisecond),
 // so they are read with to_char and sent back as text (porsager sends a timestamptz
 // parameter through a Date).
-const TERMS = new Keyset('terms', z.tuple([z.string()]));
-const SECTIONS = new Keyset('sections', z.tuple([z.string(), z.string()]));
-const STUDENT_ENROLLMENTS = new Keyset('student-enrollments', z.tuple([z.string(), z.string()]));
+// Cursor keys are checked against what the columns hold: a forged cursor is a 400, never odd SQL input.
+const TERMS = new Keyset('terms', z.tuple([TermCode]));
+const SECTIONS = new Keyset('sections', z.tuple([TermCode, SectionCode]));
+const STUDENT_ENROLLMENTS = new Keyset('student-enrollments', z.tuple([TermCode, SectionCode]));
 const SAGAS = new Keyset('sagas', z.tuple([z.iso.datetime({ precision: 6 }), z.uuid()]));
 
 interface RequestRow {
