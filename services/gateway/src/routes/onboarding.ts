@@ -1,6 +1,14 @@
 import { Router } from 'express';
 import type { RpcClient } from '@cupo/amqp';
-import { IngestBody, OnboardingCommands, OnboardingConfig, TasksQuery } from '@cupo/contracts';
+import {
+  IngestBody,
+  OnboardingCommands,
+  OnboardingConfig,
+  OnboardingProgressCommands,
+  TasksQuery,
+  type IngestProgress,
+  type TaskSummary,
+} from '@cupo/contracts';
 import { actorOf, requireRole, type authenticate } from '../http/auth.js';
 import { parseInput, uuidParam } from '../http/validate.js';
 
@@ -23,6 +31,16 @@ export function onboardingRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
   router.get('/api/admin/tasks', ...admin, async (req, res) => {
     const query = parseInput(TasksQuery, req.query);
     res.json(await rpc.call(OnboardingCommands.listTasks, query, { requestId: req.requestId }));
+  });
+
+  // One query each in the worker: a page following an ingest asks once a second at most.
+  router.get('/api/admin/onboarding/:id/progress', ...admin, async (req, res) => {
+    const id = uuidParam(req.params.id, 'TASK_NOT_FOUND', 'Ingest task');
+    res.json(await rpc.call<IngestProgress>(OnboardingProgressCommands.progress, { task_id: id }, { requestId: req.requestId }));
+  });
+
+  router.get('/api/admin/tasks/summary', ...admin, async (req, res) => {
+    res.json(await rpc.call<TaskSummary>(OnboardingProgressCommands.taskSummary, {}, { requestId: req.requestId }));
   });
 
   router.get('/api/admin/tasks/:id', ...admin, async (req, res) => {
