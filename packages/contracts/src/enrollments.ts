@@ -29,6 +29,8 @@ export type Term = z.infer<typeof Term>;
 export const Section = z.object({
   code: z.string(),
   course: z.string(),
+  /** The course's name ("Calculus I"), so a person need not know the codes. */
+  course_name: z.string(),
   term: z.string(),
   capacity: z.number().int(),
   enrolled: z.number().int(),
@@ -80,6 +82,7 @@ export const Enrollment = z.object({
   student_id: z.string(),
   section: z.string(),
   course: z.string(),
+  course_name: z.string(),
   term: z.string(),
   schedule: Schedule,
   status: z.enum(['active', 'dropped']),
@@ -187,3 +190,26 @@ export const PurgeSagasCommand = z.object({
 });
 export const ForgetIdempotencyKeyCommand = z.object({ key: z.string().min(1).max(400) });
 export const ResetBreakerCommand = z.object({ name: z.string().min(1).max(100) });
+
+// --- A student's own requests (so a request in progress is found again after leaving the page) ---
+
+/** `open`: still queued or processing. */
+export const RequestsFilter = z.enum(['open', ...RequestStatus.options]);
+export type RequestsFilter = z.infer<typeof RequestsFilter>;
+
+/** `GET /api/enrollments/requests?status=&limit=&cursor=`: the caller's requests, newest first. */
+export const RequestsQuery = z.strictObject({
+  status: RequestsFilter.optional(),
+  limit: z.coerce.number().int().min(1).max(200, 'must be at most 200').default(50),
+  cursor: z.string().min(1).max(512).optional(),
+});
+
+export const EnrollmentRequestCommands = {
+  listRequests: 'enrollment.list-requests.v1',
+} as const;
+export const ListRequestsCommand = z.object({
+  actor: Actor,
+  status: RequestsFilter.optional(),
+  limit: z.number().int().min(1).max(200),
+  cursor: z.string().min(1).max(512).optional(),
+});

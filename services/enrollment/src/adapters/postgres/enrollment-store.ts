@@ -12,6 +12,7 @@ import {
 } from '@cupo/contracts';
 import { isUniqueViolation, type Sql, type TransactionSql } from '@cupo/database';
 import { DomainError } from '@cupo/errors';
+import { z } from 'zod';
 import type {
   EnrollmentStore,
   NewRequest,
@@ -50,6 +51,7 @@ interface SagaRow {
 interface SectionRow {
   code: string;
   course: string;
+  course_name?: string;
   term: string;
   capacity: number;
   enrolled: number;
@@ -61,6 +63,7 @@ interface EnrollmentRow {
   student_id: string;
   section: string;
   course: string;
+  course_name: string;
   term: string;
   schedule: unknown;
   status: 'active' | 'dropped';
@@ -93,6 +96,7 @@ const toSaga = (row: SagaRow): Saga => ({
 const toSection = (row: SectionRow): Section & SectionFacts => ({
   code: row.code,
   course: row.course,
+  course_name: row.course_name ?? row.course,
   term: row.term,
   capacity: row.capacity,
   enrolled: row.enrolled,
@@ -104,12 +108,37 @@ const toEnrollment = (row: EnrollmentRow): Enrollment => ({
   student_id: row.student_id,
   section: row.section,
   course: row.course,
+  course_name: row.course_name,
   term: row.term,
   schedule: Schedule.parse(row.schedule),
   status: row.status,
   enrolled_at: row.enrolled_at.toISOString(),
   ...(row.ended_at ? { dropped_at: row.ended_at.toISOString() } : {}),
 });
+
+/** A page's position in a student's requests: base64url of ["requests", accepted_at, id]. */
+const RequestsCursor = z.tuple([z.literal('requests'), z.iso.datetime({ precision: 6 }), z.uuid()]);
+
+function encodeRequestsCursor(key: [string, string]): string {
+  return Buffer.from(JSON.stringify(['requests', ...key])).toString('base64url');
+}
+
+/** A cursor this list did not give out is bad input, never a query with odd parameters. */
+function decodeRequestsCursor(cursor: string | undefined): [string, string] | undefined {
+  if (cursor === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const key = RequestsCursor.safeParse(parsed);
+  if (!key.success) {
+    const message = 'is not a cursor this list gave out; start again without one';
+    throw new DomainError('invalid', 'VALIDATION_FAILED', `cursor: ${message}`, { errors: [{ path: 'cursor', message }] });
+  }
+  return [key.data[1], key.data[2]];
+}
 
 const json = (sql: Sql | TransactionSql, value: unknown) => sql.json(value as Parameters<Sql['json']>[0]);
 
@@ -295,6 +324,38 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
     return { request: toRequest(row), saga: saga ? toSaga(saga) : undefined };
   }
 
+  /**
+   * A student's requests, newest first by (accepted_at, id): a range scan of
+   * enrollment_requests_by_student from the cursor on, with each request's saga beside it.
+   * The cursor's time keeps PostgreSQL's microseconds (a Date would round them and the next
+   * page could repeat or skip a request).
+   */
+  async listStudentRequests(
+    studentId: string,
+    statuses: readonly RequestStatus[] | undefined,
+    page: { limit: number; cursor?: string },
+  ): Promise<{ items: { request: RequestRecord; saga: Saga | undefined }[]; next?: string }> {
+    const after = decodeRequestsCursor(page.cursor);
+    const rows = await this.sql<(RequestRow & { cursor_at: string; saga: SagaRow | null })[]>`
+      SELECT r.*, to_char(r.accepted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at,
+             (SELECT to_jsonb(s) FROM sagas s WHERE s.id = r.id) AS saga
+      FROM enrollment_requests r
+      WHERE r.student_id = ${studentId}
+        ${statuses ? this.sql`AND r.status IN ${this.sql(statuses)}` : this.sql``}
+        ${after ? this.sql`AND (r.accepted_at, r.id) < (${after[0]}::text::timestamptz, ${after[1]}::uuid)` : this.sql``}
+      ORDER BY r.accepted_at DESC, r.id DESC
+      LIMIT ${page.limit + 1}`;
+    const shown = rows.slice(0, page.limit);
+    const last = shown.at(-1);
+    return {
+      items: shown.map((row) => ({
+        request: toRequest(row),
+        saga: row.saga ? toSaga(row.saga) : undefined,
+      })),
+      ...(rows.length > page.limit && last ? { next: encodeRequestsCursor([last.cursor_at, last.id]) } : {}),
+    };
+  }
+
   listTerms() {
     return this.sql<{ code: string; name: string; open: boolean }[]>`
       SELECT code, name, open FROM terms ORDER BY code`.then((rows) => [...rows]);
@@ -302,7 +363,7 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
 
   async listSections(term?: string): Promise<Section[]> {
     const rows = await this.sql<SectionRow[]>`
-      SELECT code, course, term, capacity, enrolled, schedule FROM sections
+      SELECT code, course, (SELECT name FROM courses WHERE courses.code = sections.course) AS course_name, term, capacity, enrolled, schedule FROM sections
       ${term ? this.sql`WHERE term = ${term}` : this.sql``}
       ORDER BY term, code`;
     return rows.map(toSection);
@@ -310,13 +371,15 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
 
   async findSection(code: string): Promise<Section | undefined> {
     const [row] = await this.sql<SectionRow[]>`
-      SELECT code, course, term, capacity, enrolled, schedule FROM sections WHERE code = ${code}`;
+      SELECT code, course, (SELECT name FROM courses WHERE courses.code = sections.course) AS course_name, term, capacity, enrolled, schedule
+      FROM sections WHERE code = ${code}`;
     return row ? toSection(row) : undefined;
   }
 
   async listStudentEnrollments(studentId: string, term?: string): Promise<Enrollment[]> {
     const rows = await this.sql<EnrollmentRow[]>`
-      SELECT e.id, e.student_id, e.section, e.course, e.term, s.schedule, e.status, e.enrolled_at, e.ended_at
+      SELECT e.id, e.student_id, e.section, e.course, (SELECT name FROM courses WHERE courses.code = e.course) AS course_name, e.term, s.schedule, e.status,
+             e.enrolled_at, e.ended_at
       FROM enrollments e JOIN sections s ON s.code = e.section
       WHERE e.student_id = ${studentId} AND e.status = 'active'
         ${term ? this.sql`AND e.term = ${term}` : this.sql``}
@@ -337,7 +400,7 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
 
   async findEnrollment(id: string): Promise<Enrollment | undefined> {
     const [row] = await this.sql<EnrollmentRow[]>`
-      SELECT e.id, e.student_id, e.section, e.course, e.term, s.schedule,
+      SELECT e.id, e.student_id, e.section, e.course, (SELECT name FROM courses WHERE courses.code = e.course) AS course_name, e.term, s.schedule,
              CASE WHEN e.status = 'active' THEN 'active' ELSE 'dropped' END AS status,
              e.enrolled_at, e.ended_at
       FROM enrollments e JOIN sections s ON s.code = e.section
@@ -366,7 +429,8 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
           INSERT INTO sections (code, course, term, capacity, schedule)
           VALUES (${section.code}, ${section.course}, ${section.term}, ${section.capacity}, ${json(tx, section.schedule)})
           RETURNING code, course, term, capacity, enrolled, schedule`;
-        return toSection(row!);
+        const [course] = await tx<{ name: string }[]>`SELECT name FROM courses WHERE code = ${section.course}`;
+        return toSection({ ...row!, course_name: course!.name });
       }) as Section;
     } catch (error) {
       if (isUniqueViolation(error, 'sections_pkey')) throw new SectionExistsError(section.code);
