@@ -1,11 +1,13 @@
 // Sagas (enrollment requests' durable plans): counts by status, the list a page at a time
 // with a status filter, and a purge of finished ones that asks first and says what it did.
 
-import { api, pager } from '../api.js';
+import { api } from '../api.js';
 import { momentText, plural } from '../dates.js';
-import { $, busy, confirmInline, notice, on } from '../dom.js';
-import { append, html, render } from '../html.js';
-import { explain, SAGA_STATUS, STEP_NAME, STEP_STATUS } from '../words.js';
+import { $, notice, on } from '../dom.js';
+import { html, render } from '../html.js';
+import { SAGA_STATUS, STEP_NAME, STEP_STATUS } from '../words.js';
+import { askThenSend } from './ask.js';
+import { pagedRows } from './paged.js';
 
 const STATUSES = Object.keys(SAGA_STATUS);
 const FINISHED = ['completed', 'compensated', 'failed'];
@@ -55,32 +57,33 @@ export async function sagasView(target, { params }) {
   const stats = await api('GET', '/api/ops/stats');
   const counts = stats.ok ? stats.body.sagas : undefined;
   if (counts) render($('#saga-counts', target), `Sagas: ${STATUSES.map((s) => `${counts[s] ?? 0} ${SAGA_STATUS[s].toLowerCase()}`).join(', ')}.`);
-  const total = counts ? (status ? counts[status] : STATUSES.reduce((sum, s) => sum + (counts[s] ?? 0), 0)) : undefined;
-  const list = pager(`/api/ops/sagas${status ? `?status=${status}` : ''}`);
-  let shown = 0;
-  const loadMore = async () => {
-    const answer = await list.more();
-    if (!answer.ok) return notice($('#sagas-shown', target), 'bad', explain(answer));
-    shown += answer.body.length;
-    append($('#sagas', target), answer.body.map(row));
-    if (shown === 0) render($('#sagas', target), html`<tr><td colspan="5">No sagas match.</td></tr>`);
-    render($('#sagas-shown', target), total !== undefined ? `Showing ${shown} of ${total} sagas.` : `Showing ${shown} sagas.`);
-    render($('#sagas-more', target), list.done ? '' : html`<button type="button" class="secondary" id="more-sagas">Load more sagas</button>`);
-  };
-  on(target, 'click', (event) => (event.target.closest('#more-sagas') ? loadMore() : undefined));
+  const loadMore = pagedRows({
+    url: `/api/ops/sagas${status ? `?status=${status}` : ''}`,
+    body: $('#sagas', target),
+    more: $('#sagas-more', target),
+    shown: $('#sagas-shown', target),
+    row,
+    empty: 'No sagas match.',
+    noun: 'sagas',
+    columns: 5,
+    total: counts ? (status ? counts[status] : STATUSES.reduce((sum, s) => sum + (counts[s] ?? 0), 0)) : undefined,
+  });
   on($('#purge', target), 'submit', async (event) => {
     event.preventDefault();
     const which = $('#purge-status', target).value;
     const age = AGES.find((a) => String(a.seconds) === $('#purge-age', target).value);
     const result = $('#purge-result', target);
-    const yes = await confirmInline(result, { question: `Delete every ${SAGA_STATUS[which].toLowerCase()} saga ${age.label}? This cannot be undone.`, yes: 'Yes, purge', no: 'Keep them' });
-    if (!yes) return notice(result, 'info', 'Nothing was purged.', { focus: true });
-    const button = $('#purge-button', target);
-    busy(button, true);
-    const answer = await api('DELETE', `/api/ops/sagas?status=${which}&older_than_seconds=${age.seconds}`);
-    busy(button, false);
-    if (!answer.ok) return notice(result, 'bad', explain(answer), { focus: true });
-    notice(result, 'ok', `Purged ${plural(answer.body.purged, `${SAGA_STATUS[which].toLowerCase()} saga`)} ${age.label}.`, { focus: true });
+    const answer = await askThenSend(result, $('#purge-button', target), {
+      question: `Delete every ${SAGA_STATUS[which].toLowerCase()} saga ${age.label}? This cannot be undone.`,
+      yes: 'Yes, purge',
+      no: 'Keep them',
+      kept: 'Nothing was purged.',
+      send: () => api('DELETE', `/api/ops/sagas?status=${which}&older_than_seconds=${age.seconds}`),
+    });
+    if (!answer) return;
+    // Drawn again, so the counts and the list no longer show what was purged.
+    await sagasView(target, { params });
+    notice($('#purge-result', target), 'ok', `Purged ${plural(answer.body.purged, `${SAGA_STATUS[which].toLowerCase()} saga`)} ${age.label}.`, { focus: true });
   });
   await loadMore();
 }

@@ -1,11 +1,12 @@
 // Tasks: counts by type and status, the list a page at a time with filters kept in the
 // address (so they survive a reload), readable times, and Retry on failed ones.
 
-import { api, pager } from '../api.js';
+import { api } from '../api.js';
 import { durationText, momentText } from '../dates.js';
 import { $, busy, notice, on } from '../dom.js';
-import { append, html, render } from '../html.js';
+import { html, render } from '../html.js';
 import { explain, TASK_STATUS, TASK_TYPE } from '../words.js';
+import { pagedRows } from './paged.js';
 
 const TYPES = ['ingest', 'batch', 'workflow'];
 const STATUSES = ['pending', 'running', 'completed', 'failed'];
@@ -63,7 +64,6 @@ export async function tasksView(target, { params }) {
     location.hash = `#/admin/tasks${query.size ? `?${query}` : ''}`;
   });
   const query = new URLSearchParams(Object.entries(filter).filter(([, v]) => v).map(([k, v]) => [k, String(v)]));
-  const list = pager(`/api/admin/tasks${query.size ? `?${query}` : ''}`);
   const summary = await api('GET', '/api/admin/tasks/summary');
   if (summary.ok) {
     const s = summary.body;
@@ -75,19 +75,18 @@ export async function tasksView(target, { params }) {
       </table></div><p>Stuck: ${s.stuck}</p>`,
     );
   }
-  const total = summary.ok ? matching(summary.body, filter) : undefined;
-  let shown = 0;
-  const loadMore = async () => {
-    const answer = await list.more();
-    if (!answer.ok) return notice($('#tasks-result', target), 'bad', explain(answer));
-    shown += answer.body.length;
-    append($('#tasks', target), answer.body.map(row));
-    if (shown === 0) render($('#tasks', target), html`<tr><td colspan="7">No tasks match.</td></tr>`);
-    render($('#tasks-shown', target), total !== undefined ? `Showing ${shown} of ${total} tasks.` : `Showing ${shown} tasks.`);
-    render($('#tasks-more', target), list.done ? '' : html`<button type="button" class="secondary" id="more-tasks">Load more tasks</button>`);
-  };
+  const loadMore = pagedRows({
+    url: `/api/admin/tasks${query.size ? `?${query}` : ''}`,
+    body: $('#tasks', target),
+    more: $('#tasks-more', target),
+    shown: $('#tasks-shown', target),
+    row,
+    empty: 'No tasks match.',
+    noun: 'tasks',
+    columns: 7,
+    total: summary.ok ? matching(summary.body, filter) : undefined,
+  });
   on(target, 'click', async (event) => {
-    if (event.target.closest('#more-tasks')) return loadMore();
     const retry = event.target.closest('[data-retry]');
     if (!retry) return;
     busy(retry, true);

@@ -1,13 +1,15 @@
 // My bookings (an admin sees everyone's): room names, dates, status in words, newest first, a
 // page at a time. Cancel asks first and can be called off until confirmed.
 
-import { api, pager } from '../api.js';
+import { api } from '../api.js';
 import { daysBetween, momentText, plural, stayText, today } from '../dates.js';
-import { $, busy, confirmInline, focusOn, notice, on } from '../dom.js';
-import { append, html, render } from '../html.js';
+import { $, notice, on } from '../dom.js';
+import { html, render } from '../html.js';
 import { roomNames } from '../names.js';
 import { session } from '../session.js';
-import { BOOKING_STATUS, explain } from '../words.js';
+import { BOOKING_STATUS } from '../words.js';
+import { askThenSend } from './ask.js';
+import { pagedRows } from './paged.js';
 
 const cancellable = (b) => b.status === 'confirmed' && b.check_out > today();
 
@@ -36,43 +38,35 @@ export async function bookingsView(main) {
         <tbody id="bookings"><tr><td colspan="${showUser ? 6 : 5}">Loading…</td></tr></tbody></table></div>
       <div id="bookings-more"></div>`,
   );
-  const list = pager('/api/bookings');
   const bookings = new Map();
   let nameOf = (id) => `Room ${id}`;
-  let first = true;
-  const loadMore = async () => {
-    const answer = await list.more();
-    if (!answer.ok) return notice($('#bookings-result', main), 'bad', explain(answer));
-    nameOf = await roomNames(answer.body.map((b) => b.room_id));
-    answer.body.forEach((b) => bookings.set(b.id, b));
-    const rows = answer.body.map((b) => row(b, nameOf, showUser));
-    if (first) render($('#bookings', main), rows.length ? rows : html`<tr><td colspan="${showUser ? 6 : 5}">No bookings yet. <a href="#/rooms">Find a room</a></td></tr>`);
-    else append($('#bookings', main), rows);
-    first = false;
-    render($('#bookings-more', main), list.done ? '' : html`<button type="button" class="secondary" id="more-bookings">Load more bookings</button>`);
-  };
+  const loadMore = pagedRows({
+    url: '/api/bookings',
+    body: $('#bookings', main),
+    more: $('#bookings-more', main),
+    row: (b) => row(b, nameOf, showUser),
+    empty: html`No bookings yet. <a href="#/rooms">Find a room</a>`,
+    noun: 'bookings',
+    columns: showUser ? 6 : 5,
+    beforeRows: async (page) => {
+      nameOf = await roomNames(page.map((b) => b.room_id));
+      page.forEach((b) => bookings.set(b.id, b));
+    },
+  });
   on(main, 'click', async (event) => {
-    if (event.target.closest('#more-bookings')) return loadMore();
     const button = event.target.closest('[data-cancel]');
     if (!button) return;
     const booking = bookings.get(button.dataset.cancel);
     const result = $('#bookings-result', main);
     const what = `${nameOf(booking.room_id)}, ${stayText(booking.check_in, booking.check_out)}`;
-    const yes = await confirmInline(result, {
+    const answer = await askThenSend(result, button, {
       question: `Cancel ${what}? The ${plural(daysBetween(booking.check_in, booking.check_out), 'night')} go back on sale.`,
       yes: 'Yes, cancel the booking',
       no: 'Keep the booking',
+      kept: `Kept ${what}.`,
+      send: () => api('POST', `/api/bookings/${booking.id}/cancel`),
     });
-    if (!yes) {
-      notice(result, 'info', `Kept ${what}.`);
-      return focusOn(button);
-    }
-    busy(button, true);
-    const answer = await api('POST', `/api/bookings/${booking.id}/cancel`);
-    if (!answer.ok) {
-      busy(button, false);
-      return notice(result, 'bad', explain(answer), { focus: true });
-    }
+    if (!answer) return;
     bookings.set(booking.id, answer.body);
     $(`tr[data-booking="${booking.id}"]`, main).outerHTML = row(answer.body, nameOf, showUser).text;
     notice(result, 'ok', `Cancelled ${what}. The nights are on sale again.`, { focus: true });

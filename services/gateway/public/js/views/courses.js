@@ -4,11 +4,12 @@
 
 import { api, everything } from '../api.js';
 import { scheduleText } from '../dates.js';
-import { $, background, busy, confirmInline, focusOn, notice, on } from '../dom.js';
+import { $, background, notice, on } from '../dom.js';
 import { html, render } from '../html.js';
 import { sectionLabel, sectionsOf } from '../names.js';
 import { session } from '../session.js';
 import { explain } from '../words.js';
+import { askThenSend } from './ask.js';
 import { followRequests } from './requests.js';
 import { timetableMarkup } from './schedule.js';
 
@@ -60,21 +61,14 @@ export async function coursesView(main) {
     const enrollment = enrollments.get(button.dataset.drop);
     const what = `${enrollment.course_name} (${enrollment.section})`;
     const result = $('#courses-result', main);
-    const yes = await confirmInline(result, {
+    const answer = await askThenSend(result, button, {
       question: `Drop ${what}? Your seat goes back to the catalog, and someone else may take it.`,
       yes: 'Yes, drop it',
       no: 'Keep it',
+      kept: `Kept ${what}.`,
+      send: () => api('DELETE', `/api/enrollments/${enrollment.id}`),
     });
-    if (!yes) {
-      notice(result, 'info', `Kept ${what}.`);
-      return focusOn(button);
-    }
-    busy(button, true);
-    const answer = await api('DELETE', `/api/enrollments/${enrollment.id}`);
-    if (!answer.ok) {
-      busy(button, false);
-      return notice(result, 'bad', explain(answer), { focus: true });
-    }
+    if (!answer) return;
     await load();
     notice(result, 'ok', `Dropped ${what}. Its seat is free again.`, { focus: true });
   });
