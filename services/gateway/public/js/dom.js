@@ -37,13 +37,16 @@ export function say(text) {
  * status line instead of becoming an uncaught error.
  */
 export function on(target, event, handler) {
+  const report = (error) => {
+    if (!(error instanceof LeftPage)) say(`Something went wrong: ${error.message}. Reload the page.`);
+  };
   target.addEventListener(event, (e) => {
-    Promise.resolve()
-      .then(() => handler(e))
-      .catch((error) => {
-        if (error instanceof LeftPage) return;
-        say(`Something went wrong: ${error.message}. Reload the page.`);
-      });
+    // Called at once (not in a later microtask), so a handler's preventDefault still counts.
+    try {
+      Promise.resolve(handler(e)).catch(report);
+    } catch (error) {
+      report(error);
+    }
   });
 }
 

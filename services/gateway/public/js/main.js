@@ -105,6 +105,9 @@ document.addEventListener('cupo:signed-out', () => {
 document.addEventListener('cupo:waiting', (event) => {
   say(event.detail ? `The server asked us to slow down; trying again in ${event.detail} s.` : '');
 });
+// No form of this UI is ever sent by the browser itself: each view handles its own, and one
+// submitted before its view has finished loading must not reload the page.
+document.addEventListener('submit', (event) => event.preventDefault(), true);
 window.addEventListener('hashchange', () => {
   if (location.hash.startsWith('#/')) route();
 });

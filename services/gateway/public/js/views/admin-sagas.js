@@ -54,20 +54,6 @@ export async function sagasView(target, { params }) {
     const chosen = $('#saga-status', target).value;
     location.hash = `#/admin/sagas${chosen ? `?status=${chosen}` : ''}`;
   });
-  const stats = await api('GET', '/api/ops/stats');
-  const counts = stats.ok ? stats.body.sagas : undefined;
-  if (counts) render($('#saga-counts', target), `Sagas: ${STATUSES.map((s) => `${counts[s] ?? 0} ${SAGA_STATUS[s].toLowerCase()}`).join(', ')}.`);
-  const loadMore = pagedRows({
-    url: `/api/ops/sagas${status ? `?status=${status}` : ''}`,
-    body: $('#sagas', target),
-    more: $('#sagas-more', target),
-    shown: $('#sagas-shown', target),
-    row,
-    empty: 'No sagas match.',
-    noun: 'sagas',
-    columns: 5,
-    total: counts ? (status ? counts[status] : STATUSES.reduce((sum, s) => sum + (counts[s] ?? 0), 0)) : undefined,
-  });
   on($('#purge', target), 'submit', async (event) => {
     event.preventDefault();
     const which = $('#purge-status', target).value;
@@ -84,6 +70,20 @@ export async function sagasView(target, { params }) {
     // Drawn again, so the counts and the list no longer show what was purged.
     await sagasView(target, { params });
     notice($('#purge-result', target), 'ok', `Purged ${plural(answer.body.purged, `${SAGA_STATUS[which].toLowerCase()} saga`)} ${age.label}.`, { focus: true });
+  });
+  const stats = await api('GET', '/api/ops/stats');
+  const counts = stats.ok ? stats.body.sagas : undefined;
+  if (counts) render($('#saga-counts', target), `Sagas: ${STATUSES.map((s) => `${counts[s] ?? 0} ${SAGA_STATUS[s].toLowerCase()}`).join(', ')}.`);
+  const loadMore = pagedRows({
+    url: `/api/ops/sagas${status ? `?status=${status}` : ''}`,
+    body: $('#sagas', target),
+    more: $('#sagas-more', target),
+    shown: $('#sagas-shown', target),
+    row,
+    empty: 'No sagas match.',
+    noun: 'sagas',
+    columns: 5,
+    total: counts ? (status ? counts[status] : STATUSES.reduce((sum, s) => sum + (counts[s] ?? 0), 0)) : undefined,
   });
   await loadMore();
 }

@@ -36,17 +36,14 @@ export async function reportsView(main) {
   };
   on($('#type', main), 'change', showFields);
   showFields();
-  if (admin) {
-    const terms = await everything('/api/terms');
-    const open = terms.ok ? terms.body.filter((t) => t.open) : [];
-    const sections = (await Promise.all(open.map((t) => everything(`/api/sections?term=${encodeURIComponent(t.code)}`)))).flatMap((a) => (a.ok ? a.body : []));
-    sections.forEach((s) => names.set(s.code, `${s.course_name} (${s.code})`));
-    render($('#section', main), sections.map((s) => html`<option value="${s.code}">${s.course_name} (${s.code})</option>`));
-  }
   const result = $('#report-result', main);
+  // Only the report asked for last is followed; an older look that returns late is dropped.
+  let latest = 0;
   const follow = async (id, { announce }) => {
+    const mine = ++latest;
     const view = await poll(
       async () => {
+        if (mine !== latest) return done(null);
         const answer = await api('GET', `/api/queries/${id}`);
         if (answer.status === 404) return done(null);
         if (!answer.ok) return again(answer);
@@ -58,7 +55,7 @@ export async function reportsView(main) {
       },
       { every: [0, 300, 600, 1000] },
     );
-    if (view) show(view, announce);
+    if (view && mine === latest) show(view, announce);
   };
   const show = (view, announce) => {
     if (view.status === 'failed') return notice(result, 'bad', `The report could not be made: ${explain({ body: view.error })}`, { focus: announce });
@@ -88,6 +85,13 @@ export async function reportsView(main) {
     localStorage.setItem(lastKey(), accepted.body.query_id);
     await follow(accepted.body.query_id, { announce: true });
   });
+  if (admin) {
+    const terms = await everything('/api/terms');
+    const open = terms.ok ? terms.body.filter((t) => t.open) : [];
+    const sections = (await Promise.all(open.map((t) => everything(`/api/sections?term=${encodeURIComponent(t.code)}`)))).flatMap((a) => (a.ok ? a.body : []));
+    sections.forEach((s) => names.set(s.code, `${s.course_name} (${s.code})`));
+    render($('#section', main), sections.map((s) => html`<option value="${s.code}">${s.course_name} (${s.code})</option>`));
+  }
   const last = localStorage.getItem(lastKey());
   if (last) await follow(last, { announce: false });
 }

@@ -62,8 +62,7 @@ export async function roomsView(main, { params }) {
   on(main, 'click', async (event) => {
     if (event.target.closest('#more-rooms')) await loadMore();
   });
-  on($('#search', main), 'submit', async (event) => {
-    event.preventDefault();
+  const search = async () => {
     const checkIn = $('#search-in', main).value;
     const checkOut = $('#search-out', main).value;
     const result = $('#search-result', main);
@@ -79,9 +78,13 @@ export async function roomsView(main, { params }) {
     render($('#rooms', main), sorted.map(({ room, fit }) => roomCard(room, { checkIn, checkOut }, fit)));
     const free = sorted.filter((r) => r.fit.rank === 0).length;
     notice(result, free ? 'ok' : 'info', `${free} of ${rooms.length} rooms are free from ${dayName(checkIn)} to ${dayName(checkOut)}${list.done ? '' : ' (of the rooms loaded so far)'}.`, { focus: true });
+  };
+  on($('#search', main), 'submit', (event) => {
+    event.preventDefault();
+    return search();
   });
   await loadMore();
-  if (params.get('in')) $('#search', main).requestSubmit();
+  if (params.get('in')) await search();
 }
 
 /** Each room's availability over the stay, a few rooms at a time. */
