@@ -20,10 +20,10 @@ export async function healthView(target) {
       html`<p id="overall" class="notice ${report.body.overall_health === 'healthy' ? 'ok' : 'bad'}">${HEALTH[report.body.overall_health] ?? report.body.overall_health}</p>
         <div class="table-wrap" role="region" aria-label="Circuit breakers" tabindex="0"><table>
           <caption>Circuit breakers</caption>
-          <thead><tr><th scope="col">Dependency</th><th scope="col">State</th><th scope="col" class="number">Failures</th><th scope="col" class="number">Processes</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+          <thead><tr><th scope="col">Dependency</th><th scope="col">State</th><th scope="col" class="number">Failures</th><th scope="col" class="number wide-only">Processes</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
           <tbody>${breakers.map(
             ([name, b]) => html`<tr data-breaker="${name}"><th scope="row">${BREAKER_NAME[name] ?? name}</th><td>${BREAKER_STATE[b.state] ?? b.state}</td>
-              <td class="number">${b.failure_count}</td><td class="number">${b.instances?.length ?? 1}</td>
+              <td class="number">${b.failure_count}</td><td class="number wide-only">${b.instances?.length ?? 1}</td>
               <td>${b.state === 'closed' ? '' : html`<button type="button" class="secondary" data-reset="${name}" aria-label="Reset: ${BREAKER_NAME[name] ?? name}">Reset</button>`}</td></tr>`,
           )}</tbody></table></div>`,
     );
