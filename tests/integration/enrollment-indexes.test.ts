@@ -42,3 +42,19 @@ describe('enrollment per-request statements', () => {
     });
   }
 });
+
+describe('a student’s requests, newest first (GET /api/enrollments/requests)', () => {
+  it('are a page of one index range scan, with no sort, however many requests others made', async () => {
+    const plan = await sql.begin(async (tx) => {
+      await tx`SET LOCAL enable_seqscan = off`;
+      return tx.unsafe(
+        `EXPLAIN SELECT * FROM enrollment_requests WHERE student_id = 's'
+           AND (accepted_at, id) < ('2026-01-01T00:00:00.000001Z'::timestamptz, '${id}'::uuid)
+         ORDER BY accepted_at DESC, id DESC LIMIT 51`,
+      );
+    });
+    const text = plan.map((row) => row['QUERY PLAN']).join('\n');
+    expect(text).toMatch(/Index Scan using enrollment_requests_by_student/);
+    expect(text).not.toMatch(/Sort|Seq Scan/);
+  });
+});

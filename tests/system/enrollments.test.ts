@@ -245,6 +245,60 @@ describe('course enrollment (2 enrollment replicas, real servers)', () => {
     const terms = await api('GET', '/api/terms');
     expect(terms.body).toContainEqual({ code: '1-2025', name: expect.any(String), open: true });
     const sections = await api('GET', '/api/sections?term=1-2025');
-    expect(sections.body.find((s: any) => s.code === 'G-ELC108-E')).toMatchObject({ capacity: 1, course: 'ELC108', term: '1-2025' });
+    expect(sections.body.find((s: any) => s.code === 'G-ELC108-E')).toMatchObject({
+      capacity: 1,
+      course: 'ELC108',
+      course_name: 'Electronics I',
+      term: '1-2025',
+    });
+    expect((await api('GET', '/api/sections/G-MAT101-A')).body).toMatchObject({ course: 'MAT101', course_name: 'Calculus I' });
+  });
+
+  it('lists a student’s own requests, the open ones while they are in progress, a page at a time', async () => {
+    const student = await token('RA0045', 'student');
+    const list = (query: string, as = student) => api('GET', `/api/enrollments/requests${query}`, { token: as });
+    // The saga takes the student's row lock before each seat: holding it keeps the request open.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holder = stack.enrollmentDb.begin(async (tx) => {
+      await tx`SELECT 1 FROM students WHERE id = 'RA0045' FOR UPDATE`;
+      locked();
+      await released;
+    });
+    await isLocked;
+    const first = await submit('RA0045', ['G-FIS101-A']);
+    expect(first.status).toBe(202);
+    try {
+      const open = await list('?status=open');
+      expect(open.status).toBe(200);
+      expect(open.body).toEqual([
+        expect.objectContaining({ request_id: first.body.request_id, status: expect.stringMatching(/^(queued|processing)$/) }),
+      ]);
+      expect(open.body[0].sections).toEqual([{ code: 'G-FIS101-A', status: expect.stringMatching(/^(pending|reserved)$/) }]);
+      expect((await list('?status=open', await token('RA0046', 'student'))).body).toEqual([]);
+    } finally {
+      release();
+      await holder;
+    }
+    await waitForTerminal(api, [first.body.request_id], admin);
+    expect((await list('?status=open')).body).toEqual([]);
+    const second = await submit('RA0045', ['G-PRG101-A']);
+    await waitForTerminal(api, [second.body.request_id], admin);
+
+    const page1 = await list('?limit=1');
+    expect(page1.body.map((r: any) => r.request_id)).toEqual([second.body.request_id]);
+    const next = /<([^>]+)>; rel="next"/.exec(page1.headers.get('link') ?? '')?.[1];
+    expect(next).toMatch(/^\/api\/enrollments\/requests\?limit=1&cursor=/);
+    const page2 = await api('GET', next!, { token: student });
+    expect(page2.body).toEqual([expect.objectContaining({ request_id: first.body.request_id, status: 'completed' })]);
+    expect(page2.headers.get('link')).toBeNull();
+    expect((await list('?status=completed&limit=5')).body).toHaveLength(2);
+
+    expect((await list('?cursor=bm90LWEtY3Vyc29y')).status).toBe(400);
+    expect((await list('?status=lost')).status).toBe(400);
+    expect((await list('', await token('guest-9', 'guest'))).status).toBe(403);
+    expect((await api('GET', '/api/enrollments/requests')).status).toBe(401);
   });
 });

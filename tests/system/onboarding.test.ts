@@ -130,6 +130,51 @@ describe('student onboarding (2 worker replicas, real provider stand-ins)', () =
     expect(mail.some((s) => s.includes('lmsfail1'))).toBe(true);
   });
 
+  it('tells an ingest’s progress in one request: onboarding until its last workflow ends, then what became of each', async () => {
+    await configure(stack.providers!.graph, { latencyMs: 400 });
+    let progress: any;
+    try {
+      const accepted = await api('POST', '/api/admin/onboarding/ingest', {
+        token: admin,
+        body: { students: [...students('PROG', 5), { id: 'DIRFAIL1', name: 'Dir Fail', email: 'dirfail1@mail.cupo.test' }] },
+      });
+      const url = `/api/admin/onboarding/${accepted.body.task_id}/progress`;
+      // The ingest task completes once it has planned its batch; the work under it has not.
+      expect(
+        await eventually(async () => {
+          progress = (await api('GET', url, { token: admin })).body;
+          return progress.phase === 'onboarding';
+        }, 20_000, 20),
+      ).toBe(true);
+      expect((await api('GET', `/api/admin/tasks/${accepted.body.task_id}`, { token: admin })).body.status).toBe('completed');
+      expect(progress).toMatchObject({ received: 6, new: 5, source: 'request', finished_at: null, batches: { total: 1 } });
+      expect(progress.workflows.total).toBe(5);
+      expect(progress.workflows.completed + progress.workflows.failed).toBeLessThan(5);
+      expect(await eventually(async () => (progress = (await api('GET', url, { token: admin })).body).phase === 'finished', 30_000)).toBe(true);
+    } finally {
+      await configure(stack.providers!.graph, { latencyMs: 0 });
+    }
+    // DIRFAIL1 was ingested by the test above: seen already, not onboarded again.
+    expect(progress).toMatchObject({
+      phase: 'finished',
+      already_seen: 1,
+      batches: { total: 1, pending: 0, running: 0, completed: 1, failed: 0 },
+      workflows: { total: 5, pending: 0, running: 0, completed: 5, failed: 0, with_warnings: 0 },
+      error: null,
+    });
+    expect(Date.parse(progress.finished_at)).toBeGreaterThan(Date.parse(progress.created_at));
+
+    const summary = (await api('GET', '/api/admin/tasks/summary', { token: admin })).body;
+    const [counted] = await stack.workerDb<{ workflows: number; failed: number }[]>`
+      SELECT count(*)::int AS workflows, count(*) FILTER (WHERE status = 'failed')::int AS failed FROM tasks WHERE type = 'workflow'`;
+    expect(summary.workflow).toMatchObject({ total: counted!.workflows, failed: counted!.failed });
+    expect(summary.workflow.failed).toBeGreaterThanOrEqual(2);
+    expect(summary).toMatchObject({ stuck: 0, ingest: { running: 0 } });
+    expect((await api('GET', '/api/admin/onboarding/00000000-0000-4000-8000-000000000000/progress', { token: admin })).status).toBe(404);
+    expect((await api('GET', '/api/admin/onboarding/not-a-task/progress', { token: admin })).status).toBe(404);
+    expect((await api('GET', '/api/admin/tasks/summary', { token: await token('g', 'guest') })).status).toBe(403);
+  });
+
   it('rides out a 429 storm from the directory, honouring Retry-After', async () => {
     await configure(stack.providers!.graph, { rate429: 0.5, retryAfterSeconds: 0.2 });
     try {

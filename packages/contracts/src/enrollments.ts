@@ -31,6 +31,8 @@ export type Term = z.infer<typeof Term>;
 export const Section = z.object({
   code: SectionCode,
   course: CourseCode,
+  /** The course's name ("Calculus I"), so a person need not know the codes. */
+  course_name: z.string(),
   term: TermCode,
   capacity: z.number().int(),
   enrolled: z.number().int(),
@@ -84,6 +86,7 @@ export const Enrollment = z.object({
   student_id: StudentId,
   section: SectionCode,
   course: CourseCode,
+  course_name: z.string(),
   term: TermCode,
   schedule: Schedule,
   status: z.enum(['active', 'dropped']),
@@ -214,3 +217,26 @@ export const PurgeSagasCommand = z.object({
 });
 export const ForgetIdempotencyKeyCommand = z.object({ key: IdempotencyEntryKey });
 export const ResetBreakerCommand = z.object({ name: BreakerName });
+
+// --- A student's own requests (so a request in progress is found again after leaving the page) ---
+
+/** `open`: still queued or processing. */
+export const RequestsFilter = z.enum(['open', ...RequestStatus.options]);
+export type RequestsFilter = z.infer<typeof RequestsFilter>;
+
+/** `GET /api/enrollments/requests?status=&limit=&cursor=`: the caller's requests, newest first. */
+export const RequestsQuery = z.strictObject({
+  status: RequestsFilter.optional(),
+  limit: z.coerce.number().int().min(1).max(200, 'must be at most 200').default(50),
+  cursor: z.string().min(1).max(512).optional(),
+});
+
+export const EnrollmentRequestCommands = {
+  listRequests: 'enrollment.list-requests.v1',
+} as const;
+export const ListRequestsCommand = z.object({
+  actor: Actor,
+  status: RequestsFilter.optional(),
+  limit: z.number().int().min(1).max(200),
+  cursor: z.string().min(1).max(512).optional(),
+});

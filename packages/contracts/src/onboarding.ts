@@ -64,3 +64,52 @@ export const ListTasksCommand = z.object({
 export const GetTaskCommand = z.object({ task_id: z.uuid() });
 /** An admin runs a failed task again: a workflow, a batch's failed workflows, or an ingest. */
 export const RetryTaskCommand = z.object({ task_id: z.uuid(), requested_by: z.string() });
+
+// --- Following onboarding (the admin page reads these instead of walking the task tree) ---
+
+/**
+ * Where an ingest stands, as a person would say it: `queued` (not picked up yet), `reading`
+ * (taking in the students), `onboarding` (workflows still to finish), `finished` (every batch
+ * ended, some workflows may have failed) or `failed` (the ingest itself failed).
+ */
+export const IngestPhase = z.enum(['queued', 'reading', 'onboarding', 'finished', 'failed']);
+export type IngestPhase = z.infer<typeof IngestPhase>;
+
+export interface TaskCounts {
+  total: number;
+  pending: number;
+  running: number;
+  completed: number;
+  failed: number;
+}
+
+/** `GET /api/admin/onboarding/{id}/progress`: one ingest and everything under it, counted in one query. */
+export interface IngestProgress {
+  task_id: string;
+  phase: IngestPhase;
+  source: string | null;
+  /** Known once the ingest has read its students. */
+  received: number | null;
+  new: number | null;
+  already_seen: number | null;
+  batches: TaskCounts;
+  workflows: TaskCounts & { with_warnings: number };
+  error: string | null;
+  created_at: string;
+  /** When the last of its work ended; null while any is still to do. */
+  finished_at: string | null;
+}
+
+/** `GET /api/admin/tasks/summary`: every task counted by type and status, and the stuck ones. */
+export interface TaskSummary {
+  ingest: TaskCounts;
+  batch: TaskCounts;
+  workflow: TaskCounts;
+  stuck: number;
+}
+
+export const OnboardingProgressCommands = {
+  progress: 'worker.onboarding.progress.v1',
+  taskSummary: 'worker.tasks.summary.v1',
+} as const;
+export const IngestProgressCommand = z.object({ task_id: z.uuid() });

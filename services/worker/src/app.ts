@@ -12,6 +12,8 @@ import { MoodleLms } from './adapters/providers/moodle-lms.js';
 import { HttpStudentSource } from './adapters/providers/sis-source.js';
 import { SmtpMailer } from './adapters/providers/smtp-mailer.js';
 import { PostgresOnboardingStore } from './adapters/postgres/onboarding-store.js';
+import { PostgresOnboardingProgress } from './adapters/postgres/onboarding-progress.js';
+import { progressHandlers } from './adapters/amqp/progress-handlers.js';
 import { RedisProviderRateLimiter } from './adapters/redis/provider-rate-limiter.js';
 import type { OnboardingMetrics } from './app/onboarding/ports.js';
 import { runBatch } from './app/onboarding/run-batch.js';
@@ -102,7 +104,12 @@ export function createWorker(deps: WorkerDeps) {
   });
   const rpcServer = new RpcServer(deps.amqp, {
     queue: 'worker.rpc',
-    handlers: rpcHandlers({ store, onboarding, outboxWritten: () => relay.kick(), queryDeadlineMs: config.QUERY_DEADLINE_MS }),
+    handlers: {
+      ...rpcHandlers({ store, onboarding, outboxWritten: () => relay.kick(), queryDeadlineMs: config.QUERY_DEADLINE_MS }),
+      ...progressHandlers(
+        guardedByBreaker(new PostgresOnboardingProgress(deps.sql, config.STUCK_TASK_SECONDS), breakers, 'postgres', withDatabase),
+      ),
+    },
     prefetch: config.RPC_PREFETCH,
     logger,
     registry,

@@ -1,8 +1,8 @@
 import type { Actor, EnrollmentRequestView } from '@cupo/contracts';
 import { RequestNotFoundError } from '../domain/errors.js';
-import { sectionOutcomes } from '../domain/saga.js';
+import { sectionOutcomes, type Saga } from '../domain/saga.js';
 import { assertMayActFor } from './access.js';
-import type { EnrollmentStore } from './ports.js';
+import type { EnrollmentStore, RequestRecord } from './ports.js';
 
 export async function getEnrollmentRequest(
   store: EnrollmentStore,
@@ -11,8 +11,12 @@ export async function getEnrollmentRequest(
 ): Promise<EnrollmentRequestView> {
   const found = await store.findRequest(requestId);
   if (!found) throw new RequestNotFoundError(requestId);
-  const { request, saga } = found;
-  assertMayActFor(actor, request.studentId);
+  assertMayActFor(actor, found.request.studentId);
+  return requestView(found.request, found.saga);
+}
+
+/** A request as its student sees it: where it stands, and each section's seat in words of the contract. */
+export function requestView(request: RequestRecord, saga: Saga | undefined): EnrollmentRequestView {
   // A purged saga leaves only the request's own outcome to go by.
   const sections =
     saga || request.status === 'queued' || request.status === 'processing'

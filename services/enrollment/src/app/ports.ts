@@ -86,6 +86,12 @@ export interface EnrollmentStore {
   /** Runs one saga step; undefined if the request does not exist. */
   inSaga<T>(requestId: string, work: (unit: SagaUnitOfWork) => Promise<T>): Promise<T | undefined>;
   findRequest(id: string): Promise<{ request: RequestRecord; saga: Saga | undefined } | undefined>;
+  /** A student's requests, newest first, a page at a time; `statuses` narrows them. */
+  listStudentRequests(
+    studentId: string,
+    statuses: readonly RequestStatus[] | undefined,
+    page: { limit: number; cursor?: string },
+  ): Promise<{ items: { request: RequestRecord; saga: Saga | undefined }[]; next?: string }>;
 
   listTerms(page: PageRequest): Promise<Page<Term>>;
   listSections(term: string | undefined, page: PageRequest): Promise<Page<Section>>;

@@ -7,6 +7,9 @@ import {
   EnrollmentCommands,
   EnrollmentRequestBody,
   SectionCode,
+  EnrollmentRequestCommands,
+  RequestsQuery,
+  type EnrollmentRequestView,
   SectionsQuery,
   StudentEnrollmentsQuery,
   StudentId,
@@ -77,6 +80,22 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
     );
     if (submitted.replayed) res.set('Idempotent-Replayed', 'true');
     res.status(202).location(submitted.response.status_url).json(submitted.response);
+  });
+
+  // The student's own requests (`?status=open`: the ones still in progress), so a page left
+  // while one was queued shows its live status again on return, from any device.
+  router.get('/api/enrollments/requests', auth, requireRole('student'), async (req, res) => {
+    const query = parseInput(RequestsQuery, req.query);
+    const page = await call<{ items: EnrollmentRequestView[]; next?: string }>(
+      EnrollmentRequestCommands.listRequests,
+      { actor: actorOf(req), ...query },
+      req.requestId,
+    );
+    if (page.next !== undefined) {
+      const params = new URLSearchParams({ ...(query.status ? { status: query.status } : {}), limit: String(query.limit), cursor: page.next });
+      res.set('Link', `</api/enrollments/requests?${params}>; rel="next"`);
+    }
+    res.json(page.items);
   });
 
   router.get('/api/enrollments/requests/:id', auth, async (req, res) => {

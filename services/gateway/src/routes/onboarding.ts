@@ -1,6 +1,15 @@
 import { Router, type RequestHandler } from 'express';
 import type { RpcClient } from '@cupo/amqp';
-import { IngestBody, OnboardingCommands, OnboardingConfig, TasksQuery, type Page } from '@cupo/contracts';
+import {
+  IngestBody,
+  OnboardingCommands,
+  OnboardingConfig,
+  OnboardingProgressCommands,
+  TasksQuery,
+  type IngestProgress,
+  type Page,
+  type TaskSummary,
+} from '@cupo/contracts';
 import { actorOf, requireRole } from '../http/auth.js';
 import { parseListQuery, sendPage } from '../http/pagination.js';
 import { parseInput, uuidParam } from '../http/validate.js';
@@ -25,6 +34,16 @@ export function onboardingRoutes(rpc: RpcClient, auth: RequestHandler, ingestBod
   router.get('/api/admin/tasks', ...admin, async (req, res) => {
     const { filters, page } = parseListQuery(TasksQuery, req.query);
     sendPage(req, res, await rpc.call<Page<unknown>>(OnboardingCommands.listTasks, { ...filters, page }, { requestId: req.requestId }));
+  });
+
+  // One query each in the worker: a page following an ingest asks once a second at most.
+  router.get('/api/admin/onboarding/:id/progress', ...admin, async (req, res) => {
+    const id = uuidParam(req.params.id, 'TASK_NOT_FOUND', 'Ingest task');
+    res.json(await rpc.call<IngestProgress>(OnboardingProgressCommands.progress, { task_id: id }, { requestId: req.requestId }));
+  });
+
+  router.get('/api/admin/tasks/summary', ...admin, async (req, res) => {
+    res.json(await rpc.call<TaskSummary>(OnboardingProgressCommands.taskSummary, {}, { requestId: req.requestId }));
   });
 
   router.get('/api/admin/tasks/:id', ...admin, async (req, res) => {

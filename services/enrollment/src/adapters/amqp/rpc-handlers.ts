@@ -6,9 +6,11 @@ import {
   DropEnrollmentCommand,
   EnrollmentBroadcasts,
   EnrollmentCommands,
+  EnrollmentRequestCommands,
   ForgetIdempotencyKeyCommand,
   GetRequestCommand,
   GetSectionCommand,
+  ListRequestsCommand,
   ListSagasCommand,
   ListSectionsCommand,
   ListTermsCommand,
@@ -23,6 +25,7 @@ import { DomainError } from '@cupo/errors';
 import { z } from 'zod';
 import { dropEnrollment } from '../../app/drop-enrollment.js';
 import { getEnrollmentRequest } from '../../app/get-enrollment-request.js';
+import { listEnrollmentRequests } from '../../app/list-enrollment-requests.js';
 import { listStudentEnrollments } from '../../app/list-student-enrollments.js';
 import type { EnrollmentStore } from '../../app/ports.js';
 import { submitEnrollment, type SubmitDeps } from '../../app/submit-enrollment.js';
@@ -40,6 +43,12 @@ export function rpcHandlers(deps: SubmitDeps & { store: EnrollmentStore }): Reco
     [EnrollmentCommands.listTerms]: rpcHandler(ListTermsCommand, (command) => store.listTerms(command.page)),
     [EnrollmentCommands.listSections]: rpcHandler(ListSectionsCommand, (command) =>
       store.listSections(command.term, command.page),
+    ),
+    [EnrollmentRequestCommands.listRequests]: rpcHandler(ListRequestsCommand, (command) =>
+      listEnrollmentRequests(store, command.actor, command.status, {
+        limit: command.limit,
+        ...(command.cursor ? { cursor: command.cursor } : {}),
+      }),
     ),
     [EnrollmentCommands.getSection]: rpcHandler(GetSectionCommand, async (command) => {
       const section = await store.findSection(command.code);

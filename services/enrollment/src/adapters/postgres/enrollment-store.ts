@@ -40,6 +40,7 @@ import type { Saga, SagaStep } from '../../domain/saga.js';
 const TERMS = new Keyset('terms', z.tuple([TermCode]));
 const SECTIONS = new Keyset('sections', z.tuple([TermCode, SectionCode]));
 const STUDENT_ENROLLMENTS = new Keyset('student-enrollments', z.tuple([TermCode, SectionCode]));
+const REQUESTS = new Keyset('requests', z.tuple([z.iso.datetime({ precision: 6 }), z.uuid()]));
 const SAGAS = new Keyset('sagas', z.tuple([z.iso.datetime({ precision: 6 }), z.uuid()]));
 
 interface RequestRow {
@@ -67,6 +68,7 @@ interface SagaRow {
 interface SectionRow {
   code: string;
   course: string;
+  course_name?: string;
   term: string;
   capacity: number;
   enrolled: number;
@@ -78,6 +80,7 @@ interface EnrollmentRow {
   student_id: string;
   section: string;
   course: string;
+  course_name: string;
   term: string;
   schedule: unknown;
   status: 'active' | 'dropped';
@@ -110,6 +113,7 @@ const toSaga = (row: SagaRow): Saga => ({
 const toSection = (row: SectionRow): Section & SectionFacts => ({
   code: row.code,
   course: row.course,
+  course_name: row.course_name ?? row.course,
   term: row.term,
   capacity: row.capacity,
   enrolled: row.enrolled,
@@ -121,6 +125,7 @@ const toEnrollment = (row: EnrollmentRow): Enrollment => ({
   student_id: row.student_id,
   section: row.section,
   course: row.course,
+  course_name: row.course_name,
   term: row.term,
   schedule: Schedule.parse(row.schedule),
   status: row.status,
@@ -312,6 +317,35 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
     return { request: toRequest(row), saga: saga ? toSaga(saga) : undefined };
   }
 
+  /**
+   * A student's requests, newest first by (accepted_at, id): a range scan of
+   * enrollment_requests_by_student from the cursor on, with each request's saga beside it.
+   * The cursor's time keeps PostgreSQL's microseconds (a Date would round them and the next
+   * page could repeat or skip a request).
+   */
+  async listStudentRequests(
+    studentId: string,
+    statuses: readonly RequestStatus[] | undefined,
+    page: { limit: number; cursor?: string },
+  ): Promise<{ items: { request: RequestRecord; saga: Saga | undefined }[]; next?: string }> {
+    const after = REQUESTS.decode(page.cursor);
+    const rows = await this.sql<(RequestRow & { cursor_at: string; saga: SagaRow | null })[]>`
+      SELECT r.*, to_char(r.accepted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at,
+             (SELECT to_jsonb(s) FROM sagas s WHERE s.id = r.id) AS saga
+      FROM enrollment_requests r
+      WHERE r.student_id = ${studentId}
+        ${statuses ? this.sql`AND r.status IN ${this.sql(statuses)}` : this.sql``}
+        ${after ? this.sql`AND (r.accepted_at, r.id) < (${after[0]}::text::timestamptz, ${after[1]}::uuid)` : this.sql``}
+      ORDER BY r.accepted_at DESC, r.id DESC
+      LIMIT ${page.limit + 1}`;
+    return REQUESTS.page(
+      rows,
+      page.limit,
+      (row) => [row.cursor_at, row.id],
+      (row) => ({ request: toRequest(row), saga: row.saga ? toSaga(row.saga) : undefined }),
+    );
+  }
+
   /** By code: each page a primary-key range scan from the cursor on. */
   async listTerms(page: PageRequest): Promise<Page<Term>> {
     const after = TERMS.decode(page.cursor);
@@ -326,7 +360,7 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
   async listSections(term: string | undefined, page: PageRequest): Promise<Page<Section>> {
     const after = SECTIONS.decode(page.cursor);
     const rows = await this.sql<SectionRow[]>`
-      SELECT code, course, term, capacity, enrolled, schedule FROM sections
+      SELECT code, course, (SELECT name FROM courses WHERE courses.code = sections.course) AS course_name, term, capacity, enrolled, schedule FROM sections
       WHERE true
         ${term ? this.sql`AND term = ${term}` : this.sql``}
         ${after ? this.sql`AND (term, code) > (${after[0]}, ${after[1]})` : this.sql``}
@@ -336,7 +370,8 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
 
   async findSection(code: string): Promise<Section | undefined> {
     const [row] = await this.sql<SectionRow[]>`
-      SELECT code, course, term, capacity, enrolled, schedule FROM sections WHERE code = ${code}`;
+      SELECT code, course, (SELECT name FROM courses WHERE courses.code = sections.course) AS course_name, term, capacity, enrolled, schedule
+      FROM sections WHERE code = ${code}`;
     return row ? toSection(row) : undefined;
   }
 
@@ -344,7 +379,8 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
   async listStudentEnrollments(studentId: string, term: string | undefined, page: PageRequest): Promise<Page<Enrollment>> {
     const after = STUDENT_ENROLLMENTS.decode(page.cursor);
     const rows = await this.sql<EnrollmentRow[]>`
-      SELECT e.id, e.student_id, e.section, e.course, e.term, s.schedule, e.status, e.enrolled_at, e.ended_at
+      SELECT e.id, e.student_id, e.section, e.course, (SELECT name FROM courses WHERE courses.code = e.course) AS course_name, e.term, s.schedule, e.status,
+             e.enrolled_at, e.ended_at
       FROM enrollments e JOIN sections s ON s.code = e.section
       WHERE e.student_id = ${studentId} AND e.status = 'active'
         ${term ? this.sql`AND e.term = ${term}` : this.sql``}
@@ -366,7 +402,7 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
 
   async findEnrollment(id: string): Promise<Enrollment | undefined> {
     const [row] = await this.sql<EnrollmentRow[]>`
-      SELECT e.id, e.student_id, e.section, e.course, e.term, s.schedule,
+      SELECT e.id, e.student_id, e.section, e.course, (SELECT name FROM courses WHERE courses.code = e.course) AS course_name, e.term, s.schedule,
              CASE WHEN e.status = 'active' THEN 'active' ELSE 'dropped' END AS status,
              e.enrolled_at, e.ended_at
       FROM enrollments e JOIN sections s ON s.code = e.section
@@ -395,7 +431,8 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
           INSERT INTO sections (code, course, term, capacity, schedule)
           VALUES (${section.code}, ${section.course}, ${section.term}, ${section.capacity}, ${json(tx, section.schedule)})
           RETURNING code, course, term, capacity, enrolled, schedule`;
-        return toSection(row!);
+        const [course] = await tx<{ name: string }[]>`SELECT name FROM courses WHERE code = ${section.course}`;
+        return toSection({ ...row!, course_name: course!.name });
       }) as Section;
     } catch (error) {
       if (isUniqueViolation(error, 'sections_pkey')) throw new SectionExistsError(section.code);
