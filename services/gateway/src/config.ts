@@ -1,8 +1,15 @@
 import { z } from 'zod';
-import { env, parseConfig } from '@cupo/service-kit';
+import { env, parseConfig, refuseDevelopmentDefaults } from '@cupo/service-kit';
 
 /** The development default: `make run` and the tests use it; production must replace it. */
 export const DEV_JWT_SECRET = 'dev-secret-change-me';
+
+/** The local servers and the public secret `make run` and the tests use; NODE_ENV=production refuses each. */
+export const DEVELOPMENT_DEFAULTS = {
+  AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  JWT_SECRET: DEV_JWT_SECRET,
+} as const;
 
 /** An optional setting: unset and empty both mean "not configured". */
 const optionalText = () =>
@@ -25,8 +32,8 @@ const Schema = z
     PORT: env.port(8080),
     /** /healthz, /readyz and /metrics, for probes and Prometheus: keep it off the public Service. */
     OPS_PORT: env.port(9090),
-    AMQP_URL: z.url().default('amqp://guest:guest@127.0.0.1:5672'),
-    REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+    AMQP_URL: z.url().default(DEVELOPMENT_DEFAULTS.AMQP_URL),
+    REDIS_URL: z.url().default(DEVELOPMENT_DEFAULTS.REDIS_URL),
     REDIS_KEY_PREFIX: z.string().default(''),
     /** A Redis command unanswered this long fails (and counts against the breaker). */
     REDIS_COMMAND_TIMEOUT_MS: env.positiveInt(1_000),
@@ -74,10 +81,7 @@ const Schema = z
     /** Development only: POST /api/dev/token signs a token for any user and role. */
     DEV_LOGIN_ENABLED: env.bool(false),
   })
-  .refine((c) => c.NODE_ENV !== 'production' || c.JWT_SECRET !== DEV_JWT_SECRET, {
-    path: ['JWT_SECRET'],
-    message: 'the development default must not be used in production',
-  })
+  .superRefine(refuseDevelopmentDefaults(DEVELOPMENT_DEFAULTS))
   .refine((c) => c.SHUTDOWN_DRAIN_DELAY_MS < c.SHUTDOWN_TIMEOUT_MS, {
     path: ['SHUTDOWN_DRAIN_DELAY_MS'],
     message: 'must be shorter than SHUTDOWN_TIMEOUT_MS, which also covers finishing requests and closing clients',
