@@ -73,8 +73,10 @@ describe('overlapping multi-night ranges on a room of quantity 3', () => {
     });
     const responses = await Promise.all(requests.map((r) => book(r.user, r.body)));
 
-    const statuses = new Set(responses.map((r) => r.status));
-    expect([...statuses].every((s) => s === 201 || s === 409)).toBe(true);
+    // 201 or 409 — or, on a machine too busy for a holder to finish within LOCK_WAIT_MS, the
+    // contract's 503 LOCK_TIMEOUT (which books nothing): never anything else.
+    const unexpected = responses.filter((r) => r.status !== 201 && r.status !== 409 && !(r.status === 503 && r.body?.code === 'LOCK_TIMEOUT'));
+    expect(unexpected.map((r) => `${r.status} ${r.body?.code}`)).toEqual([]);
     expect(responses.filter((r) => r.status === 201).length).toBeGreaterThan(0);
     const states = await nightStates(stack, room.id);
     expect(invariantViolations(states)).toEqual([]);
