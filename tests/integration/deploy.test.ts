@@ -584,7 +584,7 @@ current-context: stand-in
 
   it('has one Grafana dashboard per file, each panel with a query', () => {
     const files = readdirSync(join(CHART, 'dashboards'));
-    expect(files.sort()).toEqual(['bookings.json', 'enrollment.json', 'overview.json', 'worker.json']);
+    expect(files.sort()).toEqual(['bookings.json', 'enrollment.json', 'load-test.json', 'overview.json', 'worker.json']);
     for (const file of files) {
       const dashboard = JSON.parse(readFileSync(join(CHART, 'dashboards', file), 'utf8'));
       expect(dashboard.uid, file).toMatch(/^cupo-/);
