@@ -92,12 +92,12 @@ bench: build
 capacity: build
 	node tools/capacity/dist/main.js
 
-## The k6 load tests against BASE_URL (default http://localhost:8080, e.g. after `make run`).
-load:
-	@command -v k6 >/dev/null || { echo "k6 is not installed: https://grafana.com/docs/k6/latest/set-up/install-k6/"; exit 1; }
-	@for script in smoke booking-burst enrollment-burst mixed; do \
-	  echo "== $$script"; k6 run -e BASE_URL=$(or $(BASE_URL),http://localhost:8080) -e JWT_SECRET=$(or $(JWT_SECRET),dev-secret-change-me) load-tests/$$script.js || exit 1; \
-	done
+## The k6 load tests against BASE_URL (default http://localhost:8080, e.g. after `make run`), with
+## the k6 named by K6, else ../shared/bin/k6, else k6 on PATH (it says so when there is none).
+## PROMETHEUS_URL=http://localhost:9090 (compose's) streams each run there for the "Cupo — load
+## test" dashboard; SCRIPTS="smoke booking-burst" picks scripts.
+load: build
+	@node tools/stack/dist/load-cli.js $(or $(SCRIPTS),smoke booking-burst enrollment-burst mixed)
 
 ## A development JWT: make token SUB=guest-1 ROLE=guest
 token: build

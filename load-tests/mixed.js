@@ -43,8 +43,9 @@ export const options = {
 // A 409 (someone else took the last unit) is a correct answer, not a failed request.
 http.setResponseCallback(http.expectedStatuses({ min: 200, max: 299 }, 409));
 
+// ROOMS, SECTIONS, STUDENTS: a smaller world for a short run (the system test's few seconds).
 export function setup() {
-  return setupWorld();
+  return setupWorld({ rooms: Number(__ENV.ROOMS || 40), sections: Number(__ENV.SECTIONS || 24), students: Number(__ENV.STUDENTS || 400) });
 }
 
 export const browseJourney = browse;

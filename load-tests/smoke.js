@@ -12,6 +12,9 @@ export const options = {
 
 http.setResponseCallback(http.expectedStatuses({ min: 200, max: 299 }));
 
+// Requests whose URL carries an id are grouped under their route (one series each in Prometheus).
+const named = (name) => ({ tags: { name } });
+
 export function setup() {
   return {
     roomId: createRoom('smoke', 2),
@@ -25,25 +28,25 @@ export default function (data) {
   const student = token(data.student, 'student');
 
   check(http.get(`${BASE_URL}/healthz`), { 'gateway alive': (r) => r.status === 200 });
-  check(http.get(`${BASE_URL}/api/rooms/${data.roomId}/availability?from=${isoDay(1)}&to=${isoDay(3)}`), {
+  check(http.get(`${BASE_URL}/api/rooms/${data.roomId}/availability?from=${isoDay(1)}&to=${isoDay(3)}`, named('GET /api/rooms/:id/availability')), {
     'availability 200': (r) => r.status === 200 && r.json().length === 2,
   });
 
   const booking = http.post(
     `${BASE_URL}/api/bookings`,
     JSON.stringify({ room_id: data.roomId, check_in: isoDay(1), check_out: isoDay(3) }),
-    params(guest, { headers: { 'Idempotency-Key': `${RUN}-smoke` } }),
+    params(guest, { headers: { 'Idempotency-Key': `${RUN}-smoke` }, ...named('POST /api/bookings') }),
   );
   if (!check(booking, { 'booking 201': (r) => r.status === 201 })) fail(`booking: ${booking.status} ${booking.body}`);
-  check(http.get(`${BASE_URL}/api/bookings/${booking.json('id')}`, params(guest)), { 'booking readable': (r) => r.json('status') === 'confirmed' });
-  check(http.post(`${BASE_URL}/api/bookings/${booking.json('id')}/cancel`, null, params(guest)), { 'cancel 200': (r) => r.json('status') === 'cancelled' });
+  check(http.get(`${BASE_URL}/api/bookings/${booking.json('id')}`, params(guest, named('GET /api/bookings/:id'))), { 'booking readable': (r) => r.json('status') === 'confirmed' });
+  check(http.post(`${BASE_URL}/api/bookings/${booking.json('id')}/cancel`, null, params(guest, named('POST /api/bookings/:id/cancel'))), { 'cancel 200': (r) => r.json('status') === 'cancelled' });
 
   check(http.get(`${BASE_URL}/api/terms`), { 'terms 200': (r) => r.status === 200 });
-  const enrollment = http.post(`${BASE_URL}/api/enrollments`, JSON.stringify({ term: '1-2025', sections: [data.section] }), params(student));
+  const enrollment = http.post(`${BASE_URL}/api/enrollments`, JSON.stringify({ term: '1-2025', sections: [data.section] }), params(student, named('POST /api/enrollments')));
   if (!check(enrollment, { 'enrollment 202': (r) => r.status === 202 })) fail(`enrollment: ${enrollment.status} ${enrollment.body}`);
   const result = pollRequest(enrollment.json('status_url'), student, sleep);
   check(result, { 'enrollment completed': (r) => r.status === 'completed' });
-  const mine = http.get(`${BASE_URL}/api/students/${data.student}/enrollments`, params(student));
+  const mine = http.get(`${BASE_URL}/api/students/${data.student}/enrollments`, params(student, named('GET /api/students/:id/enrollments')));
   check(mine, { 'enrollment listed': (r) => r.status === 200 && r.json().length === 1 });
-  check(http.del(`${BASE_URL}/api/enrollments/${mine.json('0.id')}`, null, params(student)), { 'drop 200': (r) => r.status === 200 });
+  check(http.del(`${BASE_URL}/api/enrollments/${mine.json('0.id')}`, null, params(student, named('DELETE /api/enrollments/:id'))), { 'drop 200': (r) => r.status === 200 });
 }

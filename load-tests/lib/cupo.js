@@ -14,11 +14,15 @@ export const RUN = __ENV.RUN_ID || `k6${Date.now().toString(36)}`;
 // When the gateway checks them (JWT_ISSUER / JWT_AUDIENCE there), pass the same values here.
 const JWT_ISSUER = __ENV.JWT_ISSUER || '';
 const JWT_AUDIENCE = __ENV.JWT_AUDIENCE || '';
+// The gateway refuses a token that lives longer than its JWT_MAX_LIFETIME_SECONDS (1 day by
+// default): pass the same value when it is set lower than an hour.
+const JWT_MAX_LIFETIME = Number(__ENV.JWT_MAX_LIFETIME_SECONDS) > 0 ? Number(__ENV.JWT_MAX_LIFETIME_SECONDS) : Infinity;
 
 const b64 = (value) => encoding.b64encode(value, 'rawurl');
 
-export function token(sub, role, ttlSeconds = 3600) {
+export function token(sub, role, lifetimeSeconds = 3600) {
   const now = Math.floor(Date.now() / 1000);
+  const ttlSeconds = Math.min(lifetimeSeconds, JWT_MAX_LIFETIME);
   const header = b64(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
   const claims = { sub, role, iat: now, exp: now + ttlSeconds };
   if (JWT_ISSUER) claims.iss = JWT_ISSUER;

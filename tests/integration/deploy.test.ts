@@ -16,7 +16,7 @@ import { referenceProblems, schemaProblems, type K8sObject } from './manifest-ch
 /**
  * The deploy checks: real helm, kubectl and promtool binaries (make test finds or fetches them
  * into .tools/deploy/bin; without them these checks are skipped, saying how to enable them); every rendered variant checked field by field against the Kubernetes API
- * models and the Prometheus Operator's CRDs, and for references no schema sees
+ * models and the Prometheus Operator's and KEDA's CRDs, and for references no schema sees
  * (manifest-check.ts); the services' own configuration parsers run on the environment each
  * variant gives them; and a policy every variant must meet.
  */
@@ -43,6 +43,8 @@ const docs = (text: string): K8sObject[] =>
 /** What a production install must give when the chart makes the Secret: only you have these. */
 const PROVIDERS = ['--set', 'secret.graphClientSecret=graph-app-secret', '--set', 'secret.moodleToken=moodle-ws-token', '--set', 'secret.smtpUrl=smtps://mailer:pw@smtp.example.edu:465'];
 const template = (...args: string[]) => docs(run('helm', ['template', 'cupo', CHART, '--namespace', 'cupo', ...args]));
+/** Scaling on queue depth (opt-in): KEDA for the two services that consume job queues. */
+const KEDA = ['--set', 'services.enrollment.autoscaling.keda.enabled=true', '--set', 'services.worker.autoscaling.keda.enabled=true'];
 const SERVICES = ['gateway', 'inventory', 'booking', 'enrollment', 'worker'];
 
 /** The keys values-production.yaml tells you to put in your Secret (its `kubectl create secret`). */
@@ -87,6 +89,12 @@ const VARIANTS: Record<string, { render: () => K8sObject[]; externalSecrets?: Re
   'chart, dev values': { render: once(() => template('-f', join(CHART, 'values-dev.yaml'))) },
   'chart, production values': {
     render: once(() => template('-f', join(CHART, 'values-production.yaml'))),
+    externalSecrets: { 'cupo-secrets': DOCUMENTED_SECRET_KEYS },
+  },
+  // KEDA's objects differ with the infrastructure (how the scaler finds the broker): both.
+  'chart, KEDA, bundled infrastructure': { render: once(() => template(...PROVIDERS, ...KEDA)) },
+  'chart, KEDA, production values': {
+    render: once(() => template('-f', join(CHART, 'values-production.yaml'), ...KEDA)),
     externalSecrets: { 'cupo-secrets': DOCUMENTED_SECRET_KEYS },
   },
   'kustomize k8s/': { render: once(() => docs(run('kubectl', ['kustomize', k8sWithSecrets()]))) },
@@ -173,7 +181,7 @@ describe('deployment files, read as they are', () => {
 
   it('has one Grafana dashboard per file, each panel with a query', () => {
     const files = readdirSync(join(CHART, 'dashboards'));
-    expect(files.sort()).toEqual(['bookings.json', 'enrollment.json', 'overview.json', 'worker.json']);
+    expect(files.sort()).toEqual(['bookings.json', 'enrollment.json', 'load-test.json', 'overview.json', 'worker.json']);
     for (const file of files) {
       const dashboard = JSON.parse(readFileSync(join(CHART, 'dashboards', file), 'utf8'));
       expect(dashboard.uid, file).toMatch(/^cupo-/);
@@ -189,8 +197,8 @@ describe('deployment files, read as they are', () => {
 describe.skipIf(MISSING)(
   titleNeeding('deployment files', TOOLS.helm, TOOLS.kubectl, TOOLS.promtool),
   () => {
-  it('passes helm lint with the default, dev and production values', () => {
-    for (const values of [PROVIDERS, ['-f', join(CHART, 'values-dev.yaml')], ['-f', join(CHART, 'values-production.yaml')]]) {
+  it('passes helm lint with the default, dev and production values, and with KEDA', () => {
+    for (const values of [PROVIDERS, ['-f', join(CHART, 'values-dev.yaml')], ['-f', join(CHART, 'values-production.yaml')], [...PROVIDERS, ...KEDA]]) {
       expect(run('helm', ['lint', CHART, '--strict', ...values])).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
     }
   });
@@ -202,12 +210,14 @@ describe.skipIf(MISSING)(
       it('renders objects that validate against the official schemas', async () => {
         expect(objects.length).toBeGreaterThan(20);
         for (const object of objects) {
+          // KEDA's own CRD schema (required fields, enums) is its official one: checked below.
+          if (object.apiVersion.startsWith('keda.sh/')) continue;
           const Model = await modelFor(object);
           expect(() => new Model(object).validate(), `${object.kind}/${object.metadata.name}`).not.toThrow();
         }
       });
 
-      it('has no field the Kubernetes API (or the Prometheus Operator CRD) does not know, and no wrong type', () => {
+      it('has no field the Kubernetes API (or the Prometheus Operator’s or KEDA’s CRDs) does not know, and no wrong type', () => {
         expect(objects.flatMap(schemaProblems)).toEqual([]);
       });
 
@@ -224,18 +234,19 @@ describe.skipIf(MISSING)(
         }
       });
 
-      it('meets the policy: replicas, probes on the ops port, resources, non-root, pinned images, PDB and HPA per service, shutdown within the grace period', () => {
+      it('meets the policy: replicas, probes on the ops port, resources, non-root, pinned images, a PDB and one autoscaler (HPA or KEDA) per service, shutdown within the grace period', () => {
         const deployments = objects.filter((o) => o.kind === 'Deployment');
         expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['cupo-booking', 'cupo-enrollment', 'cupo-gateway', 'cupo-inventory', 'cupo-worker']);
         const named = (kind: string) => new Map(objects.filter((o) => o.kind === kind).map((o) => [o.metadata.name, o]));
         const pdbs = named('PodDisruptionBudget');
         const hpas = named('HorizontalPodAutoscaler');
+        const scaledObjects = named('ScaledObject');
         for (const deployment of deployments) {
           const name = deployment.metadata.name;
           const pod = deployment.spec.template.spec;
-          const hpa = hpas.get(name);
-          expect(hpa, `${name} HPA`).toBeDefined();
-          expect(hpa!.spec.minReplicas, name).toBeGreaterThanOrEqual(2);
+          const [hpa, scaled] = [hpas.get(name), scaledObjects.get(name)];
+          expect([hpa, scaled].filter(Boolean), `${name}: one autoscaler, the chart's HPA or KEDA's`).toHaveLength(1);
+          expect(hpa ? hpa.spec.minReplicas : scaled!.spec.minReplicaCount, name).toBeGreaterThanOrEqual(2);
           expect(deployment.spec.replicas, `${name}: replicas belong to the HPA`).toBeUndefined();
           expect(deployment.spec.strategy.type, name).toBe('RollingUpdate');
           expect(pdbs.get(name)?.spec.maxUnavailable, `${name} PDB`).toBeGreaterThanOrEqual(1);
@@ -379,6 +390,11 @@ current-context: stand-in
       expect(validate(merge(installable, { secret: { jwtSecret: 'short' } }))).toBe(false);
       expect(validate(merge(installable, { podDisruptionBudget: { maxUnavailable: 0 } }))).toBe(false);
       expect(validate(merge(installable, { bundled: { redis: { password: 'has@and/in-it-0123' } } })), 'a password that would break its URL').toBe(false);
+      const keda = (service: string, autoscaling: object) => merge(installable, { services: { [service]: { autoscaling } } });
+      expect(validate(keda('enrollment', { keda: { enabled: true } })), JSON.stringify(validate.errors)).toBe(true);
+      expect(validate(keda('worker', { keda: { enabled: true, readyMessagesPerReplica: 0 } }))).toBe(false);
+      expect(validate(keda('enrollment', { enabled: false, keda: { enabled: true } })), 'KEDA with autoscaling off would scale nothing').toBe(false);
+      expect(validate(keda('booking', { keda: { enabled: true } })), 'booking consumes no job queue').toBe(false);
 
       // Each development default the services refuse in production, set in the values: the
       // schema refuses it too (under nodeEnv production), so helm stops before the pods would.
@@ -437,11 +453,89 @@ current-context: stand-in
     });
   });
 
+  describe('scaling on queue depth (KEDA, opt-in)', () => {
+    const kinds = (objects: K8sObject[], kind: string) => objects.filter((o) => o.kind === kind).map((o) => o.metadata.name).sort();
+    const CONSUMERS = ['cupo-enrollment', 'cupo-worker'];
+    /** Each KEDA variant beside the same values without KEDA, whose HPAs it replaces. */
+    const PAIRS = [
+      { keda: 'chart, KEDA, bundled infrastructure', hpa: 'chart, default values' },
+      { keda: 'chart, KEDA, production values', hpa: 'chart, production values' },
+    ];
+
+    it('is off by default: an HPA per service and no KEDA object, in the chart and in k8s/', () => {
+      for (const variant of ['chart, default values', 'chart, dev values', 'chart, production values', 'kustomize k8s/', 'kustomize k8s/overlays/dev']) {
+        const objects = VARIANTS[variant]!.render();
+        expect(kinds(objects, 'HorizontalPodAutoscaler'), variant).toEqual(['cupo-booking', 'cupo-enrollment', 'cupo-gateway', 'cupo-inventory', 'cupo-worker']);
+        expect(objects.filter((o) => o.apiVersion.startsWith('keda.sh/')), variant).toEqual([]);
+      }
+    });
+
+    it('scales enrollment and worker on their job queues instead of their HPAs: the same floor, ceiling and CPU target, never to zero', async () => {
+      const contracts = await import(pathToFileURL(join(ROOT, 'packages/contracts/dist/index.js')).href);
+      const queueOf: Record<string, string> = { 'cupo-enrollment': contracts.EnrollmentJobs.queue, 'cupo-worker': contracts.WorkerJobs.queryQueue };
+      for (const pair of PAIRS) {
+        const objects = VARIANTS[pair.keda]!.render();
+        const replaced = VARIANTS[pair.hpa]!.render();
+        expect(kinds(objects, 'HorizontalPodAutoscaler'), pair.keda).toEqual(['cupo-booking', 'cupo-gateway', 'cupo-inventory']);
+        expect(kinds(objects, 'ScaledObject'), pair.keda).toEqual(CONSUMERS);
+        for (const name of CONSUMERS) {
+          const scaled = objects.find((o) => o.kind === 'ScaledObject' && o.metadata.name === name)!;
+          const hpa = replaced.find((o) => o.kind === 'HorizontalPodAutoscaler' && o.metadata.name === name)!;
+          expect(scaled.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name });
+          expect([scaled.spec.minReplicaCount, scaled.spec.maxReplicaCount], name).toEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas]);
+          expect(scaled.spec.minReplicaCount, `${name} answers RPCs: never scaled to zero`).toBeGreaterThanOrEqual(1);
+          expect(scaled.spec.triggers.map((t: any) => ({ type: t.type, metricType: t.metricType, metadata: t.metadata }))).toEqual([
+            { type: 'rabbitmq', metricType: undefined, metadata: { queueName: queueOf[name], mode: 'QueueLength', value: '20' } },
+            { type: 'cpu', metricType: 'Utilization', metadata: { value: String(hpa.spec.metrics[0].resource.target.averageUtilization) } },
+          ]);
+          expect(deployment(objects, name.slice('cupo-'.length)).spec.replicas, `${name}: replicas belong to KEDA's HPA`).toBeUndefined();
+        }
+      }
+    });
+
+    it('lets the scaler reach RabbitMQ with the consumers’ own connection: their AMQP_URL, from the Secret', () => {
+      for (const { keda: variant } of PAIRS) {
+        const objects = VARIANTS[variant]!.render();
+        const external = VARIANTS[variant]!.externalSecrets ? productionSecret : {};
+        for (const name of CONSUMERS) {
+          const scaled = objects.find((o) => o.kind === 'ScaledObject' && o.metadata.name === name)!;
+          const container = containerOf(objects, name.slice('cupo-'.length));
+          const consumers = containerEnvironment(objects, container, external).AMQP_URL;
+          expect(consumers, name).toMatch(/^amqps?:\/\/[^:]+:[^@]+@/);
+          for (const trigger of scaled.spec.triggers.filter((t: any) => t.type === 'rabbitmq')) {
+            const auth = objects.find((o) => o.kind === 'TriggerAuthentication' && o.metadata.name === trigger.authenticationRef.name)!;
+            // As KEDA resolves it: a Secret's key, or the target container's env.
+            const params: Record<string, string | undefined> = {};
+            for (const ref of auth.spec.secretTargetRef ?? []) {
+              const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === ref.name);
+              params[ref.parameter] = secret ? secret.stringData?.[ref.key] : external[ref.key];
+            }
+            for (const ref of auth.spec.env ?? []) params[ref.parameter] = containerEnvironment(objects, container, external)[ref.name];
+            expect(params, `${variant}: ${name}`).toEqual({ host: consumers });
+            expect(trigger.metadata.host, 'no connection string in the ScaledObject').toBeUndefined();
+          }
+        }
+      }
+    });
+
+    it('admits KEDA’s operator to the bundled RabbitMQ’s client port, only when KEDA is used', () => {
+      const rabbitmqPeers = (variant: string) => VARIANTS[variant]!.render().find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'cupo-rabbitmq')!.spec.ingress;
+      const [rule, ...others] = rabbitmqPeers('chart, KEDA, bundled infrastructure');
+      expect(others).toEqual([]);
+      expect(rule.ports).toEqual([{ port: 5672, protocol: 'TCP' }]);
+      expect(rule.from[1]).toEqual({
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } },
+        podSelector: { matchLabels: { app: 'keda-operator' } },
+      });
+      expect(rabbitmqPeers('chart, default values')[0].from).toHaveLength(1);
+    });
+  });
+
   describe('kubernetes objects', () => {
     it('fits a 53-character release name (helm’s longest) into every name and label limit', () => {
       const release = 'a-release-name-of-fifty-three-characters-for-the-test';
       expect(release).toHaveLength(53);
-      for (const values of [PROVIDERS, ['-f', join(CHART, 'values-production.yaml')]]) {
+      for (const values of [PROVIDERS, [...PROVIDERS, ...KEDA], ['-f', join(CHART, 'values-production.yaml')]]) {
         const objects = docs(run('helm', ['template', release, CHART, '--namespace', 'cupo', ...values]));
         const problems: string[] = [];
         const labelValues = (labels: Record<string, string> | undefined, where: string) => {
@@ -509,10 +603,12 @@ current-context: stand-in
     const objects = VARIANTS['chart, default values']!.render();
     const pristine = () => structuredClone(objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'cupo-gateway')!);
     const monitor = () => structuredClone(VARIANTS['chart, production values']!.render().find((o) => o.kind === 'ServiceMonitor')!);
+    const scaledObject = () => structuredClone(VARIANTS['chart, KEDA, bundled infrastructure']!.render().find((o) => o.kind === 'ScaledObject')!);
 
     it('passes the rendered objects as they are', () => {
       expect(schemaProblems(pristine())).toEqual([]);
       expect(schemaProblems(monitor())).toEqual([]);
+      expect(schemaProblems(scaledObject())).toEqual([]);
     });
 
     it('fails a misspelled field at any depth', () => {
@@ -528,6 +624,12 @@ current-context: stand-in
       const crd = monitor();
       crd.spec.endpoints[0].honorLabel = true;
       expect(schemaProblems(crd)).toEqual([expect.stringContaining('spec.endpoints.0.honorLabel: unknown field')]);
+      const scaled = scaledObject();
+      scaled.spec.minReplicas = 2; // KEDA's is minReplicaCount
+      expect(schemaProblems(scaled)).toEqual([expect.stringContaining('ScaledObject/cupo-enrollment: spec.minReplicas: unknown field')]);
+      const metadata = scaledObject();
+      metadata.spec.triggers[0].metadata.value = 20; // KEDA's trigger metadata is strings
+      expect(schemaProblems(metadata)).toEqual([expect.stringContaining('spec.triggers.0.metadata.value: must be string')]);
     });
 
     it('fails a wrong type', () => {
@@ -555,6 +657,26 @@ current-context: stand-in
         'Deployment/cupo-gateway container gateway: readinessProbe port "metrics" names no port of the container',
         'Service/cupo-booking: its selector selects no pod template',
       ]);
+    });
+
+    it('fails KEDA objects that point at nothing, or scale what an HPA also scales', () => {
+      for (const variant of ['chart, KEDA, bundled infrastructure', 'chart, KEDA, production values']) {
+        const broken = VARIANTS[variant]!.render();
+        const auth = (name: string) => broken.find((o) => o.kind === 'TriggerAuthentication' && o.metadata.name === name)!;
+        if (variant.includes('bundled')) auth('cupo-enrollment-rabbitmq').spec.env[0].name = 'RABBITMQ_URL';
+        else auth('cupo-enrollment-rabbitmq').spec.secretTargetRef[0].key = 'RABBITMQ_URL';
+        broken.find((o) => o.kind === 'ScaledObject' && o.metadata.name === 'cupo-worker')!.spec.triggers[0].authenticationRef.name = 'cupo-rabbitmq';
+        const hpa = structuredClone(broken.find((o) => o.kind === 'HorizontalPodAutoscaler')!);
+        hpa.metadata.name = hpa.spec.scaleTargetRef.name = 'cupo-enrollment';
+        broken.push(hpa);
+        expect(referenceProblems(broken, VARIANTS[variant]!.externalSecrets).sort()).toEqual([
+          'HorizontalPodAutoscaler/cupo-enrollment and ScaledObject/cupo-enrollment both scale Deployment/cupo-enrollment',
+          variant.includes('bundled')
+            ? 'TriggerAuthentication/cupo-enrollment-rabbitmq: host reads env RABBITMQ_URL, which container enrollment of Deployment/cupo-enrollment does not define'
+            : 'TriggerAuthentication/cupo-enrollment-rabbitmq: host reads key RABBITMQ_URL, which Secret cupo-secrets does not have',
+          'ScaledObject/cupo-worker: trigger rabbitmq uses TriggerAuthentication/cupo-rabbitmq, which does not exist',
+        ].sort());
+      }
     });
   });
 

@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { delimiter, join } from 'node:path';
-import { freePort } from '@cupo/stack';
+import { delimiter, join, resolve } from 'node:path';
+import { externalTool, freePort } from '@cupo/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, pathWithout, removeTempDirs, ROOT, runIn, tempDir, writeCommand } from './commands.js';
 
@@ -22,25 +22,44 @@ const script = (name: string) => join(ROOT, name);
 describe('tests needing a tool this machine lacks', () => {
   it('are skipped, and the summary names the command that would enable each', async () => {
     const report = join(tempDir('report'), 'vitest.json');
-    const missing = { CUPO_CHROMIUM: '/nonexistent/chromium', CUPO_PROMETHEUS: '/nonexistent/prometheus', CUPO_PROMTOOL: '/nonexistent/promtool', CUPO_HELM: '/nonexistent/helm', CUPO_KUBECTL: '/nonexistent/kubectl' };
+    const missing = { CUPO_CHROMIUM: '/nonexistent/chromium', CUPO_PROMETHEUS: '/nonexistent/prometheus', CUPO_PROMTOOL: '/nonexistent/promtool', CUPO_HELM: '/nonexistent/helm', CUPO_KUBECTL: '/nonexistent/kubectl', CUPO_K6: '/nonexistent/k6' };
     const ran = await runIn(
       join(ROOT, '.tools/node_modules/.bin/pnpm'),
-      ['exec', 'vitest', 'run', 'tests/integration/deploy.test.ts', 'tests/system/ui.test.ts', 'tests/system/observability.test.ts', '--reporter=json', `--outputFile.json=${report}`],
+      ['exec', 'vitest', 'run', 'tests/integration/deploy.test.ts', 'tests/system/ui.test.ts', 'tests/system/observability.test.ts', 'tests/system/k6.test.ts', '--reporter=json', `--outputFile.json=${report}`],
       { ...cleanEnv(), ...missing },
     );
     expect(ran.status, ran.stderr).toBe(0);
     const summary = (await runIn('node', ['tools/stack/dist/test-summary.js', report], cleanEnv())).stdout.trim().split('\n');
+    // The deploy checks that need no tool still run; every other test of these files is skipped.
     expect(summary[0]).toMatch(/^[1-9]\d* passed, 0 failed, [1-9]\d* skipped$/);
     const because = (tool: string) => `${tool}=/nonexistent/${tool.slice(5).toLowerCase()} is not an executable file; enable with \`${tool}=/path/to/${tool.slice(5).toLowerCase()} make test\``;
     expect(summary.slice(1).map((line) => line.replace(/skipped \d+ in/, 'skipped N in')).sort()).toEqual([
       // The deploy checks need all three tools, and name every one that is missing.
       `  skipped N in tests/integration/deploy.test.ts: ${because('CUPO_HELM')}; ${because('CUPO_KUBECTL')}; ${because('CUPO_PROMTOOL')}`,
+      // k6 runs the load scripts; streaming one to Prometheus needs both.
+      `  skipped N in tests/system/k6.test.ts: ${because('CUPO_K6')}`,
+      `  skipped N in tests/system/k6.test.ts: ${because('CUPO_K6')}; ${because('CUPO_PROMETHEUS')}`,
       `  skipped N in tests/system/observability.test.ts: ${because('CUPO_PROMETHEUS')}`,
       `  skipped N in tests/system/ui.test.ts: ${because('CUPO_CHROMIUM')}`,
     ]);
     // Every skip is accounted for by a line.
     const counted = summary.slice(1).reduce((sum, line) => sum + Number(/skipped (\d+) in/.exec(line)![1]), 0);
     expect(counted).toBe(Number(/(\d+) skipped$/.exec(summary[0]!)![1]));
+  });
+});
+
+describe('k6, for the load scripts’ system test', () => {
+  it('is the one CUPO_K6 names, else the team’s copy at ../shared/bin/k6, else one on PATH', () => {
+    const mine = writeCommand(tempDir('k6'), 'k6', 'true');
+    expect(externalTool('k6', { CUPO_K6: mine }).path).toBe(mine);
+    expect(externalTool('k6', { CUPO_K6: '/nonexistent/k6' })).toEqual({
+      name: 'k6',
+      missing: 'CUPO_K6=/nonexistent/k6 is not an executable file; enable with `CUPO_K6=/path/to/k6 make test`',
+    });
+    const path = tempDir('path');
+    writeCommand(path, 'k6', 'true');
+    const team = resolve(ROOT, '../shared/bin/k6');
+    expect(externalTool('k6', { PATH: path }).path).toBe(existsSync(team) ? team : join(path, 'k6'));
   });
 });
 

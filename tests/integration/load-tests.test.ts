@@ -4,13 +4,17 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jwtVerify } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanEnv, pathWithout, removeTempDirs, ROOT, runIn, tempDir, writeCommand } from './commands.js';
 
 /**
- * k6 does not run on this machine, so the scripts are checked for what can be checked
- * without it: they parse as ES modules, import only k6's own modules or files that exist,
- * each declares its options, and the JWTs they sign are ones the gateway accepts.
+ * What can be checked without k6 (tests/system/k6.test.ts runs the scripts with a real one when
+ * there is one): the scripts parse as ES modules, import only k6's own modules or files that
+ * exist, each declares its options, the JWTs they sign are ones the gateway accepts; and `make
+ * load` finds k6, says so when there is none, and hands it what the scripts and the streaming
+ * to Prometheus need.
  */
+afterAll(removeTempDirs);
 const DIR = fileURLToPath(new URL('../../load-tests/', import.meta.url));
 const K6_MODULES = new Set(['k6', 'k6/http', 'k6/crypto', 'k6/encoding', 'k6/metrics', 'k6/execution', 'k6/data']);
 const scripts = readdirSync(DIR).filter((f) => f.endsWith('.js'));
@@ -49,7 +53,55 @@ describe('the k6 scripts', () => {
     expect(lib).toContain("encoding.b64encode(value, 'rawurl')");
     // The gateway refuses a token without exp, and checks iss / aud when it is configured to.
     expect(lib).toContain('const claims = { sub, role, iat: now, exp: now + ttlSeconds };');
+    // Never longer than the gateway's JWT_MAX_LIFETIME_SECONDS, when that is given.
+    expect(lib).toContain('const ttlSeconds = Math.min(lifetimeSeconds, JWT_MAX_LIFETIME);');
     expect(lib).toContain('if (JWT_ISSUER) claims.iss = JWT_ISSUER;');
     expect(lib).toContain('if (JWT_AUDIENCE) claims.aud = JWT_AUDIENCE;');
+  });
+});
+
+describe('make load', () => {
+  // make's own variables stay out of it (an enclosing `make test`'s MAKEFLAGS would leak in).
+  const env = () => ({ ...cleanEnv(), PATH: pathWithout(['k6']) });
+
+  it('says how to get k6 when the one named is not there, and runs nothing', async () => {
+    // (With nothing named it would take the team's copy, ../shared/bin/k6, where there is one.)
+    const ran = await runIn('make', ['-s', '--no-print-directory', 'load'], { ...env(), K6: '/nonexistent/k6' });
+    expect(ran.status).not.toBe(0);
+    expect(ran.stderr.split('\n')).toContain(
+      'k6: K6=/nonexistent/k6 is not an executable file: install k6 (https://grafana.com/docs/k6/latest/set-up/install-k6/) or run `K6=/path/to/k6 make load`',
+    );
+  });
+
+  it('runs each script with the gateway’s settings in k6’s environment, streaming to PROMETHEUS_URL when given', async () => {
+    // A stand-in k6 that records its arguments and what the scripts would read from __ENV.
+    const dir = tempDir('k6');
+    const log = join(dir, 'calls.log');
+    const k6 = writeCommand(
+      dir,
+      'k6',
+      `echo "$* | BASE_URL=$BASE_URL JWT_SECRET=$JWT_SECRET JWT_ISSUER=$JWT_ISSUER RW=$K6_PROMETHEUS_RW_SERVER_URL NATIVE=$K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM TAGS=$K6_SYSTEM_TAGS" >> '${log}'`,
+    );
+    const ran = await runIn('make', ['-s', '--no-print-directory', 'load', 'SCRIPTS=smoke booking-burst', 'BASE_URL=http://127.0.0.1:9', 'PROMETHEUS_URL=http://127.0.0.1:9090'], {
+      ...env(),
+      K6: k6,
+      JWT_SECRET: 'a-secret-of-the-deployment',
+      JWT_ISSUER: 'https://issuer.example',
+    });
+    expect(ran.status, ran.stderr).toBe(0);
+    expect(ran.stderr).toContain(`k6: ${k6}; against http://127.0.0.1:9`);
+    const calls = readFileSync(log, 'utf8').trim().split('\n');
+    expect(calls).toHaveLength(2);
+    for (const [i, script] of ['smoke', 'booking-burst'].entries()) {
+      const [args, seen] = calls[i]!.split(' | ');
+      expect(args).toMatch(new RegExp(`^run --quiet --out experimental-prometheus-rw --tag testid=${script}-\\d{8}T\\d{6} ${ROOT}load-tests/${script}\\.js$`));
+      expect(seen).toContain('BASE_URL=http://127.0.0.1:9 JWT_SECRET=a-secret-of-the-deployment JWT_ISSUER=https://issuer.example');
+      expect(seen).toContain('RW=http://127.0.0.1:9090/api/v1/write NATIVE=true');
+      // URLs carry ids: never a label.
+      expect(seen).toMatch(/TAGS=\S*name\S*$/);
+      expect(seen).not.toMatch(/TAGS=\S*\burl\b/);
+    }
+    // The secret is in k6's environment, never on its command line (where ps shows it).
+    expect(calls.join('\n')).not.toMatch(/^[^|]*a-secret-of-the-deployment/m);
   });
 });

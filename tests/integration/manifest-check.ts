@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import Ajv, { type ValidateFunction } from 'ajv';
@@ -12,11 +12,12 @@ import { parse } from 'yaml';
  *   object, with the right type — from @kubernetes/client-node's generated models (each class
  *   lists its fields and their types). kubernetes-models' JSON schemas leave objects open, so
  *   a misspelled `initialDelaySecond` passed them and a real server would drop it unnoticed.
- *   Prometheus Operator objects are checked against the operator's own CRD schemas, closed the
- *   way the API server's pruning closes them.
+ *   Prometheus Operator and KEDA objects are checked against their projects' own CRD schemas
+ *   (tools/deploy/crds), closed the way the API server's pruning closes them.
  * - `referenceProblems`: what no schema sees — selectors that select nothing, named ports that
  *   name nothing, Secret keys and ConfigMaps that do not exist, `$(VAR)`s never defined,
- *   PodDisruptionBudgets that allow no eviction.
+ *   PodDisruptionBudgets that allow no eviction, a ScaledObject whose target, connection or
+ *   environment is not there, or whose target an HPA of the chart's also scales.
  */
 
 export type K8sObject = {
@@ -119,7 +120,7 @@ function crdValidator(apiVersion: string, kind: string): ValidateFunction | unde
     const goRegExp = (pattern: string, flags: string) =>
       pattern.includes('(?i)') ? new RegExp(pattern.replaceAll('(?i)', ''), `${flags}i`) : new RegExp(pattern, flags);
     const ajv = new Ajv.default({ allErrors: true, strict: false, validateFormats: false, code: { regExp: Object.assign(goRegExp, { code: 'goRegExp' }) } });
-    for (const file of ['monitoring.coreos.com_servicemonitors.yaml', 'monitoring.coreos.com_prometheusrules.yaml']) {
+    for (const file of readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml'))) {
       const crd = parse(readFileSync(join(CRD_DIR, file), 'utf8'));
       for (const version of crd.spec.versions) {
         const schema = closed(version.schema.openAPIV3Schema);
@@ -131,11 +132,14 @@ function crdValidator(apiVersion: string, kind: string): ValidateFunction | unde
   return crdValidators.get(`${apiVersion}/${kind}`);
 }
 
+/** API groups whose objects are defined by a CRD in tools/deploy/crds, not by Kubernetes. */
+export const CRD_GROUPS = ['monitoring.coreos.com', 'keda.sh'];
+
 /** Every unknown field and wrong type in one object, as `Kind/name: path: problem`. */
 export function schemaProblems(object: K8sObject): string[] {
   const problems: string[] = [];
   const where = `${object.kind}/${object.metadata?.name}`;
-  if (object.apiVersion?.startsWith('monitoring.coreos.com/')) {
+  if (CRD_GROUPS.some((group) => object.apiVersion?.startsWith(`${group}/`))) {
     const validate = crdValidator(object.apiVersion, object.kind);
     if (!validate) return [`${where}: no CRD schema for ${object.apiVersion} ${object.kind}`];
     const { metadata, ...rest } = object;
@@ -289,6 +293,42 @@ export function referenceProblems(objects: K8sObject[], externalSecrets: Record<
     else if (target.spec?.replicas !== undefined) problems.push(`${id(target)}: sets spec.replicas while ${id(hpa)} manages it (every apply would reset the HPA's count)`);
   }
 
+  // KEDA: a ScaledObject becomes an HPA of KEDA's making, so the same rules hold, and two HPAs
+  // on one Deployment would fight over its replicas. Its triggers' connections must resolve the
+  // way KEDA resolves them: a Secret key that exists, or an env var of the target's container.
+  const scaledObjects = of('ScaledObject');
+  for (const scaled of scaledObjects) {
+    const ref = scaled.spec.scaleTargetRef;
+    const target = objects.find((o) => o.kind === (ref.kind ?? 'Deployment') && o.metadata.name === ref.name);
+    if (!target) {
+      problems.push(`${id(scaled)}: scaleTargetRef ${ref.kind ?? 'Deployment'}/${ref.name} does not exist`);
+      continue;
+    }
+    if (target.spec?.replicas !== undefined) problems.push(`${id(target)}: sets spec.replicas while ${id(scaled)} manages it (every apply would reset KEDA's count)`);
+    for (const hpa of hpas.filter((h) => h.spec.scaleTargetRef.name === ref.name)) problems.push(`${id(hpa)} and ${id(scaled)} both scale ${id(target)}`);
+    for (const trigger of scaled.spec.triggers ?? []) {
+      const authRef = trigger.authenticationRef;
+      if (!authRef) continue;
+      const auth = objects.find((o) => o.kind === (authRef.kind ?? 'TriggerAuthentication') && o.metadata.name === authRef.name);
+      if (!auth) {
+        problems.push(`${id(scaled)}: trigger ${trigger.type} uses ${authRef.kind ?? 'TriggerAuthentication'}/${authRef.name}, which does not exist`);
+        continue;
+      }
+      for (const ref of auth.spec.secretTargetRef ?? []) {
+        const keys = secretKeys.get(ref.name);
+        if (!keys) problems.push(`${id(auth)}: ${ref.parameter} reads Secret ${ref.name}, which does not exist`);
+        else if (!keys.has(ref.key)) problems.push(`${id(auth)}: ${ref.parameter} reads key ${ref.key}, which Secret ${ref.name} does not have`);
+      }
+      for (const ref of auth.spec.env ?? []) {
+        const containers: any[] = target.spec.template.spec.containers ?? [];
+        const container = ref.containerName ? containers.find((c) => c.name === ref.containerName) : containers[0];
+        if (!container) problems.push(`${id(auth)}: ${ref.parameter} reads container ${ref.containerName} of ${id(target)}, which it does not have`);
+        else if (!(container.env ?? []).some((e: any) => e.name === ref.name) && !(container.envFrom ?? []).some((f: any) => configMaps.get(f.configMapRef?.name)?.has(ref.name)))
+          problems.push(`${id(auth)}: ${ref.parameter} reads env ${ref.name}, which container ${container.name} of ${id(target)} does not define`);
+      }
+    }
+  }
+
   for (const pdb of of('PodDisruptionBudget')) {
     const targets = selected(pdb.spec?.selector).filter((p) => p.owner.kind !== 'Job');
     if (targets.length === 0) {
@@ -297,7 +337,9 @@ export function referenceProblems(objects: K8sObject[], externalSecrets: Record<
     }
     for (const target of targets) {
       const hpa = hpas.find((h) => h.spec.scaleTargetRef.name === target.owner.metadata.name);
-      const fewest: number = hpa ? hpa.spec.minReplicas ?? 1 : target.owner.spec?.replicas ?? 1;
+      const scaled = scaledObjects.find((o) => o.spec.scaleTargetRef.name === target.owner.metadata.name);
+      // KEDA's floor defaults to 0.
+      const fewest: number = hpa ? hpa.spec.minReplicas ?? 1 : scaled ? scaled.spec.minReplicaCount ?? 0 : target.owner.spec?.replicas ?? 1;
       const { maxUnavailable, minAvailable } = pdb.spec;
       const allowed =
         maxUnavailable !== undefined

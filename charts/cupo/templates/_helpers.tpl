@@ -199,8 +199,30 @@ closes, within SHUTDOWN_TIMEOUT_MS; 8 s stay spare before the kubelet's SIGKILL.
 {{- end -}}
 
 {{/*
-One stateless service: Deployment, Service(s), PodDisruptionBudget, HorizontalPodAutoscaler
-and NetworkPolicy. Called from each service's own template file with (dict "root" $ "name" "booking").
+The queues whose backlog KEDA scales a service's consumers on (autoscaling.keda): the
+enrollment saga's jobs, and the worker's queries. Not the worker's onboarding queue: its pace is
+the providers' rate limits, shared by every replica through Redis, so more pods would only wait.
+*/}}
+{{- define "cupo.scaledQueues" -}}
+{{- $queues := dict "enrollment" (list "enrollment.requests") "worker" (list "worker.queries") -}}
+{{- index $queues . | default list | join "," -}}
+{{- end -}}
+
+{{/* "true" when KEDA scales this service (autoscaling on, and autoscaling.keda on). */}}
+{{- define "cupo.kedaScales" -}}
+{{- $autoscaling := .autoscaling -}}
+{{- if and $autoscaling.enabled (dig "keda" "enabled" false $autoscaling) }}true{{ end -}}
+{{- end -}}
+
+{{/* "true" when KEDA scales any service: its operator must then reach RabbitMQ. */}}
+{{- define "cupo.kedaUsed" -}}
+{{- range $name, $config := .Values.services }}{{ include "cupo.kedaScales" $config }}{{ end -}}
+{{- end -}}
+
+{{/*
+One stateless service: Deployment, Service(s), PodDisruptionBudget, HorizontalPodAutoscaler (or,
+with autoscaling.keda, a KEDA ScaledObject and its TriggerAuthentication) and NetworkPolicy.
+Called from each service's own template file with (dict "root" $ "name" "booking").
 Every service serves /healthz, /readyz and /metrics on its ops port (`opsPort`, named `ops`);
 the gateway alone also has a public port (`port`, named `http`: the API and /healthz), and
 its public Service exposes only that one.
@@ -211,6 +233,7 @@ its public Service exposes only that one.
 {{- $config := index $root.Values.services $name -}}
 {{- $ctx := dict "root" $root "name" $name "config" $config -}}
 {{- $fullname := include "cupo.fullname" (list $root $name) -}}
+{{- $keda := include "cupo.kedaScales" $config -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -221,8 +244,8 @@ metadata:
     app.kubernetes.io/component: {{ $name }}
 spec:
   {{- if not $config.autoscaling.enabled }}
-  {{- /* With an HPA the field is the HPA's: a value here would reset a scaled-out service
-         to it on every upgrade or apply (helm/helm#7090). */}}
+  {{- /* With an HPA (the chart's, or KEDA's) the field is the HPA's: a value here would reset
+         a scaled-out service to it on every upgrade or apply (helm/helm#7090). */}}
   replicas: {{ $config.replicas }}
   {{- end }}
   revisionHistoryLimit: 5
@@ -340,7 +363,7 @@ spec:
   selector:
     matchLabels:
       {{- include "cupo.selector" $ctx | nindent 6 }}
-{{- if $config.autoscaling.enabled }}
+{{- if and $config.autoscaling.enabled (not $keda) }}
 ---
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
@@ -360,6 +383,63 @@ spec:
       resource:
         name: cpu
         target: { type: Utilization, averageUtilization: {{ $config.autoscaling.targetCPUUtilizationPercentage }} }
+{{- end }}
+{{- if $keda }}
+{{- $k := $config.autoscaling.keda }}
+{{- $auth := include "cupo.fullname" (list $root (printf "%s-rabbitmq" $name)) }}
+---
+# Scaling on queue depth (autoscaling.keda): KEDA makes and owns the HorizontalPodAutoscaler
+# (keda-hpa-<name>), so the chart renders none for this service.
+apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "cupo.labels" $root | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ $fullname }}
+  {{- /* Never to zero (KEDA's default): these pods also answer the gateway's commands over
+         RPC, which no queue length shows. */}}
+  minReplicaCount: {{ $config.replicas }}
+  maxReplicaCount: {{ $config.autoscaling.maxReplicas }}
+  pollingInterval: {{ $k.pollingIntervalSeconds }}
+  triggers:
+    {{- range $queue := splitList "," (include "cupo.scaledQueues" $name) }}
+    # Ready messages only (AMQP counts those): what the replicas hold unacked is work in hand.
+    - type: rabbitmq
+      metadata:
+        queueName: {{ $queue }}
+        mode: QueueLength
+        value: {{ $k.readyMessagesPerReplica | quote }}
+      authenticationRef:
+        name: {{ $auth }}
+    {{- end }}
+    # CPU as the HPA would: the larger of the two replica counts wins.
+    - type: cpu
+      metricType: Utilization
+      metadata:
+        value: {{ $config.autoscaling.targetCPUUtilizationPercentage | quote }}
+---
+# How KEDA's RabbitMQ scaler connects: with the consumers' own AMQP_URL.
+apiVersion: keda.sh/v1alpha1
+kind: TriggerAuthentication
+metadata:
+  name: {{ $auth }}
+  labels:
+    {{- include "cupo.labels" $root | nindent 4 }}
+spec:
+  {{- if $root.Values.bundled.enabled }}
+  {{- /* No Secret key holds the bundled broker's URL whole: Kubernetes assembles it in the pod
+         from the Secret's RABBITMQ_PASSWORD, and KEDA resolves the container's env the same way. */}}
+  env:
+    - { parameter: host, name: AMQP_URL, containerName: {{ $name }} }
+  {{- else }}
+  secretTargetRef:
+    - { parameter: host, name: {{ include "cupo.secretName" $root }}, key: AMQP_URL }
+  {{- end }}
 {{- end }}
 {{- if $root.Values.networkPolicy.enabled }}
 ---

@@ -1,5 +1,5 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { REPO_ROOT } from './stack.js';
 
 /**
@@ -8,7 +8,7 @@ import { REPO_ROOT } from './stack.js';
  * is not there is skipped, and its title carries the exact command that would enable it, which
  * the summary (test-summary.ts) lists — a missing tool is never a silent pass.
  */
-export type ExternalToolName = 'chromium' | 'prometheus' | 'promtool' | 'helm' | 'kubectl';
+export type ExternalToolName = 'chromium' | 'prometheus' | 'promtool' | 'helm' | 'kubectl' | 'k6';
 
 export interface ExternalTool {
   name: ExternalToolName;
@@ -18,12 +18,25 @@ export interface ExternalTool {
   missing?: string;
 }
 
-const PLACES: Record<ExternalToolName, { file: string; variable: string; provider: string }> = {
-  chromium: { file: '.tools/browser/chromium', variable: 'CUPO_CHROMIUM', provider: 'make browser-tools' },
-  prometheus: { file: '.tools/deploy/bin/prometheus', variable: 'CUPO_PROMETHEUS', provider: 'make deploy-tools' },
-  promtool: { file: '.tools/deploy/bin/promtool', variable: 'CUPO_PROMTOOL', provider: 'make deploy-tools' },
-  helm: { file: '.tools/deploy/bin/helm', variable: 'CUPO_HELM', provider: 'make deploy-tools' },
-  kubectl: { file: '.tools/deploy/bin/kubectl', variable: 'CUPO_KUBECTL', provider: 'make deploy-tools' },
+interface Place {
+  /** Relative to the repository's root. */
+  file: string;
+  variable: string;
+  /** What else would provide it, for the message when it is missing. */
+  provider: string;
+  /** Also taken from PATH (never a tool that may act on something real, like kubectl). */
+  onPath?: boolean;
+}
+
+const PLACES: Record<ExternalToolName, Place> = {
+  chromium: { file: '.tools/browser/chromium', variable: 'CUPO_CHROMIUM', provider: '`make browser-tools` to find or fetch one' },
+  prometheus: { file: '.tools/deploy/bin/prometheus', variable: 'CUPO_PROMETHEUS', provider: '`make deploy-tools` to find or fetch one' },
+  promtool: { file: '.tools/deploy/bin/promtool', variable: 'CUPO_PROMTOOL', provider: '`make deploy-tools` to find or fetch one' },
+  helm: { file: '.tools/deploy/bin/helm', variable: 'CUPO_HELM', provider: '`make deploy-tools` to find or fetch one' },
+  kubectl: { file: '.tools/deploy/bin/kubectl', variable: 'CUPO_KUBECTL', provider: '`make deploy-tools` to find or fetch one' },
+  // No registry the project uses carries k6: the team's machines have a copy beside the
+  // project (../shared/bin, see its README), anyone else installs it the usual way.
+  k6: { file: '../shared/bin/k6', variable: 'CUPO_K6', provider: 'install k6 (https://grafana.com/docs/k6/latest/set-up/install-k6/)', onPath: true },
 };
 
 const executable = (path: string) => {
@@ -35,17 +48,25 @@ const executable = (path: string) => {
   }
 };
 
-/** The tool its variable names, else the one `make test` provided; never one merely on PATH (kubectl there may reach a real cluster). */
+/**
+ * The tool its variable names, else the one `make test` provided (or, for k6, the team's copy);
+ * only k6 is also taken from PATH: kubectl there may reach a real cluster, and the others are
+ * linked from PATH into .tools by `make test` already.
+ */
 export function externalTool(name: ExternalToolName, env: NodeJS.ProcessEnv = process.env): ExternalTool {
-  const { file, variable, provider } = PLACES[name];
+  const { file, variable, provider, onPath } = PLACES[name];
   const enable = `\`${variable}=/path/to/${name} make test\``;
   const named = env[variable];
   if (named) {
     return executable(named) ? { name, path: named } : { name, missing: `${variable}=${named} is not an executable file; enable with ${enable}` };
   }
-  const provided = join(REPO_ROOT, file);
+  const provided = resolve(REPO_ROOT, file);
   if (executable(provided)) return { name, path: provided };
-  return { name, missing: `${name} not found (${file}); enable with ${enable}, or \`${provider}\` to find or fetch one` };
+  if (onPath) {
+    const found = (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, name)).find(executable);
+    if (found) return { name, path: found };
+  }
+  return { name, missing: `${name} not found (${file}${onPath ? ', PATH' : ''}); enable with ${enable}, or ${provider}` };
 }
 
 const MARK = /\s\[skipped: needs (.+)\]$/;

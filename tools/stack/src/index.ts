@@ -8,3 +8,4 @@ export * from './tcp-proxy.js';
 export * from './private-servers.js';
 export * from './supervisor.js';
 export * from './external-tools.js';
+export * from './k6.js';
