@@ -1,10 +1,34 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const read = (path: string) => readFileSync(fileURLToPath(new URL(`../../${path}`, import.meta.url)), 'utf8');
 
+/** Every TypeScript source of ours (tests included), as [path, text]. */
+const sources = (): [string, string][] =>
+  ['packages', 'services', 'tools', 'tests'].flatMap((top) =>
+    (readdirSync(fileURLToPath(new URL(`../../${top}`, import.meta.url)), { recursive: true }) as string[])
+      .map((path) => `${top}/${path}`)
+      .filter((path) => path.endsWith('.ts') && !/(^|\/)(node_modules|dist)\//.test(path))
+      .map((path) => [path, read(path)] as [string, string]),
+  );
+
+/** `<pattern>` at `file:line`, for every match outside the files `allowed` accepts. */
+const occurrences = (pattern: RegExp, allowed: (path: string) => boolean) =>
+  sources()
+    .filter(([path]) => !allowed(path))
+    .flatMap(([path, text]) => text.split('\n').flatMap((line, i) => (pattern.test(line) ? [`${path}:${i + 1}: ${line.trim()}`] : [])));
+
 describe('the repository', () => {
+  it('speaks one error vocabulary: errors are named classes, and only @cupo/errors reads their kind', () => {
+    const inErrors = (path: string) => path.startsWith('packages/errors/');
+    // Subclasses call super(); the base class constructed anywhere else is an unnamed error made inline.
+    expect(occurrences(/new DomainError\(/, inErrors)).toEqual([]);
+    // Callers ask isRefusal / isTransient / httpStatusOf, never the kind itself.
+    const KIND = /\.kind\s*[!=]==?\s*'(invalid|unauthorized|forbidden|not_found|conflict|unprocessable|rate_limited|unavailable|timeout|internal)'|error\.kind\s*[!=]==/;
+    expect(occurrences(KIND, inErrors)).toEqual([]);
+  });
+
   it('keeps the per-service Dockerfiles identical but for the service they build', () => {
     const normalise = (service: string) =>
       read(`services/${service}/Dockerfile`)

@@ -8,6 +8,12 @@ import { amqpUrlFor, createVhost, defaultUrls, deleteVhost } from '@cupo/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const logger = pino({ level: 'silent' });
+
+class RefusedOnPurposeError extends DomainError {
+  constructor() {
+    super('conflict', 'NOPE', 'refused on purpose', { why: 'test' });
+  }
+}
 const { amqpUrl } = defaultUrls();
 const vhost = `cupo-it-rpc-${randomUUID()}`;
 let connection: AmqpConnectionManager;
@@ -29,7 +35,7 @@ beforeAll(async () => {
         return { text, requestId: context.requestId };
       }),
       'refuse.v1': rpcHandler(z.object({}), async () => {
-        throw new DomainError('conflict', 'NOPE', 'refused on purpose', { why: 'test' });
+        throw new RefusedOnPurposeError();
       }),
       'crash.v1': rpcHandler(z.object({}), async () => {
         throw new Error('secret internals');

@@ -25,6 +25,20 @@ export class RpcTimeoutError extends DomainError {
   }
 }
 
+/** No handler for the command here (a replica older than its caller, or a misrouted message). */
+export class UnknownCommandError extends DomainError {
+  constructor(command: string) {
+    super('invalid', 'UNKNOWN_COMMAND', `Unknown command ${command}`);
+  }
+}
+
+/** The command's payload does not match its schema: refused before any handler runs. */
+export class PayloadInvalidError extends DomainError {
+  constructor(errors: { path: string; message: string }[]) {
+    super('invalid', 'VALIDATION_FAILED', 'The command payload is invalid', { errors });
+  }
+}
+
 export class RpcUnroutableError extends DomainError {
   constructor(command: string) {
     super('unavailable', 'SERVICE_UNAVAILABLE', `No service is serving ${command}`, { command }, 1);

@@ -2,7 +2,7 @@ import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { Histogram, type Registry } from 'prom-client';
-import { DomainError } from '@cupo/errors';
+import { isRefusal, isTransient } from '@cupo/errors';
 import { safeAck } from './ack.js';
 import {
   HEADER_DEADLINE,
@@ -10,6 +10,8 @@ import {
   RPC_EXCHANGE,
   RPC_LATENCY_BUCKETS,
   errorReply,
+  PayloadInvalidError,
+  UnknownCommandError,
   type RpcReply,
 } from './envelope.js';
 import { SupervisedChannel } from './supervised-channel.js';
@@ -189,21 +191,17 @@ export class RpcServer {
   private async run(command: string, message: ConsumeMessage, context: RpcContext): Promise<RpcReply> {
     const handler = this.options.handlers[command];
     try {
-      if (!handler) {
-        throw new DomainError('invalid', 'UNKNOWN_COMMAND', `Unknown command ${command}`);
-      }
+      if (!handler) throw new UnknownCommandError(command);
       const parsed = handler.schema.safeParse(JSON.parse(message.content.toString('utf8')));
       if (!parsed.success) {
-        throw new DomainError('invalid', 'VALIDATION_FAILED', 'The command payload is invalid', {
-          errors: parsed.error.issues.map((issue) => ({
-            path: issue.path.map(String).join('.'),
-            message: issue.message,
-          })),
-        });
+        throw new PayloadInvalidError(
+          parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })),
+        );
       }
       return { ok: true, result: await handler.handle(parsed.data, context) };
     } catch (error) {
-      if (!(error instanceof DomainError) || error.kind === 'internal') {
+      // A refusal or a transient error is the caller's answer; anything else is a fault.
+      if (!isRefusal(error) && !isTransient(error)) {
         context.logger.error({ err: error }, 'command failed unexpectedly');
       }
       return errorReply(error);

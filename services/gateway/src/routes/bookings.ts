@@ -3,7 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import { v5 as uuidv5 } from 'uuid';
 import type { RpcClient } from '@cupo/amqp';
 import { BookingCommands, BookingRequestBody, ListBookingsQuery, type Booking, type Page } from '@cupo/contracts';
-import { DomainError } from '@cupo/errors';
+import { isRefusal, isTransient } from '@cupo/errors';
 import { actorOf, type authenticate } from '../http/auth.js';
 import { parseListQuery, sendPage } from '../http/pagination.js';
 import { renderDomainError } from '../http/problem.js';
@@ -93,7 +93,7 @@ async function asResponse(status: number, work: () => Promise<unknown>): Promise
   try {
     return { status, contentType: 'application/json', headers: {}, body: await work() };
   } catch (error) {
-    if (!(error instanceof DomainError) || error.kind === 'internal') throw error;
+    if (!isRefusal(error) && !isTransient(error)) throw error;
     const rendered = renderDomainError(error);
     return { ...rendered, contentType: 'application/problem+json' };
   }

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { deadQueueOf, retryQueueOf, type QueueInspector, type RpcClient } from '@cupo/amqp';
-import { healthOf, type BreakerSnapshot, type CircuitBreakers } from '@cupo/circuit-breakers';
+import { CircuitBreakerNotFoundError, healthOf, type BreakerSnapshot, type CircuitBreakers } from '@cupo/circuit-breakers';
 import {
   EnrollmentBroadcasts,
   EnrollmentCommands,
@@ -14,11 +14,10 @@ import {
   type BreakerState,
   type Page,
 } from '@cupo/contracts';
-import { DomainError } from '@cupo/errors';
 import { requireRole, type authenticate } from '../http/auth.js';
 import { parseListQuery, sendPage } from '../http/pagination.js';
 import { parseInput, pathParam } from '../http/validate.js';
-import type { IdempotencyStore } from '../idempotency/idempotency-store.js';
+import { IdempotencyKeyNotFoundError, type IdempotencyStore } from '../idempotency/idempotency-store.js';
 
 /** Every queue the system runs on: the services' command queues and the job queues with their retry and dead letters. */
 const OBSERVED_QUEUES = [
@@ -105,9 +104,7 @@ export function opsRoutes(deps: {
       { name },
       { requestId: req.requestId, windowMs: deps.gatherWindowMs },
     );
-    if (!known && replies.length === 0) {
-      throw new DomainError('not_found', 'CIRCUIT_BREAKER_NOT_FOUND', `No circuit breaker named '${name}'`);
-    }
+    if (!known && replies.length === 0) throw new CircuitBreakerNotFoundError(name);
     const report = await gatherBreakers(req.requestId);
     res.json({ name, reset_instances: (known ? 1 : 0) + replies.length, ...report[name] });
   });
@@ -160,9 +157,7 @@ export function opsRoutes(deps: {
         : { forgotten: false },
       deps.idempotency.forget(key),
     ]);
-    if (!inEnrollment.forgotten && !inGateway) {
-      throw new DomainError('not_found', 'IDEMPOTENCY_KEY_NOT_FOUND', `No idempotency entry '${key}'`);
-    }
+    if (!inEnrollment.forgotten && !inGateway) throw new IdempotencyKeyNotFoundError(key);
     res.json({ key, forgotten: true });
   });
 

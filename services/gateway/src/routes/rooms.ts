@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import type { RpcClient } from '@cupo/amqp';
 import { AvailabilityQuery, CreateRoomBody, InventoryCommands, RoomId, type Page } from '@cupo/contracts';
-import { DomainError } from '@cupo/errors';
 import { z } from 'zod';
 import { requireRole, type authenticate } from '../http/auth.js';
 import { parseListQuery, sendPage } from '../http/pagination.js';
+import { ResourceNotFoundError } from '../http/problem.js';
 import { parseInput } from '../http/validate.js';
 
 /** Rooms and availability: public reads, admin creation. Served by inventory over RPC. */
@@ -45,7 +45,7 @@ export function roomRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate>
 function roomIdOf(raw: string | string[] | undefined): number {
   const parsed = RoomId.safeParse(raw);
   if (!parsed.success || !/^\d+$/.test(String(raw))) {
-    throw new DomainError('not_found', 'ROOM_NOT_FOUND', `Room ${String(raw)} does not exist`);
+    throw new ResourceNotFoundError('ROOM_NOT_FOUND', 'Room', String(raw));
   }
   return parsed.data;
 }

@@ -1,5 +1,5 @@
 import { rpcHandler, type RpcHandler } from '@cupo/amqp';
-import type { CircuitBreakers } from '@cupo/circuit-breakers';
+import { CircuitBreakerNotFoundError, type CircuitBreakers } from '@cupo/circuit-breakers';
 import {
   CreateSectionBody,
   CreateStudentBody,
@@ -21,7 +21,6 @@ import {
   ResetBreakerCommand,
   SubmitEnrollmentCommand,
 } from '@cupo/contracts';
-import { DomainError } from '@cupo/errors';
 import { z } from 'zod';
 import { dropEnrollment } from '../../app/drop-enrollment.js';
 import { getEnrollmentRequest } from '../../app/get-enrollment-request.js';
@@ -87,9 +86,7 @@ export function broadcastHandlers(breakers: CircuitBreakers, instance: string): 
       breakers: breakers.snapshot(),
     })),
     [EnrollmentBroadcasts.resetBreaker]: rpcHandler(ResetBreakerCommand, async (command) => {
-      if (!breakers.has(command.name)) {
-        throw new DomainError('not_found', 'CIRCUIT_BREAKER_NOT_FOUND', `No circuit breaker named '${command.name}'`);
-      }
+      if (!breakers.has(command.name)) throw new CircuitBreakerNotFoundError(command.name);
       breakers.reset(command.name);
       return { instance, name: command.name, state: breakers.stateOf(command.name) };
     }),

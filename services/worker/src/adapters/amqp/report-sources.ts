@@ -1,6 +1,6 @@
-import type { RpcClient } from '@cupo/amqp';
+import { RpcTimeoutError, type RpcClient } from '@cupo/amqp';
 import { ReportCommands, type QueryRequestBody } from '@cupo/contracts';
-import { DependencyUnavailableError, DomainError } from '@cupo/errors';
+import { DependencyUnavailableError } from '@cupo/errors';
 import type { ReportSources } from '../../app/ports.js';
 
 /**
@@ -17,7 +17,7 @@ export class RpcReportSources implements ReportSources {
     } catch (error) {
       // An owner that does not answer in time is an outage, not a fault of the query: the
       // consumer then retries without using up the query's attempts.
-      if (error instanceof DomainError && error.kind === 'timeout') throw new DependencyUnavailableError(`${query.type} source`, error);
+      if (error instanceof RpcTimeoutError) throw new DependencyUnavailableError(`${query.type} source`, error);
       throw error;
     }
   }
