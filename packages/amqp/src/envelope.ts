@@ -39,6 +39,13 @@ export class PayloadInvalidError extends DomainError {
   }
 }
 
+/** A reply that does not match its command's reply schema: the server and its caller disagree on the contract. */
+export class ReplyInvalidError extends DomainError {
+  constructor(command: string) {
+    super('internal', 'INVALID_REPLY', `The reply to ${command} does not match its contract`, { command });
+  }
+}
+
 export class RpcUnroutableError extends DomainError {
   constructor(command: string) {
     super('unavailable', 'SERVICE_UNAVAILABLE', `No service is serving ${command}`, { command }, 1);

@@ -3,16 +3,20 @@ import { deadQueueOf, retryQueueOf, type QueueInspector, type RpcClient } from '
 import { CircuitBreakerNotFoundError, healthOf, type BreakerSnapshot, type CircuitBreakers } from '@cupo/circuit-breakers';
 import {
   EnrollmentBroadcasts,
-  EnrollmentCommands,
   BreakerName,
   EnrollmentJobs,
+  ForgetIdempotencyKey,
+  GetEnrollmentStats,
   IdempotencyEntryKey,
+  ListBreakers,
+  ListSagas,
   OnboardingJobs,
+  PurgeSagas,
+  ResetBreaker,
   WorkerJobs,
   PurgeSagasQuery,
   SagasQuery,
   type BreakerState,
-  type Page,
 } from '@cupo/contracts';
 import { requireRole, type authenticate } from '../http/auth.js';
 import { parseListQuery, sendPage } from '../http/pagination.js';
@@ -59,9 +63,9 @@ export function opsRoutes(deps: {
   router.use('/api/ops', deps.auth, requireRole('admin'));
 
   const gatherBreakers = async (requestId: string): Promise<Record<string, AggregatedBreaker>> => {
-    const { replies } = await rpc.gather<InstanceBreakers>(
+    const { replies } = await rpc.gather(
       EnrollmentBroadcasts.exchange,
-      EnrollmentBroadcasts.listBreakers,
+      ListBreakers,
       {},
       { requestId, windowMs: deps.gatherWindowMs },
     );
@@ -98,9 +102,9 @@ export function opsRoutes(deps: {
       deps.breakers.reset(name);
       known = true;
     }
-    const { replies } = await rpc.gather<{ instance: string }>(
+    const { replies } = await rpc.gather(
       EnrollmentBroadcasts.exchange,
-      EnrollmentBroadcasts.resetBreaker,
+      ResetBreaker,
       { name },
       { requestId: req.requestId, windowMs: deps.gatherWindowMs },
     );
@@ -111,12 +115,7 @@ export function opsRoutes(deps: {
 
   router.get('/api/ops/stats', async (req, res) => {
     const [service, breakers, gatewayKeys, queues] = await Promise.all([
-      rpc.call<{
-        requests: Record<string, number>;
-        sagas: Record<string, number>;
-        idempotency: { entries: number; sample_keys: string[] };
-        outbox: { pending: number; oldest_seconds: number };
-      }>(EnrollmentCommands.stats, {}, { requestId: req.requestId }),
+      rpc.call(GetEnrollmentStats, {}, { requestId: req.requestId }),
       breakerReport(req.requestId),
       deps.idempotency.census().catch(() => undefined),
       deps.queues.depths(OBSERVED_QUEUES),
@@ -139,12 +138,12 @@ export function opsRoutes(deps: {
 
   router.get('/api/ops/sagas', async (req, res) => {
     const { filters, page } = parseListQuery(SagasQuery, req.query);
-    sendPage(req, res, await rpc.call<Page<unknown>>(EnrollmentCommands.listSagas, { ...filters, page }, { requestId: req.requestId }));
+    sendPage(req, res, await rpc.call(ListSagas, { ...filters, page }, { requestId: req.requestId }));
   });
 
   router.delete('/api/ops/sagas', async (req, res) => {
     const query = parseInput(PurgeSagasQuery, req.query);
-    res.json(await rpc.call(EnrollmentCommands.purgeSagas, query, { requestId: req.requestId }));
+    res.json(await rpc.call(PurgeSagas, query, { requestId: req.requestId }));
   });
 
   router.delete('/api/ops/idempotency/:key', async (req, res) => {
@@ -153,7 +152,7 @@ export function opsRoutes(deps: {
     // `enrollment:…` in enrollment's database (which need not be running for the other).
     const [inEnrollment, inGateway] = await Promise.all([
       key.startsWith('enrollment:')
-        ? rpc.call<{ forgotten: boolean }>(EnrollmentCommands.forgetIdempotencyKey, { key }, { requestId: req.requestId })
+        ? rpc.call(ForgetIdempotencyKey, { key }, { requestId: req.requestId })
         : { forgotten: false },
       deps.idempotency.forget(key),
     ]);
