@@ -47,6 +47,24 @@ describe('the repository', () => {
     expect(dockerfile).toMatch(/test -n "\$SERVICE" \|\|/);
   });
 
+  it('lets every package build on its own (the image runs tsc -b for one): it references each workspace package it uses', () => {
+    const missing: string[] = [];
+    for (const top of ['packages', 'services', 'tools']) {
+      for (const name of readdirSync(path(top))) {
+        const dir = `${top}/${name}`;
+        if (!existsSync(path(`${dir}/tsconfig.json`))) continue;
+        const { dependencies = {} } = JSON.parse(read(`${dir}/package.json`)) as { dependencies?: Record<string, string> };
+        const references = (JSON.parse(read(`${dir}/tsconfig.json`)) as { references?: { path: string }[] }).references ?? [];
+        const referenced = new Set(references.map((r) => r.path.split('/').pop()));
+        for (const used of Object.keys(dependencies).filter((d) => d.startsWith('@cupo/'))) {
+          const target = used.slice('@cupo/'.length);
+          if (!referenced.has(target)) missing.push(`${dir} uses ${used} without a tsconfig reference`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
   it('builds images that are multi-stage, run as a non-root user, check their health and let SIGTERM reach node', () => {
     const dockerfile = read('Dockerfile');
     // The build stage, then one runtime stage per kind of image: the services and the stand-ins.
