@@ -3,11 +3,24 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { connectAmqp, RpcClient, rpcHandler, RpcServer, type AmqpConnectionManager } from '@cupo/amqp';
+import { NoParameters, rpcCommand } from '@cupo/contracts';
 import { DomainError } from '@cupo/errors';
 import { amqpUrlFor, createVhost, defaultUrls, deleteVhost } from '@cupo/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const logger = pino({ level: 'silent' });
+
+class RefusedOnPurposeError extends DomainError {
+  constructor() {
+    super('conflict', 'NOPE', 'refused on purpose', { why: 'test' });
+  }
+}
+
+const Echo = rpcCommand('echo.v1', z.object({ text: z.string() }), z.object({ text: z.string(), requestId: z.string() }));
+const Refuse = rpcCommand('refuse.v1', NoParameters, NoParameters);
+const Crash = rpcCommand('crash.v1', NoParameters, NoParameters);
+const Slow = rpcCommand('slow.v1', NoParameters, z.string());
+const Nobody = rpcCommand('nobody.v1', NoParameters, NoParameters);
 const { amqpUrl } = defaultUrls();
 const vhost = `cupo-it-rpc-${randomUUID()}`;
 let connection: AmqpConnectionManager;
@@ -23,19 +36,19 @@ beforeAll(async () => {
     prefetch: 10,
     logger,
     registry: new Registry(),
-    handlers: {
-      'echo.v1': rpcHandler(z.object({ text: z.string() }), async ({ text }, context) => {
+    handlers: [
+      rpcHandler(Echo, async ({ text }, context) => {
         calls += 1;
         return { text, requestId: context.requestId };
       }),
-      'refuse.v1': rpcHandler(z.object({}), async () => {
-        throw new DomainError('conflict', 'NOPE', 'refused on purpose', { why: 'test' });
+      rpcHandler(Refuse, async () => {
+        throw new RefusedOnPurposeError();
       }),
-      'crash.v1': rpcHandler(z.object({}), async () => {
+      rpcHandler(Crash, async () => {
         throw new Error('secret internals');
       }),
-      'slow.v1': rpcHandler(z.object({}), async () => new Promise((resolve) => setTimeout(() => resolve('late'), 500))),
-    },
+      rpcHandler(Slow, async () => new Promise((resolve) => setTimeout(() => resolve('late'), 500))),
+    ],
   });
   await server.start();
   client = new RpcClient(connection, { defaultTimeoutMs: 2_000, logger, registry: new Registry() });
@@ -51,7 +64,7 @@ afterAll(async () => {
 
 describe('RPC over RabbitMQ', () => {
   it('answers with the result and carries the request id', async () => {
-    await expect(client.call('echo.v1', { text: 'hi' }, { requestId: 'req-1' })).resolves.toEqual({
+    await expect(client.call(Echo, { text: 'hi' }, { requestId: 'req-1' })).resolves.toEqual({
       text: 'hi',
       requestId: 'req-1',
     });
@@ -59,12 +72,12 @@ describe('RPC over RabbitMQ', () => {
 
   it('matches many concurrent replies to their callers', async () => {
     const texts = Array.from({ length: 200 }, (_, i) => `m${i}`);
-    const replies = await Promise.all(texts.map((text) => client.call<{ text: string }>('echo.v1', { text }, { requestId: text })));
+    const replies = await Promise.all(texts.map((text) => client.call(Echo, { text }, { requestId: text })));
     expect(replies.map((r) => r.text)).toEqual(texts);
   });
 
   it('brings domain errors back as domain errors, with their code and details', async () => {
-    await expect(client.call('refuse.v1', {}, { requestId: 'r' })).rejects.toMatchObject({
+    await expect(client.call(Refuse, {}, { requestId: 'r' })).rejects.toMatchObject({
       kind: 'conflict',
       code: 'NOPE',
       details: { why: 'test' },
@@ -72,21 +85,23 @@ describe('RPC over RabbitMQ', () => {
   });
 
   it('turns an unexpected failure into INTERNAL_ERROR without leaking its message', async () => {
-    const error = await client.call('crash.v1', {}, { requestId: 'r' }).catch((e: unknown) => e);
+    const error = await client.call(Crash, {}, { requestId: 'r' }).catch((e: unknown) => e);
     expect(error).toMatchObject({ kind: 'internal', code: 'INTERNAL_ERROR' });
     expect(String((error as Error).message)).not.toContain('secret');
   });
 
   it('refuses an invalid payload before the handler runs', async () => {
     const before = calls;
-    await expect(client.call('echo.v1', { text: 42 }, { requestId: 'r' })).rejects.toMatchObject({
+    // A caller whose contract says otherwise (an older or newer version of the command).
+    const Mismatched = rpcCommand('echo.v1', z.object({ text: z.number() }), Echo.reply);
+    await expect(client.call(Mismatched, { text: 42 }, { requestId: 'r' })).rejects.toMatchObject({
       code: 'VALIDATION_FAILED',
     });
     expect(calls).toBe(before);
   });
 
   it('times out with UPSTREAM_TIMEOUT at the deadline', async () => {
-    await expect(client.call('slow.v1', {}, { requestId: 'r', timeoutMs: 100 })).rejects.toMatchObject({
+    await expect(client.call(Slow, {}, { requestId: 'r', timeoutMs: 100 })).rejects.toMatchObject({
       kind: 'timeout',
       code: 'UPSTREAM_TIMEOUT',
     });
@@ -94,9 +109,35 @@ describe('RPC over RabbitMQ', () => {
 
   it('fails at once with SERVICE_UNAVAILABLE when nobody serves the command', async () => {
     const started = Date.now();
-    await expect(client.call('nobody.v1', {}, { requestId: 'r', timeoutMs: 5_000 })).rejects.toMatchObject({
+    await expect(client.call(Nobody, {}, { requestId: 'r', timeoutMs: 5_000 })).rejects.toMatchObject({
       code: 'SERVICE_UNAVAILABLE',
     });
     expect(Date.now() - started).toBeLessThan(4_000);
+  });
+
+  it('checks each reply against its command: one that breaks the contract is an error, not a wrong value', async () => {
+    const ExpectsANumber = rpcCommand('echo.v1', Echo.request, z.object({ text: z.number() }));
+    await expect(client.call(ExpectsANumber, { text: 'hi' }, { requestId: 'r' })).rejects.toMatchObject({
+      kind: 'internal',
+      code: 'INVALID_REPLY',
+    });
+  });
+
+  it('hands a valid reply on whole: a field the caller’s contract does not know yet passes through', async () => {
+    const KnowsOnlyText = rpcCommand('echo.v1', Echo.request, z.object({ text: z.string() }));
+    await expect(client.call(KnowsOnlyText, { text: 'hi' }, { requestId: 'req-2' })).resolves.toEqual({ text: 'hi', requestId: 'req-2' });
+  });
+
+  it('answers a command by its handler in a list, and refuses two handlers for one command', () => {
+    expect(
+      () =>
+        new RpcServer(connection, {
+          queue: 'twice.rpc',
+          prefetch: 1,
+          logger,
+          registry: new Registry(),
+          handlers: [rpcHandler(Refuse, async () => ({})), rpcHandler(Refuse, async () => ({}))],
+        }),
+    ).toThrow(/two handlers for refuse.v1/);
   });
 });

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { connectAmqp, RpcClient } from '@cupo/amqp';
+import { rpcCommand } from '@cupo/contracts';
+import { z } from 'zod';
 import { startPrivateRabbitMQ, type PrivateRabbitMQ } from '@cupo/stack';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -113,9 +115,10 @@ describe('a RabbitMQ resource alarm', () => {
       // Big commands fill the blocked socket's buffers, so later publishes wait in the client
       // itself — past their deadline.
       const payload = { filler: 'x'.repeat(2_000_000) };
+      const BigCommand = rpcCommand('inventory.rooms.list.v1', z.object({ filler: z.string() }), z.unknown());
       const calls = await Promise.race([
         Promise.allSettled(
-          Array.from({ length: 12 }, () => rpc.call('inventory.rooms.list.v1', payload, { requestId: 'alarm-test' })),
+          Array.from({ length: 12 }, () => rpc.call(BigCommand, payload, { requestId: 'alarm-test' })),
         ),
         new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 20_000)),
       ]);

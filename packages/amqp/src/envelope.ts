@@ -25,6 +25,27 @@ export class RpcTimeoutError extends DomainError {
   }
 }
 
+/** No handler for the command here (a replica older than its caller, or a misrouted message). */
+export class UnknownCommandError extends DomainError {
+  constructor(command: string) {
+    super('invalid', 'UNKNOWN_COMMAND', `Unknown command ${command}`);
+  }
+}
+
+/** The command's payload does not match its schema: refused before any handler runs. */
+export class PayloadInvalidError extends DomainError {
+  constructor(errors: { path: string; message: string }[]) {
+    super('invalid', 'VALIDATION_FAILED', 'The command payload is invalid', { errors });
+  }
+}
+
+/** A reply that does not match its command's reply schema: the server and its caller disagree on the contract. */
+export class ReplyInvalidError extends DomainError {
+  constructor(command: string) {
+    super('internal', 'INVALID_REPLY', `The reply to ${command} does not match its contract`, { command });
+  }
+}
+
 export class RpcUnroutableError extends DomainError {
   constructor(command: string) {
     super('unavailable', 'SERVICE_UNAVAILABLE', `No service is serving ${command}`, { command }, 1);

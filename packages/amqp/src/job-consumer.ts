@@ -2,7 +2,7 @@ import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { DomainError } from '@cupo/errors';
+import { isTransient } from '@cupo/errors';
 import { safeAck } from './ack.js';
 import { HEADER_REQUEST_ID } from './envelope.js';
 import { ConfirmedPublisher } from './publisher.js';
@@ -181,8 +181,9 @@ export interface JobConsumerOptions<T> {
 /**
  * Consumes a durable queue. The outcome of each message decides what happens to it:
  * - handled → ack (the handler has committed its effects);
- * - a dependency is unavailable (`kind: unavailable`, e.g. an open breaker) → back to the
- *   retry queue with backoff, without using up an attempt: the job is not at fault;
+ * - a transient error (`isTransient`: a dependency is away, e.g. an open breaker, or did not
+ *   answer in time) → back to the retry queue with backoff, without using up an attempt: the
+ *   job is not at fault;
  * - any other error → retry with exponential backoff and full jitter until `maxAttempts`,
  *   then `onGiveUp` and the dead-letter queue;
  * - a payload that cannot be parsed → dead-letter queue at once (retrying cannot fix it).
@@ -332,7 +333,7 @@ export class JobConsumer<T> {
       safeAck(channel, message, context.logger);
       return 'ok';
     } catch (error) {
-      if (isUnavailable(error)) return this.retryAfterOutage(channel, message, context, error);
+      if (isTransient(error)) return this.retryAfterOutage(channel, message, context, error);
       if (context.attempt >= this.options.maxAttempts) return this.giveUp(channel, message, payload, error, context);
       const delay = this.backoff(context.attempt);
       context.logger.warn({ err: error, retryInMs: delay }, 'job failed; retrying');
@@ -434,10 +435,6 @@ export class JobConsumer<T> {
       ...(delayMs === undefined ? {} : { expiration: String(delayMs) }),
     });
   }
-}
-
-function isUnavailable(error: unknown): boolean {
-  return error instanceof DomainError && error.kind === 'unavailable';
 }
 
 function describe(error: unknown): string {

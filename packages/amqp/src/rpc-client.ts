@@ -3,12 +3,14 @@ import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage, Message } from 'amqplib';
 import type { Logger } from 'pino';
 import { Histogram, type Registry } from 'prom-client';
+import type { ReplyOf, RequestOf, RpcCommand } from '@cupo/contracts';
 import { DependencyUnavailableError, DomainError, fromErrorBody } from '@cupo/errors';
 import {
   HEADER_DEADLINE,
   HEADER_REQUEST_ID,
   RPC_EXCHANGE,
   RPC_LATENCY_BUCKETS,
+  ReplyInvalidError,
   RpcTimeoutError,
   RpcUnroutableError,
   type RpcReply,
@@ -89,7 +91,14 @@ export class RpcClient {
     ]);
   }
 
-  async call<T>(command: string, payload: unknown, options: RpcCallOptions): Promise<T> {
+  /**
+   * Sends `command` and resolves with its reply, checked against the command's reply schema. The
+   * reply is handed on as it came, not as the schema would rebuild it: a field this caller's
+   * contract does not know yet (a newer server, mid-upgrade) passes through, as protobuf keeps
+   * unknown fields.
+   */
+  async call<C extends RpcCommand>(rpc: C, payload: RequestOf<C>, options: RpcCallOptions): Promise<ReplyOf<C>> {
+    const command = rpc.name;
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs;
     const started = process.hrtime.bigint();
     const observe = (outcome: string) =>
@@ -127,7 +136,7 @@ export class RpcClient {
       })
       .catch((error: unknown) => this.settle(correlationId, new DependencyUnavailableError('RabbitMQ', error)));
     try {
-      const result = (await reply) as T;
+      const result = this.checked(rpc, await reply);
       observe('ok');
       return result;
     } catch (error) {
@@ -141,12 +150,13 @@ export class RpcClient {
    * answer that arrives within `windowMs`. Used for per-process state (circuit breakers);
    * a replica too slow to answer in the window is simply missing from the result.
    */
-  async gather<T>(
+  async gather<C extends RpcCommand>(
     exchange: string,
-    command: string,
-    payload: unknown,
+    rpc: C,
+    payload: RequestOf<C>,
     options: RpcCallOptions & { windowMs: number },
-  ): Promise<{ replies: T[]; errors: Error[] }> {
+  ): Promise<{ replies: ReplyOf<C>[]; errors: Error[] }> {
+    const command = rpc.name;
     if (!this.connection.isConnected() || !this.channel.isAttached()) throw new DependencyUnavailableError('RabbitMQ');
     if (!this.fanouts.has(exchange)) {
       // Publishing to an undeclared exchange would close the channel: declare it first (the
@@ -171,12 +181,30 @@ export class RpcClient {
         },
       });
       await new Promise((resolve) => setTimeout(resolve, options.windowMs));
-      return { replies: gathering.replies as T[], errors: gathering.errors };
     } catch (error) {
       throw new DependencyUnavailableError('RabbitMQ', error);
     } finally {
       this.gathering.delete(correlationId);
     }
+    const replies: ReplyOf<C>[] = [];
+    const errors = [...gathering.errors];
+    for (const reply of gathering.replies) {
+      try {
+        replies.push(this.checked(rpc, reply));
+      } catch (error) {
+        errors.push(error as Error);
+      }
+    }
+    return { replies, errors };
+  }
+
+  /** The reply if it matches the command's reply schema; a reply that does not is a fault of its sender. */
+  private checked<C extends RpcCommand>(rpc: C, reply: unknown): ReplyOf<C> {
+    const check = rpc.reply.safeParse(reply);
+    if (check.success) return reply as ReplyOf<C>;
+    const problems = check.error.issues.slice(0, 5).map((issue) => `${issue.path.map(String).join('.') || '(reply)'}: ${issue.message}`);
+    this.options.logger.error({ command: rpc.name, problems }, 'RPC reply does not match its contract');
+    throw new ReplyInvalidError(rpc.name);
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,8 @@ import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { Histogram, type Registry } from 'prom-client';
-import { DomainError } from '@cupo/errors';
+import type { PayloadOf, ReplyOf, RpcCommand } from '@cupo/contracts';
+import { isRefusal, isTransient } from '@cupo/errors';
 import { safeAck } from './ack.js';
 import {
   HEADER_DEADLINE,
@@ -10,11 +11,13 @@ import {
   RPC_EXCHANGE,
   RPC_LATENCY_BUCKETS,
   errorReply,
+  PayloadInvalidError,
+  UnknownCommandError,
   type RpcReply,
 } from './envelope.js';
 import { SupervisedChannel } from './supervised-channel.js';
 
-/** Anything with zod's `safeParse` shape: the package validates without depending on zod. */
+/** Anything with zod's `safeParse` shape: a job consumer validates its messages without depending on zod. */
 export interface PayloadSchema<T> {
   safeParse(input: unknown):
     | { success: true; data: T }
@@ -30,17 +33,19 @@ export interface RpcContext {
   logger: Logger;
 }
 
-export interface RpcHandler<T = any> {
-  schema: PayloadSchema<T>;
-  handle: (payload: T, context: RpcContext) => Promise<unknown>;
+/** What a server answers `command` with: its payload parsed by the command's request schema. */
+export interface RpcHandler<C extends RpcCommand = RpcCommand> {
+  command: C;
+  // A method, not a function property: a list of handlers of different commands is an RpcHandler[].
+  handle(payload: PayloadOf<C>, context: RpcContext): Promise<ReplyOf<C>>;
 }
 
-/** Declares a handler with its payload type inferred from the schema. */
-export function rpcHandler<T>(
-  schema: PayloadSchema<T>,
-  handle: (payload: T, context: RpcContext) => Promise<unknown>,
-): RpcHandler<T> {
-  return { schema, handle };
+/** Declares the handler of `command`: the payload's type and the reply's come from the command. */
+export function rpcHandler<C extends RpcCommand>(
+  command: C,
+  handle: (payload: PayloadOf<C>, context: RpcContext) => Promise<ReplyOf<C>>,
+): RpcHandler<C> {
+  return { command, handle };
 }
 
 export interface RpcServerOptions {
@@ -52,7 +57,8 @@ export interface RpcServerOptions {
    * the channel.
    */
   broadcastExchange?: string;
-  handlers: Record<string, RpcHandler>;
+  /** One per command, each under the command's name. */
+  handlers: readonly RpcHandler[];
   /** How many commands one replica works on at once. */
   prefetch: number;
   logger: Logger;
@@ -72,10 +78,16 @@ export class RpcServer {
   private drained: (() => void) | undefined;
   private readonly duration: Histogram<'command' | 'outcome'>;
 
+  private readonly handlers = new Map<string, RpcHandler>();
+
   constructor(
     private readonly connection: AmqpConnectionManager,
     private readonly options: RpcServerOptions,
   ) {
+    for (const handler of options.handlers) {
+      if (this.handlers.has(handler.command.name)) throw new Error(`two handlers for ${handler.command.name}`);
+      this.handlers.set(handler.command.name, handler);
+    }
     // Several servers in one process (commands and broadcasts) share the one histogram.
     this.duration =
       (options.registry.getSingleMetric('rpc_server_duration_seconds') as Histogram<'command' | 'outcome'> | undefined) ??
@@ -89,7 +101,7 @@ export class RpcServer {
   }
 
   start(): Promise<void> {
-    const { queue, handlers, prefetch } = this.options;
+    const { queue, prefetch } = this.options;
     this.channel = new SupervisedChannel(this.connection, {
       name: `rpc-server:${queue}`,
       confirm: false,
@@ -105,7 +117,7 @@ export class RpcServer {
         } else {
           await channel.assertExchange(RPC_EXCHANGE, 'direct', { durable: true });
           await channel.assertQueue(queue, { durable: true });
-          for (const command of Object.keys(handlers)) {
+          for (const command of this.handlers.keys()) {
             await channel.bindQueue(queue, RPC_EXCHANGE, command);
           }
         }
@@ -187,23 +199,19 @@ export class RpcServer {
   }
 
   private async run(command: string, message: ConsumeMessage, context: RpcContext): Promise<RpcReply> {
-    const handler = this.options.handlers[command];
+    const handler = this.handlers.get(command);
     try {
-      if (!handler) {
-        throw new DomainError('invalid', 'UNKNOWN_COMMAND', `Unknown command ${command}`);
-      }
-      const parsed = handler.schema.safeParse(JSON.parse(message.content.toString('utf8')));
+      if (!handler) throw new UnknownCommandError(command);
+      const parsed = handler.command.request.safeParse(JSON.parse(message.content.toString('utf8')));
       if (!parsed.success) {
-        throw new DomainError('invalid', 'VALIDATION_FAILED', 'The command payload is invalid', {
-          errors: parsed.error.issues.map((issue) => ({
-            path: issue.path.map(String).join('.'),
-            message: issue.message,
-          })),
-        });
+        throw new PayloadInvalidError(
+          parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })),
+        );
       }
       return { ok: true, result: await handler.handle(parsed.data, context) };
     } catch (error) {
-      if (!(error instanceof DomainError) || error.kind === 'internal') {
+      // A refusal or a transient error is the caller's answer; anything else is a fault.
+      if (!isRefusal(error) && !isTransient(error)) {
         context.logger.error({ err: error }, 'command failed unexpectedly');
       }
       return errorReply(error);

@@ -10,6 +10,8 @@ import { Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { DependencyUnavailableError } from '@cupo/errors';
 
+export * from './errors.js';
+
 export interface BreakerThresholds {
   /** Consecutive failures that open the circuit. */
   failureThreshold: number;

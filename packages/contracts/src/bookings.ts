@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { Actor, UserId } from './actor.js';
 import { IsoDate, daysBetween, todayUtc } from './dates.js';
-import { PageRequest } from './pages.js';
+import { PageRequest, pageOf } from './pages.js';
+import { rpcCommand } from './rpc.js';
 
 /** A stay covers the nights check_in ≤ d < check_out: at least one, at most this many. */
 export const MAX_STAY_NIGHTS = 30;
@@ -52,14 +53,6 @@ export const ListBookingsQuery = z.strictObject({ user_id: UserId.optional() });
 
 // --- RPC commands served by booking ---------------------------------------------------
 
-export const BookingCommands = {
-  confirm: 'booking.confirm.v1',
-  get: 'booking.get.v1',
-  // v2: answers one page ({items, next}) instead of every booking.
-  list: 'booking.list.v2',
-  cancel: 'booking.cancel.v1',
-} as const;
-
 export const ConfirmBookingCommand = z.object({
   booking_id: z.uuid(),
   /**
@@ -77,3 +70,9 @@ export type ConfirmBookingCommand = z.infer<typeof ConfirmBookingCommand>;
 export const GetBookingCommand = z.object({ booking_id: z.uuid(), actor: Actor });
 export const CancelBookingCommand = GetBookingCommand;
 export const ListBookingsCommand = z.object({ actor: Actor, user_id: UserId.optional(), page: PageRequest });
+
+export const ConfirmBooking = rpcCommand('booking.confirm.v1', ConfirmBookingCommand, Booking);
+export const GetBooking = rpcCommand('booking.get.v1', GetBookingCommand, Booking);
+// v2: answers one page ({items, next}) instead of every booking.
+export const ListBookings = rpcCommand('booking.list.v2', ListBookingsCommand, pageOf(Booking));
+export const CancelBooking = rpcCommand('booking.cancel.v1', CancelBookingCommand, Booking);

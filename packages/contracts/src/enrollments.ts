@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Actor, UserId } from './actor.js';
-import { PageRequest } from './pages.js';
+import { PageRequest, pageOf } from './pages.js';
+import { NoParameters, accepted, rpcCommand } from './rpc.js';
 import { Email, safeString, safeText } from './text.js';
 
 // --- Catalog --------------------------------------------------------------------------
@@ -64,7 +65,9 @@ export type RequestStatus = z.infer<typeof RequestStatus>;
 export const SectionOutcome = z.enum(['pending', 'reserved', 'enrolled', 'failed', 'released', 'not_attempted']);
 export type SectionOutcome = z.infer<typeof SectionOutcome>;
 
-export const FailureReason = z.object({ code: z.string().max(64), detail: z.string().max(1_000) });
+// The detail is an error's own words (a poison message's last cause among them): not bounded
+// here, so that a long one still reads back instead of failing the read.
+export const FailureReason = z.object({ code: z.string().max(64), detail: z.string() });
 export type FailureReason = z.infer<typeof FailureReason>;
 
 export const EnrollmentRequestView = z.object({
@@ -136,37 +139,37 @@ export const PurgeSagasQuery = z.strictObject({
 
 export const BreakerState = z.enum(['closed', 'open', 'half_open']);
 export type BreakerState = z.infer<typeof BreakerState>;
-export interface BreakerReport {
-  state: BreakerState;
-  failure_count: number;
-  success_count: number;
-}
+export const BreakerReport = z.object({
+  state: BreakerState,
+  failure_count: z.number().int(),
+  success_count: z.number().int(),
+});
+export type BreakerReport = z.infer<typeof BreakerReport>;
+
+/** One saga as ops lists it. */
+export const SagaSummary = z.object({
+  saga_id: z.uuid(),
+  name: z.string(),
+  status: SagaStatus,
+  steps: z.array(z.object({ name: z.string(), status: z.string(), section: z.string().optional() })),
+  started_at: z.string(),
+  finished_at: z.string().optional(),
+});
+export type SagaSummary = z.infer<typeof SagaSummary>;
+
+/** Enrollment's share of `GET /api/ops/stats`: counts by status, idempotency keys, the outbox. */
+export const EnrollmentStats = z.object({
+  requests: z.record(z.string(), z.number()),
+  sagas: z.record(z.string(), z.number()),
+  idempotency: z.object({ entries: z.number().int(), sample_keys: z.array(z.string()) }),
+  outbox: z.object({ pending: z.number().int(), oldest_seconds: z.number() }),
+});
+export type EnrollmentStats = z.infer<typeof EnrollmentStats>;
 
 // --- RPC commands served by enrollment -------------------------------------------------
 
-export const EnrollmentCommands = {
-  submit: 'enrollment.submit.v1',
-  getRequest: 'enrollment.get-request.v1',
-  // The list commands' v2 answer one page ({items, next}) instead of every row.
-  listTerms: 'enrollment.list-terms.v2',
-  listSections: 'enrollment.list-sections.v2',
-  getSection: 'enrollment.get-section.v1',
-  listStudentEnrollments: 'enrollment.list-student-enrollments.v2',
-  drop: 'enrollment.drop.v1',
-  createSection: 'enrollment.create-section.v1',
-  createStudent: 'enrollment.create-student.v1',
-  stats: 'enrollment.ops.stats.v1',
-  listSagas: 'enrollment.ops.list-sagas.v2',
-  purgeSagas: 'enrollment.ops.purge-sagas.v1',
-  forgetIdempotencyKey: 'enrollment.ops.forget-idempotency-key.v1',
-} as const;
-
 /** Sent to every enrollment replica at once (fanout): each answers for its own breakers. */
-export const EnrollmentBroadcasts = {
-  exchange: 'cupo.ops.enrollment',
-  listBreakers: 'enrollment.ops.list-breakers.v1',
-  resetBreaker: 'enrollment.ops.reset-breaker.v1',
-} as const;
+export const EnrollmentBroadcasts = { exchange: 'cupo.ops.enrollment' } as const;
 
 /** The durable job: "process this request"; everything else is read from the database. */
 export const EnrollmentJobs = {
@@ -199,6 +202,11 @@ export const SubmitEnrollmentCommand = z.object({
 });
 export type SubmitEnrollmentCommand = z.infer<typeof SubmitEnrollmentCommand>;
 
+/** `POST /api/enrollments` answers 202 with this (the first time and on every replay). */
+export const EnrollmentAccepted = accepted('request_id', z.literal('queued'));
+export type EnrollmentAccepted = z.infer<typeof EnrollmentAccepted>;
+export const SubmittedEnrollment = z.object({ response: EnrollmentAccepted, replayed: z.boolean() });
+
 export const GetRequestCommand = z.object({ request_id: z.uuid(), actor: Actor });
 export const ListTermsCommand = z.object({ page: PageRequest });
 export const ListSectionsCommand = z.object({ term: TermCode.optional(), page: PageRequest });
@@ -218,6 +226,10 @@ export const PurgeSagasCommand = z.object({
 export const ForgetIdempotencyKeyCommand = z.object({ key: IdempotencyEntryKey });
 export const ResetBreakerCommand = z.object({ name: BreakerName });
 
+/** A student as created: active until the registrar says otherwise. */
+export const Student = z.object({ id: z.string(), name: z.string(), email: z.string(), active: z.boolean() });
+export type Student = z.infer<typeof Student>;
+
 // --- A student's own requests (so a request in progress is found again after leaving the page) ---
 
 /** `open`: still queued or processing. */
@@ -231,12 +243,42 @@ export const RequestsQuery = z.strictObject({
   cursor: z.string().min(1).max(512).optional(),
 });
 
-export const EnrollmentRequestCommands = {
-  listRequests: 'enrollment.list-requests.v1',
-} as const;
 export const ListRequestsCommand = z.object({
   actor: Actor,
   status: RequestsFilter.optional(),
   limit: z.number().int().min(1).max(200),
   cursor: z.string().min(1).max(512).optional(),
 });
+
+export const SubmitEnrollment = rpcCommand('enrollment.submit.v1', SubmitEnrollmentCommand, SubmittedEnrollment);
+export const GetEnrollmentRequest = rpcCommand('enrollment.get-request.v1', GetRequestCommand, EnrollmentRequestView);
+export const ListEnrollmentRequests = rpcCommand('enrollment.list-requests.v1', ListRequestsCommand, pageOf(EnrollmentRequestView));
+// The list commands' v2 answer one page ({items, next}) instead of every row.
+export const ListTerms = rpcCommand('enrollment.list-terms.v2', ListTermsCommand, pageOf(Term));
+export const ListSections = rpcCommand('enrollment.list-sections.v2', ListSectionsCommand, pageOf(Section));
+export const GetSection = rpcCommand('enrollment.get-section.v1', GetSectionCommand, Section);
+export const ListStudentEnrollments = rpcCommand('enrollment.list-student-enrollments.v2', ListStudentEnrollmentsCommand, pageOf(Enrollment));
+export const DropEnrollment = rpcCommand('enrollment.drop.v1', DropEnrollmentCommand, Enrollment);
+export const CreateSection = rpcCommand('enrollment.create-section.v1', CreateSectionBody, Section);
+export const CreateStudent = rpcCommand('enrollment.create-student.v1', CreateStudentBody, Student);
+export const GetEnrollmentStats = rpcCommand('enrollment.ops.stats.v1', NoParameters, EnrollmentStats);
+export const ListSagas = rpcCommand('enrollment.ops.list-sagas.v2', ListSagasCommand, pageOf(SagaSummary));
+export const PurgeSagas = rpcCommand('enrollment.ops.purge-sagas.v1', PurgeSagasCommand, z.object({ purged: z.number().int() }));
+export const ForgetIdempotencyKey = rpcCommand(
+  'enrollment.ops.forget-idempotency-key.v1',
+  ForgetIdempotencyKeyCommand,
+  z.object({ forgotten: z.boolean() }),
+);
+
+/** Broadcast (EnrollmentBroadcasts.exchange): each replica answers with its own breakers. */
+export const ListBreakers = rpcCommand(
+  'enrollment.ops.list-breakers.v1',
+  NoParameters,
+  z.object({ instance: z.string(), breakers: z.record(z.string(), BreakerReport) }),
+);
+/** Broadcast: each replica that has the breaker resets it and answers; the others refuse. */
+export const ResetBreaker = rpcCommand(
+  'enrollment.ops.reset-breaker.v1',
+  ResetBreakerCommand,
+  z.object({ instance: z.string(), name: z.string(), state: BreakerState }),
+);

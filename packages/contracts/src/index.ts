@@ -7,3 +7,4 @@ export * from './enrollments.js';
 export * from './queries.js';
 export * from './onboarding.js';
 export * from './pages.js';
+export * from './rpc.js';

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { UserId } from './actor.js';
 import { CreateStudentBody } from './enrollments.js';
-import { PageRequest } from './pages.js';
+import { PageRequest, pageOf } from './pages.js';
+import { NoParameters, accepted, rpcCommand } from './rpc.js';
 
 const PositiveInt = z.number().int().positive().max(100_000);
 
@@ -33,16 +34,6 @@ export const TasksQuery = z.strictObject({
   parent_id: z.uuid().optional(),
 });
 
-export const OnboardingCommands = {
-  ingest: 'worker.onboarding.ingest.v1',
-  getConfig: 'worker.onboarding.get-config.v1',
-  putConfig: 'worker.onboarding.put-config.v1',
-  // v2: answers one page ({items, next}) instead of the newest 500.
-  listTasks: 'worker.tasks.list.v2',
-  getTask: 'worker.tasks.get.v1',
-  retryTask: 'worker.tasks.retry.v1',
-} as const;
-
 export const OnboardingJobs = {
   exchange: 'cupo.jobs',
   routingKey: 'worker.onboarding.v1',
@@ -65,6 +56,33 @@ export const GetTaskCommand = z.object({ task_id: z.uuid() });
 /** An admin runs a failed task again: a workflow, a batch's failed workflows, or an ingest. */
 export const RetryTaskCommand = z.object({ task_id: z.uuid(), requested_by: z.string() });
 
+/** A task as admins see it (an ingest's input stays in the worker). */
+export const Task = z.object({
+  id: z.uuid(),
+  type: TaskType,
+  status: TaskStatus,
+  parent_id: z.string().nullable(),
+  student_id: z.string().nullable(),
+  entity_count: z.number().int(),
+  details: z.record(z.string(), z.unknown()),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  stuck: z.boolean(),
+});
+export type Task = z.infer<typeof Task>;
+
+/** `POST /api/admin/onboarding/ingest` answers 202 with this. */
+export const IngestAccepted = accepted('task_id', TaskStatus);
+
+export const IngestStudents = rpcCommand('worker.onboarding.ingest.v1', IngestCommand, IngestAccepted);
+export const GetOnboardingConfig = rpcCommand('worker.onboarding.get-config.v1', NoParameters, OnboardingConfig);
+export const PutOnboardingConfig = rpcCommand('worker.onboarding.put-config.v1', OnboardingConfig, OnboardingConfig);
+// v2: answers one page ({items, next}) instead of the newest 500.
+export const ListTasks = rpcCommand('worker.tasks.list.v2', ListTasksCommand, pageOf(Task));
+export const GetTask = rpcCommand('worker.tasks.get.v1', GetTaskCommand, Task);
+export const RetryTask = rpcCommand('worker.tasks.retry.v1', RetryTaskCommand, z.object({ task: Task, status_url: z.string() }));
+
 // --- Following onboarding (the admin page reads these instead of walking the task tree) ---
 
 /**
@@ -75,41 +93,42 @@ export const RetryTaskCommand = z.object({ task_id: z.uuid(), requested_by: z.st
 export const IngestPhase = z.enum(['queued', 'reading', 'onboarding', 'finished', 'failed']);
 export type IngestPhase = z.infer<typeof IngestPhase>;
 
-export interface TaskCounts {
-  total: number;
-  pending: number;
-  running: number;
-  completed: number;
-  failed: number;
-}
+export const TaskCounts = z.object({
+  total: z.number().int(),
+  pending: z.number().int(),
+  running: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+});
+export type TaskCounts = z.infer<typeof TaskCounts>;
 
 /** `GET /api/admin/onboarding/{id}/progress`: one ingest and everything under it, counted in one query. */
-export interface IngestProgress {
-  task_id: string;
-  phase: IngestPhase;
-  source: string | null;
+export const IngestProgress = z.object({
+  task_id: z.uuid(),
+  phase: IngestPhase,
+  source: z.string().nullable(),
   /** Known once the ingest has read its students. */
-  received: number | null;
-  new: number | null;
-  already_seen: number | null;
-  batches: TaskCounts;
-  workflows: TaskCounts & { with_warnings: number };
-  error: string | null;
-  created_at: string;
+  received: z.number().int().nullable(),
+  new: z.number().int().nullable(),
+  already_seen: z.number().int().nullable(),
+  batches: TaskCounts,
+  workflows: TaskCounts.extend({ with_warnings: z.number().int() }),
+  error: z.string().nullable(),
+  created_at: z.string(),
   /** When the last of its work ended; null while any is still to do. */
-  finished_at: string | null;
-}
+  finished_at: z.string().nullable(),
+});
+export type IngestProgress = z.infer<typeof IngestProgress>;
 
 /** `GET /api/admin/tasks/summary`: every task counted by type and status, and the stuck ones. */
-export interface TaskSummary {
-  ingest: TaskCounts;
-  batch: TaskCounts;
-  workflow: TaskCounts;
-  stuck: number;
-}
+export const TaskSummary = z.object({
+  ingest: TaskCounts,
+  batch: TaskCounts,
+  workflow: TaskCounts,
+  stuck: z.number().int(),
+});
+export type TaskSummary = z.infer<typeof TaskSummary>;
 
-export const OnboardingProgressCommands = {
-  progress: 'worker.onboarding.progress.v1',
-  taskSummary: 'worker.tasks.summary.v1',
-} as const;
 export const IngestProgressCommand = z.object({ task_id: z.uuid() });
+export const GetIngestProgress = rpcCommand('worker.onboarding.progress.v1', IngestProgressCommand, IngestProgress);
+export const GetTaskSummary = rpcCommand('worker.tasks.summary.v1', NoParameters, TaskSummary);

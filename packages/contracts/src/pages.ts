@@ -28,3 +28,8 @@ export interface Page<T> {
   items: T[];
   next?: string;
 }
+
+/** The reply of a list command: a page of `item`. */
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), next: Cursor.optional() });
+}

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Actor } from './actor.js';
 import { IsoDate, daysBetween } from './dates.js';
 import { SectionCode } from './enrollments.js';
+import { accepted, rpcCommand } from './rpc.js';
 
 /** The longest date window a report may cover. */
 export const MAX_REPORT_WINDOW_DAYS = 366;
@@ -38,18 +39,15 @@ export const QueryView = z.object({
   status: QueryStatus,
   params: z.unknown(),
   result: z.unknown().optional(),
-  error: z.object({ code: z.string().max(64), detail: z.string().max(1_000) }).optional(),
+  // The detail is an error's own words (the last cause of a retried failure): not bounded here,
+  // so that a long one still reads back instead of failing the read.
+  error: z.object({ code: z.string().max(64), detail: z.string() }).optional(),
   created_at: z.iso.datetime({ offset: true }),
   processed_at: z.iso.datetime({ offset: true }).optional(),
 });
 export type QueryView = z.infer<typeof QueryView>;
 
 // --- RPC served by worker -----------------------------------------------------------------
-
-export const WorkerCommands = {
-  submitQuery: 'worker.queries.submit.v1',
-  getQuery: 'worker.queries.get.v1',
-} as const;
 
 export const WorkerJobs = {
   exchange: 'cupo.jobs',
@@ -61,35 +59,46 @@ export const SubmitQueryCommand = z.object({ query: QueryRequestBody, actor: Act
 export const GetQueryCommand = z.object({ query_id: z.uuid(), actor: Actor });
 export const QueryRequestedMessage = z.object({ query_id: z.uuid() });
 
-// --- What the owners answer for reports ---------------------------------------------------
+/** `POST /api/queries` answers 202 with this. */
+export const QueryAccepted = accepted('query_id', QueryStatus);
+export type QueryAccepted = z.infer<typeof QueryAccepted>;
 
-export const ReportCommands = {
-  occupancy: 'inventory.reports.occupancy.v1',
-  roomSearch: 'inventory.reports.room-search.v1',
-  sectionRoster: 'enrollment.reports.section-roster.v1',
-} as const;
+export const SubmitQuery = rpcCommand('worker.queries.submit.v1', SubmitQueryCommand, QueryAccepted);
+export const GetQuery = rpcCommand('worker.queries.get.v1', GetQueryCommand, QueryView);
+
+// --- What the owners answer for reports ---------------------------------------------------
 
 export const OccupancyCommand = z.object({ from: IsoDate, to: IsoDate });
 export const RoomSearchCommand = z.object({ from: IsoDate, to: IsoDate, min_available: z.number().int().min(1).max(10_000) });
 export const SectionRosterCommand = z.object({ section: SectionCode });
 
-export interface OccupancyRow {
-  room_id: number;
-  name: string;
-  type: string;
-  room_nights: number;
-  sold: number;
-  occupancy: number;
-}
-export interface RoomSearchRow {
-  room_id: number;
-  name: string;
-  type: string;
-  min_available: number;
-}
-export interface RosterEntry {
-  student_id: string;
-  name: string;
-  email: string;
-  enrolled_at: string;
-}
+export const OccupancyRow = z.object({
+  room_id: z.number().int(),
+  name: z.string(),
+  type: z.string(),
+  room_nights: z.number().int(),
+  sold: z.number().int(),
+  /** sold / room_nights, to 4 places (0 with no night on sale). */
+  occupancy: z.number(),
+});
+export type OccupancyRow = z.infer<typeof OccupancyRow>;
+
+export const RoomSearchRow = z.object({
+  room_id: z.number().int(),
+  name: z.string(),
+  type: z.string(),
+  min_available: z.number().int(),
+});
+export type RoomSearchRow = z.infer<typeof RoomSearchRow>;
+
+export const RosterEntry = z.object({
+  student_id: z.string(),
+  name: z.string(),
+  email: z.string(),
+  enrolled_at: z.string(),
+});
+export type RosterEntry = z.infer<typeof RosterEntry>;
+
+export const OccupancyReport = rpcCommand('inventory.reports.occupancy.v1', OccupancyCommand, z.array(OccupancyRow));
+export const RoomSearchReport = rpcCommand('inventory.reports.room-search.v1', RoomSearchCommand, z.array(RoomSearchRow));
+export const SectionRosterReport = rpcCommand('enrollment.reports.section-roster.v1', SectionRosterCommand, z.array(RosterEntry));

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IsoDate, daysBetween } from './dates.js';
-import { PageRequest } from './pages.js';
+import { PageRequest, pageOf } from './pages.js';
+import { rpcCommand } from './rpc.js';
 import { safeText } from './text.js';
 
 /** Rooms and nightly availability: the inventory service's HTTP shapes and RPC commands. */
@@ -51,19 +52,6 @@ export type CreateRoomBody = z.infer<typeof CreateRoomBody>;
 
 // --- RPC commands served by inventory -------------------------------------------------
 
-export const InventoryCommands = {
-  // v2: answers one page ({items, next}) instead of every room.
-  listRooms: 'inventory.rooms.list.v2',
-  getRoom: 'inventory.rooms.get.v1',
-  createRoom: 'inventory.rooms.create.v1',
-  getAvailability: 'inventory.availability.get.v1',
-  reserveNights: 'inventory.nights.reserve.v1',
-  releaseNights: 'inventory.nights.release.v1',
-  /** The reconciler's reads: reservations holding nights, page by page, and a membership check. */
-  heldReservations: 'inventory.reservations.held.v1',
-  heldAmong: 'inventory.reservations.held-among.v1',
-} as const;
-
 export const ListRoomsCommand = z.object({ page: PageRequest });
 export const GetRoomCommand = z.object({ room_id: z.number().int().positive().max(2_147_483_647) });
 export const GetAvailabilityCommand = z.object({
@@ -109,3 +97,14 @@ export const NightsResult = z.object({
   status: z.enum(['reserved', 'released']),
 });
 export type NightsResult = z.infer<typeof NightsResult>;
+
+// v2: answers one page ({items, next}) instead of every room.
+export const ListRooms = rpcCommand('inventory.rooms.list.v2', ListRoomsCommand, pageOf(Room));
+export const GetRoom = rpcCommand('inventory.rooms.get.v1', GetRoomCommand, Room);
+export const CreateRoom = rpcCommand('inventory.rooms.create.v1', CreateRoomBody, Room);
+export const GetAvailability = rpcCommand('inventory.availability.get.v1', GetAvailabilityCommand, z.array(NightAvailability));
+export const ReserveNights = rpcCommand('inventory.nights.reserve.v1', NightsCommand, NightsResult);
+export const ReleaseNights = rpcCommand('inventory.nights.release.v1', NightsCommand, NightsResult);
+/** The reconciler's reads: reservations holding nights, page by page, and a membership check. */
+export const ListHeldReservations = rpcCommand('inventory.reservations.held.v1', HeldReservationsCommand, z.array(HeldReservation));
+export const FindHeldAmong = rpcCommand('inventory.reservations.held-among.v1', HeldAmongCommand, z.array(ReservationKey));

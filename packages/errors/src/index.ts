@@ -70,6 +70,36 @@ export function isDomainError(error: unknown): error is DomainError {
   return error instanceof DomainError;
 }
 
+/**
+ * The call may well succeed if made again later: a dependency was away or did not answer in
+ * time (`unavailable`, `timeout`). Nobody's input is at fault, so a job retries it without
+ * using up an attempt; whether the work happened is unknown after a timeout, so only an
+ * idempotent call may be repeated.
+ */
+export function isTransient(error: unknown): error is DomainError {
+  return error instanceof DomainError && TRANSIENT.has(error.kind);
+}
+
+const TRANSIENT: ReadonlySet<ErrorKind> = new Set(['unavailable', 'timeout']);
+const TRANSIENT_OR_FAULT: ReadonlySet<ErrorKind> = new Set([...TRANSIENT, 'internal']);
+
+/**
+ * A definite answer to the request: it is invalid, not allowed, names nothing, conflicts or
+ * is refused for now (`rate_limited`). Asking the same again gets the same answer, so it is
+ * the request's outcome — recorded, replayed, never retried.
+ *
+ * An error that is neither a refusal nor transient is a fault (a bug, or an infrastructure
+ * failure nobody translated): logged in full and never shown to a client as-is.
+ */
+export function isRefusal(error: unknown): error is DomainError {
+  return error instanceof DomainError && !TRANSIENT_OR_FAULT.has(error.kind);
+}
+
+/** The HTTP status of a domain error: by its kind, {@link httpStatusByKind}. */
+export function httpStatusOf(error: DomainError): number {
+  return httpStatusByKind[error.kind];
+}
+
 /** A dependency (database, broker, cache, another service) could not serve the call. */
 export class DependencyUnavailableError extends DomainError {
   constructor(dependency: string, cause?: unknown) {

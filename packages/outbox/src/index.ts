@@ -13,11 +13,9 @@ interface OutboxRow {
   created_at: Date;
 }
 
-/**
- * The table every service's outbox uses (its migration creates it):
- *   outbox (id bigserial PRIMARY KEY, exchange text, routing_key text, payload jsonb,
- *           headers jsonb DEFAULT '{}', created_at timestamptz DEFAULT now())
- */
+export * from './migration.js';
+
+/** The relay works on the `outbox` table of migration.ts, which each service's migrations create. */
 export interface OutboxRelayOptions {
   batchSize: number;
   /** The fallback poll: rows whose writer died before kicking its relay go out this late. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, env, parseConfig, refuseDevelopmentDefaults } from './config.js';
+import { LOCAL_SERVERS, serviceEnv } from './service-env.js';
 
 describe('parseConfig', () => {
   const schema = z.object({ PORT: env.port(8080), URL: z.url(), FLAG: env.bool(false) });
@@ -46,3 +47,31 @@ describe('refuseDevelopmentDefaults', () => {
     expect(parseConfig(schema, { NODE_ENV: 'production', SECRET: 's3cr3t', URL: 'https://example.org' }).SECRET).toBe('s3cr3t');
   });
 });
+
+describe('serviceEnv', () => {
+  const schema = z
+    .object({ ...serviceEnv.base(), ...serviceEnv.postgres(LOCAL_SERVERS.databaseUrl('cupo_x'), 4), ...serviceEnv.amqp(LOCAL_SERVERS.AMQP_URL), ...serviceEnv.jobs(), ...serviceEnv.outbox() })
+    .superRefine(refuseDevelopmentDefaults({ DATABASE_URL: LOCAL_SERVERS.databaseUrl('cupo_x'), AMQP_URL: LOCAL_SERVERS.AMQP_URL }));
+
+  it('gives every service the same settings under the same names, with the same defaults', () => {
+    expect(parseConfig(schema, {})).toEqual({
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'info',
+      SHUTDOWN_TIMEOUT_MS: 20_000,
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/cupo_x',
+      PG_POOL_MAX: 4,
+      AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+      JOB_MAX_ATTEMPTS: 5,
+      JOB_DELIVERY_LIMIT: 10,
+      JOB_RETRY_INITIAL_MS: 200,
+      JOB_RETRY_MAX_MS: 5_000,
+      OUTBOX_BATCH_SIZE: 200,
+      OUTBOX_POLL_MS: 500,
+    });
+  });
+
+  it('refuses the local servers in production', () => {
+    expect(() => parseConfig(schema, { NODE_ENV: 'production' })).toThrow(/DATABASE_URL: is missing or the development default[^]*AMQP_URL/);
+  });
+});
+

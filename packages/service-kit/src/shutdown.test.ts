@@ -97,4 +97,20 @@ describe('createShutdown', () => {
     expect(budgets.wait!.ms).toBeGreaterThanOrEqual(500);
     expect(budgets.wait!.ms).toBeLessThan(560);
   });
+
+  it('weighs a step that needs a fixed wait (needsMs) against the steps after it, so its share covers the wait', async () => {
+    const budgets: Record<string, ShutdownBudget> = {};
+    await createShutdown(
+      logger,
+      [
+        { name: 'mark not ready', run: async () => undefined },
+        { name: 'wait', needsMs: 500, run: async (budget) => void (budgets.wait = budget) },
+        { name: 'finish', weight: 6, run: async () => undefined },
+        ...Array.from({ length: 4 }, (_, i) => ({ name: `close ${i}`, run: async () => undefined })),
+      ],
+      2_000,
+    )('test');
+    expect(budgets.wait!.ms).toBeGreaterThanOrEqual(500);
+    expect(budgets.wait!.ms).toBeLessThan(560);
+  });
 });

@@ -15,6 +15,11 @@ export interface ShutdownStep {
    * gets a large one, closing a client the default.
    */
   weight?: number;
+  /**
+   * A fixed wait the step must get whole (the gateway's drain delay): its weight is then
+   * `weightFor(needsMs, …)` against the steps after it, instead of `weight`.
+   */
+  needsMs?: number;
   run: (budget: ShutdownBudget) => Promise<void>;
 }
 
@@ -28,7 +33,10 @@ export interface ShutdownStep {
  * drain work are expected to hand back what they cannot finish within their budget.
  * Calling it again returns the same promise.
  */
-export function createShutdown(logger: Logger, steps: ShutdownStep[], timeoutMs = 25_000) {
+export function createShutdown(logger: Logger, given: ShutdownStep[], timeoutMs = 25_000) {
+  const steps = given.map((step, index) =>
+    step.needsMs === undefined ? step : { ...step, weight: weightFor(step.needsMs, timeoutMs, weightOf(given.slice(index + 1))) },
+  );
   let running: Promise<void> | undefined;
   return function shutdown(reason: string): Promise<void> {
     running ??= (async () => {
@@ -43,7 +51,7 @@ export function createShutdown(logger: Logger, steps: ShutdownStep[], timeoutMs 
       // A little before the forced exit, so the last step's log line and the exit make it.
       const deadline = started + timeoutMs - exitMargin(timeoutMs);
       for (const [index, step] of steps.entries()) {
-        const weightLeft = steps.slice(index).reduce((sum, s) => sum + (s.weight ?? 1), 0);
+        const weightLeft = weightOf(steps.slice(index));
         const ms = Math.max(0, Math.floor(((deadline - Date.now()) * (step.weight ?? 1)) / weightLeft));
         const stepStarted = Date.now();
         let timer: NodeJS.Timeout | undefined;
@@ -67,6 +75,8 @@ export function createShutdown(logger: Logger, steps: ShutdownStep[], timeoutMs 
     return running;
   };
 }
+
+const weightOf = (steps: ShutdownStep[]) => steps.reduce((sum, s) => sum + (s.weight ?? 1), 0);
 
 /** How long before `timeoutMs` the steps' deadline falls (the forced exit's margin). */
 const exitMargin = (timeoutMs: number) => Math.min(500, Math.floor(timeoutMs / 10));

@@ -55,7 +55,7 @@ export function createBookingService(parts: BookingServiceParts) {
     metrics: bookingMetrics(parts.registry),
     clock: { today: () => todayUtc() },
   };
-  const handlers: Record<string, RpcHandler> = bookingHandlers(deps, config.LOCK_WAIT_MS);
+  const handlers: RpcHandler[] = bookingHandlers(deps, config.LOCK_WAIT_MS);
   const settle: SettleOptions = {
     stalePendingMs: config.STALE_PENDING_MS,
     releaseGraceMs: config.RELEASE_GRACE_MS,

@@ -1,27 +1,22 @@
 import { z } from 'zod';
-import { env, parseConfig, refuseDevelopmentDefaults } from '@cupo/service-kit';
+import { LOCAL_SERVERS, env, parseConfig, refuseDevelopmentDefaults, serviceEnv } from '@cupo/service-kit';
 
 /** The local servers `make run` and the tests use; NODE_ENV=production (the image's) refuses them. */
 export const DEVELOPMENT_DEFAULTS = {
-  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/cupo_booking',
-  AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
-  REDIS_URL: 'redis://127.0.0.1:6379',
+  DATABASE_URL: LOCAL_SERVERS.databaseUrl('cupo_booking'),
+  AMQP_URL: LOCAL_SERVERS.AMQP_URL,
+  REDIS_URL: LOCAL_SERVERS.REDIS_URL,
 } as const;
 const DEV = DEVELOPMENT_DEFAULTS;
 
 const Schema = z
   .object({
-    NODE_ENV: env.nodeEnv(),
-    DATABASE_URL: z.url().default(DEV.DATABASE_URL),
-    AMQP_URL: z.url().default(DEV.AMQP_URL),
-    REDIS_URL: z.url().default(DEV.REDIS_URL),
-    REDIS_KEY_PREFIX: z.string().default(''),
-    /** A Redis command unanswered this long fails (and counts against the breaker). */
-    REDIS_COMMAND_TIMEOUT_MS: env.positiveInt(1_000),
-    HTTP_PORT: env.port(9201),
-    LOG_LEVEL: env.logLevel(),
-    PG_POOL_MAX: env.positiveInt(8),
-    RPC_PREFETCH: env.positiveInt(64),
+    ...serviceEnv.base(),
+    ...serviceEnv.postgres(DEV.DATABASE_URL, 8),
+    ...serviceEnv.amqp(DEV.AMQP_URL),
+    ...serviceEnv.redis(DEV.REDIS_URL),
+    ...serviceEnv.ops(9201),
+    ...serviceEnv.rpcServer(64),
     /** A lock whose holder died frees itself after this long. */
     LOCK_TTL_MS: env.positiveInt(5_000),
     /** How long a booking waits for nights held by another booking before LOCK_TIMEOUT. */
@@ -38,7 +33,6 @@ const Schema = z
     /** Reservations and bookings younger than this are left alone by the reconciler (they may be in flight). */
     RECONCILE_GRACE_MS: env.positiveInt(60_000),
     RECONCILE_PAGE_SIZE: env.positiveInt(200),
-    SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
   })
   .refine((c) => c.STALE_PENDING_MS > c.INVENTORY_TIMEOUT_MS + c.LOCK_WAIT_MS, {
     path: ['STALE_PENDING_MS'],

@@ -102,19 +102,9 @@ CREATE TABLE idempotency_keys (
 );
 CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
 
--- Transactional outbox: a message is written with the state change it announces and
--- published by the relay after commit (see outbox-relay.ts).
-CREATE TABLE outbox (
-  id          bigserial PRIMARY KEY,
-  exchange    text NOT NULL,
-  routing_key text NOT NULL,
-  payload     jsonb NOT NULL,
-  headers     jsonb NOT NULL DEFAULT '{}',
-  created_at  timestamptz NOT NULL DEFAULT now()
-);
+-- The transactional outbox's table is @cupo/outbox's (migration 1736300000000_outbox.js).
 
 -- Down Migration
-DROP TABLE outbox;
 DROP TABLE idempotency_keys;
 DROP TABLE enrollments;
 DROP TABLE sagas;

@@ -1,14 +1,16 @@
 import express, { Router, type Express } from 'express';
-import type { QueueInspector, RpcClient } from '@cupo/amqp';
-import type { CircuitBreakers } from '@cupo/circuit-breakers';
+import type { Redis } from 'ioredis';
+import { QueueInspector, type AmqpConnectionManager, type RpcClient } from '@cupo/amqp';
+import { CircuitBreakers, failureOf } from '@cupo/circuit-breakers';
 import { httpDurationHistogram, requestId, type Logger } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
 import { authenticate, type TokenPolicy } from './http/auth.js';
 import { requestLog, requestMetrics } from './http/observe.js';
 import { problem, problemHandler, sendProblem } from './http/problem.js';
-import type { RateLimits } from './http/rate-limit.js';
+import type { GatewayConfig } from './config.js';
+import { RateLimits } from './http/rate-limit.js';
 import { refuseUnsafeInput } from './http/validate.js';
-import type { IdempotencyStore } from './idempotency/idempotency-store.js';
+import { IdempotencyStore } from './idempotency/idempotency-store.js';
 import { bookingRoutes } from './routes/bookings.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
 import { opsRoutes } from './routes/ops.js';
@@ -41,6 +43,72 @@ export interface GatewayDeps {
   trustProxy: boolean | number | string;
   /** Largest JSON bodies accepted: every route, and the admin's ingest (a list of students). */
   bodyLimits: { jsonBytes: number; ingestBytes: number };
+}
+
+/**
+ * Builds the gateway from its clients and config: the `redis` breaker every Redis call goes
+ * through, the idempotency store and the rate limits on it, and the HTTP API over them.
+ */
+export function createGateway(deps: {
+  rpc: RpcClient;
+  amqp: AmqpConnectionManager;
+  redis: Redis;
+  config: GatewayConfig;
+  logger: Logger;
+  registry: Registry;
+  instance: string;
+  isDraining: () => boolean;
+}): Express {
+  const { config } = deps;
+  const breakers = new CircuitBreakers(deps.registry);
+  breakers.add('redis', {
+    dependency: 'Redis',
+    failureThreshold: config.REDIS_CIRCUIT_FAILURE_THRESHOLD,
+    openMs: config.REDIS_CIRCUIT_RECOVERY_TIMEOUT * 1000,
+    successThreshold: config.REDIS_CIRCUIT_SUCCESS_THRESHOLD,
+    isFailure: failureOf('Redis'),
+  });
+  const idempotency = new IdempotencyStore(deps.redis, {
+    guard: (call) => breakers.run('redis', call),
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+    leaseMs: config.RPC_TIMEOUT_MS + 2_000,
+    waitMs: config.RPC_TIMEOUT_MS + 1_000,
+  });
+  const rateLimits = new RateLimits(deps.redis, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    guard: (call) => breakers.run('redis', call),
+    logger: deps.logger,
+    registry: deps.registry,
+    budgets: {
+      windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+      clientReads: config.RATE_LIMIT_CLIENT_READS,
+      clientWrites: config.RATE_LIMIT_CLIENT_WRITES,
+      userReads: config.RATE_LIMIT_USER_READS,
+      userWrites: config.RATE_LIMIT_USER_WRITES,
+    },
+  });
+  return createApp({
+    rpc: deps.rpc,
+    queues: new QueueInspector(deps.amqp),
+    idempotency,
+    breakers,
+    instance: deps.instance,
+    gatherWindowMs: config.OPS_GATHER_WINDOW_MS,
+    tokens: {
+      secret: config.JWT_SECRET,
+      maxLifetimeSeconds: config.JWT_MAX_LIFETIME_SECONDS,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+    },
+    devLogin: config.DEV_LOGIN_ENABLED,
+    logger: deps.logger,
+    registry: deps.registry,
+    isDraining: deps.isDraining,
+    rateLimits,
+    trustProxy: config.TRUST_PROXY,
+    bodyLimits: { jsonBytes: config.BODY_LIMIT_BYTES, ingestBytes: config.INGEST_BODY_LIMIT_BYTES },
+  });
 }
 
 /** The one route whose body may be large; it is parsed only once its caller is a verified admin. */

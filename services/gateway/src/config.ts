@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { env, parseConfig, refuseDevelopmentDefaults } from '@cupo/service-kit';
+import { LOCAL_SERVERS, env, parseConfig, refuseDevelopmentDefaults, serviceEnv } from '@cupo/service-kit';
 
 /** The development default: `make run` and the tests use it; production must replace it. */
 export const DEV_JWT_SECRET = 'dev-secret-change-me';
 
 /** The local servers and the public secret `make run` and the tests use; NODE_ENV=production refuses each. */
 export const DEVELOPMENT_DEFAULTS = {
-  AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
-  REDIS_URL: 'redis://127.0.0.1:6379',
+  AMQP_URL: LOCAL_SERVERS.AMQP_URL,
+  REDIS_URL: LOCAL_SERVERS.REDIS_URL,
   JWT_SECRET: DEV_JWT_SECRET,
 } as const;
 
@@ -27,23 +27,19 @@ const TrustProxy = z
 
 const Schema = z
   .object({
-    NODE_ENV: z.string().default('development'),
+    ...serviceEnv.base(),
     /** The public API (and a liveness /healthz). */
     PORT: env.port(8080),
     /** /healthz, /readyz and /metrics, for probes and Prometheus: keep it off the public Service. */
     OPS_PORT: env.port(9090),
-    AMQP_URL: z.url().default(DEVELOPMENT_DEFAULTS.AMQP_URL),
-    REDIS_URL: z.url().default(DEVELOPMENT_DEFAULTS.REDIS_URL),
-    REDIS_KEY_PREFIX: z.string().default(''),
-    /** A Redis command unanswered this long fails (and counts against the breaker). */
-    REDIS_COMMAND_TIMEOUT_MS: env.positiveInt(1_000),
+    ...serviceEnv.amqp(LOCAL_SERVERS.AMQP_URL),
+    ...serviceEnv.redis(LOCAL_SERVERS.REDIS_URL),
     JWT_SECRET: z.string().min(16, 'must be at least 16 characters').default(DEV_JWT_SECRET),
     /** The longest a token may live (exp − iat, and exp − now): a leaked token is useful this long at most. */
     JWT_MAX_LIFETIME_SECONDS: env.positiveInt(86_400),
     /** When set, a token's `iss` / `aud` must name it. */
     JWT_ISSUER: optionalText(),
     JWT_AUDIENCE: optionalText(),
-    LOG_LEVEL: env.logLevel(),
     /** How long the gateway waits for a service's answer before 504. */
     RPC_TIMEOUT_MS: env.positiveInt(5_000),
     IDEMPOTENCY_TTL_SECONDS: env.positiveInt(7_200),
@@ -53,7 +49,6 @@ const Schema = z
     REDIS_CIRCUIT_SUCCESS_THRESHOLD: env.positiveInt(3),
     /** How long ops endpoints wait for every replica to report its circuit breakers. */
     OPS_GATHER_WINDOW_MS: env.positiveInt(250),
-    SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
     /**
      * On SIGTERM, how long the gateway keeps serving after /readyz turned 503, so load
      * balancers and Kubernetes endpoints stop sending it new connections before it closes.

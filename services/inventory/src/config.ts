@@ -1,22 +1,19 @@
 import { z } from 'zod';
-import { env, parseConfig, refuseDevelopmentDefaults } from '@cupo/service-kit';
+import { LOCAL_SERVERS, parseConfig, refuseDevelopmentDefaults, serviceEnv } from '@cupo/service-kit';
 
 /** The local servers `make run` and the tests use; NODE_ENV=production (the image's) refuses them. */
 export const DEVELOPMENT_DEFAULTS = {
-  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/cupo_inventory',
-  AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+  DATABASE_URL: LOCAL_SERVERS.databaseUrl('cupo_inventory'),
+  AMQP_URL: LOCAL_SERVERS.AMQP_URL,
 } as const;
 const DEV = DEVELOPMENT_DEFAULTS;
 
 const Schema = z.object({
-  NODE_ENV: env.nodeEnv(),
-  DATABASE_URL: z.url().default(DEV.DATABASE_URL),
-  AMQP_URL: z.url().default(DEV.AMQP_URL),
-  HTTP_PORT: env.port(9101),
-  LOG_LEVEL: env.logLevel(),
-  PG_POOL_MAX: env.positiveInt(8),
-  RPC_PREFETCH: env.positiveInt(64),
-  SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
+  ...serviceEnv.base(),
+  ...serviceEnv.postgres(DEV.DATABASE_URL, 8),
+  ...serviceEnv.amqp(DEV.AMQP_URL),
+  ...serviceEnv.ops(9101),
+  ...serviceEnv.rpcServer(64),
 }).superRefine(refuseDevelopmentDefaults(DEVELOPMENT_DEFAULTS));
 
 export type InventoryConfig = z.infer<typeof Schema>;

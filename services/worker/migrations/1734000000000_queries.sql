@@ -18,15 +18,7 @@ CREATE TABLE queries (
 CREATE INDEX queries_expiry ON queries (expires_at) WHERE expires_at IS NOT NULL;
 CREATE INDEX queries_pending ON queries (created_at) WHERE status = 'pending';
 
-CREATE TABLE outbox (
-  id          bigserial PRIMARY KEY,
-  exchange    text NOT NULL,
-  routing_key text NOT NULL,
-  payload     jsonb NOT NULL,
-  headers     jsonb NOT NULL DEFAULT '{}',
-  created_at  timestamptz NOT NULL DEFAULT now()
-);
+-- The outbox their messages go through is @cupo/outbox's table (migration 1736300000000_outbox.js).
 
 -- Down Migration
-DROP TABLE outbox;
 DROP TABLE queries;

@@ -104,12 +104,12 @@ export function createWorker(deps: WorkerDeps) {
   });
   const rpcServer = new RpcServer(deps.amqp, {
     queue: 'worker.rpc',
-    handlers: {
+    handlers: [
       ...rpcHandlers({ store, onboarding, outboxWritten: () => relay.kick(), queryDeadlineMs: config.QUERY_DEADLINE_MS }),
       ...progressHandlers(
         guardedByBreaker(new PostgresOnboardingProgress(deps.sql, config.STUCK_TASK_SECONDS), breakers, 'postgres', withDatabase),
       ),
-    },
+    ],
     prefetch: config.RPC_PREFETCH,
     logger,
     registry,

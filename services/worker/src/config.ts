@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { StoreAndOutboxBreakerEnv } from '@cupo/circuit-breakers';
-import { env, parseConfig, refuseDevelopmentDefaults } from '@cupo/service-kit';
+import { LOCAL_SERVERS, env, parseConfig, refuseDevelopmentDefaults, serviceEnv } from '@cupo/service-kit';
 
 /**
  * Development defaults: the local servers and the providers' stand-ins that `make run` and the
@@ -9,9 +9,9 @@ import { env, parseConfig, refuseDevelopmentDefaults } from '@cupo/service-kit';
  * would look healthy and do nothing.
  */
 export const DEVELOPMENT_DEFAULTS = {
-  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/cupo_worker',
-  AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
-  REDIS_URL: 'redis://127.0.0.1:6379',
+  DATABASE_URL: LOCAL_SERVERS.databaseUrl('cupo_worker'),
+  AMQP_URL: LOCAL_SERVERS.AMQP_URL,
+  REDIS_URL: LOCAL_SERVERS.REDIS_URL,
   SIS_URL: 'http://127.0.0.1:9503',
   GRAPH_URL: 'http://127.0.0.1:9501',
   GRAPH_LOGIN_URL: 'http://127.0.0.1:9501',
@@ -23,20 +23,14 @@ export const DEVELOPMENT_DEFAULTS = {
 const DEV = DEVELOPMENT_DEFAULTS;
 
 const Schema = z.object({
-  NODE_ENV: env.nodeEnv(),
-  DATABASE_URL: z.url().default(DEV.DATABASE_URL),
-  AMQP_URL: z.url().default(DEV.AMQP_URL),
-  HTTP_PORT: env.port(9401),
-  LOG_LEVEL: env.logLevel(),
-  PG_POOL_MAX: env.positiveInt(6),
-  RPC_PREFETCH: env.positiveInt(32),
+  ...serviceEnv.base(),
+  ...serviceEnv.postgres(DEV.DATABASE_URL, 6),
+  ...serviceEnv.amqp(DEV.AMQP_URL),
+  ...serviceEnv.ops(9401),
+  ...serviceEnv.rpcServer(32),
   /** Queries one replica computes at once. */
   QUERY_PREFETCH: env.positiveInt(8),
-  JOB_MAX_ATTEMPTS: env.positiveInt(5),
-  /** Deliveries a job message may take without being settled (its consumer died) before it is given up on; a queue argument, the same for every replica. */
-  JOB_DELIVERY_LIMIT: env.positiveInt(10),
-  JOB_RETRY_INITIAL_MS: env.positiveInt(200),
-  JOB_RETRY_MAX_MS: env.positiveInt(5_000),
+  ...serviceEnv.jobs(),
   /** How long an owner (inventory, enrollment) may take to answer a report's RPC. */
   SOURCE_TIMEOUT_MS: env.positiveInt(10_000),
   /** Answered queries are kept this long, then purged. */
@@ -46,14 +40,10 @@ const Schema = z.object({
   /** A pending query whose message went out this long ago is announced again (at most once per this interval). */
   STALE_QUERY_MS: env.positiveInt(60_000),
   MAINTENANCE_INTERVAL_MS: env.positiveInt(10_000),
-  OUTBOX_BATCH_SIZE: env.positiveInt(200),
-  OUTBOX_POLL_MS: env.positiveInt(500),
+  ...serviceEnv.outbox(),
   ...StoreAndOutboxBreakerEnv.shape,
-  SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
   // Onboarding.
-  REDIS_URL: z.url().default(DEV.REDIS_URL),
-  REDIS_KEY_PREFIX: z.string().default(''),
-  REDIS_COMMAND_TIMEOUT_MS: env.positiveInt(1_000),
+  ...serviceEnv.redis(DEV.REDIS_URL),
   ONBOARDING_PREFETCH: env.positiveInt(4),
   /** Workflows of one batch run at once. */
   WORKFLOW_CONCURRENCY: env.positiveInt(4),

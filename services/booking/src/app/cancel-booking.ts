@@ -1,6 +1,5 @@
-import { DomainError } from '@cupo/errors';
 import { assertCanAccess, isVisible, type Actor, type Booking } from '../domain/booking.js';
-import { BookingNotFoundError } from '../domain/errors.js';
+import { BookingNotConfirmedError, BookingNotFoundError } from '../domain/errors.js';
 import { releaseOwedNights } from './release-owed-nights.js';
 import type { BookingDeps, CallContext } from './ports.js';
 
@@ -18,9 +17,7 @@ export async function cancelBooking(
   const booking = await deps.bookings.find(bookingId);
   if (!booking || !isVisible(booking)) throw new BookingNotFoundError(bookingId);
   assertCanAccess(actor, booking);
-  if (booking.status === 'pending') {
-    throw new DomainError('conflict', 'BOOKING_NOT_CONFIRMED', 'This booking is still being confirmed');
-  }
+  if (booking.status === 'pending') throw new BookingNotConfirmedError();
   const won = await deps.bookings.markCancelled(bookingId);
   // Losing the guarded UPDATE means another cancel committed first (only a cancel moves a
   // confirmed booking on): answer the row as it is now, not the `confirmed` read before it.

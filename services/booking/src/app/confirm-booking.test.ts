@@ -1,7 +1,8 @@
-import { DomainError } from '@cupo/errors';
+import { RpcTimeoutError } from '@cupo/amqp';
+import { fromErrorBody } from '@cupo/errors';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Booking } from '../domain/booking.js';
-import { RoomUnavailableError } from '../domain/errors.js';
+import { LockTimeoutError, RoomUnavailableError } from '../domain/errors.js';
 import { confirmBooking, type ConfirmBookingCommand } from './confirm-booking.js';
 import type {
   BookingDeps,
@@ -88,7 +89,7 @@ class FakeInventory implements Inventory {
     for (const night of nights) this.available.set(night, total);
   }
   private timeout() {
-    return new DomainError('timeout', 'UPSTREAM_TIMEOUT', 'No answer to inventory.nights.reserve.v1 within 3000 ms');
+    return new RpcTimeoutError('inventory.nights.reserve.v1', 3_000);
   }
   async availability(_roomId: number, nights: string[]) {
     return nights.map((date) => ({ date, total: 1, available: this.available.get(date) ?? 0 }));
@@ -99,7 +100,8 @@ class FakeInventory implements Inventory {
     const id = `${key.bookingId}/${key.attempt}`;
     const existing = this.reservations.get(id);
     if (existing === 'reserved') return;
-    if (existing === 'released') throw new DomainError('conflict', 'RESERVATION_RELEASED', 'released already');
+    // Inventory's refusal, as the RPC client hands it over.
+    if (existing === 'released') throw fromErrorBody({ kind: 'conflict', code: 'RESERVATION_RELEASED', detail: 'released already' });
     const soldOut = nights.filter((night) => (this.available.get(night) ?? 0) < 1);
     if (soldOut.length > 0) throw new RoomUnavailableError(roomId, soldOut);
     for (const night of nights) this.available.set(night, this.available.get(night)! - 1);
@@ -134,7 +136,7 @@ class FakeLocks implements RoomNightLocks {
   }
   async acquire(roomId: number, _nights: string[], options: { waitUntil: number; keepWaiting: () => Promise<void> }): Promise<HeldLock> {
     while (this.holders.has(roomId)) {
-      if (Date.now() > options.waitUntil) throw new DomainError('unavailable', 'LOCK_TIMEOUT', 'held');
+      if (Date.now() > options.waitUntil) throw new LockTimeoutError(roomId);
       await options.keepWaiting();
       await new Promise((resolve) => setTimeout(resolve, 1));
     }

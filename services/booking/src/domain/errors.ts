@@ -20,6 +20,13 @@ export class BookingForbiddenError extends DomainError {
   }
 }
 
+/** Only a confirmed booking can be cancelled: one still pending is being decided. */
+export class BookingNotConfirmedError extends DomainError {
+  constructor() {
+    super('conflict', 'BOOKING_NOT_CONFIRMED', 'This booking is still being confirmed');
+  }
+}
+
 export class RoomUnavailableError extends DomainError {
   constructor(roomId: number, nights: string[]) {
     super(

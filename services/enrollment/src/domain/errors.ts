@@ -82,6 +82,13 @@ export class StudentExistsError extends DomainError {
   }
 }
 
+/** Only sagas that reached an end may be purged: a running one still owns seats. */
+export class SagaNotFinishedError extends DomainError {
+  constructor() {
+    super('invalid', 'VALIDATION_FAILED', 'Only finished sagas can be purged');
+  }
+}
+
 export class NotYourEnrollmentError extends DomainError {
   constructor() {
     super('forbidden', 'FORBIDDEN', 'You may only see and change your own enrollments');

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
-import { DomainError, httpStatusByKind } from '@cupo/errors';
+import { DomainError, httpStatusOf } from '@cupo/errors';
 import type { Logger } from '@cupo/service-kit';
 
 export interface FieldError {
@@ -42,8 +42,9 @@ export function renderDomainError(error: DomainError): RenderedProblem {
     error instanceof ValidationError ? { errors: error.errors } : pickPublicDetails(error.details ?? {});
   const headers: Record<string, string> = {};
   if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
-  if (error.kind === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer';
-  return problem(httpStatusByKind[error.kind], error.code, error.message, extra, headers);
+  const status = httpStatusOf(error);
+  if (status === 401) headers['WWW-Authenticate'] = 'Bearer';
+  return problem(status, error.code, error.message, extra, headers);
 }
 
 export function sendProblem(res: Response, rendered: RenderedProblem): void {
@@ -55,6 +56,16 @@ export class ValidationError extends DomainError {
     super('invalid', 'VALIDATION_FAILED', errors.map((e) => `${e.path || 'body'}: ${e.message}`).join('; '), {
       errors,
     });
+  }
+}
+
+/**
+ * A path names something that cannot exist (an id that is no id): `404 <THING>_NOT_FOUND`, the
+ * answer its owner would give for an id it does not know.
+ */
+export class ResourceNotFoundError extends DomainError {
+  constructor(code: `${string}_NOT_FOUND`, what: string, named: string) {
+    super('not_found', code, `${what} ${named} does not exist`);
   }
 }
 

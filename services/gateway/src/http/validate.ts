@@ -1,8 +1,7 @@
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { hasUnsafeCharacters, UNSAFE_CHARACTER_MESSAGE } from '@cupo/contracts';
-import { DomainError } from '@cupo/errors';
-import { ValidationError } from './problem.js';
+import { ResourceNotFoundError, ValidationError } from './problem.js';
 
 /** Parses input with a schema, or throws VALIDATION_FAILED naming every offending field. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
@@ -42,16 +41,16 @@ export function refuseUnsafeInput(): RequestHandler {
 }
 
 /** A path parameter that cannot be what the route names (an id, a code) names nothing: `404 <code>`, not a 400. */
-export function pathParam<S extends z.ZodType>(schema: S, raw: string | string[] | undefined, code: string, what: string): z.infer<S> {
+export function pathParam<S extends z.ZodType>(schema: S, raw: string | string[] | undefined, code: `${string}_NOT_FOUND`, what: string): z.infer<S> {
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new DomainError('not_found', code, `${what} ${String(raw).slice(0, 100)} does not exist`);
+  if (!parsed.success) throw new ResourceNotFoundError(code, what, String(raw).slice(0, 100));
   return parsed.data;
 }
 
 const Uuid = z.uuid();
 
 /** A path id that cannot be a uuid names nothing that exists: `404 <code>`, not a 400. */
-export function uuidParam(raw: string | string[] | undefined, code: string, what: string): string {
+export function uuidParam(raw: string | string[] | undefined, code: `${string}_NOT_FOUND`, what: string): string {
   return pathParam(Uuid, raw, code, what);
 }
 

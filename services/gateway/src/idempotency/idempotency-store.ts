@@ -23,6 +23,13 @@ export class IdempotencyInProgressError extends DomainError {
   }
 }
 
+/** An ops call named an idempotency entry that neither the gateway nor enrollment keeps. */
+export class IdempotencyKeyNotFoundError extends DomainError {
+  constructor(key: string) {
+    super('not_found', 'IDEMPOTENCY_KEY_NOT_FOUND', `No idempotency entry '${key}'`);
+  }
+}
+
 /**
  * Replaces the value only while `owner` still holds the key (its lease may have lapsed), and
  * counts the stored answer in its minute's counter (KEYS[2]) for the ops census.

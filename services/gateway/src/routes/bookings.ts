@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { v5 as uuidv5 } from 'uuid';
 import type { RpcClient } from '@cupo/amqp';
-import { BookingCommands, BookingRequestBody, ListBookingsQuery, type Booking, type Page } from '@cupo/contracts';
-import { DomainError } from '@cupo/errors';
+import { BookingRequestBody, CancelBooking, ConfirmBooking, GetBooking, ListBookings, ListBookingsQuery } from '@cupo/contracts';
+import { isRefusal, isTransient } from '@cupo/errors';
 import { actorOf, type authenticate } from '../http/auth.js';
 import { parseListQuery, sendPage } from '../http/pagination.js';
 import { renderDomainError } from '../http/problem.js';
@@ -37,8 +37,8 @@ export function bookingRoutes(
     const attemptId = randomUUID();
     const work = () =>
       asResponse(201, () =>
-        rpc.call<Booking>(
-          BookingCommands.confirm,
+        rpc.call(
+          ConfirmBooking,
           { booking_id: bookingId, attempt_id: attemptId, user_id: actor.id, ...body },
           { requestId: req.requestId },
         ),
@@ -56,14 +56,14 @@ export function bookingRoutes(
     sendPage(
       req,
       res,
-      await rpc.call<Page<Booking>>(BookingCommands.list, { actor: actorOf(req), ...filters, page }, { requestId: req.requestId }),
+      await rpc.call(ListBookings, { actor: actorOf(req), ...filters, page }, { requestId: req.requestId }),
     );
   });
 
   router.get('/api/bookings/:id', auth, async (req, res) => {
     res.json(
       await rpc.call(
-        BookingCommands.get,
+        GetBooking,
         { booking_id: bookingIdOf(req.params.id), actor: actorOf(req) },
         { requestId: req.requestId },
       ),
@@ -73,7 +73,7 @@ export function bookingRoutes(
   router.post('/api/bookings/:id/cancel', auth, async (req, res) => {
     res.json(
       await rpc.call(
-        BookingCommands.cancel,
+        CancelBooking,
         { booking_id: bookingIdOf(req.params.id), actor: actorOf(req) },
         { requestId: req.requestId },
       ),
@@ -93,7 +93,7 @@ async function asResponse(status: number, work: () => Promise<unknown>): Promise
   try {
     return { status, contentType: 'application/json', headers: {}, body: await work() };
   } catch (error) {
-    if (!(error instanceof DomainError) || error.kind === 'internal') throw error;
+    if (!isRefusal(error) && !isTransient(error)) throw error;
     const rendered = renderDomainError(error);
     return { ...rendered, contentType: 'application/problem+json' };
   }

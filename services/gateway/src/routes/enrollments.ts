@@ -2,18 +2,24 @@ import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import type { RpcClient } from '@cupo/amqp';
 import {
+  CreateSection,
   CreateSectionBody,
+  CreateStudent,
   CreateStudentBody,
-  EnrollmentCommands,
+  DropEnrollment,
   EnrollmentRequestBody,
+  GetEnrollmentRequest,
+  GetSection,
+  ListEnrollmentRequests,
+  ListSections,
+  ListStudentEnrollments,
+  ListTerms,
   SectionCode,
-  EnrollmentRequestCommands,
   RequestsQuery,
-  type EnrollmentRequestView,
   SectionsQuery,
   StudentEnrollmentsQuery,
   StudentId,
-  type Page,
+  SubmitEnrollment,
 } from '@cupo/contracts';
 import { z } from 'zod';
 import { actorOf, requireRole, type authenticate } from '../http/auth.js';
@@ -23,32 +29,26 @@ import { fingerprintOf } from '../idempotency/idempotency-store.js';
 import { scopedKey } from '../idempotency/scoped-key.js';
 
 
-interface Submitted {
-  response: { request_id: string; status: 'queued'; status_url: string };
-  replayed: boolean;
-}
-
 /**
  * Course enrollment: public catalog reads, students' requests (queued, answered 202), and
  * admin creation of students and sections. Served by enrollment over RPC.
  */
 export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate>): Router {
   const router = Router();
-  const call = <T>(command: string, payload: unknown, requestId: string) => rpc.call<T>(command, payload, { requestId });
 
   router.get('/api/terms', async (req, res) => {
     const { page } = parseListQuery(z.strictObject({}), req.query);
-    sendPage(req, res, await call<Page<unknown>>(EnrollmentCommands.listTerms, { page }, req.requestId));
+    sendPage(req, res, await rpc.call(ListTerms, { page }, { requestId: req.requestId }));
   });
 
   router.get('/api/sections', async (req, res) => {
     const { filters, page } = parseListQuery(SectionsQuery, req.query);
-    sendPage(req, res, await call<Page<unknown>>(EnrollmentCommands.listSections, { ...filters, page }, req.requestId));
+    sendPage(req, res, await rpc.call(ListSections, { ...filters, page }, { requestId: req.requestId }));
   });
 
   router.get('/api/sections/:code', async (req, res) => {
     const code = pathParam(SectionCode, req.params.code, 'SECTION_NOT_FOUND', 'Section');
-    res.json(await call(EnrollmentCommands.getSection, { code }, req.requestId));
+    res.json(await rpc.call(GetSection, { code }, { requestId: req.requestId }));
   });
 
   router.post('/api/enrollments', auth, requireRole('student'), async (req, res) => {
@@ -66,8 +66,8 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
     const fingerprint = derived
       ? createHash('sha256').update(key).digest('hex')
       : fingerprintOf({ userId: actor.id, method: 'POST', route: '/api/enrollments', body });
-    const submitted = await call<Submitted>(
-      EnrollmentCommands.submit,
+    const submitted = await rpc.call(
+      SubmitEnrollment,
       {
         student_id: actor.id,
         term: body.term,
@@ -76,7 +76,7 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
         derived_key: derived,
         fingerprint,
       },
-      req.requestId,
+      { requestId: req.requestId },
     );
     if (submitted.replayed) res.set('Idempotent-Replayed', 'true');
     res.status(202).location(submitted.response.status_url).json(submitted.response);
@@ -86,11 +86,7 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
   // while one was queued shows its live status again on return, from any device.
   router.get('/api/enrollments/requests', auth, requireRole('student'), async (req, res) => {
     const query = parseInput(RequestsQuery, req.query);
-    const page = await call<{ items: EnrollmentRequestView[]; next?: string }>(
-      EnrollmentRequestCommands.listRequests,
-      { actor: actorOf(req), ...query },
-      req.requestId,
-    );
+    const page = await rpc.call(ListEnrollmentRequests, { actor: actorOf(req), ...query }, { requestId: req.requestId });
     if (page.next !== undefined) {
       const params = new URLSearchParams({ ...(query.status ? { status: query.status } : {}), limit: String(query.limit), cursor: page.next });
       res.set('Link', `</api/enrollments/requests?${params}>; rel="next"`);
@@ -100,7 +96,7 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
 
   router.get('/api/enrollments/requests/:id', auth, async (req, res) => {
     const id = uuidParam(req.params.id, 'REQUEST_NOT_FOUND', 'Enrollment request');
-    res.json(await call(EnrollmentCommands.getRequest, { request_id: id, actor: actorOf(req) }, req.requestId));
+    res.json(await rpc.call(GetEnrollmentRequest, { request_id: id, actor: actorOf(req) }, { requestId: req.requestId }));
   });
 
   router.get('/api/students/:id/enrollments', auth, async (req, res) => {
@@ -108,27 +104,27 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
     sendPage(
       req,
       res,
-      await call<Page<unknown>>(
-        EnrollmentCommands.listStudentEnrollments,
+      await rpc.call(
+        ListStudentEnrollments,
         { student_id: pathParam(StudentId, req.params.id, 'STUDENT_NOT_FOUND', 'Student'), actor: actorOf(req), ...filters, page },
-        req.requestId,
+        { requestId: req.requestId },
       ),
     );
   });
 
   router.delete('/api/enrollments/:id', auth, async (req, res) => {
     const id = uuidParam(req.params.id, 'ENROLLMENT_NOT_FOUND', 'Enrollment');
-    res.json(await call(EnrollmentCommands.drop, { enrollment_id: id, actor: actorOf(req) }, req.requestId));
+    res.json(await rpc.call(DropEnrollment, { enrollment_id: id, actor: actorOf(req) }, { requestId: req.requestId }));
   });
 
   router.post('/api/admin/sections', auth, requireRole('admin'), async (req, res) => {
     const body = parseInput(CreateSectionBody, req.body);
-    res.status(201).json(await call(EnrollmentCommands.createSection, body, req.requestId));
+    res.status(201).json(await rpc.call(CreateSection, body, { requestId: req.requestId }));
   });
 
   router.post('/api/admin/students', auth, requireRole('admin'), async (req, res) => {
     const body = parseInput(CreateStudentBody, req.body);
-    res.status(201).json(await call(EnrollmentCommands.createStudent, body, req.requestId));
+    res.status(201).json(await rpc.call(CreateStudent, body, { requestId: req.requestId }));
   });
 
   return router;

@@ -1,14 +1,17 @@
 import { Router, type RequestHandler } from 'express';
 import type { RpcClient } from '@cupo/amqp';
 import {
+  GetIngestProgress,
+  GetOnboardingConfig,
+  GetTask,
+  GetTaskSummary,
   IngestBody,
-  OnboardingCommands,
+  IngestStudents,
+  ListTasks,
   OnboardingConfig,
-  OnboardingProgressCommands,
+  PutOnboardingConfig,
+  RetryTask,
   TasksQuery,
-  type IngestProgress,
-  type Page,
-  type TaskSummary,
 } from '@cupo/contracts';
 import { actorOf, requireRole } from '../http/auth.js';
 import { parseListQuery, sendPage } from '../http/pagination.js';
@@ -23,8 +26,8 @@ export function onboardingRoutes(rpc: RpcClient, auth: RequestHandler, ingestBod
   // Its own, larger body limit, read only once the caller is known to be an admin.
   router.post('/api/admin/onboarding/ingest', ...admin, ingestBody, async (req, res) => {
     const body = parseInput(IngestBody, req.body ?? {});
-    const accepted = await rpc.call<{ task_id: string; status_url: string }>(
-      OnboardingCommands.ingest,
+    const accepted = await rpc.call(
+      IngestStudents,
       { students: body.students, requested_by: actorOf(req).id },
       { requestId: req.requestId },
     );
@@ -33,29 +36,29 @@ export function onboardingRoutes(rpc: RpcClient, auth: RequestHandler, ingestBod
 
   router.get('/api/admin/tasks', ...admin, async (req, res) => {
     const { filters, page } = parseListQuery(TasksQuery, req.query);
-    sendPage(req, res, await rpc.call<Page<unknown>>(OnboardingCommands.listTasks, { ...filters, page }, { requestId: req.requestId }));
+    sendPage(req, res, await rpc.call(ListTasks, { ...filters, page }, { requestId: req.requestId }));
   });
 
   // One query each in the worker: a page following an ingest asks once a second at most.
   router.get('/api/admin/onboarding/:id/progress', ...admin, async (req, res) => {
     const id = uuidParam(req.params.id, 'TASK_NOT_FOUND', 'Ingest task');
-    res.json(await rpc.call<IngestProgress>(OnboardingProgressCommands.progress, { task_id: id }, { requestId: req.requestId }));
+    res.json(await rpc.call(GetIngestProgress, { task_id: id }, { requestId: req.requestId }));
   });
 
   router.get('/api/admin/tasks/summary', ...admin, async (req, res) => {
-    res.json(await rpc.call<TaskSummary>(OnboardingProgressCommands.taskSummary, {}, { requestId: req.requestId }));
+    res.json(await rpc.call(GetTaskSummary, {}, { requestId: req.requestId }));
   });
 
   router.get('/api/admin/tasks/:id', ...admin, async (req, res) => {
     const id = uuidParam(req.params.id, 'TASK_NOT_FOUND', 'Task');
-    res.json(await rpc.call(OnboardingCommands.getTask, { task_id: id }, { requestId: req.requestId }));
+    res.json(await rpc.call(GetTask, { task_id: id }, { requestId: req.requestId }));
   });
 
   // Runs a failed task again (a workflow; a batch's failed workflows; an ingest): 202, then poll the task.
   router.post('/api/admin/tasks/:id/retry', ...admin, async (req, res) => {
     const id = uuidParam(req.params.id, 'TASK_NOT_FOUND', 'Task');
-    const accepted = await rpc.call<{ task: unknown; status_url: string }>(
-      OnboardingCommands.retryTask,
+    const accepted = await rpc.call(
+      RetryTask,
       { task_id: id, requested_by: actorOf(req).id },
       { requestId: req.requestId },
     );
@@ -63,12 +66,12 @@ export function onboardingRoutes(rpc: RpcClient, auth: RequestHandler, ingestBod
   });
 
   router.get('/api/admin/config', ...admin, async (req, res) => {
-    res.json(await rpc.call(OnboardingCommands.getConfig, {}, { requestId: req.requestId }));
+    res.json(await rpc.call(GetOnboardingConfig, {}, { requestId: req.requestId }));
   });
 
   router.put('/api/admin/config', ...admin, async (req, res) => {
     const config = parseInput(OnboardingConfig, req.body);
-    res.json(await rpc.call(OnboardingCommands.putConfig, config, { requestId: req.requestId }));
+    res.json(await rpc.call(PutOnboardingConfig, config, { requestId: req.requestId }));
   });
 
   return router;

@@ -1,24 +1,27 @@
 import { Router } from 'express';
 import { deadQueueOf, retryQueueOf, type QueueInspector, type RpcClient } from '@cupo/amqp';
-import { healthOf, type BreakerSnapshot, type CircuitBreakers } from '@cupo/circuit-breakers';
+import { CircuitBreakerNotFoundError, healthOf, type BreakerSnapshot, type CircuitBreakers } from '@cupo/circuit-breakers';
 import {
   EnrollmentBroadcasts,
-  EnrollmentCommands,
   BreakerName,
   EnrollmentJobs,
+  ForgetIdempotencyKey,
+  GetEnrollmentStats,
   IdempotencyEntryKey,
+  ListBreakers,
+  ListSagas,
   OnboardingJobs,
+  PurgeSagas,
+  ResetBreaker,
   WorkerJobs,
   PurgeSagasQuery,
   SagasQuery,
   type BreakerState,
-  type Page,
 } from '@cupo/contracts';
-import { DomainError } from '@cupo/errors';
 import { requireRole, type authenticate } from '../http/auth.js';
 import { parseListQuery, sendPage } from '../http/pagination.js';
 import { parseInput, pathParam } from '../http/validate.js';
-import type { IdempotencyStore } from '../idempotency/idempotency-store.js';
+import { IdempotencyKeyNotFoundError, type IdempotencyStore } from '../idempotency/idempotency-store.js';
 
 /** Every queue the system runs on: the services' command queues and the job queues with their retry and dead letters. */
 const OBSERVED_QUEUES = [
@@ -60,9 +63,9 @@ export function opsRoutes(deps: {
   router.use('/api/ops', deps.auth, requireRole('admin'));
 
   const gatherBreakers = async (requestId: string): Promise<Record<string, AggregatedBreaker>> => {
-    const { replies } = await rpc.gather<InstanceBreakers>(
+    const { replies } = await rpc.gather(
       EnrollmentBroadcasts.exchange,
-      EnrollmentBroadcasts.listBreakers,
+      ListBreakers,
       {},
       { requestId, windowMs: deps.gatherWindowMs },
     );
@@ -99,27 +102,20 @@ export function opsRoutes(deps: {
       deps.breakers.reset(name);
       known = true;
     }
-    const { replies } = await rpc.gather<{ instance: string }>(
+    const { replies } = await rpc.gather(
       EnrollmentBroadcasts.exchange,
-      EnrollmentBroadcasts.resetBreaker,
+      ResetBreaker,
       { name },
       { requestId: req.requestId, windowMs: deps.gatherWindowMs },
     );
-    if (!known && replies.length === 0) {
-      throw new DomainError('not_found', 'CIRCUIT_BREAKER_NOT_FOUND', `No circuit breaker named '${name}'`);
-    }
+    if (!known && replies.length === 0) throw new CircuitBreakerNotFoundError(name);
     const report = await gatherBreakers(req.requestId);
     res.json({ name, reset_instances: (known ? 1 : 0) + replies.length, ...report[name] });
   });
 
   router.get('/api/ops/stats', async (req, res) => {
     const [service, breakers, gatewayKeys, queues] = await Promise.all([
-      rpc.call<{
-        requests: Record<string, number>;
-        sagas: Record<string, number>;
-        idempotency: { entries: number; sample_keys: string[] };
-        outbox: { pending: number; oldest_seconds: number };
-      }>(EnrollmentCommands.stats, {}, { requestId: req.requestId }),
+      rpc.call(GetEnrollmentStats, {}, { requestId: req.requestId }),
       breakerReport(req.requestId),
       deps.idempotency.census().catch(() => undefined),
       deps.queues.depths(OBSERVED_QUEUES),
@@ -142,12 +138,12 @@ export function opsRoutes(deps: {
 
   router.get('/api/ops/sagas', async (req, res) => {
     const { filters, page } = parseListQuery(SagasQuery, req.query);
-    sendPage(req, res, await rpc.call<Page<unknown>>(EnrollmentCommands.listSagas, { ...filters, page }, { requestId: req.requestId }));
+    sendPage(req, res, await rpc.call(ListSagas, { ...filters, page }, { requestId: req.requestId }));
   });
 
   router.delete('/api/ops/sagas', async (req, res) => {
     const query = parseInput(PurgeSagasQuery, req.query);
-    res.json(await rpc.call(EnrollmentCommands.purgeSagas, query, { requestId: req.requestId }));
+    res.json(await rpc.call(PurgeSagas, query, { requestId: req.requestId }));
   });
 
   router.delete('/api/ops/idempotency/:key', async (req, res) => {
@@ -156,13 +152,11 @@ export function opsRoutes(deps: {
     // `enrollment:…` in enrollment's database (which need not be running for the other).
     const [inEnrollment, inGateway] = await Promise.all([
       key.startsWith('enrollment:')
-        ? rpc.call<{ forgotten: boolean }>(EnrollmentCommands.forgetIdempotencyKey, { key }, { requestId: req.requestId })
+        ? rpc.call(ForgetIdempotencyKey, { key }, { requestId: req.requestId })
         : { forgotten: false },
       deps.idempotency.forget(key),
     ]);
-    if (!inEnrollment.forgotten && !inGateway) {
-      throw new DomainError('not_found', 'IDEMPOTENCY_KEY_NOT_FOUND', `No idempotency entry '${key}'`);
-    }
+    if (!inEnrollment.forgotten && !inGateway) throw new IdempotencyKeyNotFoundError(key);
     res.json({ key, forgotten: true });
   });
 

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { RpcClient } from '@cupo/amqp';
-import { QueryRequestBody, WorkerCommands } from '@cupo/contracts';
+import { GetQuery, QueryRequestBody, SubmitQuery } from '@cupo/contracts';
 import { actorOf, type authenticate } from '../http/auth.js';
 import { parseInput, uuidParam } from '../http/validate.js';
 
@@ -16,8 +16,8 @@ export function queryRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate
 
   router.post('/api/queries', auth, async (req, res) => {
     const query = parseInput(QueryRequestBody, req.body);
-    const accepted = await rpc.call<{ query_id: string; status: string; status_url: string }>(
-      WorkerCommands.submitQuery,
+    const accepted = await rpc.call(
+      SubmitQuery,
       { query, actor: actorOf(req) },
       { requestId: req.requestId },
     );
@@ -26,7 +26,7 @@ export function queryRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate
 
   router.get('/api/queries/:id', auth, async (req, res) => {
     const id = uuidParam(req.params.id, 'QUERY_NOT_FOUND', 'Query');
-    res.json(await rpc.call(WorkerCommands.getQuery, { query_id: id, actor: actorOf(req) }, { requestId: req.requestId }));
+    res.json(await rpc.call(GetQuery, { query_id: id, actor: actorOf(req) }, { requestId: req.requestId }));
   });
 
   return router;

@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import type { RpcClient } from '@cupo/amqp';
-import { AvailabilityQuery, CreateRoomBody, InventoryCommands, RoomId, type Page } from '@cupo/contracts';
-import { DomainError } from '@cupo/errors';
+import { AvailabilityQuery, CreateRoom, CreateRoomBody, GetAvailability, GetRoom, ListRooms, RoomId } from '@cupo/contracts';
 import { z } from 'zod';
 import { requireRole, type authenticate } from '../http/auth.js';
 import { parseListQuery, sendPage } from '../http/pagination.js';
+import { ResourceNotFoundError } from '../http/problem.js';
 import { parseInput } from '../http/validate.js';
 
 /** Rooms and availability: public reads, admin creation. Served by inventory over RPC. */
@@ -13,12 +13,12 @@ export function roomRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate>
 
   router.get('/api/rooms', async (req, res) => {
     const { page } = parseListQuery(z.strictObject({}), req.query);
-    sendPage(req, res, await rpc.call<Page<unknown>>(InventoryCommands.listRooms, { page }, { requestId: req.requestId }));
+    sendPage(req, res, await rpc.call(ListRooms, { page }, { requestId: req.requestId }));
   });
 
   router.get('/api/rooms/:id', async (req, res) => {
     const roomId = roomIdOf(req.params.id);
-    res.json(await rpc.call(InventoryCommands.getRoom, { room_id: roomId }, { requestId: req.requestId }));
+    res.json(await rpc.call(GetRoom, { room_id: roomId }, { requestId: req.requestId }));
   });
 
   router.get('/api/rooms/:id/availability', async (req, res) => {
@@ -26,7 +26,7 @@ export function roomRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate>
     const query = parseInput(AvailabilityQuery, req.query);
     res.json(
       await rpc.call(
-        InventoryCommands.getAvailability,
+        GetAvailability,
         { room_id: roomId, from: query.from, to: query.to },
         { requestId: req.requestId },
       ),
@@ -35,7 +35,7 @@ export function roomRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate>
 
   router.post('/api/admin/rooms', auth, requireRole('admin'), async (req, res) => {
     const body = parseInput(CreateRoomBody, req.body);
-    res.status(201).json(await rpc.call(InventoryCommands.createRoom, body, { requestId: req.requestId }));
+    res.status(201).json(await rpc.call(CreateRoom, body, { requestId: req.requestId }));
   });
 
   return router;
@@ -45,7 +45,7 @@ export function roomRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate>
 function roomIdOf(raw: string | string[] | undefined): number {
   const parsed = RoomId.safeParse(raw);
   if (!parsed.success || !/^\d+$/.test(String(raw))) {
-    throw new DomainError('not_found', 'ROOM_NOT_FOUND', `Room ${String(raw)} does not exist`);
+    throw new ResourceNotFoundError('ROOM_NOT_FOUND', 'Room', String(raw));
   }
   return parsed.data;
 }

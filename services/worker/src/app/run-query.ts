@@ -1,5 +1,5 @@
 import { QueryRequestBody } from '@cupo/contracts';
-import { DomainError } from '@cupo/errors';
+import { isRefusal } from '@cupo/errors';
 import type { QueryMetrics, QueryOutcome, QueryStore, ReportSources } from './ports.js';
 
 export interface RunQueryDeps {
@@ -33,8 +33,7 @@ export async function runQuery(deps: RunQueryDeps, id: string, requestId: string
   try {
     outcome = { result: await deps.sources.compute(query, { requestId, timeoutMs: Math.max(1, Math.min(deps.sourceTimeoutMs, left())) }) };
   } catch (error) {
-    const retryable = !(error instanceof DomainError) || error.kind === 'unavailable' || error.kind === 'timeout' || error.kind === 'internal';
-    if (!retryable) outcome = { error: { code: error.code, detail: error.message } };
+    if (isRefusal(error)) outcome = { error: { code: error.code, detail: error.message } };
     else if (left() <= 0) outcome = overdue(`last: ${error instanceof Error ? error.message : String(error)}`);
     else throw error;
   }

@@ -1,11 +1,12 @@
 import type { RpcClient } from '@cupo/amqp';
 import {
-  InventoryCommands,
-  type HeldReservation as HeldReservationView,
+  FindHeldAmong,
+  GetAvailability,
+  ListHeldReservations,
+  ReleaseNights,
+  ReserveNights,
   type NightAvailability,
   type NightsCommand,
-  type NightsResult,
-  type ReservationKey as ReservationKeyView,
 } from '@cupo/contracts';
 import type { CallContext, HeldReservation, Inventory, ReservationKey } from '../../app/ports.js';
 
@@ -32,11 +33,7 @@ export class InventoryRpcClient implements Inventory {
     let pending = this.inFlight.get(key);
     if (!pending) {
       pending = this.rpc
-        .call<NightAvailability[]>(
-          InventoryCommands.getAvailability,
-          { room_id: roomId, from: nights[0], to },
-          this.options(context),
-        )
+        .call(GetAvailability, { room_id: roomId, from: nights[0]!, to }, this.options(context))
         .finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
@@ -45,12 +42,12 @@ export class InventoryRpcClient implements Inventory {
 
   async reserve(key: ReservationKey, roomId: number, nights: string[], context: CallContext): Promise<void> {
     const command: NightsCommand = { booking_id: key.bookingId, attempt: key.attempt, room_id: roomId, nights };
-    await this.rpc.call<NightsResult>(InventoryCommands.reserveNights, command, this.options(context));
+    await this.rpc.call(ReserveNights, command, this.options(context));
   }
 
   async release(key: ReservationKey, roomId: number, nights: string[], context: CallContext): Promise<void> {
     const command: NightsCommand = { booking_id: key.bookingId, attempt: key.attempt, room_id: roomId, nights };
-    await this.rpc.call<NightsResult>(InventoryCommands.releaseNights, command, this.options(context));
+    await this.rpc.call(ReleaseNights, command, this.options(context));
   }
 
   async heldReservations(
@@ -59,8 +56,8 @@ export class InventoryRpcClient implements Inventory {
     limit: number,
     context: CallContext,
   ): Promise<HeldReservation[]> {
-    const page = await this.rpc.call<HeldReservationView[]>(
-      InventoryCommands.heldReservations,
+    const page = await this.rpc.call(
+      ListHeldReservations,
       {
         ...(after ? { after: { booking_id: after.bookingId, attempt: after.attempt, reserved_at: after.reservedAt } } : {}),
         older_than_ms: olderThanMs,
@@ -78,8 +75,8 @@ export class InventoryRpcClient implements Inventory {
   }
 
   async heldAmong(keys: ReservationKey[], context: CallContext): Promise<ReservationKey[]> {
-    const held = await this.rpc.call<ReservationKeyView[]>(
-      InventoryCommands.heldAmong,
+    const held = await this.rpc.call(
+      FindHeldAmong,
       { keys: keys.map((key) => ({ booking_id: key.bookingId, attempt: key.attempt })) },
       this.options(context),
     );

@@ -1,12 +1,5 @@
 import { rpcHandler, type RpcHandler } from '@cupo/amqp';
-import {
-  BookingCommands,
-  CancelBookingCommand,
-  ConfirmBookingCommand,
-  GetBookingCommand,
-  ListBookingsCommand,
-  type Booking as BookingView,
-} from '@cupo/contracts';
+import { CancelBooking, ConfirmBooking, GetBooking, ListBookings, type Booking as BookingView } from '@cupo/contracts';
 import { cancelBooking } from '../../app/cancel-booking.js';
 import { confirmBooking } from '../../app/confirm-booking.js';
 import { getBooking } from '../../app/get-booking.js';
@@ -15,9 +8,9 @@ import type { BookingDeps } from '../../app/ports.js';
 import type { Booking } from '../../domain/booking.js';
 
 /** The commands booking answers: translation between the wire and the use cases only. */
-export function bookingHandlers(deps: BookingDeps, lockWaitMs: number): Record<string, RpcHandler> {
-  return {
-    [BookingCommands.confirm]: rpcHandler(ConfirmBookingCommand, async (command, context) =>
+export function bookingHandlers(deps: BookingDeps, lockWaitMs: number): RpcHandler[] {
+  return [
+    rpcHandler(ConfirmBooking, async (command, context) =>
       toView(
         await confirmBooking(
           deps,
@@ -35,19 +28,19 @@ export function bookingHandlers(deps: BookingDeps, lockWaitMs: number): Record<s
       ),
     ),
 
-    [BookingCommands.get]: rpcHandler(GetBookingCommand, async (command) =>
+    rpcHandler(GetBooking, async (command) =>
       toView(await getBooking(deps, command.booking_id, command.actor)),
     ),
 
-    [BookingCommands.list]: rpcHandler(ListBookingsCommand, async (command) => {
+    rpcHandler(ListBookings, async (command) => {
       const page = await listBookings(deps, command.actor, command.user_id, command.page);
       return { ...page, items: page.items.map(toView) };
     }),
 
-    [BookingCommands.cancel]: rpcHandler(CancelBookingCommand, async (command, context) =>
+    rpcHandler(CancelBooking, async (command, context) =>
       toView(await cancelBooking(deps, command.booking_id, command.actor, context)),
     ),
-  };
+  ];
 }
 
 export function toView(booking: Booking): BookingView {

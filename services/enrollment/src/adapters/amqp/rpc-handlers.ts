@@ -1,28 +1,24 @@
 import { rpcHandler, type RpcHandler } from '@cupo/amqp';
-import type { CircuitBreakers } from '@cupo/circuit-breakers';
+import { CircuitBreakerNotFoundError, type CircuitBreakers } from '@cupo/circuit-breakers';
 import {
-  CreateSectionBody,
-  CreateStudentBody,
-  DropEnrollmentCommand,
-  EnrollmentBroadcasts,
-  EnrollmentCommands,
-  EnrollmentRequestCommands,
-  ForgetIdempotencyKeyCommand,
-  GetRequestCommand,
-  GetSectionCommand,
-  ListRequestsCommand,
-  ListSagasCommand,
-  ListSectionsCommand,
-  ListTermsCommand,
-  ListStudentEnrollmentsCommand,
-  PurgeSagasCommand,
-  ReportCommands,
-  SectionRosterCommand,
-  ResetBreakerCommand,
-  SubmitEnrollmentCommand,
+  CreateSection,
+  CreateStudent,
+  DropEnrollment,
+  ForgetIdempotencyKey,
+  GetEnrollmentRequest,
+  GetEnrollmentStats,
+  GetSection,
+  ListBreakers,
+  ListEnrollmentRequests,
+  ListSagas,
+  ListSections,
+  ListStudentEnrollments,
+  ListTerms,
+  PurgeSagas,
+  ResetBreaker,
+  SectionRosterReport,
+  SubmitEnrollment,
 } from '@cupo/contracts';
-import { DomainError } from '@cupo/errors';
-import { z } from 'zod';
 import { dropEnrollment } from '../../app/drop-enrollment.js';
 import { getEnrollmentRequest } from '../../app/get-enrollment-request.js';
 import { listEnrollmentRequests } from '../../app/list-enrollment-requests.js';
@@ -31,67 +27,65 @@ import type { EnrollmentStore } from '../../app/ports.js';
 import { submitEnrollment, type SubmitDeps } from '../../app/submit-enrollment.js';
 import { SectionNotFoundError } from '../../domain/errors.js';
 
-export function rpcHandlers(deps: SubmitDeps & { store: EnrollmentStore }): Record<string, RpcHandler> {
+export function rpcHandlers(deps: SubmitDeps & { store: EnrollmentStore }): RpcHandler[] {
   const { store } = deps;
-  return {
-    [EnrollmentCommands.submit]: rpcHandler(SubmitEnrollmentCommand, (command, context) =>
+  return [
+    rpcHandler(SubmitEnrollment, (command, context) =>
       submitEnrollment(deps, command, context.requestId),
     ),
-    [EnrollmentCommands.getRequest]: rpcHandler(GetRequestCommand, (command) =>
+    rpcHandler(GetEnrollmentRequest, (command) =>
       getEnrollmentRequest(store, command.request_id, command.actor),
     ),
-    [EnrollmentCommands.listTerms]: rpcHandler(ListTermsCommand, (command) => store.listTerms(command.page)),
-    [EnrollmentCommands.listSections]: rpcHandler(ListSectionsCommand, (command) =>
+    rpcHandler(ListTerms, (command) => store.listTerms(command.page)),
+    rpcHandler(ListSections, (command) =>
       store.listSections(command.term, command.page),
     ),
-    [EnrollmentRequestCommands.listRequests]: rpcHandler(ListRequestsCommand, (command) =>
+    rpcHandler(ListEnrollmentRequests, (command) =>
       listEnrollmentRequests(store, command.actor, command.status, {
         limit: command.limit,
         ...(command.cursor ? { cursor: command.cursor } : {}),
       }),
     ),
-    [EnrollmentCommands.getSection]: rpcHandler(GetSectionCommand, async (command) => {
+    rpcHandler(GetSection, async (command) => {
       const section = await store.findSection(command.code);
       if (!section) throw new SectionNotFoundError(command.code);
       return section;
     }),
-    [EnrollmentCommands.listStudentEnrollments]: rpcHandler(ListStudentEnrollmentsCommand, (command) =>
+    rpcHandler(ListStudentEnrollments, (command) =>
       listStudentEnrollments(store, command.student_id, command.actor, command.term, command.page),
     ),
-    [EnrollmentCommands.drop]: rpcHandler(DropEnrollmentCommand, (command) =>
+    rpcHandler(DropEnrollment, (command) =>
       dropEnrollment(store, command.enrollment_id, command.actor),
     ),
-    [ReportCommands.sectionRoster]: rpcHandler(SectionRosterCommand, async (command) => {
+    rpcHandler(SectionRosterReport, async (command) => {
       const roster = await store.roster(command.section);
       if (!roster) throw new SectionNotFoundError(command.section);
       return roster;
     }),
-    [EnrollmentCommands.createSection]: rpcHandler(CreateSectionBody, (command) => store.createSection(command)),
-    [EnrollmentCommands.createStudent]: rpcHandler(CreateStudentBody, (command) => store.createStudent(command)),
-    [EnrollmentCommands.stats]: rpcHandler(z.object({}), () => store.stats()),
-    [EnrollmentCommands.listSagas]: rpcHandler(ListSagasCommand, (command) => store.listSagas(command.status, command.page)),
-    [EnrollmentCommands.purgeSagas]: rpcHandler(PurgeSagasCommand, async (command) => ({
+    rpcHandler(CreateSection, (command) => store.createSection(command)),
+    rpcHandler(CreateStudent, (command) => store.createStudent(command)),
+    rpcHandler(GetEnrollmentStats, () => store.stats()),
+    rpcHandler(ListSagas, (command) => store.listSagas(command.status, command.page)),
+    rpcHandler(PurgeSagas, async (command) => ({
       purged: await store.purgeSagas(command.status, command.older_than_seconds),
     })),
-    [EnrollmentCommands.forgetIdempotencyKey]: rpcHandler(ForgetIdempotencyKeyCommand, async (command) => ({
+    rpcHandler(ForgetIdempotencyKey, async (command) => ({
       forgotten: await store.forgetIdempotencyKey(command.key),
     })),
-  };
+  ];
 }
 
 /** Answered by every replica: breakers are per process. */
-export function broadcastHandlers(breakers: CircuitBreakers, instance: string): Record<string, RpcHandler> {
-  return {
-    [EnrollmentBroadcasts.listBreakers]: rpcHandler(z.object({}), async () => ({
+export function broadcastHandlers(breakers: CircuitBreakers, instance: string): RpcHandler[] {
+  return [
+    rpcHandler(ListBreakers, async () => ({
       instance,
       breakers: breakers.snapshot(),
     })),
-    [EnrollmentBroadcasts.resetBreaker]: rpcHandler(ResetBreakerCommand, async (command) => {
-      if (!breakers.has(command.name)) {
-        throw new DomainError('not_found', 'CIRCUIT_BREAKER_NOT_FOUND', `No circuit breaker named '${command.name}'`);
-      }
+    rpcHandler(ResetBreaker, async (command) => {
+      if (!breakers.has(command.name)) throw new CircuitBreakerNotFoundError(command.name);
       breakers.reset(command.name);
       return { instance, name: command.name, state: breakers.stateOf(command.name) };
     }),
-  };
+  ];
 }

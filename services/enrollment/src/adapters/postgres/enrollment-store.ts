@@ -18,7 +18,6 @@ import {
 import { Keyset } from '@cupo/paging';
 import { z } from 'zod';
 import { isUniqueViolation, type Sql, type TransactionSql } from '@cupo/database';
-import { DomainError } from '@cupo/errors';
 import type {
   EnrollmentStore,
   NewRequest,
@@ -29,7 +28,7 @@ import type {
   SubmittedResponse,
 } from '../../app/ports.js';
 import type { SeatFacts, SectionFacts } from '../../domain/enrollment-rules.js';
-import { SectionExistsError, StudentExistsError, TermNotFoundError } from '../../domain/errors.js';
+import { SagaNotFinishedError, SectionExistsError, StudentExistsError, TermNotFoundError } from '../../domain/errors.js';
 import type { Saga, SagaStep } from '../../domain/saga.js';
 
 // Each list's sort key, ending in a unique column. Timestamps keep PostgreSQL's microseconds
@@ -534,7 +533,7 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
 
   async purgeSagas(status: SagaStatus, olderThanSeconds: number): Promise<number> {
     if (!['completed', 'compensated', 'failed'].includes(status)) {
-      throw new DomainError('invalid', 'VALIDATION_FAILED', 'Only finished sagas can be purged');
+      throw new SagaNotFinishedError();
     }
     const result = await this.sql`
       DELETE FROM sagas

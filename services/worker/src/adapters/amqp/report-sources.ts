@@ -1,6 +1,6 @@
-import type { RpcClient } from '@cupo/amqp';
-import { ReportCommands, type QueryRequestBody } from '@cupo/contracts';
-import { DependencyUnavailableError, DomainError } from '@cupo/errors';
+import { RpcTimeoutError, type RpcClient } from '@cupo/amqp';
+import { OccupancyReport, RoomSearchReport, SectionRosterReport, type QueryRequestBody } from '@cupo/contracts';
+import { DependencyUnavailableError } from '@cupo/errors';
 import type { ReportSources } from '../../app/ports.js';
 
 /**
@@ -17,7 +17,7 @@ export class RpcReportSources implements ReportSources {
     } catch (error) {
       // An owner that does not answer in time is an outage, not a fault of the query: the
       // consumer then retries without using up the query's attempts.
-      if (error instanceof DomainError && error.kind === 'timeout') throw new DependencyUnavailableError(`${query.type} source`, error);
+      if (error instanceof RpcTimeoutError) throw new DependencyUnavailableError(`${query.type} source`, error);
       throw error;
     }
   }
@@ -25,15 +25,15 @@ export class RpcReportSources implements ReportSources {
   private async ask(query: QueryRequestBody, options: { requestId: string; timeoutMs: number }): Promise<unknown> {
     switch (query.type) {
       case 'occupancy_report': {
-        const rooms = await this.rpc.call<{ room_nights: number; sold: number }[]>(ReportCommands.occupancy, query.params, options);
+        const rooms = await this.rpc.call(OccupancyReport, query.params, options);
         const roomNights = rooms.reduce((sum, r) => sum + r.room_nights, 0);
         const sold = rooms.reduce((sum, r) => sum + r.sold, 0);
         return { from: query.params.from, to: query.params.to, room_nights: roomNights, sold, occupancy: roomNights ? Number((sold / roomNights).toFixed(4)) : 0, rooms };
       }
       case 'room_search':
-        return { ...query.params, rooms: await this.rpc.call(ReportCommands.roomSearch, query.params, options) };
+        return { ...query.params, rooms: await this.rpc.call(RoomSearchReport, query.params, options) };
       case 'section_roster': {
-        const students = await this.rpc.call<unknown[]>(ReportCommands.sectionRoster, query.params, options);
+        const students = await this.rpc.call(SectionRosterReport, query.params, options);
         return { section: query.params.section, count: students.length, students };
       }
     }

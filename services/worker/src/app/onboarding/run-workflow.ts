@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IncomingStudent, OnboardingConfig } from '@cupo/contracts';
-import { DomainError } from '@cupo/errors';
+import { isTransient } from '@cupo/errors';
 import type { Logger } from '@cupo/service-kit';
 import { EffectHeldError } from '../../domain/errors.js';
 import { providerCall } from './provider-call.js';
@@ -139,7 +139,7 @@ async function attemptSteps(deps: WorkflowDeps, run: BatchRun, student: Incoming
   // A step's error: another attempt, or (`final`) the step's outcome.
   const judge = (error: unknown): Attempt | 'final' => {
     if (run.signal.aborted) return { kind: 'interrupted' };
-    if (error instanceof DomainError && error.kind === 'unavailable') return { kind: 'retry', error, ours: true };
+    if (isTransient(error)) return { kind: 'retry', error, ours: true };
     if (error instanceof ProviderRejectedError || lastAttempt) return 'final';
     return { kind: 'retry', error, ours: false };
   };
