@@ -1,7 +1,8 @@
 import { postgres, type Sql } from '@cupo/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresBookingRepository } from '../../services/booking/src/adapters/postgres/booking-repository.js';
-import { PostgresEnrollmentStore } from '../../services/enrollment/src/adapters/postgres/enrollment-store.js';
+import { PostgresCatalogStore } from '../../services/enrollment/src/adapters/postgres/catalog-store.js';
+import { PostgresOpsStore } from '../../services/enrollment/src/adapters/postgres/ops-store.js';
 import { InventoryStore } from '../../services/inventory/src/inventory-store.js';
 import { PostgresOnboardingStore } from '../../services/worker/src/adapters/postgres/onboarding-store.js';
 import { migratedDatabase } from './database.js';
@@ -105,14 +106,15 @@ describe('list pages are index range scans', () => {
     await sql`
       INSERT INTO sagas (id, name, status, steps)
       VALUES (${r1}, 'enrollment', 'completed', '[]'), (${r2}, 'enrollment', 'completed', '[]')`;
-    const store = new PostgresEnrollmentStore(pool);
+    const store = new PostgresCatalogStore(pool);
+    const ops = new PostgresOpsStore(pool);
     await twoPages((page) => store.listTerms(page));
     await twoPages((page) => store.listSections(undefined, page));
     await twoPages((page) => store.listSections('1-2030', page));
     await twoPages((page) => store.listStudentEnrollments('RA1', undefined, page));
     await twoPages((page) => store.listStudentEnrollments('RA1', '1-2030', page));
-    await twoPages((page) => store.listSagas(undefined, page));
-    await twoPages((page) => store.listSagas('completed', page));
+    await twoPages((page) => ops.listSagas(undefined, page));
+    await twoPages((page) => ops.listSagas('completed', page));
     await expectIndexOnly(sql, statements);
   });
 
@@ -124,7 +126,7 @@ describe('list pages are index range scans', () => {
       INSERT INTO tasks (id, type, status, parent_id, started_at)
       SELECT gen_random_uuid(), 'batch', 'running', ${parent}, now() - interval '2 hours' FROM generate_series(1, 3)`;
     await sql`INSERT INTO tasks (id, type, status) SELECT gen_random_uuid(), 'ingest', 'pending' FROM generate_series(1, 2)`;
-    const store = new PostgresOnboardingStore(pool, 3600);
+    const store = new PostgresOnboardingStore(pool, 3600, { kick: () => undefined });
     for (const filter of [{}, { type: 'batch' }, { status: 'running' }, { type: 'batch', status: 'running' }, { parent_id: parent }, { stuck: true }, { stuck: false }]) {
       await twoPages((page) => store.listTasks(filter, page)).catch((error: Error) => {
         throw new Error(`${JSON.stringify(filter)}: ${error.message}`);

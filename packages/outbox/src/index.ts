@@ -15,6 +15,25 @@ interface OutboxRow {
 
 export * from './migration.js';
 
+/**
+ * What a store that writes outbox rows holds: it calls `kick()` right after its own commit of
+ * a transaction that wrote any (never inside the transaction — the relay would not see the
+ * rows yet), so the message leaves now rather than at the next poll. An `OutboxRelay` is one.
+ */
+export interface OutboxKick {
+  kick(): void;
+}
+
+/**
+ * Runs `work` (which commits before it resolves) and kicks the relay when `wrote` says the
+ * committed work wrote outbox rows. Nothing is kicked when the work fails.
+ */
+export async function kickingAfterCommit<T>(relay: OutboxKick, work: () => Promise<T>, wrote: (result: T) => boolean = () => true): Promise<T> {
+  const result = await work();
+  if (wrote(result)) relay.kick();
+  return result;
+}
+
 /** The relay works on the `outbox` table of migration.ts, which each service's migrations create. */
 export interface OutboxRelayOptions {
   batchSize: number;
@@ -37,7 +56,7 @@ export interface OutboxRelayOptions {
  * died in between. (LISTEN/NOTIFY was tried first: it woke every replica for every row, and
  * NOTIFY serialises committing transactions on a global lock.)
  */
-export class OutboxRelay {
+export class OutboxRelay implements OutboxKick {
   private draining: Promise<void> | undefined;
   private again = false;
   private stopped = false;

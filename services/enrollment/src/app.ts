@@ -1,6 +1,5 @@
 import {
   ConfirmedPublisher,
-  JobConsumer,
   QueueInspector,
   deadQueueOf,
   retryQueueOf,
@@ -10,14 +9,16 @@ import {
 } from '@cupo/amqp';
 import { guardedByBreaker, storeAndOutboxBreakers } from '@cupo/circuit-breakers';
 import { OutboxRelay } from '@cupo/outbox';
-import { EnrollmentBroadcasts, EnrollmentJobs, EnrollmentRequestedMessage } from '@cupo/contracts';
+import { EnrollmentBroadcasts, EnrollmentJobs } from '@cupo/contracts';
 import { withDatabase, type Sql } from '@cupo/database';
 import { PeriodicTask, type Logger } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
+import { jobHandlers } from './adapters/amqp/job-handlers.js';
 import { broadcastHandlers, rpcHandlers } from './adapters/amqp/rpc-handlers.js';
 import { enrollmentMetrics, registerOpenRequestGauges } from './adapters/metrics.js';
-import { PostgresEnrollmentStore } from './adapters/postgres/enrollment-store.js';
-import { abandonEnrollmentRequest, processEnrollmentRequest } from './app/process-enrollment-request.js';
+import { PostgresCatalogStore } from './adapters/postgres/catalog-store.js';
+import { PostgresOpsStore } from './adapters/postgres/ops-store.js';
+import { PostgresSagaStore } from './adapters/postgres/saga-store.js';
 import { recoverStalledRequests } from './app/recover-stalled-requests.js';
 import type { EnrollmentConfig } from './config.js';
 
@@ -37,9 +38,8 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
   const { config, logger, registry } = deps;
   const breakers = storeAndOutboxBreakers(registry, config);
 
-  const store = guardedByBreaker(new PostgresEnrollmentStore(deps.sql, config.DERIVED_KEY_GRACE_SECONDS), breakers, 'postgres', withDatabase);
+  const guarded = <T extends object>(store: T) => guardedByBreaker(store, breakers, 'postgres', withDatabase);
   const metrics = enrollmentMetrics(registry);
-  registerOpenRequestGauges(registry, store);
   const jobQueue = EnrollmentJobs.queue;
   new QueueInspector(deps.amqp).registerGauges(registry, [jobQueue, retryQueueOf(jobQueue), deadQueueOf(jobQueue)]);
 
@@ -62,14 +62,15 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
     logger,
     registry,
   });
+  // The saga store wakes the relay after each commit that wrote to the outbox.
+  const sagas = guarded(new PostgresSagaStore(deps.sql, relay, config.DERIVED_KEY_GRACE_SECONDS));
+  const catalog = guarded(new PostgresCatalogStore(deps.sql));
+  const ops = guarded(new PostgresOpsStore(deps.sql));
+  registerOpenRequestGauges(registry, ops);
+
   const rpc = new RpcServer(deps.amqp, {
     queue: 'enrollment.rpc',
-    handlers: rpcHandlers({
-      store,
-      metrics,
-      keyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
-      outboxWritten: () => relay.kick(),
-    }),
+    handlers: rpcHandlers({ sagas, catalog, ops, metrics, keyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS }),
     prefetch: config.RPC_PREFETCH,
     logger,
     registry,
@@ -83,21 +84,14 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
     registry,
   });
 
-  const processDeps = { store, metrics };
-  const consumer = new JobConsumer(deps.amqp, {
+  const { requests: consumer } = jobHandlers({
+    amqp: deps.amqp,
     topology,
-    schema: EnrollmentRequestedMessage,
+    sagas,
+    metrics,
     prefetch: config.JOB_PREFETCH,
     maxAttempts: config.JOB_MAX_ATTEMPTS,
     backoff: { initialMs: config.JOB_RETRY_INITIAL_MS, maxMs: config.JOB_RETRY_MAX_MS },
-    handle: (message) => processEnrollmentRequest(processDeps, message.request_id),
-    onGiveUp: (message, error, context) =>
-      abandonEnrollmentRequest(
-        processDeps,
-        message.request_id,
-        context.attempt,
-        error instanceof Error ? error.message : String(error),
-      ),
     logger,
     registry,
   });
@@ -106,11 +100,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
     'recover stalled requests',
     config.RECOVERY_INTERVAL_MS,
     () =>
-      recoverStalledRequests(
-        store,
-        { staleMs: config.STALE_REQUEST_MS, batch: 200, outboxWritten: () => relay.kick() },
-        logger,
-      ),
+      recoverStalledRequests({ sagas, ops }, { staleMs: config.STALE_REQUEST_MS, batch: 200 }, logger),
     logger,
   );
 

@@ -66,8 +66,10 @@ function onboardingMetrics(registry: Registry): OnboardingMetrics {
 export function createWorker(deps: WorkerDeps) {
   const { config, logger, registry } = deps;
   const breakers = storeAndOutboxBreakers(registry, config);
-  const store = guardedByBreaker(new PostgresQueryStore(deps.sql), breakers, 'postgres', withDatabase);
-  const onboarding = guardedByBreaker(new PostgresOnboardingStore(deps.sql, config.STUCK_TASK_SECONDS), breakers, 'postgres', withDatabase);
+  // The stores wake the outbox relay (built below) after each commit that wrote to the outbox.
+  const outbox = { kick: () => relay.kick() };
+  const store = guardedByBreaker(new PostgresQueryStore(deps.sql, outbox), breakers, 'postgres', withDatabase);
+  const onboarding = guardedByBreaker(new PostgresOnboardingStore(deps.sql, config.STUCK_TASK_SECONDS, outbox), breakers, 'postgres', withDatabase);
   // The configured limits beside the calls, so a dashboard can draw one against the other.
   new Gauge({
     name: 'onboarding_rate_limit_per_minute',
@@ -105,7 +107,7 @@ export function createWorker(deps: WorkerDeps) {
   const rpcServer = new RpcServer(deps.amqp, {
     queue: 'worker.rpc',
     handlers: [
-      ...rpcHandlers({ store, onboarding, outboxWritten: () => relay.kick(), queryDeadlineMs: config.QUERY_DEADLINE_MS }),
+      ...rpcHandlers({ store, onboarding, queryDeadlineMs: config.QUERY_DEADLINE_MS }),
       ...progressHandlers(
         guardedByBreaker(new PostgresOnboardingProgress(deps.sql, config.STUCK_TASK_SECONDS), breakers, 'postgres', withDatabase),
       ),
@@ -184,7 +186,6 @@ export function createWorker(deps: WorkerDeps) {
     Math.max(1_000, Math.floor(config.REAPER_STALE_MS / 4)),
     async () => {
       const reaped = await onboarding.reapStale(config.REAPER_STALE_MS, config.REAPER_MAX_REQUEUES);
-      if (reaped.requeued) relay.kick();
       if (reaped.requeued + reaped.failed > 0) logger.warn(reaped, 'stalled onboarding tasks reaped');
     },
     logger,
@@ -196,7 +197,6 @@ export function createWorker(deps: WorkerDeps) {
       const purged = await store.purgeExpired();
       const expired = await expireQueries(runDeps);
       const requeued = await store.requeueStale(config.STALE_QUERY_MS);
-      if (requeued > 0) relay.kick();
       if (purged + expired + requeued > 0) logger.info({ purged, expired, requeued }, 'query maintenance');
     },
     logger,

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { EnrollmentMetrics, EnrollmentStore } from '../app/ports.js';
+import type { EnrollmentMetrics, OpsStore } from '../app/ports.js';
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
 
@@ -54,7 +54,7 @@ export function enrollmentMetrics(registry: Registry): EnrollmentMetrics {
  * database at each scrape (every replica reports the same figure: aggregate with max). The
  * second is what the stuck-requests alert watches.
  */
-export function registerOpenRequestGauges(registry: Registry, store: Pick<EnrollmentStore, 'openRequests'>): void {
+export function registerOpenRequestGauges(registry: Registry, store: Pick<OpsStore, 'openRequests'>): void {
   const oldest = new Gauge({
     name: 'enrollment_oldest_open_request_seconds',
     help: 'Seconds since the least recently progressed queued or processing request last moved',

@@ -2,10 +2,10 @@ import type { Actor, EnrollmentRequestView } from '@cupo/contracts';
 import { RequestNotFoundError } from '../domain/errors.js';
 import { sectionOutcomes, type Saga } from '../domain/saga.js';
 import { assertMayActFor } from './access.js';
-import type { EnrollmentStore, RequestRecord } from './ports.js';
+import type { RequestRecord, SagaStore } from './ports.js';
 
 export async function getEnrollmentRequest(
-  store: EnrollmentStore,
+  store: Pick<SagaStore, 'findRequest'>,
   requestId: string,
   actor: Actor,
 ): Promise<EnrollmentRequestView> {

@@ -1,7 +1,7 @@
 import type { Actor, EnrollmentRequestView, RequestStatus, RequestsFilter } from '@cupo/contracts';
 import { assertMayActFor } from './access.js';
 import { requestView } from './get-enrollment-request.js';
-import type { EnrollmentStore } from './ports.js';
+import type { SagaStore } from './ports.js';
 
 const OPEN: readonly RequestStatus[] = ['queued', 'processing'];
 
@@ -10,7 +10,7 @@ const OPEN: readonly RequestStatus[] = ['queued', 'processing'];
  * queued finds it again (and its live status) wherever they come back, on any device.
  */
 export async function listEnrollmentRequests(
-  store: EnrollmentStore,
+  store: Pick<SagaStore, 'listStudentRequests'>,
   actor: Actor,
   filter: RequestsFilter | undefined,
   page: { limit: number; cursor?: string },

@@ -1,9 +1,9 @@
 import type { Actor, Enrollment, Page, PageRequest } from '@cupo/contracts';
 import { assertMayActFor } from './access.js';
-import type { EnrollmentStore } from './ports.js';
+import type { CatalogStore } from './ports.js';
 
 export async function listStudentEnrollments(
-  store: EnrollmentStore,
+  store: Pick<CatalogStore, 'listStudentEnrollments'>,
   studentId: string,
   actor: Actor,
   term: string | undefined,

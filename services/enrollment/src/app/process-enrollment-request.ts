@@ -6,6 +6,7 @@ import {
   abandoned,
   compensationFinished,
   confirmed,
+  isFinished,
   nextAction,
   planSaga,
   released,
@@ -16,16 +17,19 @@ import {
   type Saga,
   type SagaAction,
 } from '../domain/saga.js';
-import type { EnrollmentMetrics, EnrollmentStore, SagaUnitOfWork } from './ports.js';
+import type { EnrollmentMetrics, SagaPrefetch, SagaStore, SagaUnitOfWork } from './ports.js';
 
 type FinishedReport = Parameters<EnrollmentMetrics['finished']>[0];
-/** `done` once the saga has ended; `report` when this very step ended it (metrics after commit). */
-type StepResult = { done: boolean; report?: FinishedReport };
+/**
+ * `done` once the saga has ended; `report` when this very step ended it (metrics after
+ * commit); `saga`, the state it left, tells the next transaction what to read with its lock.
+ */
+type StepResult = { done: boolean; report?: FinishedReport; saga?: Saga };
 const CONTINUE: StepResult = { done: false };
 const DONE: StepResult = { done: true };
 
 export interface ProcessDeps {
-  store: EnrollmentStore;
+  store: SagaStore;
   metrics: EnrollmentMetrics;
 }
 
@@ -33,7 +37,6 @@ export interface ProcessDeps {
 const MAX_TRANSACTIONS = 64;
 
 const reasonOf = (error: DomainError): FailureReason => ({ code: error.code, detail: error.message });
-const takesSeatLock = (action: SagaAction) => action.kind === 'reserve' || action.kind === 'release';
 
 /**
  * Runs a request's saga to its end. Every transaction reads the saga's state under the
@@ -51,10 +54,13 @@ const takesSeatLock = (action: SagaAction) => action.kind === 'reserve' || actio
  * retries the message with backoff.
  */
 export async function processEnrollmentRequest(deps: ProcessDeps, requestId: string): Promise<void> {
+  // A request met for the first time is most likely queued: its validation and first seat.
+  let prefetch: SagaPrefetch = { facts: true, seat: { first: true } };
   for (let i = 0; i < MAX_TRANSACTIONS; i++) {
-    const result = await deps.store.inSaga(requestId, (unit) => runSteps(unit));
+    const result = await deps.store.inSaga(requestId, (unit) => runSteps(unit), prefetch);
     if (result?.report) deps.metrics.finished(result.report);
     if (result === undefined || result.done) return;
+    prefetch = result.saga ? prefetchFor(result.saga) : {};
   }
   throw new Error(`saga ${requestId} did not finish within ${MAX_TRANSACTIONS} transactions`);
 }
@@ -74,14 +80,26 @@ export async function abandonEnrollmentRequest(
     if (unit.request.status === 'completed' || unit.request.status === 'failed') return DONE;
     const saga = unit.saga?.saga;
     if (!saga || saga.steps[0]?.status === 'pending') {
-      await unit.saveSaga(validationFailed(saga ?? planSaga(requestId, unit.request.sections), reason));
+      unit.saveSaga(validationFailed(saga ?? planSaga(requestId, unit.request.sections), reason));
       return finish(unit, { status: 'failed', error: reason }, 0);
     }
-    if (saga.status === 'running') await unit.saveSaga(abandoned(saga, reason));
+    if (saga.status === 'running') unit.saveSaga(abandoned(saga, reason));
     return CONTINUE;
   });
   if (result?.report) deps.metrics.finished(result.report);
   if (result && !result.done) await processEnrollmentRequest(deps, requestId);
+}
+
+/**
+ * What the next transaction will read, judged from the state the last one left: the seat
+ * lock of the next reservation. Only a hint — if another consumer moved the saga on
+ * meanwhile, the transaction finds out under the lock and does what is really next.
+ */
+export function prefetchFor(saga: Saga): SagaPrefetch {
+  const action = nextAction(saga);
+  if (action.kind === 'validate') return { facts: true, seat: { first: true } };
+  if (action.kind === 'reserve') return { seat: { section: action.section } };
+  return {};
 }
 
 /** The steps of one transaction; the saga's new state is saved once, at its end. */
@@ -90,7 +108,8 @@ async function runSteps(unit: SagaUnitOfWork): Promise<StepResult> {
   if (request.status === 'completed' || request.status === 'failed') return DONE;
   const initial = unit.saga?.saga ?? planSaga(request.id, request.sections);
   let saga = initial;
-  let seatLocked = false;
+  // A seat lock the store took with the saga's counts as this transaction's one.
+  let seatLocked: string | undefined = unit.lockedSeat;
   let result: StepResult = CONTINUE;
   for (;;) {
     const action = nextAction(saga);
@@ -98,18 +117,21 @@ async function runSteps(unit: SagaUnitOfWork): Promise<StepResult> {
       result = DONE;
       break;
     }
-    if (takesSeatLock(action) && seatLocked) break;
-    seatLocked ||= takesSeatLock(action);
+    if (action.kind === 'reserve' || action.kind === 'release') {
+      const usesHeldLock = seatLocked === action.section && action.kind === 'reserve' && unit.lockedSeat === action.section;
+      if (seatLocked !== undefined && !usesHeldLock) break;
+      seatLocked = action.section;
+    }
     saga = await step(unit, saga, action);
-    if (saga.status !== 'running' && saga.status !== 'compensating') {
+    if (isFinished(saga.status)) {
       const compensations = saga.steps.filter((s) => s.status === 'compensated').length;
       const error = saga.failure ? { code: saga.failure.code, detail: saga.failure.detail } : undefined;
-      result = await finish(unit, error ? { status: 'failed', error } : { status: 'completed' }, compensations);
+      result = finish(unit, error ? { status: 'failed', error } : { status: 'completed' }, compensations);
       break;
     }
   }
-  if (saga !== initial || !unit.saga) await unit.saveSaga(saga);
-  return result;
+  if (saga !== initial || !unit.saga) unit.saveSaga(saga);
+  return { ...result, saga };
 }
 
 /** Performs one action inside the transaction and returns the saga's next state. */
@@ -143,16 +165,16 @@ async function step(unit: SagaUnitOfWork, saga: Saga, action: SagaAction): Promi
         if (!(error instanceof DomainError)) throw error;
         return reserveFailed(saga, action.section, reasonOf(error));
       }
-      await unit.takeSeat(section);
+      unit.takeSeat(section);
       return reserved(saga, action.section);
     }
 
     case 'release':
-      await unit.releaseSeat(action.section);
+      unit.releaseSeat(action.section);
       return released(saga, action.section);
 
     case 'confirm':
-      await unit.activateSeats();
+      unit.activateSeats();
       return confirmed(saga);
 
     case 'fail':
@@ -163,12 +185,12 @@ async function step(unit: SagaUnitOfWork, saga: Saga, action: SagaAction): Promi
   }
 }
 
-async function finish(
+function finish(
   unit: SagaUnitOfWork,
   outcome: { status: 'completed' } | { status: 'failed'; error: FailureReason },
   compensations: number,
-): Promise<StepResult> {
-  await unit.finish(outcome);
+): StepResult {
+  unit.finish(outcome);
   return {
     done: true,
     report: {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { EnrollmentStore } from './ports.js';
+import type { OpsStore, SagaStore } from './ports.js';
 
 /**
  * The safety net behind "a 202 always reaches completed or failed": a request still queued
@@ -8,13 +8,13 @@ import type { EnrollmentStore } from './ports.js';
  * request that was merely slow costs one no-op.
  */
 export async function recoverStalledRequests(
-  store: EnrollmentStore,
-  options: { staleMs: number; batch: number; outboxWritten: () => void },
+  stores: { sagas: Pick<SagaStore, 'requeueStalled'>; ops: Pick<OpsStore, 'purgeExpiredKeys'> },
+  options: { staleMs: number; batch: number },
   logger: Logger,
 ): Promise<void> {
-  const ids = await store.requeueStalled(options.staleMs, options.batch);
-  if (ids.length > 0) options.outboxWritten();
+  // The store wakes the outbox relay after its commit: the messages leave now.
+  const ids = await stores.sagas.requeueStalled(options.staleMs, options.batch);
   if (ids.length > 0) logger.warn({ count: ids.length, requestIds: ids.slice(0, 10) }, 'stalled requests re-announced');
-  const purged = await store.purgeExpiredKeys();
+  const purged = await stores.ops.purgeExpiredKeys();
   if (purged > 0) logger.info({ purged }, 'expired idempotency keys purged');
 }

@@ -1,20 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { SubmitEnrollmentCommand } from '@cupo/contracts';
 import { IdempotencyKeyReusedError } from '@cupo/errors';
-import type { EnrollmentMetrics, EnrollmentStore, SubmittedResponse } from './ports.js';
+import type { EnrollmentMetrics, SagaStore, SubmittedResponse } from './ports.js';
 
 export interface SubmitDeps {
-  store: EnrollmentStore;
+  store: SagaStore;
   metrics: EnrollmentMetrics;
   keyTtlSeconds: number;
-  /** Called after a commit that wrote to the outbox: publish now rather than at the next poll. */
-  outboxWritten: () => void;
 }
 
 /**
  * Records the request, its idempotency key and the "process it" message in one statement.
  * The 202 is sent only after that commit: from then on the request is certain to be
- * processed (the outbox relay publishes the message; the recovery sweep re-announces a
+ * processed (the outbox relay, which the store wakes after its commit, publishes the
+ * message; the recovery sweep re-announces a
  * request whose message went missing).
  */
 export async function submitEnrollment(
@@ -36,7 +35,6 @@ export async function submitEnrollment(
     response: { request_id: id, status: 'queued', status_url: `/api/enrollments/requests/${id}` },
   });
   deps.metrics.submitted(outcome.kind);
-  if (outcome.kind === 'accepted') deps.outboxWritten();
   if (outcome.kind === 'key_reused') throw new IdempotencyKeyReusedError();
   return { response: outcome.response, replayed: outcome.kind === 'replayed' };
 }

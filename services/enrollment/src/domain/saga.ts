@@ -16,6 +16,15 @@ export interface Saga {
   failure?: FailureReason & { section?: string };
 }
 
+/** The statuses a saga ends in: nothing is held, nothing more will happen to it. */
+export const FINISHED_SAGA_STATUSES = ['completed', 'compensated', 'failed'] as const satisfies readonly SagaStatus[];
+export type FinishedSagaStatus = (typeof FINISHED_SAGA_STATUSES)[number];
+
+/** Whether a saga in this status has ended (the one definition of "finished"). */
+export function isFinished(status: SagaStatus): status is FinishedSagaStatus {
+  return (FINISHED_SAGA_STATUSES as readonly SagaStatus[]).includes(status);
+}
+
 /** What the saga does next; each action is one transaction that persists its outcome. */
 export type SagaAction =
   | { kind: 'validate' }
@@ -43,9 +52,7 @@ export function planSaga(id: string, sections: readonly string[]): Saga {
 }
 
 export function nextAction(saga: Saga): SagaAction {
-  if (saga.status === 'completed' || saga.status === 'compensated' || saga.status === 'failed') {
-    return { kind: 'finished' };
-  }
+  if (isFinished(saga.status)) return { kind: 'finished' };
   if (saga.status === 'compensating') {
     const held = [...saga.steps].reverse().find((s) => s.name === 'reserve_seat' && s.status === 'completed');
     return held ? { kind: 'release', section: held.section! } : { kind: 'fail' };

@@ -21,14 +21,12 @@ import { submitQuery } from '../../app/submit-query.js';
 export function rpcHandlers(deps: {
   store: QueryStore;
   onboarding: OnboardingStore;
-  outboxWritten: () => void;
   queryDeadlineMs: number;
 }): RpcHandler[] {
   const { onboarding } = deps;
   return [
     rpcHandler(IngestStudents, async (command) => {
       const task = await onboarding.createIngest(randomUUID(), { students: command.students, requestedBy: command.requested_by });
-      deps.outboxWritten();
       return { task_id: task.id, status: task.status, status_url: `/api/admin/tasks/${task.id}` };
     }),
     rpcHandler(GetOnboardingConfig, () => onboarding.getConfig()),
@@ -40,7 +38,7 @@ export function rpcHandlers(deps: {
       return task;
     }),
     rpcHandler(RetryTask, async ({ task_id, requested_by }) => {
-      const task = await retryTask({ store: onboarding, outboxWritten: deps.outboxWritten }, task_id, requested_by);
+      const task = await retryTask({ store: onboarding }, task_id, requested_by);
       return { task, status_url: `/api/admin/tasks/${task.id}` };
     }),
     rpcHandler(SubmitQuery, (command, context) =>

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { OnboardingJobs, type IncomingStudent, type OnboardingConfig, type Page, type PageRequest } from '@cupo/contracts';
 import type { Sql, TransactionSql } from '@cupo/database';
+import { kickingAfterCommit, type OutboxKick } from '@cupo/outbox';
 import { Keyset } from '@cupo/paging';
 import type { ClaimOutcome, EffectClaim, OnboardingStore, Task, TaskFilter, WorkflowUnit } from '../../app/onboarding/ports.js';
 
@@ -33,11 +34,12 @@ const toTask = (row: TaskRow): Task => ({
 });
 const json = (sql: Sql | TransactionSql, value: unknown) => sql.json(value as Parameters<Sql['json']>[0]);
 
-/** All of onboarding's SQL. */
+/** All of onboarding's SQL. A method that writes to the outbox wakes the relay after its commit. */
 export class PostgresOnboardingStore implements OnboardingStore {
   constructor(
     private readonly sql: Sql,
     private readonly stuckSeconds: number,
+    private readonly relay: OutboxKick,
   ) {}
 
   async getConfig(): Promise<OnboardingConfig> {
@@ -63,14 +65,14 @@ export class PostgresOnboardingStore implements OnboardingStore {
   }
 
   async createIngest(taskId: string, input: { students?: IncomingStudent[]; requestedBy: string }): Promise<Task> {
-    return this.sql.begin(async (tx) => {
+    return kickingAfterCommit(this.relay, () => this.sql.begin(async (tx) => {
       const [row] = await tx<TaskRow[]>`
         INSERT INTO tasks (id, type, details)
         VALUES (${taskId}, 'ingest', ${json(tx, { source: input.students ? 'request' : 'student-information source', requested_by: input.requestedBy, input: input.students ?? null })})
         RETURNING *, false AS stuck`;
       await this.announce(tx, 'ingest', taskId);
       return toTask(row!);
-    }) as Promise<Task>;
+    }) as Promise<Task>);
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -170,7 +172,8 @@ export class PostgresOnboardingStore implements OnboardingStore {
   }
 
   async planIngest(ingestId: string, students: IncomingStudent[], batchSize: number) {
-    return this.sql.begin(async (tx) => {
+    let announced = false;
+    const plan = await this.sql.begin(async (tx) => {
       const [ingest] = await tx<{ status: string; details: Record<string, unknown> }[]>`
         SELECT status, details FROM tasks WHERE id = ${ingestId} FOR UPDATE`;
       if (!ingest || ingest.status === 'completed' || ingest.status === 'failed') {
@@ -209,8 +212,12 @@ export class PostgresOnboardingStore implements OnboardingStore {
         UPDATE tasks SET status = 'completed', finished_at = now(), owner = NULL, lease_until = NULL, entity_count = ${newcomers.length},
                details = (details - 'input') || ${json(tx, summary)}
         WHERE id = ${ingestId}`;
+      announced = batches.length > 0;
       return { received: students.length, fresh: newcomers.length, batches };
-    }) as Promise<{ received: number; fresh: number; batches: string[] }>;
+    }) as { received: number; fresh: number; batches: string[] };
+    // After the commit: the batches' messages leave now, not at the relay's next poll.
+    if (announced) this.relay.kick();
+    return plan;
   }
 
   async ingestInput(ingestId: string): Promise<IncomingStudent[] | null> {
@@ -260,7 +267,7 @@ export class PostgresOnboardingStore implements OnboardingStore {
   }
 
   async retry(taskId: string, requestedBy: string) {
-    return this.sql.begin(async (tx) => {
+    return kickingAfterCommit(this.relay, () => this.sql.begin(async (tx) => {
       const [task] = await tx<{ type: Task['type']; status: Task['status']; parent_id: string | null }[]>`
         SELECT type, status, parent_id FROM tasks WHERE id = ${taskId} FOR UPDATE`;
       if (!task) return { missing: true as const };
@@ -299,11 +306,13 @@ export class PostgresOnboardingStore implements OnboardingStore {
                created_at, started_at, finished_at, false AS stuck
         FROM tasks WHERE id = ${taskId}`;
       return { retried: toTask(row!) };
-    }) as Promise<{ retried: Task } | { missing: true } | { notRetryable: string }>;
+    }) as Promise<{ retried: Task } | { missing: true } | { notRetryable: string }>,
+    (outcome) => 'retried' in outcome,
+    );
   }
 
   async reapStale(staleMs: number, maxRequeues: number) {
-    return this.sql.begin(async (tx) => {
+    return kickingAfterCommit(this.relay, () => this.sql.begin(async (tx) => {
       const stale = await tx<{ id: string; type: 'ingest' | 'batch'; requeues: number }[]>`
         SELECT id, type, COALESCE((details->>'requeues')::int, 0) AS requeues FROM tasks
         WHERE status = 'running' AND type IN ('ingest', 'batch')
@@ -340,6 +349,8 @@ export class PostgresOnboardingStore implements OnboardingStore {
         requeued += 1;
       }
       return { requeued, failed };
-    }) as Promise<{ requeued: number; failed: number }>;
+    }) as Promise<{ requeued: number; failed: number }>,
+    (reaped) => reaped.requeued > 0,
+    );
   }
 }

@@ -1,5 +1,6 @@
 import { WorkerJobs, type QueryRequestBody } from '@cupo/contracts';
 import type { Sql } from '@cupo/database';
+import type { OutboxKick } from '@cupo/outbox';
 import type { QueryOutcome, QueryRecord, QueryStore } from '../../app/ports.js';
 
 interface Row {
@@ -30,9 +31,12 @@ const toRecord = (row: Row): QueryRecord => ({
 
 const json = (sql: Sql, value: unknown) => sql.json(value as Parameters<Sql['json']>[0]);
 
-/** All of the worker's query SQL. */
+/** All of the worker's query SQL. A method that writes to the outbox wakes the relay after its commit. */
 export class PostgresQueryStore implements QueryStore {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly relay: OutboxKick,
+  ) {}
 
   async submit(id: string, query: QueryRequestBody, requestedBy: string, requestId: string, deadlineMs: number): Promise<QueryRecord> {
     const [row] = await this.sql<Row[]>`
@@ -47,6 +51,7 @@ export class PostgresQueryStore implements QueryStore {
         FROM query
       )
       SELECT * FROM query`;
+    this.relay.kick();
     return toRecord(row!);
   }
 
@@ -100,6 +105,7 @@ export class PostgresQueryStore implements QueryStore {
       INSERT INTO outbox (exchange, routing_key, payload)
       SELECT ${WorkerJobs.exchange}, ${WorkerJobs.queryRequested}, jsonb_build_object('query_id', id) FROM announced
       RETURNING id`;
+    if (rows.count > 0) this.relay.kick();
     return rows.count;
   }
 }

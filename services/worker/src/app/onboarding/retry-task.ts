@@ -8,13 +8,12 @@ import type { OnboardingStore, Task } from './ports.js';
  * not sent again.
  */
 export async function retryTask(
-  deps: { store: OnboardingStore; outboxWritten: () => void },
+  deps: { store: OnboardingStore },
   taskId: string,
   requestedBy: string,
 ): Promise<Task> {
   const outcome = await deps.store.retry(taskId, requestedBy);
   if ('missing' in outcome) throw new TaskNotFoundError(taskId);
   if ('notRetryable' in outcome) throw new TaskNotRetryableError(taskId, outcome.notRetryable);
-  deps.outboxWritten();
   return outcome.retried;
 }
