@@ -1,5 +1,5 @@
 import { EnrollmentJobs, Schedule, type RequestStatus } from '@cupo/contracts';
-import type { Sql, TransactionSql } from '@cupo/database';
+import type { Sql } from '@cupo/database';
 import type { OutboxKick } from '@cupo/outbox';
 import type {
   FoundRequest,
@@ -25,10 +25,11 @@ const OPEN: readonly RequestStatus[] = ['queued', 'processing'];
  * request, then the student, then the section — always that order, so two steps never wait on
  * each other in a cycle); the `sections_seats` CHECK stops an oversell even if a check were wrong.
  *
- * Round trips are what a request pays for: a saga step is BEGIN, one pipelined round of reads
- * (the lock and, when the caller can tell, the step's facts and seat lock), one pipelined
- * round of writes, COMMIT. Pipelined statements still run one after the other on the server,
- * each with its own snapshot, so every read after the lock sees the rows as they are now.
+ * Round trips are what a request pays for: a saga step is two. BEGIN travels with the first
+ * round of reads (the lock and, when the caller can tell, the step's facts and seat lock);
+ * COMMIT travels with the writes. Pipelined statements still run one after the other on the
+ * server, each with its own snapshot, so every read after the lock sees the rows as they are
+ * now; and a write that fails aborts the transaction, so the COMMIT behind it rolls back.
  */
 export class PostgresSagaStore implements SagaStore {
   constructor(
@@ -80,7 +81,8 @@ export class PostgresSagaStore implements SagaStore {
   }
 
   async inSaga<T>(requestId: string, work: (unit: SagaUnitOfWork) => Promise<T>, prefetch: SagaPrefetch = {}): Promise<T | undefined> {
-    return this.sql.begin(async (tx) => {
+    const tx = await this.sql.reserve();
+    try {
       // The request row is the saga's mutex: every step of this request queues here. Everything
       // else is read by statements of their own sent in the same round trip, not joined into
       // the first: under READ COMMITTED a row lock that had to wait re-reads only the locked
@@ -91,7 +93,8 @@ export class PostgresSagaStore implements SagaStore {
         SELECT id, student_id, term, sections FROM enrollment_requests
         WHERE id = ${requestId} AND status = 'queued'`;
       const seat = prefetch.seat;
-      const [requests, sagas, facts, locked] = await Promise.all([
+      const [, requests, sagas, facts, locked] = await Promise.all([
+        tx`BEGIN`,
         tx<RequestRow[]>`SELECT * FROM enrollment_requests WHERE id = ${requestId} FOR UPDATE`,
         tx<SagaRow[]>`SELECT * FROM sagas WHERE id = ${requestId}`,
         prefetch.facts
@@ -111,7 +114,10 @@ export class PostgresSagaStore implements SagaStore {
           : undefined,
       ]);
       const [row] = requests;
-      if (!row) return undefined;
+      if (!row) {
+        await tx`ROLLBACK`;
+        return undefined;
+      }
       const current = toRequest(row);
       const sagaRow = sagas[0];
 
@@ -213,9 +219,18 @@ export class PostgresSagaStore implements SagaStore {
         },
       };
       const result = await work(unit);
-      await Promise.all(pending.splice(0));
+      // The COMMIT answers only after every write before it ran; if one failed, the
+      // transaction was aborted, the COMMIT rolled it back, and the failure is thrown here.
+      await Promise.all([...pending.splice(0), tx`COMMIT`]);
       return result;
-    }) as Promise<T | undefined>;
+    } catch (error) {
+      // Whatever was begun is undone (a no-op if the COMMIT already rolled it back), and the
+      // connection goes back to the pool clean; if it is broken, porsager replaces it.
+      await tx`ROLLBACK`.catch(() => undefined);
+      throw error;
+    } finally {
+      tx.release();
+    }
   }
 
   /**
@@ -224,9 +239,9 @@ export class PostgresSagaStore implements SagaStore {
    * unless the request (locked already) is in one of `statuses`.
    */
   private lockSeatReads(
-    tx: TransactionSql,
+    tx: Sql,
     requestId: string,
-    section: ReturnType<TransactionSql>,
+    section: ReturnType<Sql>,
     statuses: readonly RequestStatus[],
   ): Promise<[unknown[], SectionRow[], SeatRow[]]> {
     const request = tx`SELECT student_id, term FROM enrollment_requests WHERE id = ${requestId} AND status IN ${tx(statuses)}`;
