@@ -24,7 +24,7 @@ beforeAll(async () => {
 afterAll(() => database?.drop());
 
 const id = '00000000-0000-4000-8000-000000000001';
-// The lookups of enrollment-store.ts that run once or more for every request.
+// Lookups of the saga store (adapters/postgres/saga-store.ts) that run once or more for every request.
 const perRequest: Record<string, string> = {
   'finish: the derived key of a request': `UPDATE idempotency_keys SET expires_at = now() WHERE request_id = '${id}' AND derived`,
   'saga lock: the request row': `SELECT * FROM enrollment_requests WHERE id = '${id}' FOR UPDATE`,
