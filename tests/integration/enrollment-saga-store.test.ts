@@ -39,6 +39,52 @@ afterAll(async () => {
 });
 
 describe('a saga step', () => {
+  it('sends BEGIN first, then the request’s lock, then its reads and seat locks, and ends with COMMIT', async () => {
+    const { sql } = database;
+    await sql`INSERT INTO courses (code, name) VALUES ('C2', 'c2'), ('C3', 'c3')`;
+    await sql`
+      INSERT INTO sections (code, course, term, capacity, schedule)
+      VALUES ('S2', 'C2', '1-2030', 5, '[{"day":"mon","start":"08:00","end":"09:00"}]'),
+             ('S3', 'C3', '1-2030', 5, '[{"day":"tue","start":"08:00","end":"09:00"}]')`;
+    await sql`INSERT INTO students (id, name, email) VALUES ('RA2', 'm', 'm@example.org')`;
+    const two = '00000000-0000-4000-8000-0000000000b2';
+    await sql`INSERT INTO enrollment_requests (id, student_id, term, sections) VALUES (${two}, 'RA2', '1-2030', '{S2,S3}')`;
+    const sent: string[] = [];
+    const capturing = postgres(database.url, {
+      max: 1,
+      onnotice: () => undefined,
+      debug: (_connection, query) => void sent.push(query.replace(/\s+/g, ' ').trim()),
+    });
+    try {
+      await capturing`SELECT 1`;
+      sent.length = 0;
+      const store = new PostgresSagaStore(capturing, { kick: () => undefined });
+      await processEnrollmentRequest({ store, metrics: { submitted: () => undefined, finished: () => undefined } }, two);
+    } finally {
+      await capturing.end({ timeout: 5 });
+    }
+    // Two transactions (one per section), nothing sent outside them.
+    const transactions: string[][] = [];
+    for (const statement of sent) {
+      if (statement === 'BEGIN') transactions.push([]);
+      transactions.at(-1)!.push(statement);
+    }
+    expect(transactions.flat()).toEqual(sent);
+    expect(transactions).toHaveLength(2);
+    for (const tx of transactions) {
+      expect(tx[0]).toBe('BEGIN');
+      expect(tx[1]).toMatch(/^SELECT \* FROM enrollment_requests WHERE id = \$1 FOR UPDATE$/);
+      expect(tx.at(-1)).toBe('COMMIT');
+      // Exactly one section locked, after the student.
+      const locks = tx.filter((statement) => /FOR UPDATE$/.test(statement)).slice(1);
+      expect(locks).toHaveLength(2);
+      expect(locks[0]).toMatch(/^SELECT 1 FROM students/);
+      expect(locks[1]).toMatch(/^SELECT \* FROM sections/);
+    }
+    const [done] = await sql`SELECT status FROM enrollment_requests WHERE id = ${two}`;
+    expect(done!.status).toBe('completed');
+  });
+
   it('is all or nothing when the database refuses one of its writes, and frees its connection', async () => {
     const store = new PostgresSagaStore(pool, { kick: () => undefined });
     const step = store.inSaga(id, async (unit) => {
@@ -53,7 +99,7 @@ describe('a saga step', () => {
 
     const [request] = await database.sql`SELECT status FROM enrollment_requests WHERE id = ${id}`;
     const sagas = await database.sql`SELECT 1 FROM sagas WHERE id = ${id}`;
-    const seats = await database.sql`SELECT 1 FROM enrollments`;
+    const seats = await database.sql`SELECT 1 FROM enrollments WHERE request_id = ${id}`;
     const [section] = await database.sql`SELECT enrolled FROM sections WHERE code = 'S1'`;
     expect([request!.status, sagas.length, seats.length, section!.enrolled]).toEqual(['queued', 0, 0, 1]);
 

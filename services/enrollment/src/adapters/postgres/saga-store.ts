@@ -15,6 +15,8 @@ import { isFinished } from '../../domain/saga.js';
 import { REQUESTS, json, toRequest, toSaga, toSection, type RequestRow, type SagaRow, type SectionRow } from './rows.js';
 
 type SeatRow = SeatFacts & { schedule: unknown };
+/** A query not sent yet: `execute()` sends it. */
+type PendingQuery = PromiseLike<unknown> & { execute(): PromiseLike<unknown> };
 type Facts = { student: StudentFacts | undefined; term: TermFacts | undefined; sections: Map<string, SectionFacts> };
 type Seat = { section: SectionFacts | undefined; seats: SeatFacts[] };
 
@@ -92,50 +94,53 @@ export class PostgresSagaStore implements SagaStore {
       const request = tx`
         SELECT id, student_id, term, sections FROM enrollment_requests
         WHERE id = ${requestId} AND status = 'queued'`;
+      //
+      // A porsager query is sent when it is first awaited (or executed), so each is executed
+      // here, in the order the server must run them: BEGIN, the lock, then the rest.
       const seat = prefetch.seat;
-      const [, requests, sagas, facts, locked] = await Promise.all([
-        tx`BEGIN`,
-        tx<RequestRow[]>`SELECT * FROM enrollment_requests WHERE id = ${requestId} FOR UPDATE`,
-        tx<SagaRow[]>`SELECT * FROM sagas WHERE id = ${requestId}`,
-        prefetch.facts
-          ? Promise.all([
-              tx<StudentFacts[]>`SELECT s.id, s.active FROM students s JOIN (${request}) r ON s.id = r.student_id`,
-              tx<TermFacts[]>`SELECT t.code, t.open FROM terms t JOIN (${request}) r ON t.code = r.term`,
-              tx<SectionRow[]>`SELECT s.* FROM sections s JOIN (${request}) r ON s.code = ANY (r.sections)`,
-            ])
-          : undefined,
-        seat
-          ? this.lockSeatReads(
-              tx,
-              requestId,
-              'first' in seat ? tx`(SELECT sections[1] FROM enrollment_requests WHERE id = ${requestId})` : tx`${seat.section}`,
-              'first' in seat ? ['queued'] : OPEN,
-            )
-          : undefined,
-      ]);
-      const [row] = requests;
+      const begun = tx`BEGIN`.execute();
+      const requests = tx<RequestRow[]>`SELECT * FROM enrollment_requests WHERE id = ${requestId} FOR UPDATE`.execute();
+      const sagas = tx<SagaRow[]>`SELECT * FROM sagas WHERE id = ${requestId}`.execute();
+      const facts = prefetch.facts
+        ? inOrder([
+            tx<StudentFacts[]>`SELECT s.id, s.active FROM students s JOIN (${request}) r ON s.id = r.student_id`.execute(),
+            tx<TermFacts[]>`SELECT t.code, t.open FROM terms t JOIN (${request}) r ON t.code = r.term`.execute(),
+            tx<SectionRow[]>`SELECT s.* FROM sections s JOIN (${request}) r ON s.code = ANY (r.sections)`.execute(),
+          ] as const)
+        : undefined;
+      const locked = seat
+        ? this.lockSeatReads(
+            tx,
+            requestId,
+            'first' in seat ? tx`(SELECT sections[1] FROM enrollment_requests WHERE id = ${requestId})` : tx`${seat.section}`,
+            'first' in seat ? ['queued'] : OPEN,
+          )
+        : undefined;
+      // All awaited together: every one has a handler, whichever fails first.
+      const [, [row], [sagaRow], factRows, lockedRows] = await Promise.all([begun, requests, sagas, facts, locked]);
       if (!row) {
         await tx`ROLLBACK`;
         return undefined;
       }
       const current = toRequest(row);
-      const sagaRow = sagas[0];
 
       // Writes wait here and go out together with the next read, or before the commit.
-      const pending: PromiseLike<unknown>[] = [];
+      const pending: PendingQuery[] = [];
+      const sendPending = () => pending.splice(0).map((write) => write.execute());
       const withPending = async <R>(read: () => Promise<R>): Promise<R> => {
-        const [, result] = await Promise.all([Promise.all(pending.splice(0)), read()]);
+        const writes = sendPending(); // sent before the read, which may depend on them
+        const [, result] = await Promise.all([Promise.all(writes), read()]);
         return result;
       };
-      const prefetchedFacts = prefetch.facts && current.status === 'queued' && facts ? toFacts(facts) : undefined;
+      const prefetchedFacts = current.status === 'queued' && factRows ? toFacts(factRows) : undefined;
       const lockedSection =
-        seat && locked && ('first' in seat ? current.status === 'queued' : OPEN.includes(current.status))
+        seat && lockedRows && ('first' in seat ? current.status === 'queued' : OPEN.includes(current.status))
           ? 'first' in seat
             ? current.sections[0]
             : seat.section
           : undefined;
       let heldSeat: { section: string; seat: Seat } | undefined =
-        lockedSection !== undefined && locked ? { section: lockedSection, seat: toSeat(locked) } : undefined;
+        lockedSection !== undefined && lockedRows ? { section: lockedSection, seat: toSeat(lockedRows) } : undefined;
 
       const unit: SagaUnitOfWork = {
         request: current,
@@ -221,7 +226,8 @@ export class PostgresSagaStore implements SagaStore {
       const result = await work(unit);
       // The COMMIT answers only after every write before it ran; if one failed, the
       // transaction was aborted, the COMMIT rolled it back, and the failure is thrown here.
-      await Promise.all([...pending.splice(0), tx`COMMIT`]);
+      const writes = sendPending();
+      await Promise.all([...writes, tx`COMMIT`.execute()]);
       return result;
     } catch (error) {
       // Whatever was begun is undone (a no-op if the COMMIT already rolled it back), and the
@@ -243,17 +249,17 @@ export class PostgresSagaStore implements SagaStore {
     requestId: string,
     section: ReturnType<Sql>,
     statuses: readonly RequestStatus[],
-  ): Promise<[unknown[], SectionRow[], SeatRow[]]> {
+  ): Promise<readonly [unknown[], SectionRow[], SeatRow[]]> {
     const request = tx`SELECT student_id, term FROM enrollment_requests WHERE id = ${requestId} AND status IN ${tx(statuses)}`;
-    return Promise.all([
-      tx`SELECT 1 FROM students WHERE id = (SELECT student_id FROM (${request}) r) FOR UPDATE`,
-      tx<SectionRow[]>`SELECT * FROM sections WHERE code = ${section} AND EXISTS (${request}) FOR UPDATE`,
+    return inOrder([
+      tx`SELECT 1 FROM students WHERE id = (SELECT student_id FROM (${request}) r) FOR UPDATE`.execute(),
+      tx<SectionRow[]>`SELECT * FROM sections WHERE code = ${section} AND EXISTS (${request}) FOR UPDATE`.execute(),
       tx<SeatRow[]>`
         SELECT e.section, e.course, s.schedule
         FROM enrollments e JOIN sections s ON s.code = e.section
         WHERE e.student_id = (SELECT student_id FROM (${request}) r) AND e.term = (SELECT term FROM (${request}) r)
-          AND e.status IN ('held', 'active')`,
-    ]);
+          AND e.status IN ('held', 'active')`.execute(),
+    ] as const);
   }
 
   async findRequest(id: string): Promise<FoundRequest | undefined> {
@@ -321,7 +327,15 @@ export class PostgresSagaStore implements SagaStore {
   }
 }
 
-function toFacts([students, terms, sections]: [StudentFacts[], TermFacts[], SectionRow[]]): Facts {
+/**
+ * Awaits queries already executed (so already sent, in the order they were executed): unlike
+ * Promise.all over unsent queries, whose order depends on how the array was built.
+ */
+function inOrder<const Q extends readonly PromiseLike<unknown>[]>(queries: Q): Promise<{ -readonly [K in keyof Q]: Awaited<Q[K]> }> {
+  return Promise.all(queries) as Promise<{ -readonly [K in keyof Q]: Awaited<Q[K]> }>;
+}
+
+function toFacts([students, terms, sections]: readonly [StudentFacts[], TermFacts[], SectionRow[]]): Facts {
   return {
     student: students[0],
     term: terms[0],
@@ -329,7 +343,7 @@ function toFacts([students, terms, sections]: [StudentFacts[], TermFacts[], Sect
   };
 }
 
-function toSeat([, sections, seats]: [unknown[], SectionRow[], SeatRow[]]): Seat {
+function toSeat([, sections, seats]: readonly [unknown[], SectionRow[], SeatRow[]]): Seat {
   const row = sections[0];
   return {
     section: row ? toSection(row) : undefined,
