@@ -1,5 +1,5 @@
 import { EnrollmentJobs, Schedule, type RequestStatus } from '@cupo/contracts';
-import type { Sql } from '@cupo/database';
+import type { Sql, TransactionSql } from '@cupo/database';
 import type { OutboxKick } from '@cupo/outbox';
 import type {
   FoundRequest,
@@ -27,11 +27,13 @@ const OPEN: readonly RequestStatus[] = ['queued', 'processing'];
  * request, then the student, then the section — always that order, so two steps never wait on
  * each other in a cycle); the `sections_seats` CHECK stops an oversell even if a check were wrong.
  *
- * Round trips are what a request pays for: a saga step is two. BEGIN travels with the first
- * round of reads (the lock and, when the caller can tell, the step's facts and seat lock);
- * COMMIT travels with the writes. Pipelined statements still run one after the other on the
- * server, each with its own snapshot, so every read after the lock sees the rows as they are
- * now; and a write that fails aborts the transaction, so the COMMIT behind it rolls back.
+ * Round trips are what a request pays for: a saga step is four — BEGIN, one pipelined round of
+ * reads (the lock and, when the caller can tell, the step's facts and seat lock), one
+ * pipelined round of writes, COMMIT. Pipelined statements still run one after the other on
+ * the server, each with its own snapshot, so every read after the lock sees the rows as they
+ * are now. (BEGIN and COMMIT could ride with the reads and the writes on a reserved
+ * connection, but porsager puts a reserved connection that closed back into its pool when it
+ * is released: sql.begin is the one it cleans up after.)
  */
 export class PostgresSagaStore implements SagaStore {
   constructor(
@@ -83,8 +85,7 @@ export class PostgresSagaStore implements SagaStore {
   }
 
   async inSaga<T>(requestId: string, work: (unit: SagaUnitOfWork) => Promise<T>, prefetch: SagaPrefetch = {}): Promise<T | undefined> {
-    const tx = await this.sql.reserve();
-    try {
+    return this.sql.begin(async (tx) => {
       // The request row is the saga's mutex: every step of this request queues here. Everything
       // else is read by statements of their own sent in the same round trip, not joined into
       // the first: under READ COMMITTED a row lock that had to wait re-reads only the locked
@@ -96,9 +97,8 @@ export class PostgresSagaStore implements SagaStore {
         WHERE id = ${requestId} AND status = 'queued'`;
       //
       // A porsager query is sent when it is first awaited (or executed), so each is executed
-      // here, in the order the server must run them: BEGIN, the lock, then the rest.
+      // here, in the order the server must run them: the lock, then the rest.
       const seat = prefetch.seat;
-      const begun = tx`BEGIN`.execute();
       const requests = tx<RequestRow[]>`SELECT * FROM enrollment_requests WHERE id = ${requestId} FOR UPDATE`.execute();
       const sagas = tx<SagaRow[]>`SELECT * FROM sagas WHERE id = ${requestId}`.execute();
       const facts = prefetch.facts
@@ -117,11 +117,8 @@ export class PostgresSagaStore implements SagaStore {
           )
         : undefined;
       // All awaited together: every one has a handler, whichever fails first.
-      const [, [row], [sagaRow], factRows, lockedRows] = await Promise.all([begun, requests, sagas, facts, locked]);
-      if (!row) {
-        await tx`ROLLBACK`;
-        return undefined;
-      }
+      const [[row], [sagaRow], factRows, lockedRows] = await Promise.all([requests, sagas, facts, locked]);
+      if (!row) return undefined;
       const current = toRequest(row);
 
       // Writes wait here and go out together with the next read, or before the commit.
@@ -224,19 +221,10 @@ export class PostgresSagaStore implements SagaStore {
         },
       };
       const result = await work(unit);
-      // The COMMIT answers only after every write before it ran; if one failed, the
-      // transaction was aborted, the COMMIT rolled it back, and the failure is thrown here.
-      const writes = sendPending();
-      await Promise.all([...writes, tx`COMMIT`.execute()]);
+      // The queued writes, in one round trip; a failure among them rolls the step back.
+      await Promise.all(sendPending());
       return result;
-    } catch (error) {
-      // Whatever was begun is undone (a no-op if the COMMIT already rolled it back), and the
-      // connection goes back to the pool clean; if it is broken, porsager replaces it.
-      await tx`ROLLBACK`.catch(() => undefined);
-      throw error;
-    } finally {
-      tx.release();
-    }
+    }) as Promise<T | undefined>;
   }
 
   /**
@@ -245,9 +233,9 @@ export class PostgresSagaStore implements SagaStore {
    * unless the request (locked already) is in one of `statuses`.
    */
   private lockSeatReads(
-    tx: Sql,
+    tx: TransactionSql,
     requestId: string,
-    section: ReturnType<Sql>,
+    section: ReturnType<TransactionSql>,
     statuses: readonly RequestStatus[],
   ): Promise<readonly [unknown[], SectionRow[], SeatRow[]]> {
     const request = tx`SELECT student_id, term FROM enrollment_requests WHERE id = ${requestId} AND status IN ${tx(statuses)}`;
