@@ -95,7 +95,6 @@ export class PostgresSagaStore implements SagaStore {
       const request = tx`
         SELECT id, student_id, term, sections FROM enrollment_requests
         WHERE id = ${requestId} AND status = 'queued'`;
-      //
       // A porsager query is sent when it is first awaited (or executed), so each is executed
       // here, in the order the server must run them: the lock, then the rest.
       const seat = prefetch.seat;
