@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '@cupo/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresBookingRepository } from '../../services/booking/src/adapters/postgres/booking-repository.js';
+import { PostgresBookingStore } from '../../services/booking/src/adapters/postgres/booking-store.js';
 import { migratedDatabase } from './database.js';
 
 let database: Awaited<ReturnType<typeof migratedDatabase>>;
 let sql: Sql;
-let bookings: PostgresBookingRepository;
+let bookings: PostgresBookingStore;
 
 beforeAll(async () => {
   database = await migratedDatabase('booking');
   sql = database.sql;
-  bookings = new PostgresBookingRepository(sql);
+  bookings = new PostgresBookingStore(sql);
 });
 
 afterAll(() => database?.drop());

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Booking } from '../domain/booking.js';
 import { cancelBooking } from './cancel-booking.js';
-import type { BookingDeps, BookingRepository } from './ports.js';
+import type { BookingDeps, BookingStore } from './ports.js';
 
 /** The repository's guarded transitions, in memory: every call yields, as a database call would. */
-class InMemoryBookings implements Pick<BookingRepository, 'find' | 'markCancelled' | 'settleRelease'> {
+class InMemoryBookings implements Pick<BookingStore, 'find' | 'markCancelled' | 'settleRelease'> {
   readonly rows = new Map<string, Booking>();
 
   async find(id: string): Promise<Booking | undefined> {

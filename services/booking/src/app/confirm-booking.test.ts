@@ -6,7 +6,7 @@ import { LockTimeoutError, RoomUnavailableError } from '../domain/errors.js';
 import { confirmBooking, type ConfirmBookingCommand } from './confirm-booking.js';
 import type {
   BookingDeps,
-  BookingRepository,
+  BookingStore,
   CallContext,
   HeldLock,
   Inventory,
@@ -21,7 +21,7 @@ import type {
  * later holders wait), so the use case's branches can be driven one by one.
  */
 
-class FakeBookings implements Partial<BookingRepository> {
+class FakeBookings implements Partial<BookingStore> {
   rows = new Map<string, Booking>();
   /** Called after each change: lets a test act "meanwhile". */
   onChange: (booking: Booking) => void = () => undefined;
@@ -158,7 +158,7 @@ beforeEach(() => {
   inventory.open(NIGHTS, 1);
   outcomes = [];
   deps = {
-    bookings: bookings as unknown as BookingRepository,
+    bookings: bookings as unknown as BookingStore,
     inventory,
     locks: (locks = new FakeLocks()),
     metrics: { outcome: (o) => outcomes.push(o), recovered: () => undefined, reconciled: () => undefined },

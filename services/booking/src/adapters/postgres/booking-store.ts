@@ -3,7 +3,7 @@ import type { Page, PageRequest } from '@cupo/contracts';
 import { isUniqueViolation, withDatabase, type Sql } from '@cupo/database';
 import { Keyset } from '@cupo/paging';
 import type { Booking } from '../../domain/booking.js';
-import type { BookingRepository, ConfirmedCursor, NewBooking } from '../../app/ports.js';
+import type { BookingStore, ConfirmedCursor, NewBooking } from '../../app/ports.js';
 
 interface Row {
   id: string;
@@ -50,7 +50,7 @@ const toBooking = (row: Row): Booking => ({
  * Every state change is a guarded UPDATE (`WHERE status = …`): when a handler and the
  * recovery loop race for the same booking, exactly one of them wins the transition.
  */
-export class PostgresBookingRepository implements BookingRepository {
+export class PostgresBookingStore implements BookingStore {
   constructor(private readonly sql: Sql) {}
 
   async find(id: string): Promise<Booking | undefined> {
