@@ -58,14 +58,24 @@ export class PostgresBookingStore implements BookingStore {
     return row && toBooking(row);
   }
 
+  /**
+   * One statement, one round trip: the row written, or the one that already had this id. The
+   * read half sees the statement's snapshot, so a row committed by a concurrent insert after
+   * it began (the lock expired under a stalled twin) is not in it: only then a second read.
+   */
   async insertPending(booking: NewBooking): Promise<Booking> {
     const [row] = await withDatabase(
       () => this.sql<Row[]>`
-        INSERT INTO bookings (id, user_id, room_id, check_in, check_out, nights, status, attempt_id)
-        VALUES (${booking.id}, ${booking.userId}, ${booking.roomId}, ${booking.checkIn},
-                ${booking.checkOut}, ${booking.nights}, 'pending', ${booking.attemptId})
-        ON CONFLICT (id) DO NOTHING
-        RETURNING *`,
+        WITH inserted AS (
+          INSERT INTO bookings (id, user_id, room_id, check_in, check_out, nights, status, attempt_id)
+          VALUES (${booking.id}, ${booking.userId}, ${booking.roomId}, ${booking.checkIn},
+                  ${booking.checkOut}, ${booking.nights}, 'pending', ${booking.attemptId})
+          ON CONFLICT (id) DO NOTHING
+          RETURNING *
+        )
+        SELECT * FROM inserted
+        UNION ALL
+        SELECT * FROM bookings WHERE id = ${booking.id} AND NOT EXISTS (SELECT FROM inserted)`,
     );
     return row ? toBooking(row) : this.mustFind(booking.id);
   }
