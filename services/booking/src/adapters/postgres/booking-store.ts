@@ -203,6 +203,12 @@ export class PostgresBookingStore implements BookingStore {
     return rows.map(toBooking);
   }
 
+  /**
+   * One page of the reconciler's walk: a range scan of bookings_confirmed_order from the cursor.
+   * The cursor condition is left out, not switched off by a flag (`$1 OR …`): a generic plan
+   * could not use a flagged condition as the index bound, and each page would scan the walk
+   * from its start.
+   */
   async confirmedPage(
     after: ConfirmedCursor | undefined,
     olderThanMs: number,
@@ -214,7 +220,7 @@ export class PostgresBookingStore implements BookingStore {
         FROM bookings
         WHERE status = 'confirmed'
           AND confirmed_at < now() - make_interval(secs => ${olderThanMs / 1000})
-          AND (${after === undefined} OR (confirmed_at, id) > (${after?.confirmedAt ?? null}::text::timestamptz, ${after?.id ?? null}::uuid))
+          ${after ? this.sql`AND (confirmed_at, id) > (${after.confirmedAt}::text::timestamptz, ${after.id}::uuid)` : this.sql``}
         ORDER BY confirmed_at, id
         LIMIT ${limit}`,
     );

@@ -225,6 +225,11 @@ export class PostgresInventoryStore implements InventoryStore {
    * so each page costs the same however many reservations exist.
    */
   heldReservations(after: ReservationCursor | undefined, olderThanMs: number, limit: number): Promise<HeldReservation[]> {
+    // The cursor condition is left out, not switched off by a flag (`$1 OR …`): a generic plan
+    // could not bound the index scan with a flagged condition and would read the walk from its start.
+    // ORDER BY names the table's columns: bare `reserved_at, booking_id` would be the output
+    // columns of the same names (the text and the COALESCE), a sort of every held reservation
+    // per page, in an order the cursor (on the columns) does not follow.
     // The cursor's time goes in as text: a timestamptz parameter passes through a JS Date in
     // the driver and loses its microseconds, and the walk would then see a row twice.
     const afterKey = after ? reservationKey(after.booking_id, after.attempt) : null;
@@ -235,9 +240,8 @@ export class PostgresInventoryStore implements InventoryStore {
         FROM reservations
         WHERE status = 'reserved'
           AND reserved_at < now() - make_interval(secs => ${olderThanMs / 1000})
-          AND (${after === undefined}
-               OR (reserved_at, booking_id) > (${after?.reserved_at ?? null}::text::timestamptz, ${afterKey}::uuid))
-        ORDER BY reserved_at, booking_id
+          ${after ? this.sql`AND (reserved_at, booking_id) > (${after.reserved_at}::text::timestamptz, ${afterKey}::uuid)` : this.sql``}
+        ORDER BY reservations.reserved_at, reservations.booking_id
         LIMIT ${limit}`.then((rows) => [...rows]),
     );
   }
