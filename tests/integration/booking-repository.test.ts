@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '@cupo/database';
+import { createPool, type Sql } from '@cupo/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresBookingRepository } from '../../services/booking/src/adapters/postgres/booking-repository.js';
+import { PostgresBookingStore } from '../../services/booking/src/adapters/postgres/booking-store.js';
 import { migratedDatabase } from './database.js';
 
 let database: Awaited<ReturnType<typeof migratedDatabase>>;
 let sql: Sql;
-let bookings: PostgresBookingRepository;
+let bookings: PostgresBookingStore;
 
 beforeAll(async () => {
   database = await migratedDatabase('booking');
   sql = database.sql;
-  bookings = new PostgresBookingRepository(sql);
+  bookings = new PostgresBookingStore(sql);
 });
 
 afterAll(() => database?.drop());
@@ -59,5 +59,31 @@ describe('booking state changes belong to one attempt', () => {
       attemptId: 'request-2',
       failureCode: 'ROOM_UNAVAILABLE',
     });
+  });
+});
+
+describe('writing a booking pending', () => {
+  it('answers the row it wrote, or the row that already had the id, in one statement, changing nothing of it', async () => {
+    const counted: string[] = [];
+    const countingSql = createPool({ url: database.url, max: 1, applicationName: 'insert-pending', onQuery: (q) => void counted.push(q) });
+    try {
+      const store = new PostgresBookingStore(countingSql);
+      const id = randomUUID();
+      expect(await store.insertPending(intent(id))).toMatchObject({ id, status: 'pending', attempt: 1, attemptId: 'request-1' });
+      await bookings.markFailed(id, 1, 'ROOM_UNAVAILABLE', false);
+      counted.length = 0;
+      const again = await store.insertPending({ ...intent(id), attemptId: 'request-2', userId: 'mallory' });
+      expect(again).toMatchObject({ id, status: 'failed', userId: 'alice', attemptId: 'request-1', failureCode: 'ROOM_UNAVAILABLE' });
+      expect(counted).toHaveLength(1);
+    } finally {
+      await countingSql.end({ timeout: 5 });
+    }
+  });
+
+  it('lets exactly one of many simultaneous writers create the row; every one of them answers that row', async () => {
+    const id = randomUUID();
+    const rows = await Promise.all(Array.from({ length: 12 }, (_, i) => bookings.insertPending({ ...intent(id), attemptId: `request-${i}` })));
+    expect(new Set(rows.map((row) => row.attemptId)).size).toBe(1);
+    expect(rows.every((row) => row.status === 'pending' && row.id === id)).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '@cupo/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InventoryStore } from '../../services/inventory/src/inventory-store.js';
+import { PostgresInventoryStore as InventoryStore } from '../../services/inventory/src/adapters/postgres/inventory-store.js';
 import { migratedDatabase } from './database.js';
 
 let database: Awaited<ReturnType<typeof migratedDatabase>>;

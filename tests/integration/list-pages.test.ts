@@ -1,9 +1,9 @@
 import { postgres, type Sql } from '@cupo/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresBookingRepository } from '../../services/booking/src/adapters/postgres/booking-repository.js';
+import { PostgresBookingStore } from '../../services/booking/src/adapters/postgres/booking-store.js';
 import { PostgresCatalogStore } from '../../services/enrollment/src/adapters/postgres/catalog-store.js';
 import { PostgresOpsStore } from '../../services/enrollment/src/adapters/postgres/ops-store.js';
-import { InventoryStore } from '../../services/inventory/src/inventory-store.js';
+import { PostgresInventoryStore as InventoryStore } from '../../services/inventory/src/adapters/postgres/inventory-store.js';
 import { PostgresOnboardingStore } from '../../services/worker/src/adapters/postgres/onboarding-store.js';
 import { migratedDatabase } from './database.js';
 
@@ -76,7 +76,7 @@ describe('list pages are index range scans', () => {
     await sql`
       INSERT INTO bookings (id, user_id, room_id, check_in, check_out, nights, status)
       SELECT gen_random_uuid(), 'u', 1, '2030-01-01', '2030-01-02', 1, 'confirmed' FROM generate_series(1, 3)`;
-    const repository = new PostgresBookingRepository(pool);
+    const repository = new PostgresBookingStore(pool);
     await twoPages((page) => repository.list({ page }));
     await twoPages((page) => repository.list({ userId: 'u', page }));
     await expectIndexOnly(sql, statements);

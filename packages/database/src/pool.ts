@@ -11,6 +11,8 @@ export interface PoolOptions {
   max: number;
   /** Shown in pg_stat_activity, so a DBA can tell which service holds which connection. */
   applicationName: string;
+  /** Called with each statement as it is sent (one round trip once prepared): for counting, never for logging values. */
+  onQuery?: (statement: string, parameters: readonly unknown[]) => void;
 }
 
 const DATE_OID = 1082;
@@ -26,6 +28,7 @@ export function createPool(options: PoolOptions): Sql {
     idle_timeout: 30,
     connect_timeout: 5,
     onnotice: () => undefined,
+    ...(options.onQuery ? { debug: (_connection: number, statement: string, parameters: unknown[]) => options.onQuery!(statement, parameters) } : {}),
     connection: { application_name: options.applicationName },
     types: {
       date: {

@@ -1,14 +1,15 @@
-import type { RpcClient, RpcHandler } from '@cupo/amqp';
+import { RpcServer, type AmqpConnectionManager, type RpcClient } from '@cupo/amqp';
 import { todayUtc } from '@cupo/contracts';
 import type { Sql } from '@cupo/database';
 import { PeriodicTask, type Logger } from '@cupo/service-kit';
 import type { Redis } from 'ioredis';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { InventoryRpcClient } from './adapters/amqp/inventory-client.js';
-import { bookingHandlers } from './adapters/amqp/rpc-handlers.js';
-import { PostgresBookingRepository } from './adapters/postgres/booking-repository.js';
+import { rpcHandlers } from './adapters/amqp/rpc-handlers.js';
+import { bookingMetrics } from './adapters/metrics.js';
+import { PostgresBookingStore } from './adapters/postgres/booking-store.js';
 import { RedisRoomNightLocks } from './adapters/redis/room-night-lock.js';
-import type { BookingDeps, BookingMetrics } from './app/ports.js';
+import type { BookingDeps } from './app/ports.js';
 import { reconcileReservations } from './app/reconcile-reservations.js';
 import { settleUnfinishedBookings, type SettleOptions } from './app/settle-unfinished-bookings.js';
 import type { BookingConfig } from './config.js';
@@ -16,7 +17,10 @@ import type { BookingConfig } from './config.js';
 export interface BookingServiceParts {
   sql: Sql;
   redis: Redis;
+  /** The client booking calls inventory with. */
   rpc: RpcClient;
+  /** Where booking's own commands arrive (the `booking.rpc` queue). */
+  amqp: AmqpConnectionManager;
   registry: Registry;
   logger: Logger;
   config: Pick<
@@ -33,14 +37,18 @@ export interface BookingServiceParts {
     | 'RECONCILE_INTERVAL_MS'
     | 'RECONCILE_GRACE_MS'
     | 'RECONCILE_PAGE_SIZE'
+    | 'RPC_PREFETCH'
   >;
 }
 
-/** Builds the booking service from its connections: no listening, no environment. */
+/**
+ * Builds the booking service from its connections: no listening, no environment. Booking
+ * consumes no job queue (its commands are RPCs), so it has rpcHandlers and no jobHandlers.
+ */
 export function createBookingService(parts: BookingServiceParts) {
-  const { config } = parts;
+  const { config, logger } = parts;
   const deps: BookingDeps = {
-    bookings: new PostgresBookingRepository(parts.sql),
+    bookings: new PostgresBookingStore(parts.sql),
     inventory: new InventoryRpcClient(parts.rpc, config.INVENTORY_TIMEOUT_MS),
     locks: new RedisRoomNightLocks(
       parts.redis,
@@ -55,7 +63,13 @@ export function createBookingService(parts: BookingServiceParts) {
     metrics: bookingMetrics(parts.registry),
     clock: { today: () => todayUtc() },
   };
-  const handlers: RpcHandler[] = bookingHandlers(deps, config.LOCK_WAIT_MS);
+  const rpc = new RpcServer(parts.amqp, {
+    queue: 'booking.rpc',
+    handlers: rpcHandlers(deps, config.LOCK_WAIT_MS),
+    prefetch: config.RPC_PREFETCH,
+    logger,
+    registry: parts.registry,
+  });
   const settle: SettleOptions = {
     stalePendingMs: config.STALE_PENDING_MS,
     releaseGraceMs: config.RELEASE_GRACE_MS,
@@ -66,10 +80,10 @@ export function createBookingService(parts: BookingServiceParts) {
     'booking recovery',
     config.RECOVERY_INTERVAL_MS,
     async () => {
-      const done = await settleUnfinishedBookings(deps, settle, parts.logger);
-      if (done.abandoned + done.released > 0) parts.logger.info(done, 'recovery pass');
+      const done = await settleUnfinishedBookings(deps, settle, logger);
+      if (done.abandoned + done.released > 0) logger.info(done, 'recovery pass');
     },
-    parts.logger,
+    logger,
   );
   const reconciler = new PeriodicTask(
     'booking reconciler',
@@ -78,37 +92,11 @@ export function createBookingService(parts: BookingServiceParts) {
       const done = await reconcileReservations(
         deps,
         { graceMs: config.RECONCILE_GRACE_MS, pageSize: config.RECONCILE_PAGE_SIZE },
-        parts.logger,
+        logger,
       );
-      if (done.released + done.restored + done.cancelled > 0) parts.logger.warn(done, 'reconciler repaired');
+      if (done.released + done.restored + done.cancelled > 0) logger.warn(done, 'reconciler repaired');
     },
-    parts.logger,
+    logger,
   );
-  return { deps, handlers, recovery, reconciler };
-}
-
-function bookingMetrics(registry: Registry): BookingMetrics {
-  const outcomes = new Counter({
-    name: 'bookings_total',
-    help: 'Booking commands by outcome (confirmed, unavailable, failed, abandoned, replayed, cancelled)',
-    labelNames: ['outcome'],
-    registers: [registry],
-  });
-  const recovered = new Counter({
-    name: 'booking_recovery_actions_total',
-    help: 'What the recovery loop did: abandoned stale pending bookings, released owed nights',
-    labelNames: ['action'],
-    registers: [registry],
-  });
-  const reconciled = new Counter({
-    name: 'booking_reconciliations_total',
-    help: 'What the reconciler repaired: reservations no booking owned (released), confirmed bookings without their nights (restored, or cancelled as NIGHTS_LOST)',
-    labelNames: ['kind', 'action'],
-    registers: [registry],
-  });
-  return {
-    outcome: (outcome) => outcomes.inc({ outcome }),
-    recovered: (action) => recovered.inc({ action }),
-    reconciled: (kind, action) => reconciled.inc({ kind, action }),
-  };
+  return { deps, rpc, recovery, reconciler };
 }

@@ -1,4 +1,4 @@
-import { amqpReadiness, connectAmqp, RpcClient, RpcServer } from '@cupo/amqp';
+import { amqpReadiness, connectAmqp, RpcClient } from '@cupo/amqp';
 import { createPool, databaseReadiness } from '@cupo/database';
 import { connectRedis, redisReadiness, redisReady } from '@cupo/redis';
 import { runService } from '@cupo/service-kit';
@@ -15,26 +15,18 @@ runService({
     const redis = connectRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, logger });
     const amqp = connectAmqp({ url: config.AMQP_URL, name: 'booking', logger });
     const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.INVENTORY_TIMEOUT_MS, logger, registry });
-    const service = createBookingService({ sql, redis, rpc, registry, logger, config });
-    const server = new RpcServer(amqp, { queue: 'booking.rpc', handlers: service.handlers, prefetch: config.RPC_PREFETCH, logger, registry });
+    const { rpc: server, recovery, reconciler } = createBookingService({ sql, redis, rpc, amqp, registry, logger, config });
     return {
       checks: { postgres: databaseReadiness(sql), redis: redisReadiness(redis), rabbitmq: amqpReadiness(amqp) },
       start: async () => {
-        await redisReady(redis);
-        await rpc.ready();
+        await Promise.all([redisReady(redis), rpc.ready()]);
         await server.start();
-        service.recovery.start();
-        service.reconciler.start();
+        recovery.start();
+        reconciler.start();
       },
       // No new commands and no new recovery or reconciler pass, then what is in hand finishes: a
       // command not done within this share stays unacked and is redelivered (confirming is idempotent).
-      stop: [
-        {
-          name: 'stop consuming, recovery and reconciler, drain',
-          weight: 6,
-          run: async ({ ms }) => void (await Promise.all([server.stop(ms), service.recovery.stop(), service.reconciler.stop()])),
-        },
-      ],
+      stop: [{ name: 'stop consuming, recovery and reconciler, drain', weight: 6, run: async ({ ms }) => void (await Promise.all([server.stop(ms), recovery.stop(), reconciler.stop()])) }],
       clients: { rpc, amqp, redis, sql },
     };
   },

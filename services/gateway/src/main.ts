@@ -1,6 +1,7 @@
 import { amqpReadiness, connectAmqp, RpcClient } from '@cupo/amqp';
 import { connectRedis } from '@cupo/redis';
 import { closeHttpServer, listen, runService } from '@cupo/service-kit';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createGateway } from './app.js';
 import { loadConfig } from './config.js';
 
@@ -16,20 +17,15 @@ runService({
     const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.RPC_TIMEOUT_MS, logger, registry });
     const app = createGateway({ rpc, amqp, redis, config, logger, registry, instance, isDraining });
     const { server, port } = await listen(app, config.PORT, '0.0.0.0', logger);
+    const drainDelayMs = config.SHUTDOWN_DRAIN_DELAY_MS;
     return {
-      // Not ready until the RPC reply consumer is attached: a replica that answers /readyz must be
-      // able to serve. Redis is not a readiness check: only keyed bookings need it, and those go
-      // through the `redis` breaker (503 while it is away); everything else keeps being served.
+      // Ready once RPC replies can arrive. Not Redis: only keyed bookings need it (503 via its breaker).
       checks: { rabbitmq: amqpReadiness(amqp) },
       start: () => rpc.ready(),
-      // A rolling update must not drop a request. /readyz turns 503 at once, but endpoints and
-      // load balancers take a moment to stop sending this replica connections: it keeps serving
-      // for SHUTDOWN_DRAIN_DELAY_MS (answers now close their keep-alive connections), then stops
-      // accepting and lets the requests in flight finish; then its ops server and clients close.
+      // No request dropped in a rolling update: /readyz turns 503, it serves on while endpoints stop
+      // sending it connections, then finishes what is in flight (the rest: 503 as RPC closes).
       stop: [
-        // needsMs: its share of the deadline is the whole drain delay.
-        { name: 'let endpoints propagate', needsMs: config.SHUTDOWN_DRAIN_DELAY_MS, run: () => new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_DELAY_MS)) },
-        // Requests still waiting after this share are answered 503 when the RPC client closes next.
+        { name: 'let endpoints propagate', needsMs: drainDelayMs, run: () => sleep(drainDelayMs) },
         { name: 'finish requests', weight: 6, run: () => closeHttpServer(server) },
       ],
       clients: { rpc, amqp, redis },

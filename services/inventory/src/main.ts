@@ -1,9 +1,8 @@
-import { amqpReadiness, connectAmqp, RpcServer } from '@cupo/amqp';
+import { amqpReadiness, connectAmqp } from '@cupo/amqp';
 import { createPool, databaseReadiness } from '@cupo/database';
 import { runService } from '@cupo/service-kit';
+import { createInventoryService } from './app.js';
 import { loadConfig } from './config.js';
-import { InventoryStore } from './inventory-store.js';
-import { inventoryHandlers } from './rpc-handlers.js';
 
 /** The composition root: the only place that wires adapters together. */
 runService({
@@ -13,19 +12,13 @@ runService({
   wire: ({ config, logger, registry }) => {
     const sql = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_MAX, applicationName: 'cupo-inventory' });
     const amqp = connectAmqp({ url: config.AMQP_URL, name: 'inventory', logger });
-    const server = new RpcServer(amqp, {
-      queue: 'inventory.rpc',
-      handlers: inventoryHandlers(new InventoryStore(sql)),
-      prefetch: config.RPC_PREFETCH,
-      logger,
-      registry,
-    });
+    const { rpc } = createInventoryService({ sql, amqp, registry, logger, config });
     return {
       checks: { postgres: databaseReadiness(sql), rabbitmq: amqpReadiness(amqp) },
       // Not ready until every consumer is attached: a replica that answers /readyz must be able to serve.
-      start: () => server.start(),
+      start: () => rpc.start(),
       // Commands not finished within this share stay unacked and go back to the queue when the channel closes.
-      stop: [{ name: 'stop consuming and drain', weight: 6, run: ({ ms }) => server.stop(ms) }],
+      stop: [{ name: 'stop consuming and drain', weight: 6, run: ({ ms }) => rpc.stop(ms) }],
       clients: { amqp, sql },
     };
   },

@@ -1,7 +1,7 @@
 import { todayUtc } from '@cupo/contracts';
 import { createPool } from '@cupo/database';
 import { loadConfig } from './config.js';
-import { openNights } from './inventory-store.js';
+import { openNights } from './adapters/postgres/inventory-store.js';
 
 /**
  * `node dist/seed.js`: the contract's seed rooms, safe to run again. Room 1 has a single

@@ -4,9 +4,10 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Booking } from '../domain/booking.js';
 import { LockTimeoutError, RoomUnavailableError } from '../domain/errors.js';
 import { confirmBooking, type ConfirmBookingCommand } from './confirm-booking.js';
+import { InMemoryBookingStore, recordingMetrics } from './testing/in-memory.js';
 import type {
   BookingDeps,
-  BookingRepository,
+  BookingStore,
   CallContext,
   HeldLock,
   Inventory,
@@ -21,7 +22,7 @@ import type {
  * later holders wait), so the use case's branches can be driven one by one.
  */
 
-class FakeBookings implements Partial<BookingRepository> {
+class FakeBookings implements Partial<BookingStore> {
   rows = new Map<string, Booking>();
   /** Called after each change: lets a test act "meanwhile". */
   onChange: (booking: Booking) => void = () => undefined;
@@ -158,7 +159,7 @@ beforeEach(() => {
   inventory.open(NIGHTS, 1);
   outcomes = [];
   deps = {
-    bookings: bookings as unknown as BookingRepository,
+    bookings: bookings as unknown as BookingStore,
     inventory,
     locks: (locks = new FakeLocks()),
     metrics: { outcome: (o) => outcomes.push(o), recovered: () => undefined, reconciled: () => undefined },
@@ -292,5 +293,65 @@ describe('confirming a booking', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     await held.release();
     expect(await retried).toMatchObject({ code: 'BOOKING_RETRY_PENDING' });
+  });
+
+  it('replays a confirmed booking at once even while another booking holds its nights (no wait, no 409)', async () => {
+    await book();
+    inventory.open(NIGHTS, 1); // on sale again (as far as availability says): that check alone would wait
+    const held = await locks.acquire(7, NIGHTS, { waitUntil: Date.now() + 1_000, keepWaiting: async () => undefined });
+    const started = Date.now();
+    await expect(book({ attemptId: 'request-2' })).resolves.toMatchObject({ status: 'confirmed', attempt: 1 });
+    expect(Date.now() - started).toBeLessThan(200);
+    expect(outcomes).toEqual(['confirmed', 'replayed']);
+    await held.release();
+  });
+
+  it('replays a finished booking whose stay has begun since, but refuses a new one starting in the past', async () => {
+    await book();
+    deps.clock = { today: () => '2030-05-02' };
+    await expect(book({ attemptId: 'request-2' })).resolves.toMatchObject({ status: 'confirmed' });
+    await expect(book({ bookingId: 'b-2', attemptId: 'request-3' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(bookings.rows.has('b-2')).toBe(false);
+  });
+
+  it('replays a cancelled booking as cancelled, reserving nothing', async () => {
+    await book();
+    bookings.rows.set('b-1', { ...bookings.rows.get('b-1')!, status: 'cancelled', cancelledAt: new Date() });
+    await expect(book({ attemptId: 'request-2' })).resolves.toMatchObject({ status: 'cancelled' });
+    expect(inventory.reserveCalls).toHaveLength(1);
+  });
+
+  it('remembers nothing of a booking for a room that does not exist', async () => {
+    inventory.reserve = async () => {
+      throw fromErrorBody({ kind: 'not_found', code: 'ROOM_NOT_FOUND', detail: 'Room 7 does not exist' });
+    };
+    await expect(book()).rejects.toMatchObject({ code: 'ROOM_NOT_FOUND' });
+    expect(bookings.rows.has('b-1')).toBe(false);
+  });
+
+  it('refuses, without reserving, a stay sold out by another booking while this one waited for the lock', async () => {
+    const held = await locks.acquire(7, NIGHTS, { waitUntil: Date.now() + 1_000, keepWaiting: async () => undefined });
+    inventory.available.set(NIGHTS[1]!, 0);
+    await expect(book()).rejects.toMatchObject({ code: 'ROOM_UNAVAILABLE', details: { nights: [NIGHTS[1]] } });
+    expect(inventory.reserveCalls).toEqual([]);
+    expect(bookings.rows.get('b-1')).toMatchObject({ status: 'failed', failureCode: 'ROOM_UNAVAILABLE', releaseOwed: false });
+    expect(outcomes).toEqual(['unavailable']);
+    await held.release();
+  });
+});
+
+describe('what confirming costs the booking store', () => {
+  it('a fresh booking: two statements — the row written pending (read in the same statement), then confirmed', async () => {
+    const store = new InMemoryBookingStore();
+    const fresh = new FakeInventory();
+    fresh.open(NIGHTS, 1);
+    const { metrics } = recordingMetrics();
+    const storeDeps: BookingDeps = { bookings: store, inventory: fresh, locks: new FakeLocks(), metrics, clock: { today: () => '2030-01-01' } };
+    await expect(confirmBooking(storeDeps, command(), context(), 500)).resolves.toMatchObject({ status: 'confirmed' });
+    expect(store.calls).toEqual(['insertPending', 'markConfirmed']);
+    // A replay of it: the one statement (which finds the row and writes nothing).
+    store.calls.length = 0;
+    await confirmBooking(storeDeps, command({ attemptId: 'request-2' }), context(), 500);
+    expect(store.calls).toEqual(['insertPending']);
   });
 });

@@ -51,12 +51,20 @@ export async function confirmBooking(
   context: CallContext,
   lockWaitMs: number,
 ): Promise<Booking> {
-  // A confirmed or cancelled booking never changes its answer: no lock needed (and waiting on
-  // nights this booking holds itself would only end in a wrong 409).
-  const known = await deps.bookings.find(command.bookingId);
-  if (known && isFinal(known)) return replay(deps, known, command);
-
-  const stay = stayOf(command.checkIn, command.checkOut, deps.clock.today());
+  // The row is read under the lock, by the same statement that writes it pending (one round
+  // trip, not a read before the lock and an insert under it): a fresh booking, the common case,
+  // costs two statements here — that insert and the confirm. A confirmed or cancelled booking
+  // never changes its answer, so it must not wait for its nights (that would only end in a
+  // wrong 409): while they are held elsewhere, the first wait looks it up and replays it.
+  let stay: Stay;
+  try {
+    stay = stayOf(command.checkIn, command.checkOut, deps.clock.today());
+  } catch (error) {
+    // A replay of a finished booking whose stay has begun since is still answered.
+    const known = await deps.bookings.find(command.bookingId);
+    if (known && isFinal(known)) return replay(deps, known, command);
+    throw error;
+  }
   const intent: NewBooking = {
     id: command.bookingId,
     userId: command.userId,
@@ -67,6 +75,7 @@ export async function confirmBooking(
     attemptId: command.attemptId,
   };
 
+  let lookedUp = false;
   let held;
   try {
     held = await deps.locks.acquire(command.roomId, stay.nights, {
@@ -74,6 +83,11 @@ export async function confirmBooking(
       // While someone else holds these nights the answer may already be known: once they
       // sell out, waiting longer only turns a certain 409 into a slow one.
       keepWaiting: async () => {
+        if (!lookedUp) {
+          lookedUp = true;
+          const known = await deps.bookings.find(command.bookingId);
+          if (known && isFinal(known)) throw new DecidedMeanwhile(known);
+        }
         const nights = await deps.inventory.availability(command.roomId, stay.nights, context);
         const soldOut = nights.filter((night) => night.available < 1).map((night) => night.date);
         if (soldOut.length === 0) return;

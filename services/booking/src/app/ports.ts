@@ -76,7 +76,7 @@ export interface ConfirmedCursor {
   id: string;
 }
 
-export interface BookingRepository {
+export interface BookingStore {
   find(id: string): Promise<Booking | undefined>;
   /**
    * Records the intent (pending, attempt 1) before inventory is touched. Returns the row as it
@@ -148,7 +148,7 @@ export interface Logger {
 }
 
 export interface BookingDeps {
-  bookings: BookingRepository;
+  bookings: BookingStore;
   inventory: Inventory;
   locks: RoomNightLocks;
   metrics: BookingMetrics;

@@ -8,7 +8,7 @@ import type { BookingDeps } from '../../app/ports.js';
 import type { Booking } from '../../domain/booking.js';
 
 /** The commands booking answers: translation between the wire and the use cases only. */
-export function bookingHandlers(deps: BookingDeps, lockWaitMs: number): RpcHandler[] {
+export function rpcHandlers(deps: BookingDeps, lockWaitMs: number): RpcHandler[] {
   return [
     rpcHandler(ConfirmBooking, async (command, context) =>
       toView(

@@ -9,9 +9,10 @@ import {
   type RoomSearchRow,
 } from '@cupo/contracts';
 import { isCheckViolation, withDatabase, type Sql, type TransactionSql } from '@cupo/database';
-import { v5 as uuidv5 } from 'uuid';
 import { Keyset } from '@cupo/paging';
-import { ReservationReleasedError, RoomNotFoundError, RoomUnavailableError } from './errors.js';
+import type { HeldReservation, InventoryStore, ReservationCursor } from '../../app/ports.js';
+import { ReservationReleasedError, RoomNotFoundError, RoomUnavailableError } from '../../domain/errors.js';
+import { reservationKey } from '../../domain/reservation-key.js';
 
 // A room id within the column's range: a forged cursor is a 400, never an out-of-range query.
 const ROOMS = new Keyset('rooms', z.tuple([z.number().int().positive().max(2_147_483_647)]));
@@ -20,7 +21,7 @@ const ROOMS = new Keyset('rooms', z.tuple([z.number().int().positive().max(2_147
  * All of inventory's SQL. Every change to availability is one guarded statement inside a
  * transaction: the database, not the caller's lock, decides whether a night is still free.
  */
-export class InventoryStore {
+export class PostgresInventoryStore implements InventoryStore {
   constructor(private readonly sql: Sql) {}
 
   /** By id; each page is a range scan of the primary key from the cursor on. */
@@ -224,6 +225,11 @@ export class InventoryStore {
    * so each page costs the same however many reservations exist.
    */
   heldReservations(after: ReservationCursor | undefined, olderThanMs: number, limit: number): Promise<HeldReservation[]> {
+    // The cursor condition is left out, not switched off by a flag (`$1 OR …`): a generic plan
+    // could not bound the index scan with a flagged condition and would read the walk from its start.
+    // ORDER BY names the table's columns: bare `reserved_at, booking_id` would be the output
+    // columns of the same names (the text and the COALESCE), a sort of every held reservation
+    // per page, in an order the cursor (on the columns) does not follow.
     // The cursor's time goes in as text: a timestamptz parameter passes through a JS Date in
     // the driver and loses its microseconds, and the walk would then see a row twice.
     const afterKey = after ? reservationKey(after.booking_id, after.attempt) : null;
@@ -234,9 +240,8 @@ export class InventoryStore {
         FROM reservations
         WHERE status = 'reserved'
           AND reserved_at < now() - make_interval(secs => ${olderThanMs / 1000})
-          AND (${after === undefined}
-               OR (reserved_at, booking_id) > (${after?.reserved_at ?? null}::text::timestamptz, ${afterKey}::uuid))
-        ORDER BY reserved_at, booking_id
+          ${after ? this.sql`AND (reserved_at, booking_id) > (${after.reserved_at}::text::timestamptz, ${afterKey}::uuid)` : this.sql``}
+        ORDER BY reservations.reserved_at, reservations.booking_id
         LIMIT ${limit}`.then((rows) => [...rows]),
     );
   }
@@ -253,34 +258,6 @@ export class InventoryStore {
       ),
     );
   }
-}
-
-/** A reservation still holding nights, as the reconciler sees it. */
-export interface HeldReservation {
-  booking_id: string;
-  attempt: number;
-  room_id: number;
-  nights: string[];
-  reserved_at: string;
-}
-
-/** Where a walk over held reservations stopped: the last one seen, in (reserved_at, booking_id, attempt) order. */
-export interface ReservationCursor {
-  reserved_at: string;
-  booking_id: string;
-  attempt: number;
-}
-
-/** Namespace of the reservation keys of a booking's later attempts. */
-const ATTEMPT_KEY_NAMESPACE = '2f6a0f1e-5c8b-4d7e-9b3a-8e1d4c6f7a20';
-
-/**
- * The key a booking attempt's reservation is stored under: the booking id for the first
- * attempt (as the version before attempts stored it), one derived from the booking id and the
- * attempt number for a later one.
- */
-export function reservationKey(bookingId: string, attempt: number): string {
-  return attempt === 1 ? bookingId : uuidv5(`${bookingId}/${attempt}`, ATTEMPT_KEY_NAMESPACE);
 }
 
 /** Puts `days` nights from `firstNight` on sale, leaving nights already on sale untouched. */

@@ -3,7 +3,7 @@ import type { Page, PageRequest } from '@cupo/contracts';
 import { isUniqueViolation, withDatabase, type Sql } from '@cupo/database';
 import { Keyset } from '@cupo/paging';
 import type { Booking } from '../../domain/booking.js';
-import type { BookingRepository, ConfirmedCursor, NewBooking } from '../../app/ports.js';
+import type { BookingStore, ConfirmedCursor, NewBooking } from '../../app/ports.js';
 
 interface Row {
   id: string;
@@ -50,7 +50,7 @@ const toBooking = (row: Row): Booking => ({
  * Every state change is a guarded UPDATE (`WHERE status = …`): when a handler and the
  * recovery loop race for the same booking, exactly one of them wins the transition.
  */
-export class PostgresBookingRepository implements BookingRepository {
+export class PostgresBookingStore implements BookingStore {
   constructor(private readonly sql: Sql) {}
 
   async find(id: string): Promise<Booking | undefined> {
@@ -58,14 +58,24 @@ export class PostgresBookingRepository implements BookingRepository {
     return row && toBooking(row);
   }
 
+  /**
+   * One statement, one round trip: the row written, or the one that already had this id. The
+   * read half sees the statement's snapshot, so a row committed by a concurrent insert after
+   * it began (the lock expired under a stalled twin) is not in it: only then a second read.
+   */
   async insertPending(booking: NewBooking): Promise<Booking> {
     const [row] = await withDatabase(
       () => this.sql<Row[]>`
-        INSERT INTO bookings (id, user_id, room_id, check_in, check_out, nights, status, attempt_id)
-        VALUES (${booking.id}, ${booking.userId}, ${booking.roomId}, ${booking.checkIn},
-                ${booking.checkOut}, ${booking.nights}, 'pending', ${booking.attemptId})
-        ON CONFLICT (id) DO NOTHING
-        RETURNING *`,
+        WITH inserted AS (
+          INSERT INTO bookings (id, user_id, room_id, check_in, check_out, nights, status, attempt_id)
+          VALUES (${booking.id}, ${booking.userId}, ${booking.roomId}, ${booking.checkIn},
+                  ${booking.checkOut}, ${booking.nights}, 'pending', ${booking.attemptId})
+          ON CONFLICT (id) DO NOTHING
+          RETURNING *
+        )
+        SELECT * FROM inserted
+        UNION ALL
+        SELECT * FROM bookings WHERE id = ${booking.id} AND NOT EXISTS (SELECT FROM inserted)`,
     );
     return row ? toBooking(row) : this.mustFind(booking.id);
   }
@@ -193,6 +203,12 @@ export class PostgresBookingRepository implements BookingRepository {
     return rows.map(toBooking);
   }
 
+  /**
+   * One page of the reconciler's walk: a range scan of bookings_confirmed_order from the cursor.
+   * The cursor condition is left out, not switched off by a flag (`$1 OR …`): a generic plan
+   * could not use a flagged condition as the index bound, and each page would scan the walk
+   * from its start.
+   */
   async confirmedPage(
     after: ConfirmedCursor | undefined,
     olderThanMs: number,
@@ -204,7 +220,7 @@ export class PostgresBookingRepository implements BookingRepository {
         FROM bookings
         WHERE status = 'confirmed'
           AND confirmed_at < now() - make_interval(secs => ${olderThanMs / 1000})
-          AND (${after === undefined} OR (confirmed_at, id) > (${after?.confirmedAt ?? null}::text::timestamptz, ${after?.id ?? null}::uuid))
+          ${after ? this.sql`AND (confirmed_at, id) > (${after.confirmedAt}::text::timestamptz, ${after.id}::uuid)` : this.sql``}
         ORDER BY confirmed_at, id
         LIMIT ${limit}`,
     );
