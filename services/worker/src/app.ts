@@ -18,6 +18,7 @@ import { RedisProviderRateLimiter } from './adapters/redis/provider-rate-limiter
 import type { OnboardingMetrics } from './app/onboarding/ports.js';
 import { runBatch } from './app/onboarding/run-batch.js';
 import { runIngest } from './app/onboarding/run-ingest.js';
+import { fireDueIngest } from './app/onboarding/scheduled-ingest.js';
 import { RpcReportSources } from './adapters/amqp/report-sources.js';
 import { rpcHandlers } from './adapters/amqp/rpc-handlers.js';
 import { PostgresQueryStore } from './adapters/postgres/query-store.js';
@@ -189,6 +190,15 @@ export function createWorker(deps: WorkerDeps) {
     },
     logger,
   );
+  // Every replica looks; the database lets exactly one of them fire each slot.
+  const schedule = new PeriodicTask(
+    'fire the scheduled ingest when a slot is due',
+    config.INGEST_SCHEDULE_TICK_MS,
+    async () => {
+      await fireDueIngest({ store: onboarding, logger, replicaId: deps.replicaId });
+    },
+    logger,
+  );
   const maintenance = new PeriodicTask(
     'purge expired answers, end queries past their deadline, re-announce lost ones',
     config.MAINTENANCE_INTERVAL_MS,
@@ -210,6 +220,7 @@ export function createWorker(deps: WorkerDeps) {
     maintenance,
     onboardingJobs,
     reaper,
+    schedule,
     mailer,
     /** Shutdown: onboarding runs finish the request in flight and hand the rest back. */
     handBackOnboarding: () => handBack.abort(),

@@ -29,6 +29,7 @@ runService({
         await worker.rpcServer.start();
         worker.maintenance.start();
         worker.reaper.start();
+        worker.schedule.start();
       },
       stop: [
         // Every source of work stops at once (each stop() first cancels its consumer); then
@@ -39,8 +40,8 @@ runService({
           name: 'stop taking work; finish queries, hand back onboarding',
           weight: 12,
           run: async ({ ms }) => {
-            const { rpcServer, queries, onboardingJobs, maintenance, reaper } = worker;
-            const stopped = Promise.all([rpcServer.stop(ms), queries.stop(ms), onboardingJobs.stop(ms), maintenance.stop(), reaper.stop()]);
+            const { rpcServer, queries, onboardingJobs, maintenance, reaper, schedule } = worker;
+            const stopped = Promise.all([rpcServer.stop(ms), queries.stop(ms), onboardingJobs.stop(ms), maintenance.stop(), reaper.stop(), schedule.stop()]);
             worker.handBackOnboarding();
             await stopped;
           },
