@@ -14,9 +14,9 @@ import { TaskNotFoundError } from '../../domain/errors.js';
 import type { OnboardingStore } from '../../app/onboarding/ports.js';
 import { retryTask } from '../../app/onboarding/retry-task.js';
 import { updateConfig } from '../../app/onboarding/update-config.js';
-import { getQuery } from '../../app/get-query.js';
-import type { QueryStore } from '../../app/ports.js';
-import { submitQuery } from '../../app/submit-query.js';
+import { getQuery } from '../../app/queries/get-query.js';
+import type { QueryStore } from '../../app/queries/ports.js';
+import { submitQuery } from '../../app/queries/submit-query.js';
 
 /** The commands the worker answers: this file is its whole synchronous API. */
 export function rpcHandlers(deps: {
