@@ -26,7 +26,7 @@ const TimeZone = z
  * itself (400 VALIDATION_FAILED when it cannot be parsed).
  */
 export const IngestSchedule = z.strictObject({
-  cron: z.string().trim().min(9).max(120),
+  cron: z.string().trim().min(1).max(120),
   time_zone: TimeZone,
 });
 export type IngestSchedule = z.infer<typeof IngestSchedule>;

@@ -37,7 +37,7 @@ describe('dueSlot', () => {
 
 describe('checkSchedule', () => {
   it('accepts what cron-parser reads', () => {
-    for (const cron of ['0 2 * * *', '*/5 * * * *', '0 0 2 * * 1-5', '* * * * * *']) {
+    for (const cron of ['0 2 * * *', '*/5 * * * *', '0 0 2 * * 1-5', '* * * * * *', '@daily']) {
       expect(() => checkSchedule({ cron, time_zone: 'UTC' })).not.toThrow();
     }
   });
