@@ -416,6 +416,32 @@ suite.each(SIZES)(titleNeeding('the web UI at $name size ($width×$height)', chr
     await audit(page, 'admin-settings', size);
   });
 
+  it('15.1: an admin sets the nightly ingest schedule, is told plainly when it cannot be read, and turns it off', async () => {
+    const { page, go } = await openPage(browser, stack.gatewayUrl, size, { sub: `admin-${tag}`, role: 'admin' });
+    const schedule = async () => (await api('GET', '/api/admin/config', { token: admin })).body.ingest_schedule;
+    await go('#/admin/settings');
+    await page.getByLabel('Schedule (cron)').fill('0 25 * * *');
+    await page.getByLabel('Time zone').fill('America/Argentina/Cordoba');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await eventually(() => page.locator('#config-result').innerText()).toMatch(/^Schedule \(cron\) .*23/);
+    expect(await schedule()).toBeNull();
+
+    await page.getByLabel('Schedule (cron)').fill('0 2 * * *');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await eventually(() => page.locator('#config-result').innerText()).toBe('Saved. Workers use the new settings from their next call.');
+    expect(await schedule()).toEqual({ cron: '0 2 * * *', time_zone: 'America/Argentina/Cordoba' });
+    await go('#/admin');
+    await go('#/admin/settings');
+    await eventually(() => page.getByLabel('Schedule (cron)').inputValue()).toBe('0 2 * * *');
+    expect(await page.getByLabel('Time zone').inputValue()).toBe('America/Argentina/Cordoba');
+    await audit(page, 'admin-settings-schedule', size);
+
+    await page.getByLabel('Schedule (cron)').fill('');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await eventually(() => page.locator('#config-result').innerText()).toBe('Saved. Workers use the new settings from their next call.');
+    expect(await schedule()).toBeNull();
+  });
+
   it('17.6: a circuit breaker can be reset only while it is not closed, and the reset says what it did', async () => {
     const { page, go } = await openPage(browser, stack.gatewayUrl, size, { sub: `admin-${tag}`, role: 'admin' });
     await go('#/admin/health');

@@ -4,6 +4,7 @@ export * from './envelope.js';
 export * from './rpc-client.js';
 export * from './rpc-server.js';
 export * from './job-consumer.js';
+export * from './job-fate.js';
 export * from './publisher.js';
 export * from './queue-inspector.js';
 export * from './supervised-channel.js';

@@ -2,9 +2,9 @@ import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { isTransient } from '@cupo/errors';
 import { safeAck } from './ack.js';
 import { HEADER_REQUEST_ID } from './envelope.js';
+import { jobFate, type Delivery, type FatePolicy, type JobEvent } from './job-fate.js';
 import { ConfirmedPublisher } from './publisher.js';
 import type { PayloadSchema } from './rpc-server.js';
 import { SupervisedChannel } from './supervised-channel.js';
@@ -290,8 +290,8 @@ export class JobConsumer<T> {
       // publishes now is not asked again in a tight loop.
       outcome = 'transport_error';
       context.logger.warn({ err: error }, 'could not move job message; handing it back for redelivery');
-      const deliveries = Number(headers[HEADER_DELIVERY_COUNT] ?? 0);
-      this.handBack(channel, message, this.pause(deliveries + 1));
+      const fate = this.fate({ type: 'move_failed' }, message, context);
+      if (fate.fate === 'hand_back') this.handBack(channel, message, fate.delayMs);
     } finally {
       const queue = this.options.topology.queue;
       this.outcomes.inc({ queue, outcome });
@@ -299,6 +299,22 @@ export class JobConsumer<T> {
       this.inFlight -= 1;
       if (this.inFlight === 0) this.drained?.();
     }
+  }
+
+  /** The fate of this delivery after `event` (see job-fate.ts): the rules live there, the moves here. */
+  private fate(event: JobEvent, message: ConsumeMessage, context: JobContext) {
+    const headers = message.properties.headers ?? {};
+    const delivery: Delivery = {
+      attempt: context.attempt,
+      deliveries: Number(headers[HEADER_DELIVERY_COUNT] ?? 0),
+      outages: Number(headers[HEADER_OUTAGE_RETRIES] ?? 0),
+    };
+    const policy: FatePolicy = {
+      maxAttempts: this.options.maxAttempts,
+      deliveryLimit: deliveryLimitOf(this.options.topology),
+      backoff: this.options.backoff,
+    };
+    return jobFate(event, delivery, policy);
   }
 
   private async process(channel: Channel, message: ConsumeMessage, context: JobContext): Promise<string> {
@@ -314,11 +330,8 @@ export class JobConsumer<T> {
       return 'dead_lettered';
     }
 
-    const deliveries = Number(message.properties.headers?.[HEADER_DELIVERY_COUNT] ?? 0);
-    if (deliveries >= deliveryLimitOf(this.options.topology)) {
-      // Its last delivery before the broker gives up on it: every earlier one ended without an
-      // ack or a nack — its consumer died holding it. Running it again would likely kill this
-      // one too, so record the failure instead and park the message.
+    if (this.fate({ type: 'received' }, message, context).fate === 'give_up') {
+      const deliveries = Number(message.properties.headers?.[HEADER_DELIVERY_COUNT] ?? 0);
       return this.giveUp(
         channel,
         message,
@@ -333,14 +346,15 @@ export class JobConsumer<T> {
       safeAck(channel, message, context.logger);
       return 'ok';
     } catch (error) {
-      if (isTransient(error)) return this.retryAfterOutage(channel, message, context, error);
-      if (context.attempt >= this.options.maxAttempts) return this.giveUp(channel, message, payload, error, context);
-      const delay = this.backoff(context.attempt);
-      context.logger.warn({ err: error, retryInMs: delay }, 'job failed; retrying');
+      const fate = this.fate({ type: 'failed', error }, message, context);
+      if (fate.fate === 'outage_retry') return this.retryAfterOutage(channel, message, context, error, fate);
+      if (fate.fate === 'give_up') return this.giveUp(channel, message, payload, error, context);
+      if (fate.fate !== 'retry') throw new Error(`unexpected fate ${fate.fate} for a failed job`);
+      context.logger.warn({ err: error, retryInMs: fate.delayMs }, 'job failed; retrying');
       await this.move(message, retryQueueOf(this.options.topology.queue), {
-        [HEADER_ATTEMPTS]: context.attempt + 1,
+        [HEADER_ATTEMPTS]: fate.nextAttempt,
         [HEADER_LAST_ERROR]: describe(error),
-      }, delay);
+      }, fate.delayMs);
       safeAck(channel, message, context.logger);
       return 'retried';
     }
@@ -358,7 +372,9 @@ export class JobConsumer<T> {
       await this.options.onGiveUp(payload, error, context);
     } catch (recordError) {
       // Could not record the failure (its database is away): keep the job, try later.
-      return this.retryAfterOutage(channel, message, context, recordError);
+      const fate = this.fate({ type: 'give_up_unrecorded' }, message, context);
+      if (fate.fate !== 'outage_retry') throw new Error(`unexpected fate ${fate.fate} for an unrecorded give-up`);
+      return this.retryAfterOutage(channel, message, context, recordError, fate);
     }
     context.logger.error({ err: error }, 'job given up on; dead-lettered');
     await this.move(message, deadQueueOf(this.options.topology.queue), {
@@ -395,29 +411,12 @@ export class JobConsumer<T> {
     message: ConsumeMessage,
     context: JobContext,
     error: unknown,
+    { outages, delayMs }: { outages: number; delayMs: number },
   ): Promise<string> {
-    const outages = Number(message.properties.headers?.[HEADER_OUTAGE_RETRIES] ?? 0) + 1;
-    const delay = this.backoff(Math.min(outages, 10));
-    context.logger.warn({ err: describe(error), retryInMs: delay, outages }, 'dependency unavailable; job retried later');
-    await this.move(message, retryQueueOf(this.options.topology.queue), { [HEADER_OUTAGE_RETRIES]: outages }, delay);
+    context.logger.warn({ err: describe(error), retryInMs: delayMs, outages }, 'dependency unavailable; job retried later');
+    await this.move(message, retryQueueOf(this.options.topology.queue), { [HEADER_OUTAGE_RETRIES]: outages }, delayMs);
     safeAck(channel, message, context.logger);
     return 'outage_retry';
-  }
-
-  /**
-   * Exponential backoff with "equal jitter": at least half the ceiling. For handing a delivery
-   * back, where each try that finds the broker still refusing should wait longer than the last.
-   */
-  private pause(tries: number): number {
-    const ceiling = this.backoff(Math.min(tries, 10), 1);
-    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-  }
-
-  /** Exponential backoff with full jitter (AWS's "full jitter"): uniform in [0, min(max, initial·2^(n-1))]. */
-  private backoff(attempt: number, jitter = Math.random()): number {
-    const { initialMs, maxMs } = this.options.backoff;
-    const ceiling = Math.min(maxMs, initialMs * 2 ** (attempt - 1));
-    return Math.max(1, Math.round(jitter * ceiling));
   }
 
   private move(

@@ -6,12 +6,41 @@ import { NoParameters, accepted, rpcCommand } from './rpc.js';
 
 const PositiveInt = z.number().int().positive().max(100_000);
 
-/** `GET/PUT /api/admin/config`: no zero or negative sizes or rates. */
+/** An IANA time zone name this runtime knows (`Europe/Madrid`, `UTC`). */
+const TimeZone = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((zone) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone name, such as Europe/Madrid or UTC');
+
+/**
+ * When the worker ingests from the student-information source on its own: a cron expression
+ * (5 fields, or 6 with seconds first) read in `time_zone`. The worker checks the expression
+ * itself (400 VALIDATION_FAILED when it cannot be parsed).
+ */
+export const IngestSchedule = z.strictObject({
+  cron: z.string().trim().min(1).max(120),
+  time_zone: TimeZone,
+});
+export type IngestSchedule = z.infer<typeof IngestSchedule>;
+
+/**
+ * `GET/PUT /api/admin/config`: no zero or negative sizes or rates. `ingest_schedule` is null
+ * when off; a PUT without it leaves the schedule as it is.
+ */
 export const OnboardingConfig = z.strictObject({
   batch_size: PositiveInt,
   rate_limit_directory_per_min: PositiveInt,
   rate_limit_lms_per_min: PositiveInt,
   rate_limit_email_per_min: PositiveInt,
+  ingest_schedule: IngestSchedule.nullable().optional(),
 });
 export type OnboardingConfig = z.infer<typeof OnboardingConfig>;
 
@@ -69,6 +98,8 @@ export const Task = z.object({
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
   stuck: z.boolean(),
+  /** An ingest the schedule fired (its slot is in `details.scheduled_for`), not an admin. */
+  scheduled: z.boolean().default(false),
 });
 export type Task = z.infer<typeof Task>;
 

@@ -1,12 +1,13 @@
 import { ConfirmedPublisher, JobConsumer, QueueInspector, RpcServer, deadQueueOf, retryQueueOf, assertJobTopology, type AmqpConnectionManager, type RpcClient } from '@cupo/amqp';
 import { guardedByBreaker, storeAndOutboxBreakers } from '@cupo/circuit-breakers';
-import { QueryRequestedMessage, WorkerJobs } from '@cupo/contracts';
 import { withDatabase, type Sql } from '@cupo/database';
 import { OutboxRelay } from '@cupo/outbox';
 import { PeriodicTask, type Logger } from '@cupo/service-kit';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
-import { OnboardingJobs, OnboardingMessage } from '@cupo/contracts';
+import { redisReady } from '@cupo/redis';
+import { jobHandlers, type JobHandler } from './adapters/amqp/job-handlers.js';
+import { onboardingMetrics, queryMetrics, rateLimitGauge } from './adapters/metrics.js';
 import { GraphDirectory } from './adapters/providers/graph-directory.js';
 import { MoodleLms } from './adapters/providers/moodle-lms.js';
 import { HttpStudentSource } from './adapters/providers/sis-source.js';
@@ -15,14 +16,11 @@ import { PostgresOnboardingStore } from './adapters/postgres/onboarding-store.js
 import { PostgresOnboardingProgress } from './adapters/postgres/onboarding-progress.js';
 import { progressHandlers } from './adapters/amqp/progress-handlers.js';
 import { RedisProviderRateLimiter } from './adapters/redis/provider-rate-limiter.js';
-import type { OnboardingMetrics } from './app/onboarding/ports.js';
-import { runBatch } from './app/onboarding/run-batch.js';
-import { runIngest } from './app/onboarding/run-ingest.js';
+import { fireDueIngest } from './app/onboarding/scheduled-ingest.js';
 import { RpcReportSources } from './adapters/amqp/report-sources.js';
 import { rpcHandlers } from './adapters/amqp/rpc-handlers.js';
 import { PostgresQueryStore } from './adapters/postgres/query-store.js';
-import type { QueryMetrics } from './app/ports.js';
-import { expireQueries, failQuery, runQuery } from './app/run-query.js';
+import { expireQueries } from './app/queries/run-query.js';
 import type { WorkerConfig } from './config.js';
 
 export interface WorkerDeps {
@@ -38,30 +36,6 @@ export interface WorkerDeps {
 }
 
 
-function queryMetrics(registry: Registry): QueryMetrics {
-  const latency = new Histogram({
-    name: 'worker_query_duration_seconds',
-    help: 'Time from a query being recorded to its answer, by type and status',
-    labelNames: ['type', 'status'],
-    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [registry],
-  });
-  return { finished: (type, status, seconds) => latency.observe({ type, status }, seconds) };
-}
-
-function onboardingMetrics(registry: Registry): OnboardingMetrics {
-  const calls = new Counter({ name: 'onboarding_provider_calls_total', help: 'Provider requests by provider and outcome (ok, throttled, unavailable, failed)', labelNames: ['provider', 'outcome'], registers: [registry] });
-  const wait = new Histogram({ name: 'onboarding_limiter_wait_seconds', help: 'Time a provider request waited for its rate-limit slot', labelNames: ['provider'], buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [registry] });
-  const workflows = new Counter({ name: 'onboarding_workflows_total', help: 'Student workflows by outcome', labelNames: ['outcome'], registers: [registry] });
-  const batches = new Histogram({ name: 'onboarding_batch_duration_seconds', help: 'Time to run one batch of workflows', buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600], registers: [registry] });
-  return {
-    providerCall: (provider, outcome) => calls.inc({ provider, outcome }),
-    limiterWait: (provider, ms) => wait.observe({ provider }, ms / 1000),
-    workflow: (outcome) => workflows.inc({ outcome }),
-    batch: (seconds) => batches.observe(seconds),
-  };
-}
-
 /** Builds the worker from its dependencies; main.ts starts and stops what this returns. */
 export function createWorker(deps: WorkerDeps) {
   const { config, logger, registry } = deps;
@@ -70,52 +44,7 @@ export function createWorker(deps: WorkerDeps) {
   const outbox = { kick: () => relay.kick() };
   const store = guardedByBreaker(new PostgresQueryStore(deps.sql, outbox), breakers, 'postgres', withDatabase);
   const onboarding = guardedByBreaker(new PostgresOnboardingStore(deps.sql, config.STUCK_TASK_SECONDS, outbox), breakers, 'postgres', withDatabase);
-  // The configured limits beside the calls, so a dashboard can draw one against the other.
-  new Gauge({
-    name: 'onboarding_rate_limit_per_minute',
-    help: 'Each provider’s configured call limit per minute',
-    labelNames: ['provider'],
-    registers: [registry],
-    async collect() {
-      try {
-        const c = await onboarding.getConfig();
-        this.set({ provider: 'directory' }, c.rate_limit_directory_per_min);
-        this.set({ provider: 'lms' }, c.rate_limit_lms_per_min);
-        this.set({ provider: 'email' }, c.rate_limit_email_per_min);
-      } catch {
-        // database away: keep the last figures
-      }
-    },
-  });
-  const topology = { exchange: WorkerJobs.exchange, queue: WorkerJobs.queryQueue, routingKey: WorkerJobs.queryRequested, deliveryLimit: config.JOB_DELIVERY_LIMIT };
-  const onboardingTopology = { exchange: OnboardingJobs.exchange, queue: OnboardingJobs.queue, routingKey: OnboardingJobs.routingKey, deliveryLimit: config.JOB_DELIVERY_LIMIT };
-
-  const publisher = new ConfirmedPublisher(deps.amqp, {
-    name: 'outbox',
-    logger,
-    setup: async (channel) => {
-      await assertJobTopology(channel, topology, deps.amqp);
-      await assertJobTopology(channel, onboardingTopology, deps.amqp);
-    },
-  });
-  const relay = new OutboxRelay(deps.sql, publisher, breakers, {
-    batchSize: config.OUTBOX_BATCH_SIZE,
-    pollMs: config.OUTBOX_POLL_MS,
-    logger,
-    registry,
-  });
-  const rpcServer = new RpcServer(deps.amqp, {
-    queue: 'worker.rpc',
-    handlers: [
-      ...rpcHandlers({ store, onboarding, queryDeadlineMs: config.QUERY_DEADLINE_MS }),
-      ...progressHandlers(
-        guardedByBreaker(new PostgresOnboardingProgress(deps.sql, config.STUCK_TASK_SECONDS), breakers, 'postgres', withDatabase),
-      ),
-    ],
-    prefetch: config.RPC_PREFETCH,
-    logger,
-    registry,
-  });
+  rateLimitGauge(registry, () => onboarding.getConfig());
   const runDeps = {
     store,
     sources: new RpcReportSources(deps.rpc),
@@ -123,18 +52,6 @@ export function createWorker(deps: WorkerDeps) {
     resultTtlSeconds: config.QUERY_RESULT_TTL_SECONDS,
     sourceTimeoutMs: config.SOURCE_TIMEOUT_MS,
   };
-  const queries = new JobConsumer(deps.amqp, {
-    topology,
-    schema: QueryRequestedMessage,
-    prefetch: config.QUERY_PREFETCH,
-    maxAttempts: config.JOB_MAX_ATTEMPTS,
-    backoff: { initialMs: config.JOB_RETRY_INITIAL_MS, maxMs: config.JOB_RETRY_MAX_MS },
-    handle: (message, context) => runQuery(runDeps, message.query_id, context.requestId),
-    onGiveUp: (message, error, context) =>
-      failQuery(runDeps, message.query_id, context.attempt, error instanceof Error ? error.message : String(error)),
-    logger,
-    registry,
-  });
   const mailer = new SmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, timeoutMs: config.PROVIDER_TIMEOUT_MS });
   // Aborted at shutdown: every onboarding run hands back what it has not finished.
   const handBack = new AbortController();
@@ -163,23 +80,47 @@ export function createWorker(deps: WorkerDeps) {
     shutdown: handBack.signal,
   };
   const source = new HttpStudentSource({ url: config.SIS_URL, timeoutMs: config.PROVIDER_TIMEOUT_MS });
-  const onboardingJobs = new JobConsumer(deps.amqp, {
-    topology: onboardingTopology,
-    schema: OnboardingMessage,
-    prefetch: config.ONBOARDING_PREFETCH,
-    maxAttempts: config.JOB_MAX_ATTEMPTS,
-    backoff: { initialMs: config.JOB_RETRY_INITIAL_MS, maxMs: config.JOB_RETRY_MAX_MS },
-    handle: (message) =>
-      message.kind === 'ingest'
-        ? runIngest({ store: onboarding, source, logger, leaseMs: config.TASK_LEASE_MS, replicaId: deps.replicaId }, message.task_id)
-        : runBatch(batchDeps, message.task_id),
-    onGiveUp: (message, error) => onboarding.fail(message.task_id, { error: error instanceof Error ? error.message : String(error) }),
+  const handlers = jobHandlers({ queries: runDeps, onboarding, batch: batchDeps, source, logger, replicaId: deps.replicaId, config });
+  const jobs = [handlers.queries, handlers.onboarding] as const;
+  const consumer = <T>(handler: JobHandler<T>) =>
+    new JobConsumer<T>(deps.amqp, {
+      ...handler,
+      maxAttempts: config.JOB_MAX_ATTEMPTS,
+      backoff: { initialMs: config.JOB_RETRY_INITIAL_MS, maxMs: config.JOB_RETRY_MAX_MS },
+      logger,
+      registry,
+    });
+  const queries = consumer(handlers.queries);
+  const onboardingJobs = consumer(handlers.onboarding);
+
+  const publisher = new ConfirmedPublisher(deps.amqp, {
+    name: 'outbox',
+    logger,
+    setup: async (channel) => {
+      for (const handler of jobs) await assertJobTopology(channel, handler.topology, deps.amqp);
+    },
+  });
+  const relay = new OutboxRelay(deps.sql, publisher, breakers, {
+    batchSize: config.OUTBOX_BATCH_SIZE,
+    pollMs: config.OUTBOX_POLL_MS,
+    logger,
+    registry,
+  });
+  const rpcServer = new RpcServer(deps.amqp, {
+    queue: 'worker.rpc',
+    handlers: [
+      ...rpcHandlers({ store, onboarding, queryDeadlineMs: config.QUERY_DEADLINE_MS }),
+      ...progressHandlers(
+        guardedByBreaker(new PostgresOnboardingProgress(deps.sql, config.STUCK_TASK_SECONDS), breakers, 'postgres', withDatabase),
+      ),
+    ],
+    prefetch: config.RPC_PREFETCH,
     logger,
     registry,
   });
   new QueueInspector(deps.amqp).registerGauges(
     registry,
-    [topology.queue, OnboardingJobs.queue].flatMap((queue) => [queue, retryQueueOf(queue), deadQueueOf(queue)]),
+    jobs.map((handler) => handler.topology.queue).flatMap((queue) => [queue, retryQueueOf(queue), deadQueueOf(queue)]),
   );
   const reaper = new PeriodicTask(
     'reap stalled onboarding tasks',
@@ -187,6 +128,15 @@ export function createWorker(deps: WorkerDeps) {
     async () => {
       const reaped = await onboarding.reapStale(config.REAPER_STALE_MS, config.REAPER_MAX_REQUEUES);
       if (reaped.requeued + reaped.failed > 0) logger.warn(reaped, 'stalled onboarding tasks reaped');
+    },
+    logger,
+  );
+  // Every replica looks; the database lets exactly one of them fire each slot.
+  const schedule = new PeriodicTask(
+    'fire the scheduled ingest when a slot is due',
+    config.INGEST_SCHEDULE_TICK_MS,
+    async () => {
+      await fireDueIngest({ store: onboarding, logger, replicaId: deps.replicaId });
     },
     logger,
   );
@@ -210,8 +160,31 @@ export function createWorker(deps: WorkerDeps) {
     maintenance,
     onboardingJobs,
     reaper,
+    schedule,
     mailer,
-    /** Shutdown: onboarding runs finish the request in flight and hand the rest back. */
-    handBackOnboarding: () => handBack.abort(),
+    /** Start-up, in order: the outbox can publish, the clients are up, then work is taken. */
+    async start() {
+      await publisher.ready();
+      relay.start();
+      await deps.rpc.ready();
+      await redisReady(deps.redis);
+      await queries.start();
+      await onboardingJobs.start();
+      await rpcServer.start();
+      maintenance.start();
+      reaper.start();
+      schedule.start();
+    },
+    /**
+     * Every source of work stops at once (each stop() first cancels its consumer); then queries
+     * in hand finish and onboarding runs finish the provider request in flight and hand the rest
+     * back (claims released, message re-queued for another replica). Whatever is still unacked
+     * when `ms` ends goes back to the queue as the channels close.
+     */
+    async stopTakingWork(ms: number) {
+      const stopped = Promise.all([rpcServer.stop(ms), queries.stop(ms), onboardingJobs.stop(ms), maintenance.stop(), reaper.stop(), schedule.stop()]);
+      handBack.abort(); // onboarding runs finish the request in flight and hand the rest back
+      await stopped;
+    },
   };
 }

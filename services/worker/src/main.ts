@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { amqpReadiness, connectAmqp, RpcClient } from '@cupo/amqp';
 import { createPool, databaseReadiness } from '@cupo/database';
-import { connectRedis, redisReadiness, redisReady } from '@cupo/redis';
+import { connectRedis, redisReadiness } from '@cupo/redis';
 import { runService } from '@cupo/service-kit';
 import { createWorker } from './app.js';
 import { loadConfig } from './config.js';
@@ -19,32 +19,10 @@ runService({
     const worker = createWorker({ replicaId: `${hostname()}:${process.pid}`, sql, amqp, rpc, redis, registry, logger, config });
     return {
       checks: { postgres: databaseReadiness(sql), rabbitmq: amqpReadiness(amqp), redis: redisReadiness(redis) },
-      start: async () => {
-        await worker.publisher.ready();
-        worker.relay.start();
-        await rpc.ready();
-        await redisReady(redis);
-        await worker.queries.start();
-        await worker.onboardingJobs.start();
-        await worker.rpcServer.start();
-        worker.maintenance.start();
-        worker.reaper.start();
-      },
+      start: () => worker.start(),
       stop: [
-        // Every source of work stops at once (each stop() first cancels its consumer); then
-        // queries in hand finish and onboarding runs finish the provider request in flight and
-        // hand the rest back (claims released, message re-queued for another replica). Whatever
-        // is still unacked when this share ends goes back to the queue as the channels close.
-        {
-          name: 'stop taking work; finish queries, hand back onboarding',
-          weight: 12,
-          run: async ({ ms }) => {
-            const { rpcServer, queries, onboardingJobs, maintenance, reaper } = worker;
-            const stopped = Promise.all([rpcServer.stop(ms), queries.stop(ms), onboardingJobs.stop(ms), maintenance.stop(), reaper.stop()]);
-            worker.handBackOnboarding();
-            await stopped;
-          },
-        },
+        // Queries in hand finish, onboarding runs hand back what they have not finished (app.ts).
+        { name: 'stop taking work; finish queries, hand back onboarding', weight: 12, run: ({ ms }) => worker.stopTakingWork(ms) },
         { name: 'close mailer', run: async () => worker.mailer.close() },
         { name: 'flush the outbox', weight: 2, run: () => worker.relay.stop() },
         { name: 'close publisher', run: () => worker.publisher.close() },

@@ -14,6 +14,8 @@ const FIELDS = {
   rate_limit_directory_per_min: 'Directory calls a minute',
   rate_limit_lms_per_min: 'LMS calls a minute',
   rate_limit_email_per_min: 'E-mails a minute',
+  cron: 'Schedule (cron)',
+  time_zone: 'Time zone',
   id: 'Student id',
   name: 'Name',
   email: 'E-mail',

@@ -1,7 +1,7 @@
 import { RpcTimeoutError, type RpcClient } from '@cupo/amqp';
 import { OccupancyReport, RoomSearchReport, SectionRosterReport, type QueryRequestBody } from '@cupo/contracts';
 import { DependencyUnavailableError } from '@cupo/errors';
-import type { ReportSources } from '../../app/ports.js';
+import type { ReportSources } from '../../app/queries/ports.js';
 
 /**
  * Reports read data the worker does not own by asking its owners (inventory, enrollment) over

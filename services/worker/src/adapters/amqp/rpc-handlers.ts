@@ -13,9 +13,10 @@ import { randomUUID } from 'node:crypto';
 import { TaskNotFoundError } from '../../domain/errors.js';
 import type { OnboardingStore } from '../../app/onboarding/ports.js';
 import { retryTask } from '../../app/onboarding/retry-task.js';
-import { getQuery } from '../../app/get-query.js';
-import type { QueryStore } from '../../app/ports.js';
-import { submitQuery } from '../../app/submit-query.js';
+import { updateConfig } from '../../app/onboarding/update-config.js';
+import { getQuery } from '../../app/queries/get-query.js';
+import type { QueryStore } from '../../app/queries/ports.js';
+import { submitQuery } from '../../app/queries/submit-query.js';
 
 /** The commands the worker answers: this file is its whole synchronous API. */
 export function rpcHandlers(deps: {
@@ -30,7 +31,7 @@ export function rpcHandlers(deps: {
       return { task_id: task.id, status: task.status, status_url: `/api/admin/tasks/${task.id}` };
     }),
     rpcHandler(GetOnboardingConfig, () => onboarding.getConfig()),
-    rpcHandler(PutOnboardingConfig, (config) => onboarding.putConfig(config)),
+    rpcHandler(PutOnboardingConfig, (config) => updateConfig(onboarding, config)),
     rpcHandler(ListTasks, ({ page, ...filter }) => onboarding.listTasks(filter, page)),
     rpcHandler(GetTask, async ({ task_id }) => {
       const task = await onboarding.findTask(task_id);

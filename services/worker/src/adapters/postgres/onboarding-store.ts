@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { OnboardingJobs, type IncomingStudent, type OnboardingConfig, type Page, type PageRequest } from '@cupo/contracts';
+import { OnboardingJobs, type IncomingStudent, type IngestSchedule, type OnboardingConfig, type Page, type PageRequest } from '@cupo/contracts';
 import type { Sql, TransactionSql } from '@cupo/database';
 import { kickingAfterCommit, type OutboxKick } from '@cupo/outbox';
 import { Keyset } from '@cupo/paging';
-import type { ClaimOutcome, EffectClaim, OnboardingStore, Task, TaskFilter, WorkflowUnit } from '../../app/onboarding/ports.js';
+import type { ClaimOutcome, EffectClaim, OnboardingStore, ScheduleState, Task, TaskFilter, WorkflowUnit } from '../../app/onboarding/ports.js';
 
 interface TaskRow {
   id: string;
@@ -18,7 +18,24 @@ interface TaskRow {
   started_at: Date | null;
   finished_at: Date | null;
   stuck: boolean;
+  scheduled: boolean;
 }
+
+/** An ingest the schedule fired carries its slot in details (tasks has no column for it). */
+const SCHEDULED = 'scheduled_for';
+
+interface ConfigRow {
+  batch_size: number;
+  rate_limit_directory_per_min: number;
+  rate_limit_lms_per_min: number;
+  rate_limit_email_per_min: number;
+  ingest_cron: string | null;
+  ingest_time_zone: string | null;
+}
+const toConfig = ({ ingest_cron, ingest_time_zone, ...rest }: ConfigRow): OnboardingConfig => ({
+  ...rest,
+  ingest_schedule: ingest_cron && ingest_time_zone ? { cron: ingest_cron, time_zone: ingest_time_zone } : null,
+});
 
 /**
  * Tasks newest first by (created_at, id), created_at to PostgreSQL's microsecond: read with
@@ -43,19 +60,62 @@ export class PostgresOnboardingStore implements OnboardingStore {
   ) {}
 
   async getConfig(): Promise<OnboardingConfig> {
-    const [row] = await this.sql<OnboardingConfig[]>`
-      SELECT batch_size, rate_limit_directory_per_min, rate_limit_lms_per_min, rate_limit_email_per_min FROM onboarding_config`;
-    return row!;
+    const [row] = await this.sql<ConfigRow[]>`
+      SELECT batch_size, rate_limit_directory_per_min, rate_limit_lms_per_min, rate_limit_email_per_min, ingest_cron, ingest_time_zone
+      FROM onboarding_config`;
+    return toConfig(row!);
   }
 
   async putConfig(config: OnboardingConfig): Promise<OnboardingConfig> {
-    const [row] = await this.sql<OnboardingConfig[]>`
+    const sql = this.sql;
+    // Absent: the schedule stays. A different one restarts `since`, so no slot before now fires.
+    const schedule = config.ingest_schedule;
+    const cron = schedule === undefined ? sql`ingest_cron` : sql`${schedule?.cron ?? null}::text`;
+    const zone = schedule === undefined ? sql`ingest_time_zone` : sql`${schedule?.time_zone ?? null}::text`;
+    const [row] = await sql<ConfigRow[]>`
       UPDATE onboarding_config
       SET batch_size = ${config.batch_size}, rate_limit_directory_per_min = ${config.rate_limit_directory_per_min},
           rate_limit_lms_per_min = ${config.rate_limit_lms_per_min}, rate_limit_email_per_min = ${config.rate_limit_email_per_min},
+          ingest_cron = ${cron}, ingest_time_zone = ${zone},
+          ingest_schedule_since = CASE WHEN (ingest_cron, ingest_time_zone) IS DISTINCT FROM (${cron}, ${zone})
+                                       THEN now() ELSE ingest_schedule_since END,
           updated_at = now()
-      RETURNING batch_size, rate_limit_directory_per_min, rate_limit_lms_per_min, rate_limit_email_per_min`;
-    return row!;
+      RETURNING batch_size, rate_limit_directory_per_min, rate_limit_lms_per_min, rate_limit_email_per_min, ingest_cron, ingest_time_zone`;
+    return toConfig(row!);
+  }
+
+  async scheduleState(): Promise<ScheduleState> {
+    const [row] = await this.sql<{ ingest_cron: string | null; ingest_time_zone: string | null; since: Date; now: Date }[]>`
+      SELECT ingest_cron, ingest_time_zone, ingest_schedule_since AS since, now() AS now FROM onboarding_config`;
+    const { ingest_cron: cron, ingest_time_zone: zone } = row!;
+    return { schedule: cron && zone ? { cron, time_zone: zone } : null, since: row!.since, now: row!.now };
+  }
+
+  async fireScheduledIngest(slot: Date, schedule: IngestSchedule, taskId: string, firedBy: string): Promise<Task | null> {
+    return kickingAfterCommit(this.relay, () => this.sql.begin(async (tx) => {
+      // FOR SHARE: an admin's change waits for this transaction, and once it has committed no
+      // replica fires a slot of the schedule it replaced.
+      const [current] = await tx`
+        SELECT 1 FROM onboarding_config
+        WHERE ingest_cron = ${schedule.cron} AND ingest_time_zone = ${schedule.time_zone} AND ingest_schedule_since <= ${slot}
+        FOR SHARE`;
+      if (!current) return null;
+      // The arbiter: one row per slot, whichever replica gets there first.
+      const [taken] = await tx`
+        INSERT INTO ingest_schedule_slots (slot_at, task_id, cron, time_zone)
+        VALUES (${slot}, ${taskId}, ${schedule.cron}, ${schedule.time_zone})
+        ON CONFLICT (slot_at) DO NOTHING
+        RETURNING 1`;
+      if (!taken) return null;
+      const details = { source: 'student-information source', requested_by: 'schedule', [SCHEDULED]: slot.toISOString(), schedule, fired_by: firedBy };
+      const [row] = await tx<TaskRow[]>`
+        INSERT INTO tasks (id, type, details) VALUES (${taskId}, 'ingest', ${json(tx, details)})
+        RETURNING *, false AS stuck, true AS scheduled`;
+      await this.announce(tx, 'ingest', taskId);
+      return toTask(row!);
+    }) as Promise<Task | null>,
+    (task) => task !== null,
+    );
   }
 
   private announce(tx: Sql | TransactionSql, kind: 'ingest' | 'batch', taskId: string) {
@@ -69,7 +129,7 @@ export class PostgresOnboardingStore implements OnboardingStore {
       const [row] = await tx<TaskRow[]>`
         INSERT INTO tasks (id, type, details)
         VALUES (${taskId}, 'ingest', ${json(tx, { source: input.students ? 'request' : 'student-information source', requested_by: input.requestedBy, input: input.students ?? null })})
-        RETURNING *, false AS stuck`;
+        RETURNING *, false AS stuck, false AS scheduled`;
       await this.announce(tx, 'ingest', taskId);
       return toTask(row!);
     }) as Promise<Task>);
@@ -80,7 +140,8 @@ export class PostgresOnboardingStore implements OnboardingStore {
     return this.sql<TaskRow[]>`
       SELECT id, type, status, parent_id, student_id, entity_count,
              details - 'input' AS details, created_at, started_at, finished_at,
-             (status = 'running' AND started_at < now() - make_interval(secs => ${this.stuckSeconds})) AS stuck
+             (status = 'running' AND started_at < now() - make_interval(secs => ${this.stuckSeconds})) AS stuck,
+             details ? ${SCHEDULED} AS scheduled
       FROM tasks ${where}`;
   }
 
@@ -107,7 +168,7 @@ export class PostgresOnboardingStore implements OnboardingStore {
     const rows = await this.sql<(TaskRow & { cursor_at: string })[]>`
       SELECT id, type, status, parent_id, student_id, entity_count,
              details - 'input' AS details, created_at, started_at, finished_at,
-             ${stuck} AS stuck,
+             ${stuck} AS stuck, details ? ${SCHEDULED} AS scheduled,
              to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
       FROM tasks WHERE ${where}
       ORDER BY created_at DESC, id DESC LIMIT ${page.limit + 1}`;
@@ -303,7 +364,7 @@ export class PostgresOnboardingStore implements OnboardingStore {
       if (announce) await this.announce(tx, announce.kind, announce.id);
       const [row] = await tx<TaskRow[]>`
         SELECT id, type, status, parent_id, student_id, entity_count, details - 'input' AS details,
-               created_at, started_at, finished_at, false AS stuck
+               created_at, started_at, finished_at, false AS stuck, details ? ${SCHEDULED} AS scheduled
         FROM tasks WHERE id = ${taskId}`;
       return { retried: toTask(row!) };
     }) as Promise<{ retried: Task } | { missing: true } | { notRetryable: string }>,

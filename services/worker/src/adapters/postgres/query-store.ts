@@ -1,7 +1,7 @@
 import { WorkerJobs, type QueryRequestBody } from '@cupo/contracts';
 import type { Sql } from '@cupo/database';
 import type { OutboxKick } from '@cupo/outbox';
-import type { QueryOutcome, QueryRecord, QueryStore } from '../../app/ports.js';
+import type { QueryOutcome, QueryRecord, QueryStore } from '../../app/queries/ports.js';
 
 interface Row {
   id: string;

@@ -1,4 +1,4 @@
-import type { IncomingStudent, OnboardingConfig, Page, PageRequest } from '@cupo/contracts';
+import type { IncomingStudent, IngestSchedule, OnboardingConfig, Page, PageRequest } from '@cupo/contracts';
 
 export type TaskStatus = 'pending' | 'running' | 'completed' | 'failed';
 
@@ -14,6 +14,16 @@ export interface Task {
   started_at: string | null;
   finished_at: string | null;
   stuck: boolean;
+  /** An ingest the schedule fired. */
+  scheduled: boolean;
+}
+
+/** The ingest schedule as the database holds it, with the database's clock. */
+export interface ScheduleState {
+  schedule: IngestSchedule | null;
+  /** When the schedule was last changed: earlier slots are not its own. */
+  since: Date;
+  now: Date;
 }
 
 export interface TaskFilter {
@@ -42,7 +52,15 @@ export type EffectClaim =
 
 export interface OnboardingStore {
   getConfig(): Promise<OnboardingConfig>;
+  /** Replaces the settings; without `ingest_schedule` the schedule stays as it is. */
   putConfig(config: OnboardingConfig): Promise<OnboardingConfig>;
+  scheduleState(): Promise<ScheduleState>;
+  /**
+   * In one transaction, if `schedule` is still the configured one (set at or before `slot`) and
+   * no replica has fired `slot` yet: records the slot as fired and creates its ingest task
+   * (marked scheduled) with its outbox message. Null otherwise: exactly one replica gets the task.
+   */
+  fireScheduledIngest(slot: Date, schedule: IngestSchedule, taskId: string, firedBy: string): Promise<Task | null>;
   /** Records an ingest task (its input kept in details) and its outbox message. */
   createIngest(taskId: string, input: { students?: IncomingStudent[]; requestedBy: string }): Promise<Task>;
   findTask(id: string): Promise<Task | undefined>;

@@ -9,7 +9,7 @@ import {
   type RateLimiter,
 } from './ports.js';
 
-const LIMIT: Record<ProviderName, keyof OnboardingConfig> = {
+const LIMIT: Record<ProviderName, 'rate_limit_directory_per_min' | 'rate_limit_lms_per_min' | 'rate_limit_email_per_min'> = {
   directory: 'rate_limit_directory_per_min',
   lms: 'rate_limit_lms_per_min',
   email: 'rate_limit_email_per_min',

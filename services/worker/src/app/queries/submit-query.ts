@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Actor, QueryRequestBody } from '@cupo/contracts';
-import { assertMayAsk } from '../domain/query-access.js';
+import { assertMayAsk } from '../../domain/query-access.js';
 import type { QueryStore } from './ports.js';
 
 /** Records the query and its message together; `202` follows only that commit. Refused reports are never recorded. */

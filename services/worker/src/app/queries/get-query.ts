@@ -1,6 +1,6 @@
 import type { Actor, QueryView } from '@cupo/contracts';
-import { QueryNotFoundError } from '../domain/errors.js';
-import { assertMayRead } from '../domain/query-access.js';
+import { QueryNotFoundError } from '../../domain/errors.js';
+import { assertMayRead } from '../../domain/query-access.js';
 import type { QueryStore } from './ports.js';
 
 export async function getQuery(store: QueryStore, id: string, actor: Actor): Promise<QueryView> {
