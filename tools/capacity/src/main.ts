@@ -69,7 +69,7 @@ async function request(base: string, method: string, path: string, token: string
   const started = performance.now();
   try {
     const reply = await client.request(method, path, token, body);
-    return { status: reply.status, ms: reply.ms, body: reply.body as any };
+    return { status: reply.status, ms: reply.ms, body: reply.body as { id?: number; request_id?: string } | undefined };
   } catch {
     return { status: 0, ms: performance.now() - started, body: undefined };
   }
@@ -84,7 +84,7 @@ async function createRooms(base: string, admin: string, count: number, quantity:
       ),
     );
     for (const r of batch) if (r.status !== 201) throw new Error(`room creation failed: ${r.status} ${JSON.stringify(r.body)}`);
-    ids.push(...batch.map((r) => r.body.id as number));
+    ids.push(...batch.map((r) => r.body?.id as number));
   }
   return ids;
 }
@@ -240,7 +240,7 @@ for (const booking of REPLICAS) {
             const i = next++;
             const r = await request(base, 'POST', '/api/enrollments', tokens[i % tokens.length]!, { term: '1-2025', sections: [codes[i % 50]!] });
             accepts.push(r.ms);
-            if (r.status === 202) ids.push(r.body.request_id);
+            if (r.status === 202) ids.push(r.body?.request_id as string);
           }
         }),
       );
