@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { daysFromToday } from '@cupo/contracts';
 import { defaultUrls, signToken, startStack, type PrivateRabbitMQ, type Stack, type StackOptions } from '@cupo/stack';
 
 /** A namespace unique to this run and file: databases, vhost and Redis keys hang off it. */
@@ -106,7 +107,7 @@ export const token = (sub: string, role: 'guest' | 'student' | 'admin' = 'guest'
 
 /** `YYYY-MM-DD`, `days` from today (UTC). */
 export function day(days: number): string {
-  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+  return daysFromToday(days);
 }
 
 export async function createRoom(

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { daysFromToday } from '@cupo/contracts';
 import { REPO_ROOT, defaultUrls, freePort, httpClient, signToken, startStack, type Stack } from '@cupo/stack';
 import { report, type CapacityData, type LoadStep } from './report.js';
 import { ResourceMonitor } from './resources.js';
@@ -31,7 +32,7 @@ if (process.argv.includes('--report-only')) {
   report(JSON.parse(readFileSync(join(out, 'data.json'), 'utf8')) as CapacityData, REPO_ROOT);
   process.exit(0);
 }
-const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+const day = (n: number) => daysFromToday(n);
 const pct = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
