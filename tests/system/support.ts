@@ -390,11 +390,11 @@ export async function retryUntilDefinite<T = any>(
     const status = response?.status ?? 0;
     attempts.push({
       status,
-      code: response ? (response.body as any)?.code : 'NETWORK',
+      code: response ? (response.body as { code?: string } | undefined)?.code : 'NETWORK',
       startedAt,
       endedAt: Date.now(),
     });
-    const inProgress = status === 409 && (response?.body as any)?.code === 'IDEMPOTENCY_IN_PROGRESS';
+    const inProgress = status === 409 && (response?.body as { code?: string } | undefined)?.code === 'IDEMPOTENCY_IN_PROGRESS';
     if (response && status < 500 && !inProgress) return { final: response, attempts };
     if (Date.now() + backoff > deadlineNow()) return { final: undefined, attempts };
     await new Promise((resolve) => setTimeout(resolve, backoff));
