@@ -1,7 +1,8 @@
 import { MAX_NIGHTS, daysBetween, isIsoDate, nightsFrom } from '@cupo/contracts';
 import { StayInvalidError } from './errors.js';
 
-export { MAX_NIGHTS, nightsFrom };
+// The use cases take a stay's nights from here, beside the rules that made it.
+export { nightsFrom };
 
 export interface Stay {
   checkIn: string;
