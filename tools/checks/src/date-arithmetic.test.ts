@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_NIGHTS, addDays, daysBetween, nightsBetween } from '../../../packages/contracts/src/dates.js';
+import * as ui from '../../../services/gateway/public/js/dates.js';
+import { MAX_NIGHTS as UI_MAX_NIGHTS } from '../../../services/gateway/public/js/views/stay.js';
 import { filesUnder, read } from './sources.js';
 
 /**
@@ -38,5 +41,14 @@ describe('date arithmetic', () => {
     expect(sources).toContain('services/booking/src/domain/stay.ts');
     expect(sources).toContain('tests/system/support.ts');
     expect(RAW.some(([, pattern]) => pattern.test(read(HOME)))).toBe(true);
+  });
+
+  it('in the web UI, which cannot import it, agrees with it', () => {
+    expect(UI_MAX_NIGHTS).toBe(MAX_NIGHTS);
+    for (const [from, to] of [['2028-02-27', '2028-03-02'], ['2030-12-30', '2031-01-02'], ['2030-03-29', '2030-04-01'], ['2030-01-05', '2030-01-04']] as const) {
+      expect(ui.daysBetween(from, to)).toBe(daysBetween(from, to));
+      expect(ui.nightsOf(from, to)).toEqual(nightsBetween(from, to));
+      expect(ui.addDays(from, 3)).toBe(addDays(from, 3));
+    }
   });
 });
