@@ -17,7 +17,7 @@ MAKE_FEATURES_USED := target-specific order-only
 TOOLCHAIN_OUTPUT := --failures-only
 run test: TOOLCHAIN_OUTPUT :=
 
-.PHONY: toolchain browser-tools all install build run test test-unit test-system bench token clean cycles deploy-tools k8s capacity load
+.PHONY: toolchain browser-tools all install build run test lint fmt test-unit test-system bench token clean cycles deploy-tools k8s capacity load
 
 all: build
 
@@ -70,13 +70,22 @@ browser-tools:
 ## servers' versions are checked first; a test needing a tool that cannot be had here is
 ## skipped and listed with the command that would enable it (on Debian as root, as CI runs,
 ## a missing tool is installed, or an error).
-test: build
+test: build lint
 	@node tools/stack/dist/preflight-cli.js test
 	@tools/deploy/fetch-tools.sh --optional $(DEPLOY_BIN)
 	@tools/stack/browser-tools.sh --optional $(BROWSER_DIR)
 	@mkdir -p test-results
 	@set +e; $(PNPM) exec vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json; \
 	  status=$$?; node tools/stack/dist/test-summary.js test-results/vitest.json; exit $$status
+
+## Biome's lint rules (biome.json: no `any`, nothing unused, domain/ and app/ import inward
+## only) with zero warnings allowed; `make test` runs it first. Reads, never rewrites.
+lint: install
+	$(PNPM) exec biome lint --error-on-warnings .
+
+## Rewrites the sources in biome.json's style (2 spaces, single quotes, semicolons, 140 columns).
+fmt: install
+	$(PNPM) exec biome format --write .
 
 test-unit: build
 	$(PNPM) exec vitest run --project unit --project integration

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
+import { addDays } from '@cupo/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   apiClient,
@@ -28,7 +29,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const nextDay = (date: string) => new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+const nextDay = (date: string) => addDays(date, 1);
 
 const book = async (user: string, body: object, headers: Record<string, string> = {}) =>
   api('POST', '/api/bookings', { token: await token(user), body, headers });

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { daysFromToday, isoDateOf } from '@cupo/contracts';
 
 /**
  * Requests generated from openapi.yaml with fast-check: for every operation, values drawn
@@ -121,7 +122,7 @@ const poolRef = (pool: PoolName): fc.Arbitrary<PoolRef> => fc.nat({ max: 1_000 }
 
 /** `YYYY-MM-DD`, `days` from today (UTC). */
 export function isoDay(days: number): string {
-  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+  return daysFromToday(days);
 }
 
 /** Dates are drawn as offsets from today (resolved when sent), so a plan means the same on any day. */
@@ -196,7 +197,7 @@ function fromSchema(schema: Schema, field?: string): fc.Arbitrary<unknown> {
     case 'string':
     default: {
       if (schema.format === 'uuid') return fc.uuid();
-      if (schema.format === 'date') return fc.oneof(nearDate, fc.date({ min: new Date('2000-01-01'), max: new Date('2100-12-31'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)));
+      if (schema.format === 'date') return fc.oneof(nearDate, fc.date({ min: new Date('2000-01-01'), max: new Date('2100-12-31'), noInvalidDate: true }).map(isoDateOf));
       if (schema.format === 'email') {
         return fc
           .tuple(fc.stringMatching(/^[a-z][a-z0-9.]{0,20}[a-z0-9]$/), fc.constantFrom('example.com', 'uni.test', 'cupo.example.org'))

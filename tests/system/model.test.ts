@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import postgres from 'postgres';
+import { nightsBetween } from '@cupo/contracts';
 import { startPrivateServers, tail, TcpProxy, type PrivateServers, type ServiceName, type ServiceProcess } from '@cupo/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -148,13 +149,7 @@ interface Real {
   tokens: Map<string, string>;
 }
 
-const nightsOf = (body: BookingBody) => {
-  const nights: string[] = [];
-  for (let d = new Date(`${body.check_in}T00:00:00Z`); d.toISOString().slice(0, 10) < body.check_out; d.setUTCDate(d.getUTCDate() + 1)) {
-    nights.push(d.toISOString().slice(0, 10));
-  }
-  return nights;
-};
+const nightsOf = (body: BookingBody) => nightsBetween(body.check_in, body.check_out);
 const confirmedOn = (m: Model, roomId: number, night: string) =>
   [...m.bookings.values()].filter((b) => b.status === 'confirmed' && b.body.room_id === roomId && b.nights.includes(night)).length;
 const hasRoomFor = (m: Model, body: BookingBody) => nightsOf(body).every((night) => confirmedOn(m, body.room_id, night) < ROOM_TOTAL);

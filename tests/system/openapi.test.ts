@@ -34,7 +34,7 @@ describe('openapi.yaml', () => {
       if (key === '$ref') refs.add(value);
       return value;
     });
-    const missing = [...refs].filter((ref) => ref.slice(2).split('/').reduce((node: any, k) => node?.[k], openapi) === undefined);
+    const missing = [...refs].filter((ref) => ref.slice(2).split('/').reduce<unknown>((node, k) => (node as Record<string, unknown> | undefined)?.[k], openapi) === undefined);
     expect(missing).toEqual([]);
   });
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { daysFromToday } from '@cupo/contracts';
 import { defaultUrls, signToken, startStack, type PrivateRabbitMQ, type Stack, type StackOptions } from '@cupo/stack';
 
 /** A namespace unique to this run and file: databases, vhost and Redis keys hang off it. */
@@ -106,7 +107,7 @@ export const token = (sub: string, role: 'guest' | 'student' | 'admin' = 'guest'
 
 /** `YYYY-MM-DD`, `days` from today (UTC). */
 export function day(days: number): string {
-  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+  return daysFromToday(days);
 }
 
 export async function createRoom(
@@ -389,11 +390,11 @@ export async function retryUntilDefinite<T = any>(
     const status = response?.status ?? 0;
     attempts.push({
       status,
-      code: response ? (response.body as any)?.code : 'NETWORK',
+      code: response ? (response.body as { code?: string } | undefined)?.code : 'NETWORK',
       startedAt,
       endedAt: Date.now(),
     });
-    const inProgress = status === 409 && (response?.body as any)?.code === 'IDEMPOTENCY_IN_PROGRESS';
+    const inProgress = status === 409 && (response?.body as { code?: string } | undefined)?.code === 'IDEMPOTENCY_IN_PROGRESS';
     if (response && status < 500 && !inProgress) return { final: response, attempts };
     if (Date.now() + backoff > deadlineNow()) return { final: undefined, attempts };
     await new Promise((resolve) => setTimeout(resolve, backoff));

@@ -73,7 +73,7 @@ suite.each(SIZES)(titleNeeding('the web UI at $name size ($width×$height)', chr
   const tag = size.name === 'desktop' ? 'D' : 'P';
 
   it('17.3, 17.4: a guest searches by dates, picks nights on the calendar, books, is told the truth, and cancels after being asked', async () => {
-    const room = await createRoom(api, { name: `Garden ${tag}`, total_quantity: 2, open_days: 30 });
+    await createRoom(api, { name: `Garden ${tag}`, total_quantity: 2, open_days: 30 });
     const last = await createRoom(api, { name: `Attic ${tag}`, total_quantity: 1, open_days: 30 });
     const other = await token(`other-${tag}`, 'guest');
     expect((await api('POST', '/api/bookings', { token: other, body: { room_id: last.id, check_in: day(6), check_out: day(7) } })).status).toBe(201);

@@ -1,11 +1,8 @@
 import { z } from 'zod';
 import { Actor, UserId } from './actor.js';
-import { IsoDate, daysBetween, todayUtc } from './dates.js';
+import { IsoDate, MAX_NIGHTS, daysBetween, todayUtc } from './dates.js';
 import { PageRequest, pageOf } from './pages.js';
 import { rpcCommand } from './rpc.js';
-
-/** A stay covers the nights check_in ≤ d < check_out: at least one, at most this many. */
-export const MAX_STAY_NIGHTS = 30;
 
 /**
  * The public body of `POST /api/bookings`. The range rules are part of the contract, so the
@@ -22,11 +19,11 @@ export const BookingRequestBody = z
     const nights = daysBetween(body.check_in, body.check_out);
     if (nights < 1)
       ctx.addIssue({ code: 'custom', path: ['check_out'], message: 'must be after check_in' });
-    else if (nights > MAX_STAY_NIGHTS)
+    else if (nights > MAX_NIGHTS)
       ctx.addIssue({
         code: 'custom',
         path: ['check_out'],
-        message: `a stay may cover at most ${MAX_STAY_NIGHTS} nights`,
+        message: `a stay may cover at most ${MAX_NIGHTS} nights`,
       });
     if (body.check_in < todayUtc())
       ctx.addIssue({ code: 'custom', path: ['check_in'], message: 'must not be in the past' });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Actor, UserId } from './actor.js';
+import { Actor } from './actor.js';
 import { PageRequest, pageOf } from './pages.js';
 import { NoParameters, accepted, rpcCommand } from './rpc.js';
 import { Email, safeString, safeText } from './text.js';

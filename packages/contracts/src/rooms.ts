@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IsoDate, daysBetween } from './dates.js';
+import { IsoDate, MAX_NIGHTS, daysBetween } from './dates.js';
 import { PageRequest, pageOf } from './pages.js';
 import { rpcCommand } from './rpc.js';
 import { safeText } from './text.js';
@@ -68,7 +68,7 @@ export const NightsCommand = z.object({
   booking_id: z.uuid(),
   attempt: z.number().int().positive().default(1),
   room_id: z.number().int().positive().max(2_147_483_647),
-  nights: z.array(IsoDate).min(1).max(30),
+  nights: z.array(IsoDate).min(1).max(MAX_NIGHTS),
 });
 export type NightsCommand = z.input<typeof NightsCommand>;
 

@@ -3,6 +3,8 @@ import { DependencyUnavailableError } from '@cupo/errors';
 
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
+/** A piece of SQL (`sql`WHERE …``) to splice into another query. */
+export type Fragment = postgres.Fragment;
 export { postgres };
 
 export interface PoolOptions {

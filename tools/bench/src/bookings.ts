@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { daysFromToday } from '@cupo/contracts';
 import { defaultUrls, freePort, httpClient, signToken, startStack } from '@cupo/stack';
 import { fmt, summary } from './figures.js';
 
@@ -16,7 +17,7 @@ const STEADY_SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const STEADY_CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROOMS = 200;
 
-const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+const day = (n: number) => daysFromToday(n);
 
 const stack = await startStack({
   ...defaultUrls(),

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { daysFromToday } from '@cupo/contracts';
 import { REPO_ROOT, defaultUrls, freePort, httpClient, signToken, startStack, type Stack } from '@cupo/stack';
 import { report, type CapacityData, type LoadStep } from './report.js';
 import { ResourceMonitor } from './resources.js';
@@ -31,7 +32,7 @@ if (process.argv.includes('--report-only')) {
   report(JSON.parse(readFileSync(join(out, 'data.json'), 'utf8')) as CapacityData, REPO_ROOT);
   process.exit(0);
 }
-const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+const day = (n: number) => daysFromToday(n);
 const pct = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
@@ -69,7 +70,7 @@ async function request(base: string, method: string, path: string, token: string
   const started = performance.now();
   try {
     const reply = await client.request(method, path, token, body);
-    return { status: reply.status, ms: reply.ms, body: reply.body as any };
+    return { status: reply.status, ms: reply.ms, body: reply.body as { id?: number; request_id?: string } | undefined };
   } catch {
     return { status: 0, ms: performance.now() - started, body: undefined };
   }
@@ -84,7 +85,7 @@ async function createRooms(base: string, admin: string, count: number, quantity:
       ),
     );
     for (const r of batch) if (r.status !== 201) throw new Error(`room creation failed: ${r.status} ${JSON.stringify(r.body)}`);
-    ids.push(...batch.map((r) => r.body.id as number));
+    ids.push(...batch.map((r) => r.body?.id as number));
   }
   return ids;
 }
@@ -240,7 +241,7 @@ for (const booking of REPLICAS) {
             const i = next++;
             const r = await request(base, 'POST', '/api/enrollments', tokens[i % tokens.length]!, { term: '1-2025', sections: [codes[i % 50]!] });
             accepts.push(r.ms);
-            if (r.status === 202) ids.push(r.body.request_id);
+            if (r.status === 202) ids.push(r.body?.request_id as string);
           }
         }),
       );

@@ -35,7 +35,7 @@ function sign(claims: Record<string, unknown>, secret = SECRET, alg = 'HS256'): 
 
 const good = () => ({ sub: 'guest-1', role: 'guest', iat: now(), exp: now() + 600, iss: policy.issuer, aud: policy.audience });
 
-async function who(token: string): Promise<{ status: number; body: any }> {
+async function who(token: string): Promise<{ status: number; body: { detail?: string } }> {
   const response = await fetch(`${baseUrl}/who`, { headers: { authorization: `Bearer ${token}` } });
   return { status: response.status, body: await response.json() };
 }

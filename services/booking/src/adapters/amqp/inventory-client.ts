@@ -5,6 +5,7 @@ import {
   ListHeldReservations,
   ReleaseNights,
   ReserveNights,
+  addDays,
   type NightAvailability,
   type NightsCommand,
 } from '@cupo/contracts';
@@ -28,7 +29,7 @@ export class InventoryRpcClient implements Inventory {
    */
   availability(roomId: number, nights: string[], context: CallContext): Promise<NightAvailability[]> {
     const last = nights[nights.length - 1]!;
-    const to = new Date(Date.parse(`${last}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    const to = addDays(last, 1);
     const key = `${roomId}:${nights[0]}:${to}`;
     let pending = this.inFlight.get(key);
     if (!pending) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Page, PageRequest } from '@cupo/contracts';
-import { isUniqueViolation, withDatabase, type Sql } from '@cupo/database';
+import { withDatabase, type Sql } from '@cupo/database';
 import { Keyset } from '@cupo/paging';
 import type { Booking } from '../../domain/booking.js';
 import type { BookingStore, ConfirmedCursor, NewBooking } from '../../app/ports.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { OnboardingJobs, type IncomingStudent, type IngestSchedule, type OnboardingConfig, type Page, type PageRequest } from '@cupo/contracts';
-import type { Sql, TransactionSql } from '@cupo/database';
+import type { Fragment, Sql, TransactionSql } from '@cupo/database';
 import { kickingAfterCommit, type OutboxKick } from '@cupo/outbox';
 import { Keyset } from '@cupo/paging';
 import type { ClaimOutcome, EffectClaim, OnboardingStore, ScheduleState, Task, TaskFilter, WorkflowUnit } from '../../app/onboarding/ports.js';
@@ -135,8 +135,7 @@ export class PostgresOnboardingStore implements OnboardingStore {
     }) as Promise<Task>);
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private selectTasks(where: any) {
+  private selectTasks(where: Fragment) {
     return this.sql<TaskRow[]>`
       SELECT id, type, status, parent_id, student_id, entity_count,
              details - 'input' AS details, created_at, started_at, finished_at,
@@ -334,8 +333,7 @@ export class PostgresOnboardingStore implements OnboardingStore {
       if (!task) return { missing: true as const };
       const stamp = json(tx, { retried_at: new Date().toISOString(), retried_by: requestedBy });
       // Back to pending with fresh attempts; the last run's verdict goes, its history stays in the logs.
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      const reopen = (where: any) => tx`
+      const reopen = (where: Fragment) => tx`
         UPDATE tasks SET status = 'pending', attempts = 0, owner = NULL, lease_until = NULL, finished_at = NULL,
                details = (details - 'errors' - 'warnings' - 'steps' - 'last_error' - 'error' - 'requeues') || ${stamp}
                          || jsonb_build_object('admin_retries', COALESCE((details->>'admin_retries')::int, 0) + 1)

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingStudent } from '@cupo/contracts';
+import { z } from 'zod';
 import { ProviderRejectedError, ProviderUnavailableError, type Directory, type ProviderCall } from '../../app/onboarding/ports.js';
 import { exchange } from './http.js';
 
@@ -58,13 +59,15 @@ export class GraphDirectory implements Directory {
         if (again.status !== 200) throw new ProviderRejectedError(`directory lookup of ${upn} answered ${again.status}`);
         user = again.body;
       } else {
-        throw new ProviderRejectedError(`directory refused to create ${upn}: ${JSON.stringify(response.body?.error ?? response.body)}`);
+        throw new ProviderRejectedError(`directory refused to create ${upn}: ${JSON.stringify(GraphError.safeParse(response.body).data?.error ?? response.body)}`);
       }
     } else if (found.status !== 200) {
       throw new ProviderRejectedError(`directory lookup of ${upn} answered ${found.status}`);
     }
+    const id = GraphUser.safeParse(user).data?.id;
+    if (id === undefined) throw new ProviderRejectedError(`directory answered ${upn} without an id`);
     const licensed = await call('assign licence', () =>
-      this.request('POST', `/v1.0/users/${user.id}/assignLicense`, { addLicenses: [{ skuId: this.options.licenseSkuId, disabledPlans: [] }], removeLicenses: [] }),
+      this.request('POST', `/v1.0/users/${id}/assignLicense`, { addLicenses: [{ skuId: this.options.licenseSkuId, disabledPlans: [] }], removeLicenses: [] }),
     );
     if (licensed.status !== 200) throw new ProviderRejectedError(`directory refused the licence for ${upn}: ${licensed.status}`);
     return { upn, created };
@@ -99,14 +102,19 @@ export class GraphDirectory implements Directory {
       },
       this.options.timeoutMs,
     );
-    if (status !== 200) throw new ProviderRejectedError(`directory token refused: ${status}`);
-    this.token = { value: body.access_token, expiresAt: Date.now() + Number(body.expires_in) * 1000 };
+    const token = GraphToken.safeParse(body).data;
+    if (status !== 200 || !token) throw new ProviderRejectedError(`directory token refused: ${status}`);
+    this.token = { value: token.access_token, expiresAt: Date.now() + token.expires_in * 1000 };
     return this.token.value;
   }
 }
 
+const GraphUser = z.object({ id: z.string() });
+const GraphToken = z.object({ access_token: z.string(), expires_in: z.coerce.number() });
+const GraphError = z.object({ error: z.object({ message: z.unknown() }).partial() });
+
 /** Graph's answer to creating a user whose userPrincipalName is taken. */
-function alreadyExists(response: { status: number; body: any }): boolean {
-  const error = response.body?.error;
+function alreadyExists(response: { status: number; body: unknown }): boolean {
+  const error = GraphError.safeParse(response.body).data?.error;
   return response.status === 400 && /already exists/i.test(String(error?.message ?? '')) && /userPrincipalName/i.test(String(error?.message ?? ''));
 }

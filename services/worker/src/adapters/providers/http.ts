@@ -1,7 +1,7 @@
 import { ProviderRejectedError, ProviderThrottledError, ProviderUnavailableError } from '../../app/onboarding/ports.js';
 
 /** One HTTP exchange with a provider, its answer sorted into retry / slow down / give up. */
-export async function exchange(url: string, init: RequestInit, timeoutMs: number): Promise<{ status: number; body: any }> {
+export async function exchange(url: string, init: RequestInit, timeoutMs: number): Promise<{ status: number; body: unknown }> {
   let response: Response;
   try {
     response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
@@ -9,7 +9,7 @@ export async function exchange(url: string, init: RequestInit, timeoutMs: number
     throw new ProviderUnavailableError(`${new URL(url).host}: ${(error as Error).message}`);
   }
   const text = await response.text();
-  let body: any = text;
+  let body: unknown = text;
   try {
     body = text ? JSON.parse(text) : undefined;
   } catch {

@@ -46,7 +46,7 @@ export class MoodleLms implements Lms {
         if (!Array.isArray(again) || !again[0]) throw new ProviderUnavailableError(`LMS says ${username} exists but cannot find it yet`);
         userId = Number(again[0].id);
       } else {
-        userId = Number(result[0].id);
+        userId = Number((result as { id: unknown }[])[0]!.id);
         created = true;
       }
     }
@@ -60,7 +60,7 @@ export class MoodleLms implements Lms {
     return { userId, created };
   }
 
-  private async invoke(wsfunction: string, params: Record<string, string>): Promise<any> {
+  private async invoke(wsfunction: string, params: Record<string, string>): Promise<unknown> {
     const { status, body } = await exchange(
       `${this.options.baseUrl}/webservice/rest/server.php`,
       {
@@ -72,10 +72,11 @@ export class MoodleLms implements Lms {
     );
     if (status !== 200) throw new ProviderRejectedError(`LMS ${wsfunction} answered ${status}`);
     if (body && typeof body === 'object' && 'exception' in body) {
-      if (wsfunction === 'core_user_create_users' && body.errorcode === 'invalidparameter' && /username already exists/i.test(String(body.message))) {
+      const { errorcode, message } = body as { errorcode?: unknown; message?: unknown };
+      if (wsfunction === 'core_user_create_users' && errorcode === 'invalidparameter' && /username already exists/i.test(String(message))) {
         return USERNAME_TAKEN;
       }
-      throw new ProviderRejectedError(`LMS ${wsfunction}: ${body.errorcode}: ${body.message}`);
+      throw new ProviderRejectedError(`LMS ${wsfunction}: ${errorcode}: ${message}`);
     }
     return body;
   }
