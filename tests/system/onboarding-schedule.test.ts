@@ -1,4 +1,5 @@
 import { stopProcess } from '@cupo/stack';
+import { todayUtc } from '@cupo/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, eventually, startTestStack, token, type TestStack } from './support.js';
 
@@ -139,7 +140,7 @@ describe('scheduled ingest', () => {
     await Promise.all(workers().map((p) => stopProcess(p)));
     await stack.workerDb`UPDATE onboarding_config SET ingest_schedule_since = now() - interval '3 years'`;
     await Promise.all([stack.startReplica('worker'), stack.startReplica('worker')]);
-    const latestNewYear = new Date(Date.UTC(new Date().getUTCFullYear(), 0, 1));
+    const latestNewYear = new Date(`${todayUtc().slice(0, 4)}-01-01T00:00:00Z`);
     const added = async () => (await scheduledIngests()).filter((f) => !earlier.has(f.id));
     expect(await eventually(async () => (await added()).length > 0, 10_000)).toBe(true);
     await sleep(1_500);

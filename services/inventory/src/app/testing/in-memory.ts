@@ -1,10 +1,8 @@
-import type { NightAvailability, OccupancyRow, Page, PageRequest, Room, RoomSearchRow } from '@cupo/contracts';
+import { addDays, type NightAvailability, type OccupancyRow, type Page, type PageRequest, type Room, type RoomSearchRow } from '@cupo/contracts';
 import { ReservationReleasedError, RoomNotFoundError, RoomUnavailableError } from '../../domain/errors.js';
 import { reservationKey } from '../../domain/reservation-key.js';
 import type { AttemptKey, HeldReservation, InventoryStore, ReservationCursor } from '../ports.js';
 
-const DAY_MS = 86_400_000;
-const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
 
 /**
  * Inventory's store in memory, for the use-case tests (not shipped: tsconfig excludes
