@@ -83,12 +83,12 @@ export async function confirmBooking(
       // While someone else holds these nights the answer may already be known: once they
       // sell out, waiting longer only turns a certain 409 into a slow one.
       keepWaiting: async () => {
-        if (!lookedUp) {
-          lookedUp = true;
-          const known = await deps.bookings.find(command.bookingId);
-          if (known && isFinal(known)) throw new DecidedMeanwhile(known);
-        }
-        const nights = await deps.inventory.availability(command.roomId, stay.nights, context);
+        // The first wait also looks the booking up (alongside, not before, the availability read):
+        // a finished booking is answered now rather than after the nights come free.
+        const lookup = lookedUp ? undefined : deps.bookings.find(command.bookingId);
+        lookedUp = true;
+        const [known, nights] = await Promise.all([lookup, deps.inventory.availability(command.roomId, stay.nights, context)]);
+        if (known && isFinal(known)) throw new DecidedMeanwhile(known);
         const soldOut = nights.filter((night) => night.available < 1).map((night) => night.date);
         if (soldOut.length === 0) return;
         // Sold out — but perhaps by this very booking, made by a duplicate of this command.
