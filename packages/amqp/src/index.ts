@@ -7,3 +7,4 @@ export * from './job-consumer.js';
 export * from './publisher.js';
 export * from './queue-inspector.js';
 export * from './supervised-channel.js';
+export * from './tracing.js';

@@ -18,6 +18,7 @@ import {
 import { Keyset } from '@cupo/paging';
 import { z } from 'zod';
 import { isUniqueViolation, type Sql, type TransactionSql } from '@cupo/database';
+import { outboxHeaders } from '@cupo/outbox';
 import type {
   EnrollmentStore,
   NewRequest,
@@ -188,7 +189,7 @@ export class PostgresEnrollmentStore implements EnrollmentStore {
       exchange: EnrollmentJobs.exchange,
       routing_key: EnrollmentJobs.requested,
       payload: { request_id: id },
-      headers: { 'x-request-id': requestId ?? id },
+      headers: outboxHeaders({ 'x-request-id': requestId ?? id }),
     };
   }
 

@@ -1,5 +1,6 @@
 import { WorkerJobs, type QueryRequestBody } from '@cupo/contracts';
 import type { Sql } from '@cupo/database';
+import { outboxHeaders } from '@cupo/outbox';
 import type { QueryOutcome, QueryRecord, QueryStore } from '../../app/ports.js';
 
 interface Row {
@@ -43,7 +44,7 @@ export class PostgresQueryStore implements QueryStore {
       ), announced AS (
         INSERT INTO outbox (exchange, routing_key, payload, headers)
         SELECT ${WorkerJobs.exchange}, ${WorkerJobs.queryRequested}, jsonb_build_object('query_id', id),
-               ${json(this.sql, { 'x-request-id': requestId })}
+               ${json(this.sql, outboxHeaders({ 'x-request-id': requestId }))}
         FROM query
       )
       SELECT * FROM query`;
