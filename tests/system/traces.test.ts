@@ -16,7 +16,7 @@ let api: ReturnType<typeof apiClient>;
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
   stack = await startTestStack('traces', {
-    replicas: { inventory: 1, booking: 1, enrollment: 1 },
+    replicas: { inventory: 1, booking: 1, enrollment: 1, worker: 1 },
     env: otlpEnv(receiver.endpoint),
   });
   api = apiClient(stack.gatewayUrl);
@@ -154,5 +154,35 @@ describe('one enrollment is one trace: from the 202 through the outbox and the q
     // The steps' queries are children of their transactions, inside the same trace.
     const transactions = of(spans, 'enrollment').filter((s) => s.name === 'transaction');
     expect(transactions.some((t) => steps(spans).some((step) => descendsFrom(spans, step, t)))).toBe(true);
+  });
+});
+
+describe('an onboarding ingest is one trace down to the worker’s provider calls', () => {
+  it('holds the worker’s HTTP client spans to the directory and the LMS under the 202', async () => {
+    const admin = await token('admin-traces', 'admin');
+    const rates = { batch_size: 20, rate_limit_directory_per_min: 1_500, rate_limit_lms_per_min: 1_500, rate_limit_email_per_min: 1_500 };
+    expect((await api('PUT', '/api/admin/config', { token: admin, body: rates })).status).toBe(200);
+    const client = clientSpan();
+    const accepted = await api('POST', '/api/admin/onboarding/ingest', {
+      token: admin,
+      body: { students: [{ id: 'OTEL1', name: 'Student OTEL1', email: 'otel1@mail.cupo.test' }] },
+      headers: { traceparent: client.traceparent },
+    });
+    expect(accepted.status).toBe(202);
+
+    const providerCalls = (s: ReceivedSpan[]) =>
+      s.filter((span) => span.service === 'worker' && span.kind === SPAN_KIND.client && (span.attributes['http.request.method'] ?? span.attributes['http.method']) !== undefined);
+    const hosts = (s: ReceivedSpan[]) => new Set(providerCalls(s).map((span) => new URL(String(span.attributes['url.full'] ?? span.attributes['http.url'])).port));
+    const spans = await settledTrace(client.traceId, (s) => hosts(s).size >= 2);
+    const trace = describeTrace(spans);
+    expect(orphans(spans, client.spanId), trace).toEqual([]);
+    const [http] = spans.filter((s) => s.service === 'gateway' && s.kind === SPAN_KIND.server);
+    expect(http?.parentSpanId, trace).toBe(client.spanId);
+    const calls = providerCalls(spans);
+    expect(hosts(spans).size, trace).toBeGreaterThanOrEqual(2);
+    for (const call of calls) {
+      expect(descendsFrom(spans, call, http!), `${call.name}`).toBe(true);
+      expect(spans.some((s) => s.kind === SPAN_KIND.consumer && descendsFrom(spans, call, s))).toBe(true);
+    }
   });
 });
