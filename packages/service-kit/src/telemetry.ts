@@ -42,8 +42,9 @@ const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
  */
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const env = options.env ?? process.env;
-  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-  if (!endpoint && !options.spanProcessors) return OFF;
+  // The traces endpoint as the OTLP exporters' spec builds it: the signal's own URL, or the base + /v1/traces.
+  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || (env.OTEL_EXPORTER_OTLP_ENDPOINT ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : undefined);
+  if (!url && !options.spanProcessors) return OFF;
 
   const [sdk, resources, semconv, core, instrumentation, http, express, ioredis, undici] = await Promise.all([
     import('@opentelemetry/sdk-trace-node'),
@@ -59,10 +60,10 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   let processors = options.spanProcessors;
   if (!processors) {
     const json = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL) === 'http/json';
-    // Both exporters read the endpoint (adding /v1/traces), headers and timeout from OTEL_*.
+    // Headers, timeout and compression: the exporters read OTEL_EXPORTER_OTLP_* themselves.
     const exporter = json
-      ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
-      : new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+      ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({ url })
+      : new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter({ url });
     processors = [new sdk.BatchSpanProcessor(exporter)];
   }
   const provider = new sdk.NodeTracerProvider({
