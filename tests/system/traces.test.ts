@@ -34,15 +34,18 @@ function clientSpan() {
   return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-01` };
 }
 
-/** The trace once it has stopped growing (the services flush every 100 ms). */
-async function settledTrace(traceId: string, ready: (spans: ReceivedSpan[]) => boolean): Promise<ReceivedSpan[]> {
+/**
+ * The trace once it is whole and has stopped growing (the services flush every 100 ms; a span is
+ * exported when it ends, so a parent still open — a consumer working on — arrives after its children).
+ */
+async function settledTrace(traceId: string, ready: (spans: ReceivedSpan[]) => boolean, rootParent: string): Promise<ReceivedSpan[]> {
   let size = -1;
   await eventually(async () => {
     const spans = receiver.trace(traceId);
-    const settled = ready(spans) && spans.length === size;
+    const settled = ready(spans) && orphans(spans, rootParent).length === 0 && spans.length === size;
     size = spans.length;
     return settled;
-  }, 20_000, 300);
+  }, 30_000, 300);
   return receiver.trace(traceId);
 }
 
@@ -61,7 +64,7 @@ describe('one booking is one trace: gateway → booking → inventory', () => {
     });
     expect(response.status).toBe(201);
 
-    const spans = await settledTrace(client.traceId, (s) => of(s, 'inventory').some(isDb) && of(s, 'booking').some(isDb));
+    const spans = await settledTrace(client.traceId, (s) => of(s, 'inventory').some(isDb) && of(s, 'booking').some(isDb), client.spanId);
     const trace = describeTrace(spans);
     if (process.env.SHOW_TRACE) console.log(trace);
     expect(new Set(spans.map((s) => s.service)), trace).toEqual(expect.objectContaining(new Set(['gateway', 'booking', 'inventory'])));
@@ -125,7 +128,7 @@ describe('one enrollment is one trace: from the 202 through the outbox and the q
     expect(done.get(response.body.request_id)?.status).toBe('completed');
 
     const steps = (s: ReceivedSpan[]) => s.filter((span) => span.name.startsWith('saga step '));
-    const spans = await settledTrace(client.traceId, (s) => steps(s).some((span) => span.name === 'saga step confirm'));
+    const spans = await settledTrace(client.traceId, (s) => steps(s).some((span) => span.name === 'saga step confirm'), client.spanId);
     const trace = describeTrace(spans);
     if (process.env.SHOW_TRACE) console.log(trace);
     expect(orphans(spans, client.spanId), trace).toEqual([]);
@@ -173,7 +176,7 @@ describe('an onboarding ingest is one trace down to the worker’s provider call
     const providerCalls = (s: ReceivedSpan[]) =>
       s.filter((span) => span.service === 'worker' && span.kind === SPAN_KIND.client && (span.attributes['http.request.method'] ?? span.attributes['http.method']) !== undefined);
     const hosts = (s: ReceivedSpan[]) => new Set(providerCalls(s).map((span) => new URL(String(span.attributes['url.full'] ?? span.attributes['http.url'])).port));
-    const spans = await settledTrace(client.traceId, (s) => hosts(s).size >= 2);
+    const spans = await settledTrace(client.traceId, (s) => hosts(s).size >= 2, client.spanId);
     const trace = describeTrace(spans);
     expect(orphans(spans, client.spanId), trace).toEqual([]);
     const [http] = spans.filter((s) => s.service === 'gateway' && s.kind === SPAN_KIND.server);
