@@ -8,3 +8,4 @@ export * from './job-fate.js';
 export * from './publisher.js';
 export * from './queue-inspector.js';
 export * from './supervised-channel.js';
+export * from './tracing.js';

@@ -8,6 +8,8 @@ import { jobFate, type Delivery, type FatePolicy, type JobEvent } from './job-fa
 import { ConfirmedPublisher } from './publisher.js';
 import type { PayloadSchema } from './rpc-server.js';
 import { SupervisedChannel } from './supervised-channel.js';
+import { context as otel, SpanStatusCode, trace } from '@opentelemetry/api';
+import { failed, messagingAttributes, SpanKind, traceContextOf, tracer } from './tracing.js';
 
 export const HEADER_ATTEMPTS = 'x-attempts';
 export const HEADER_OUTAGE_RETRIES = 'x-outage-retries';
@@ -281,19 +283,39 @@ export class JobConsumer<T> {
       }),
     };
     let outcome = 'ok';
+    const queue = this.options.topology.queue;
+    // A consumer span continuing the trace the message carries (its publisher's, which for an
+    // outbox message is the request that wrote the row); the handler's work is its children.
+    const parent = traceContextOf(headers);
+    const span = tracer().startSpan(
+      `process ${queue}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: messagingAttributes('process', message.fields.exchange, message.fields.routingKey, {
+          'messaging.destination.subscription.name': queue,
+          ...(message.properties.messageId ? { 'messaging.message.id': String(message.properties.messageId) } : {}),
+          'cupo.job.attempt': attempt,
+          'cupo.job.redelivered': message.fields.redelivered,
+        }),
+      },
+      parent,
+    );
     try {
-      outcome = await this.process(channel, message, context);
+      outcome = await otel.with(trace.setSpan(parent, span), () => this.process(channel, message, context));
     } catch (error) {
       // Only moving the message can land here (the broker refused or did not confirm the
       // publish). The delivery must not stay in hand, holding a prefetch slot until the
       // channel dies: it goes back to the queue, after a pause so a broker that cannot take
       // publishes now is not asked again in a tight loop.
       outcome = 'transport_error';
+      failed(span, error);
       context.logger.warn({ err: error }, 'could not move job message; handing it back for redelivery');
       const fate = this.fate({ type: 'move_failed' }, message, context);
       if (fate.fate === 'hand_back') this.handBack(channel, message, fate.delayMs);
     } finally {
-      const queue = this.options.topology.queue;
+      span.setAttribute('cupo.job.outcome', outcome);
+      if (outcome === 'dead_lettered') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+      span.end();
       this.outcomes.inc({ queue, outcome });
       this.duration.observe({ queue, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
       this.inFlight -= 1;

@@ -3,6 +3,7 @@ import type { Channel, Options } from 'amqplib';
 import type { Logger } from 'pino';
 import { DependencyUnavailableError } from '@cupo/errors';
 import { SupervisedChannel } from './supervised-channel.js';
+import { inSpan, messagingAttributes, SpanKind, withTraceHeaders } from './tracing.js';
 
 export interface ConfirmedPublisherOptions {
   name: string;
@@ -42,17 +43,25 @@ export class ConfirmedPublisher {
     return this.channel.waitForConnect();
   }
 
+  /**
+   * A producer span per message (a child of the active span: the outbox relay makes the trace
+   * stored with the row active), whose context goes out in the message's headers.
+   */
   async publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish = {}): Promise<void> {
-    if (!this.connection.isConnected()) throw new DependencyUnavailableError('RabbitMQ');
-    try {
-      await this.channel.current.publish(exchange, routingKey, content, {
-        persistent: true,
-        contentType: 'application/json',
-        ...options,
-      });
-    } catch (error) {
-      throw new DependencyUnavailableError('RabbitMQ (publish not confirmed)', error);
-    }
+    const attributes = messagingAttributes('send', exchange, routingKey, options.messageId ? { 'messaging.message.id': options.messageId } : {});
+    await inSpan(`publish ${exchange || routingKey}`, { kind: SpanKind.PRODUCER, attributes }, async () => {
+      if (!this.connection.isConnected()) throw new DependencyUnavailableError('RabbitMQ');
+      try {
+        await this.channel.current.publish(exchange, routingKey, content, {
+          persistent: true,
+          contentType: 'application/json',
+          ...options,
+          headers: withTraceHeaders(options.headers as Record<string, unknown> | undefined),
+        });
+      } catch (error) {
+        throw new DependencyUnavailableError('RabbitMQ (publish not confirmed)', error);
+      }
+    });
   }
 
   close(): Promise<void> {

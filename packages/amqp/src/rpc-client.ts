@@ -16,6 +16,7 @@ import {
   type RpcReply,
 } from './envelope.js';
 import { SupervisedChannel } from './supervised-channel.js';
+import { inSpan, messagingAttributes, SpanKind, withTraceHeaders } from './tracing.js';
 
 /** RabbitMQ's pseudo-queue for direct reply-to: replies go straight to this channel's consumer. */
 const REPLY_TO = 'amq.rabbitmq.reply-to';
@@ -98,6 +99,18 @@ export class RpcClient {
    * unknown fields.
    */
   async call<C extends RpcCommand>(rpc: C, payload: RequestOf<C>, options: RpcCallOptions): Promise<ReplyOf<C>> {
+    // A client span per call; its context travels in the command's headers to the server.
+    return inSpan(
+      rpc.name,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: messagingAttributes('send', RPC_EXCHANGE, rpc.name, { 'rpc.system': 'cupo-amqp', 'rpc.method': rpc.name }),
+      },
+      () => this.send(rpc, payload, options),
+    );
+  }
+
+  private async send<C extends RpcCommand>(rpc: C, payload: RequestOf<C>, options: RpcCallOptions): Promise<ReplyOf<C>> {
     const command = rpc.name;
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs;
     const started = process.hrtime.bigint();
@@ -129,10 +142,10 @@ export class RpcClient {
         contentType: 'application/json',
         type: command,
         expiration: String(timeoutMs),
-        headers: {
+        headers: withTraceHeaders({
           [HEADER_REQUEST_ID]: options.requestId,
           [HEADER_DEADLINE]: Date.now() + timeoutMs,
-        },
+        }),
       })
       .catch((error: unknown) => this.settle(correlationId, new DependencyUnavailableError('RabbitMQ', error)));
     try {
@@ -175,10 +188,10 @@ export class RpcClient {
         contentType: 'application/json',
         type: command,
         expiration: String(options.windowMs),
-        headers: {
+        headers: withTraceHeaders({
           [HEADER_REQUEST_ID]: options.requestId,
           [HEADER_DEADLINE]: Date.now() + options.windowMs,
-        },
+        }),
       });
       await new Promise((resolve) => setTimeout(resolve, options.windowMs));
     } catch (error) {

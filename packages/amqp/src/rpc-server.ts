@@ -16,6 +16,8 @@ import {
   type RpcReply,
 } from './envelope.js';
 import { SupervisedChannel } from './supervised-channel.js';
+import { context as otel, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { messagingAttributes, SpanKind, traceContextOf, tracer } from './tracing.js';
 
 /** Anything with zod's `safeParse` shape: a job consumer validates its messages without depending on zod. */
 export interface PayloadSchema<T> {
@@ -149,7 +151,26 @@ export class RpcServer {
     await this.channel?.close();
   }
 
-  private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
+  /** A server span per command, continuing the caller's trace from the message headers. */
+  private handle(channel: Channel, message: ConsumeMessage): Promise<void> {
+    const parent = traceContextOf(message.properties.headers);
+    const command = message.fields.routingKey;
+    const span = tracer().startSpan(
+      command,
+      {
+        kind: SpanKind.SERVER,
+        attributes: messagingAttributes('process', message.fields.exchange, command, {
+          'rpc.system': 'cupo-amqp',
+          'rpc.method': command,
+          'messaging.destination.subscription.name': this.options.queue,
+        }),
+      },
+      parent,
+    );
+    return otel.with(trace.setSpan(parent, span), () => this.serve(channel, message, span)).finally(() => span.end());
+  }
+
+  private async serve(channel: Channel, message: ConsumeMessage, span: Span): Promise<void> {
     this.inFlight += 1;
     const started = process.hrtime.bigint();
     const command = message.fields.routingKey;
@@ -187,6 +208,8 @@ export class RpcServer {
       outcome = 'transport_error';
       logger.error({ err: error }, 'could not reply to command');
     } finally {
+      span.setAttribute('cupo.rpc.outcome', outcome);
+      if (outcome === 'transport_error' || outcome === 'INTERNAL_ERROR') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.duration.observe({ command, outcome }, seconds);
       logger.info(

@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { DependencyUnavailableError } from '@cupo/errors';
+import { tracePool, tracingEnabled } from './tracing.js';
 
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
@@ -22,10 +23,10 @@ const DATE_OID = 1082;
 /**
  * A porsager/postgres pool with the conventions every service shares: `date` columns come
  * back as `YYYY-MM-DD` strings (a JS Date would shift them by the process's time zone) and
- * notices are not printed.
+ * notices are not printed. Created after telemetry has started, its queries are traced.
  */
 export function createPool(options: PoolOptions): Sql {
-  return postgres(options.url, {
+  const pool = postgres(options.url, {
     max: options.max,
     idle_timeout: 30,
     connect_timeout: 5,
@@ -41,6 +42,9 @@ export function createPool(options: PoolOptions): Sql {
       },
     },
   });
+  // With OpenTelemetry on, each query and transaction is a span (tracing.ts); off, the pool as it is.
+  if (!tracingEnabled()) return pool;
+  return tracePool(pool, { database: pool.options.database, host: pool.options.host[0], port: pool.options.port[0] });
 }
 
 /** Readiness: the server answers a trivial query. */

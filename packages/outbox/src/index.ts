@@ -1,4 +1,5 @@
-import type { ConfirmedPublisher } from '@cupo/amqp';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
+import { traceContextOf, withTraceHeaders, type ConfirmedPublisher } from '@cupo/amqp';
 import type { CircuitBreakers } from '@cupo/circuit-breakers';
 import { withDatabase, type Sql } from '@cupo/database';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -33,6 +34,20 @@ export async function kickingAfterCommit<T>(relay: OutboxKick, work: () => Promi
   if (wrote(result)) relay.kick();
   return result;
 }
+
+/**
+ * The headers to store with an outbox row: `headers` plus the W3C trace context of the unit of
+ * work writing it (`traceparent`, when tracing is on), so the relay publishes the message as
+ * part of that trace however much later it goes out.
+ */
+export function outboxHeaders(headers: Record<string, unknown> = {}): Record<string, unknown> {
+  return withTraceHeaders(headers);
+}
+
+/** The stored trace headers, which the publish replaces with its own span's. */
+const TRACE_HEADERS = new Set(['traceparent', 'tracestate', 'baggage']);
+const withoutTrace = (headers: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(headers ?? {}).filter(([key]) => !TRACE_HEADERS.has(key)));
 
 /** The relay works on the `outbox` table of migration.ts, which each service's migrations create. */
 export interface OutboxRelayOptions {
@@ -106,7 +121,9 @@ export class OutboxRelay implements OutboxKick {
       this.again = true;
       return;
     }
-    this.draining = this.drain().finally(() => {
+    // Not part of whichever request kicked it: the pass publishes other requests' rows too, each
+    // in its own row's trace (the queries of the pass, outside any trace, make no spans).
+    this.draining = context.with(ROOT_CONTEXT, () => this.drain()).finally(() => {
       this.draining = undefined;
       if (this.again && !this.stopped) {
         this.again = false;
@@ -139,11 +156,14 @@ export class OutboxRelay implements OutboxKick {
             await this.breakers.run(names.publishing, () =>
               Promise.all(
                 rows.map((row) =>
-                  this.publisher.publish(row.exchange, row.routing_key, Buffer.from(JSON.stringify(row.payload)), {
-                    messageId: `outbox-${row.id}`,
-                    type: row.routing_key,
-                    headers: row.headers,
-                  }),
+                  // The publish span continues the trace stored with the row (outboxHeaders).
+                  context.with(traceContextOf(row.headers), () =>
+                    this.publisher.publish(row.exchange, row.routing_key, Buffer.from(JSON.stringify(row.payload)), {
+                      messageId: `outbox-${row.id}`,
+                      type: row.routing_key,
+                      headers: withoutTrace(row.headers),
+                    }),
+                  ),
                 ),
               ),
             );

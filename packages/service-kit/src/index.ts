@@ -6,3 +6,4 @@ export * from './request-id.js';
 export * from './shutdown.js';
 export * from './service.js';
 export * from './service-env.js';
+export * from './telemetry.js';

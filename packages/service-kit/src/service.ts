@@ -5,6 +5,7 @@ import { startOpsServer, type ReadinessCheck } from './health.js';
 import { createLogger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { closeHttpServer, createShutdown, exitOnSignals, type ShutdownStep } from './shutdown.js';
+import { startTelemetry } from './telemetry.js';
 
 /** What every service's config has (serviceEnv.base()). */
 export interface ServiceConfig {
@@ -68,7 +69,8 @@ export interface ServiceOptions<C extends ServiceConfig> {
  * goes away) run the shutdown once, within SHUTDOWN_TIMEOUT_MS: mark not ready, the service's
  * own steps, then the common ones closing its RPC client, AMQP, Redis and PostgreSQL in that
  * order, and the ops server. A failure before the service is ready ends the process (exit 1):
- * the orchestrator starts it again.
+ * the orchestrator starts it again. OpenTelemetry starts before all of it (telemetry.ts) and
+ * flushes its last spans as the final shutdown step.
  */
 export function runService<C extends ServiceConfig>(options: ServiceOptions<C>): void {
   run(options).catch((error: unknown) => {
@@ -79,6 +81,9 @@ export function runService<C extends ServiceConfig>(options: ServiceOptions<C>):
 
 async function run<C extends ServiceConfig>(options: ServiceOptions<C>): Promise<void> {
   const { name } = options;
+  const instance = `${name}@${hostname()}:${process.pid}`;
+  // First: the instrumentations patch http, express and ioredis before the service uses them.
+  const telemetry = await startTelemetry({ service: name, instance });
   const config = options.loadConfig();
   const logger = createLogger({ service: name, level: config.LOG_LEVEL });
   const registry = createMetricsRegistry(name);
@@ -87,7 +92,6 @@ async function run<C extends ServiceConfig>(options: ServiceOptions<C>): Promise
   // Filled once the service is wired: until it has started, /readyz answers 503 without asking.
   const checks: Record<string, ReadinessCheck> = {};
   const ops = await startOpsServer({ port: options.opsPort(config), logger, registry, checks, isAccepting: () => accepting });
-  const instance = `${name}@${hostname()}:${process.pid}`;
   const service = await options.wire({ config, logger, registry, instance, isDraining: () => draining });
   Object.assign(checks, service.checks);
 
@@ -105,6 +109,7 @@ async function run<C extends ServiceConfig>(options: ServiceOptions<C>): Promise
       },
       ...service.stop,
       ...(options.closeOpsServer === 'before-clients' ? [closeOps, ...closeClients] : [...closeClients, closeOps]),
+      ...(telemetry.enabled ? [{ name: 'flush traces', run: () => telemetry.shutdown() }] : []),
     ],
     config.SHUTDOWN_TIMEOUT_MS,
   );

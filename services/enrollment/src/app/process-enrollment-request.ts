@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import type { FailureReason } from '@cupo/contracts';
 import { DomainError } from '@cupo/errors';
 import { checkRequest, checkSeat } from '../domain/enrollment-rules.js';
@@ -122,7 +123,10 @@ async function runSteps(unit: SagaUnitOfWork): Promise<StepResult> {
       if (seatLocked !== undefined && !usesHeldLock) break;
       seatLocked = action.section;
     }
-    saga = await step(unit, saga, action);
+    const current = saga;
+    saga = await tracer.startActiveSpan(`saga step ${action.kind}`, { attributes: stepAttributes(request.id, action) }, (span) =>
+      step(unit, current, action).finally(() => span.end()),
+    );
     if (isFinished(saga.status)) {
       const compensations = saga.steps.filter((s) => s.status === 'compensated').length;
       const error = saga.failure ? { code: saga.failure.code, detail: saga.failure.detail } : undefined;
@@ -133,6 +137,14 @@ async function runSteps(unit: SagaUnitOfWork): Promise<StepResult> {
   if (saga !== initial || !unit.saga) unit.saveSaga(saga);
   return { ...result, saga };
 }
+
+/** Each step is a span in the request's trace (which began at its 202 and crossed the outbox). */
+const tracer = trace.getTracer('@cupo/enrollment');
+const stepAttributes = (requestId: string, action: SagaAction) => ({
+  'cupo.request_id': requestId,
+  'cupo.saga.step': action.kind,
+  ...('section' in action && typeof action.section === 'string' ? { 'cupo.section': action.section } : {}),
+});
 
 /** Performs one action inside the transaction and returns the saga's next state. */
 async function step(unit: SagaUnitOfWork, saga: Saga, action: SagaAction): Promise<Saga> {

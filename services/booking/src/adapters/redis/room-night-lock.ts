@@ -1,10 +1,13 @@
 import type { Redis } from 'ioredis';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import Redlock, { ExecutionError, ResourceLockedError } from 'redlock';
 import { ExponentialBackoff, handleType, retry } from 'cockatiel';
 import { DependencyUnavailableError } from '@cupo/errors';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { HeldLock, RoomNightLocks } from '../../app/ports.js';
 import { LockTimeoutError } from '../../domain/errors.js';
+
+const tracer = trace.getTracer('@cupo/booking');
 
 /** The nights are held by someone else right now (as opposed to Redis not answering). */
 class LocksBusyError extends Error {}
@@ -66,7 +69,25 @@ export class RedisRoomNightLocks implements RoomNightLocks {
     return [...nights].sort().map((night) => `${this.options.keyPrefix}lock:room:${roomId}:${night}`);
   }
 
-  async acquire(
+  /** In a span of its own (`lock room-nights`), the Redis commands of each attempt inside it. */
+  acquire(roomId: number, nights: string[], options: { waitUntil: number; keepWaiting: () => Promise<void> }): Promise<HeldLock> {
+    return tracer.startActiveSpan(
+      'lock room-nights',
+      { attributes: { 'cupo.room_id': roomId, 'cupo.nights': nights.length, 'db.system.name': 'redis' } },
+      async (span) => {
+        try {
+          return await this.acquireAll(roomId, nights, options);
+        } catch (error) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+          throw error;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  private async acquireAll(
     roomId: number,
     nights: string[],
     options: { waitUntil: number; keepWaiting: () => Promise<void> },

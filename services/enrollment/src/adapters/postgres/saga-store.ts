@@ -1,6 +1,6 @@
 import { EnrollmentJobs, Schedule, type RequestStatus } from '@cupo/contracts';
 import type { Sql, TransactionSql } from '@cupo/database';
-import type { OutboxKick } from '@cupo/outbox';
+import { outboxHeaders, type OutboxKick } from '@cupo/outbox';
 import type {
   FoundRequest,
   NewRequest,
@@ -45,7 +45,8 @@ export class PostgresSagaStore implements SagaStore {
   ) {}
 
   async submit(request: NewRequest): Promise<SubmitOutcome> {
-    const headers = { 'x-request-id': request.requestId };
+    // The writer's trace context travels with the row, so the relay publishes inside its trace.
+    const headers = outboxHeaders({ 'x-request-id': request.requestId });
     // One statement, so one round trip and atomic without BEGIN/COMMIT. Claiming the key
     // first serialises parallel duplicates on its unique index: the second waits for the
     // first to commit, then finds its key taken (an expired key is taken over instead).

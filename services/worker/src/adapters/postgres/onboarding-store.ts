@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { OnboardingJobs, type IncomingStudent, type IngestSchedule, type OnboardingConfig, type Page, type PageRequest } from '@cupo/contracts';
 import type { Fragment, Sql, TransactionSql } from '@cupo/database';
-import { kickingAfterCommit, type OutboxKick } from '@cupo/outbox';
+import { kickingAfterCommit, outboxHeaders, type OutboxKick } from '@cupo/outbox';
 import { Keyset } from '@cupo/paging';
 import type { ClaimOutcome, EffectClaim, OnboardingStore, ScheduleState, Task, TaskFilter, WorkflowUnit } from '../../app/onboarding/ports.js';
 
@@ -120,8 +120,8 @@ export class PostgresOnboardingStore implements OnboardingStore {
 
   private announce(tx: Sql | TransactionSql, kind: 'ingest' | 'batch', taskId: string) {
     return tx`
-      INSERT INTO outbox (exchange, routing_key, payload)
-      VALUES (${OnboardingJobs.exchange}, ${OnboardingJobs.routingKey}, ${json(tx, { kind, task_id: taskId })})`;
+      INSERT INTO outbox (exchange, routing_key, payload, headers)
+      VALUES (${OnboardingJobs.exchange}, ${OnboardingJobs.routingKey}, ${json(tx, { kind, task_id: taskId })}, ${json(tx, outboxHeaders())})`;
   }
 
   async createIngest(taskId: string, input: { students?: IncomingStudent[]; requestedBy: string }): Promise<Task> {

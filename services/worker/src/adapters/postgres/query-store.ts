@@ -1,6 +1,6 @@
 import { WorkerJobs, type QueryRequestBody } from '@cupo/contracts';
 import type { Sql } from '@cupo/database';
-import type { OutboxKick } from '@cupo/outbox';
+import { outboxHeaders, type OutboxKick } from '@cupo/outbox';
 import type { QueryOutcome, QueryRecord, QueryStore } from '../../app/queries/ports.js';
 
 interface Row {
@@ -47,7 +47,7 @@ export class PostgresQueryStore implements QueryStore {
       ), announced AS (
         INSERT INTO outbox (exchange, routing_key, payload, headers)
         SELECT ${WorkerJobs.exchange}, ${WorkerJobs.queryRequested}, jsonb_build_object('query_id', id),
-               ${json(this.sql, { 'x-request-id': requestId })}
+               ${json(this.sql, outboxHeaders({ 'x-request-id': requestId }))}
         FROM query
       )
       SELECT * FROM query`;
