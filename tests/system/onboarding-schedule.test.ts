@@ -92,9 +92,8 @@ describe('scheduled ingest', () => {
     const slots = fired.map((f) => f.slot.getTime());
     expect(new Set(slots).size).toBe(slots.length);
     expect(await stack.workerDb`SELECT count(*)::int AS n FROM ingest_schedule_slots`).toEqual([{ n: fired.length }]);
-    // … each one a slot of the schedule then in force: one a second, then one every two seconds.
-    // (A slot can merge into the next when no replica looked in between — a look delayed past
-    // a whole slot on a loaded machine — by the documented rule: the latest due slot fires.)
+    // … and each slot of the schedule then in force fires: one a second, then one every two
+    // seconds (a look that comes late on a loaded machine catches up the slots it missed).
     const perSecond = slots.filter((t) => t < changing);
     const everyTwo = slots.filter((t) => t > changedAt);
     expect(perSecond.length).toBeGreaterThanOrEqual(3);
@@ -102,10 +101,7 @@ describe('scheduled ingest', () => {
     expect(everyTwo.length).toBeGreaterThanOrEqual(2);
     for (const t of everyTwo) expect(t % 2_000).toBe(0);
     const gaps = [...perSecond.slice(1).map((t, i) => (t - perSecond[i]!) / 1_000), ...everyTwo.slice(1).map((t, i) => (t - everyTwo[i]!) / 2_000)];
-    console.log('slots between consecutive firings (1 = none merged)', gaps);
-    expect(gaps.every((n) => Number.isInteger(n) && n >= 1)).toBe(true);
-    // Most slots fire on their own even so.
-    expect(gaps.filter((n) => n === 1).length).toBeGreaterThanOrEqual(gaps.length / 2);
+    expect(gaps.every((n) => n === 1), `slots between consecutive firings: ${gaps}`).toBe(true);
     // Both replicas took part in the race (each fired some slots, and none twice).
     console.log('slots fired per replica', Object.fromEntries([...new Set(fired.map((f) => f.fired_by))].map((r) => [r, fired.filter((f) => f.fired_by === r).length])));
     expect(workers().map((p) => p.child.pid)).toEqual(pids);

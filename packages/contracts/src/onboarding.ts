@@ -107,8 +107,15 @@ export type Task = z.infer<typeof Task>;
 export const IngestAccepted = accepted('task_id', TaskStatus);
 
 export const IngestStudents = rpcCommand('worker.onboarding.ingest.v1', IngestCommand, IngestAccepted);
-export const GetOnboardingConfig = rpcCommand('worker.onboarding.get-config.v1', NoParameters, OnboardingConfig);
-export const PutOnboardingConfig = rpcCommand('worker.onboarding.put-config.v1', OnboardingConfig, OnboardingConfig);
+// v2: the config carries the ingest schedule. The worker answers v1 too (without it), so a
+// gateway of the previous version keeps working during a rolling upgrade: its strict schema
+// would refuse an answer with a field it does not know.
+export const GetOnboardingConfig = rpcCommand('worker.onboarding.get-config.v2', NoParameters, OnboardingConfig);
+export const PutOnboardingConfig = rpcCommand('worker.onboarding.put-config.v2', OnboardingConfig, OnboardingConfig);
+/** The settings without the schedule, as the previous version's gateway sends and reads them. */
+export const OnboardingConfigV1 = OnboardingConfig.omit({ ingest_schedule: true });
+export const GetOnboardingConfigV1 = rpcCommand('worker.onboarding.get-config.v1', NoParameters, OnboardingConfigV1);
+export const PutOnboardingConfigV1 = rpcCommand('worker.onboarding.put-config.v1', OnboardingConfigV1, OnboardingConfigV1);
 // v2: answers one page ({items, next}) instead of the newest 500.
 export const ListTasks = rpcCommand('worker.tasks.list.v2', ListTasksCommand, pageOf(Task));
 export const GetTask = rpcCommand('worker.tasks.get.v1', GetTaskCommand, Task);

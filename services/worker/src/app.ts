@@ -136,7 +136,8 @@ export function createWorker(deps: WorkerDeps) {
     'fire the scheduled ingest when a slot is due',
     config.INGEST_SCHEDULE_TICK_MS,
     async () => {
-      await fireDueIngest({ store: onboarding, logger, replicaId: deps.replicaId });
+      // A look later than this after the last slot fired catches up only the latest slot.
+      await fireDueIngest({ store: onboarding, logger, replicaId: deps.replicaId, catchUpMs: Math.max(10_000, 10 * config.INGEST_SCHEDULE_TICK_MS) });
     },
     logger,
   );

@@ -59,7 +59,7 @@ const Schema = z.object({
   /** A running ingest or batch whose heartbeat stopped this long ago is re-queued. */
   REAPER_STALE_MS: env.positiveInt(60_000),
   REAPER_MAX_REQUEUES: env.positiveInt(3),
-  /** How often each replica looks at the ingest schedule: slots closer together than this merge into one. */
+  /** How often each replica looks at the ingest schedule; 10 × this (at least 10 s) is the window a late look catches up within. */
   INGEST_SCHEDULE_TICK_MS: env.positiveInt(1_000),
   PROVIDER_TIMEOUT_MS: env.positiveInt(10_000),
   /** The student-information source (GET <url>/students). */

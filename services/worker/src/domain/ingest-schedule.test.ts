@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkSchedule, dueSlot, InvalidScheduleError } from './ingest-schedule.js';
+import { checkSchedule, dueSlot, dueSlots, InvalidScheduleError, MAX_CATCH_UP_SLOTS } from './ingest-schedule.js';
 
 const at = (iso: string) => new Date(iso);
 
@@ -32,6 +32,41 @@ describe('dueSlot', () => {
   it('reads six fields as seconds first', () => {
     const everySecond = { cron: '* * * * * *', time_zone: 'UTC' };
     expect(dueSlot(everySecond, at('2026-03-10T12:00:07.450Z'), at('2026-01-01T00:00:00Z'))).toEqual(at('2026-03-10T12:00:07Z'));
+  });
+});
+
+describe('dueSlots', () => {
+  const everySecond = { cron: '* * * * * *', time_zone: 'UTC' };
+  const since = at('2026-03-10T00:00:00Z');
+
+  it('is each slot after the last fired one when that was within the catch-up window', () => {
+    expect(dueSlots(everySecond, at('2026-03-10T12:00:03.200Z'), since, at('2026-03-10T12:00:00Z'), 10_000)).toEqual([
+      at('2026-03-10T12:00:01Z'),
+      at('2026-03-10T12:00:02Z'),
+      at('2026-03-10T12:00:03Z'),
+    ]);
+  });
+
+  it('is only the latest after longer than the window with nothing fired (everything was down)', () => {
+    expect(dueSlots(everySecond, at('2026-03-10T12:01:00.200Z'), since, at('2026-03-10T12:00:00Z'), 10_000)).toEqual([at('2026-03-10T12:01:00Z')]);
+  });
+
+  it('is the latest alone when it has fired already or nothing ever has', () => {
+    expect(dueSlots(everySecond, at('2026-03-10T12:00:00.500Z'), since, at('2026-03-10T12:00:00Z'), 10_000)).toEqual([at('2026-03-10T12:00:00Z')]);
+    expect(dueSlots(everySecond, at('2026-03-10T12:00:00.500Z'), since, null, 10_000)).toEqual([at('2026-03-10T12:00:00Z')]);
+  });
+
+  it('catches up at most MAX_CATCH_UP_SLOTS, the latest always among them', () => {
+    const slots = dueSlots(everySecond, at('2026-03-10T12:00:30Z'), since, at('2026-03-10T12:00:00Z'), 60_000);
+    expect(slots).toHaveLength(MAX_CATCH_UP_SLOTS);
+    expect(slots.at(-1)).toEqual(at('2026-03-10T12:00:30Z'));
+    expect(slots[0]).toEqual(at('2026-03-10T12:00:01Z'));
+  });
+
+  it('never includes a slot from before the schedule was set', () => {
+    expect(dueSlots(everySecond, at('2026-03-10T12:00:03Z'), at('2026-03-10T12:00:02.500Z'), at('2026-03-10T12:00:00Z'), 10_000)).toEqual([
+      at('2026-03-10T12:00:03Z'),
+    ]);
   });
 });
 

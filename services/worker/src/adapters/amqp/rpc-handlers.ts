@@ -1,13 +1,16 @@
 import { rpcHandler, type RpcHandler } from '@cupo/amqp';
 import {
   GetOnboardingConfig,
+  GetOnboardingConfigV1,
   GetQuery,
   GetTask,
   IngestStudents,
   ListTasks,
   PutOnboardingConfig,
+  PutOnboardingConfigV1,
   RetryTask,
   SubmitQuery,
+  type OnboardingConfig,
 } from '@cupo/contracts';
 import { randomUUID } from 'node:crypto';
 import { TaskNotFoundError } from '../../domain/errors.js';
@@ -17,6 +20,8 @@ import { updateConfig } from '../../app/onboarding/update-config.js';
 import { getQuery } from '../../app/queries/get-query.js';
 import type { QueryStore } from '../../app/queries/ports.js';
 import { submitQuery } from '../../app/queries/submit-query.js';
+
+const withoutSchedule = ({ ingest_schedule: _schedule, ...settings }: OnboardingConfig) => settings;
 
 /** The commands the worker answers: this file is its whole synchronous API. */
 export function rpcHandlers(deps: {
@@ -32,6 +37,9 @@ export function rpcHandlers(deps: {
     }),
     rpcHandler(GetOnboardingConfig, () => onboarding.getConfig()),
     rpcHandler(PutOnboardingConfig, (config) => updateConfig(onboarding, config)),
+    // The previous gateway's (see contracts): the schedule stays as it is and is not shown.
+    rpcHandler(GetOnboardingConfigV1, async () => withoutSchedule(await onboarding.getConfig())),
+    rpcHandler(PutOnboardingConfigV1, async (config) => withoutSchedule(await updateConfig(onboarding, config))),
     rpcHandler(ListTasks, ({ page, ...filter }) => onboarding.listTasks(filter, page)),
     rpcHandler(GetTask, async ({ task_id }) => {
       const task = await onboarding.findTask(task_id);

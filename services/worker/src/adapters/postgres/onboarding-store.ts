@@ -85,10 +85,12 @@ export class PostgresOnboardingStore implements OnboardingStore {
   }
 
   async scheduleState(): Promise<ScheduleState> {
-    const [row] = await this.sql<{ ingest_cron: string | null; ingest_time_zone: string | null; since: Date; now: Date }[]>`
-      SELECT ingest_cron, ingest_time_zone, ingest_schedule_since AS since, now() AS now FROM onboarding_config`;
+    const [row] = await this.sql<{ ingest_cron: string | null; ingest_time_zone: string | null; since: Date; last_fired: Date | null; now: Date }[]>`
+      SELECT ingest_cron, ingest_time_zone, ingest_schedule_since AS since, now() AS now,
+             (SELECT max(slot_at) FROM ingest_schedule_slots WHERE slot_at >= ingest_schedule_since) AS last_fired
+      FROM onboarding_config`;
     const { ingest_cron: cron, ingest_time_zone: zone } = row!;
-    return { schedule: cron && zone ? { cron, time_zone: zone } : null, since: row!.since, now: row!.now };
+    return { schedule: cron && zone ? { cron, time_zone: zone } : null, since: row!.since, lastFired: row!.last_fired, now: row!.now };
   }
 
   async fireScheduledIngest(slot: Date, schedule: IngestSchedule, taskId: string, firedBy: string): Promise<Task | null> {

@@ -23,6 +23,8 @@ export interface ScheduleState {
   schedule: IngestSchedule | null;
   /** When the schedule was last changed: earlier slots are not its own. */
   since: Date;
+  /** The latest slot fired since then, by any replica. */
+  lastFired: Date | null;
   now: Date;
 }
 

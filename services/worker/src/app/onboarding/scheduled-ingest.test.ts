@@ -16,7 +16,8 @@ class ScheduleStore implements Pick<OnboardingStore, 'scheduleState' | 'fireSche
   readonly tasks: Task[] = [];
 
   async scheduleState(): Promise<ScheduleState> {
-    return { schedule: this.schedule, since: this.since, now: this.now };
+    const fired = [...this.slots.keys()].filter((t) => t >= this.since.getTime());
+    return { schedule: this.schedule, since: this.since, lastFired: fired.length ? new Date(Math.max(...fired)) : null, now: this.now };
   }
 
   async fireScheduledIngest(slot: Date, schedule: IngestSchedule, taskId: string, firedBy: string): Promise<Task | null> {
@@ -44,8 +45,8 @@ class ScheduleStore implements Pick<OnboardingStore, 'scheduleState' | 'fireSche
   }
 }
 
-const replica = (store: ScheduleStore, name: string) => () =>
-  fireDueIngest({ store: store as unknown as OnboardingStore, logger: silentLogger, replicaId: name });
+const replica = (store: ScheduleStore, name: string) => async () =>
+  (await fireDueIngest({ store: store as unknown as OnboardingStore, logger: silentLogger, replicaId: name, catchUpMs: 10_000 }))[0] ?? null;
 
 describe('fireDueIngest', () => {
   it('does nothing while the schedule is off', async () => {
@@ -87,6 +88,21 @@ describe('fireDueIngest', () => {
     await replica(store, 'a')();
     await replica(store, 'b')();
     expect(store.tasks.map((t) => t.details.scheduled_for)).toEqual(['2026-03-09T02:00:00.000Z', '2026-03-20T02:00:00.000Z']);
+  });
+
+  it('catches up each slot a late look missed, when the last one fired was moments ago', async () => {
+    const store = new ScheduleStore();
+    store.schedule = { cron: '* * * * * *', time_zone: 'UTC' };
+    store.now = new Date('2026-03-10T12:00:00.100Z');
+    await replica(store, 'a')();
+    store.now = new Date('2026-03-10T12:00:03.050Z'); // the next look came 3 s late
+    const fired = await fireDueIngest({ store: store as unknown as OnboardingStore, logger: silentLogger, replicaId: 'b', catchUpMs: 10_000 });
+    expect(fired.map((t) => t.details.scheduled_for)).toEqual(['2026-03-10T12:00:01.000Z', '2026-03-10T12:00:02.000Z', '2026-03-10T12:00:03.000Z']);
+    // Down for a minute: only the latest.
+    store.now = new Date('2026-03-10T12:01:03.500Z');
+    await replica(store, 'a')();
+    expect(store.tasks.at(-1)!.details.scheduled_for).toBe('2026-03-10T12:01:03.000Z');
+    expect(store.tasks).toHaveLength(5);
   });
 
   it('fires nothing of a schedule replaced while it was looking', async () => {
