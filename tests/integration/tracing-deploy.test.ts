@@ -16,15 +16,21 @@ const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const SERVICES = ['gateway', 'inventory', 'booking', 'enrollment', 'worker'];
 
 describe('compose: collector, Jaeger and Grafana’s datasource', () => {
-  const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, any> };
+  interface ComposeService {
+    image?: string;
+    command: string[];
+    volumes: string[];
+    environment: Record<string, string>;
+  }
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService> };
 
   it('points every service at the collector, which passes spans on to Jaeger', () => {
-    const collector = compose.services['otel-collector'];
+    const collector = compose.services['otel-collector']!;
     expect(collector?.image).toMatch(/^otel\/opentelemetry-collector/);
     for (const service of SERVICES) {
-      expect(compose.services[service].environment.OTEL_EXPORTER_OTLP_ENDPOINT, service).toBe('http://otel-collector:4318');
+      expect(compose.services[service]!.environment.OTEL_EXPORTER_OTLP_ENDPOINT, service).toBe('http://otel-collector:4318');
     }
-    const mount = (collector.volumes as string[]).find((v) => v.startsWith('./deploy/otel-collector/'))!;
+    const mount = collector.volumes.find((v) => v.startsWith('./deploy/otel-collector/'))!;
     const [source, target] = mount.split(':');
     expect(collector.command.join(' ')).toContain(`--config=${target}`);
     const config = parse(read(source!.slice(2)));
@@ -37,7 +43,7 @@ describe('compose: collector, Jaeger and Grafana’s datasource', () => {
   });
 
   it('provisions Grafana with a Jaeger datasource on the compose Jaeger', () => {
-    const grafana = compose.services.grafana;
+    const grafana = compose.services.grafana!;
     expect(grafana.volumes).toContain('./deploy/grafana/provisioning:/etc/grafana/provisioning:ro');
     const { datasources } = parse(read('deploy/grafana/provisioning/datasources/jaeger.yml'));
     expect(datasources).toEqual([expect.objectContaining({ type: 'jaeger', uid: 'jaeger', url: 'http://jaeger:16686' })]);
