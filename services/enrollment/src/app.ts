@@ -8,13 +8,13 @@ import {
   assertJobTopology,
   type AmqpConnectionManager,
 } from '@cupo/amqp';
-import { guardedByBreaker, storeAndOutboxBreakers } from '@cupo/circuit-breakers';
+import { breakerBroadcastServer, guardedByBreaker, storeAndOutboxBreakers } from '@cupo/circuit-breakers';
 import { OutboxRelay } from '@cupo/outbox';
-import { EnrollmentBroadcasts, EnrollmentJobs, EnrollmentRequestedMessage } from '@cupo/contracts';
+import { EnrollmentJobs, EnrollmentRequestedMessage } from '@cupo/contracts';
 import { withDatabase, type Sql } from '@cupo/database';
 import { PeriodicTask, type Logger } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
-import { broadcastHandlers, rpcHandlers } from './adapters/amqp/rpc-handlers.js';
+import { rpcHandlers } from './adapters/amqp/rpc-handlers.js';
 import { enrollmentMetrics, registerOpenRequestGauges } from './adapters/metrics.js';
 import { PostgresEnrollmentStore } from './adapters/postgres/enrollment-store.js';
 import { abandonEnrollmentRequest, processEnrollmentRequest } from './app/process-enrollment-request.js';
@@ -74,14 +74,8 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
     logger,
     registry,
   });
-  const broadcasts = new RpcServer(deps.amqp, {
-    queue: 'enrollment.ops',
-    broadcastExchange: EnrollmentBroadcasts.exchange,
-    handlers: broadcastHandlers(breakers, deps.instance),
-    prefetch: 4,
-    logger,
-    registry,
-  });
+  // Answers the ops broadcast with this replica's breakers, like every other service.
+  const broadcasts = breakerBroadcastServer(deps.amqp, { service: 'enrollment', instance: deps.instance, breakers, logger, registry });
 
   const processDeps = { store, metrics };
   const consumer = new JobConsumer(deps.amqp, {
