@@ -1,5 +1,5 @@
 import { ConfirmedPublisher, JobConsumer, QueueInspector, RpcServer, deadQueueOf, retryQueueOf, assertJobTopology, type AmqpConnectionManager, type RpcClient } from '@cupo/amqp';
-import { guardedByBreaker, storeAndOutboxBreakers } from '@cupo/circuit-breakers';
+import { breakerBroadcastServer, guardedByBreaker, storeAndOutboxBreakers } from '@cupo/circuit-breakers';
 import { QueryRequestedMessage, WorkerJobs } from '@cupo/contracts';
 import { withDatabase, type Sql } from '@cupo/database';
 import { OutboxRelay } from '@cupo/outbox';
@@ -11,6 +11,7 @@ import { GraphDirectory } from './adapters/providers/graph-directory.js';
 import { MoodleLms } from './adapters/providers/moodle-lms.js';
 import { HttpStudentSource } from './adapters/providers/sis-source.js';
 import { SmtpMailer } from './adapters/providers/smtp-mailer.js';
+import { addProviderBreakersTo, guardedDirectory, guardedLms, guardedMailer, guardedSource } from './adapters/providers/provider-breakers.js';
 import { PostgresOnboardingStore } from './adapters/postgres/onboarding-store.js';
 import { PostgresOnboardingProgress } from './adapters/postgres/onboarding-progress.js';
 import { progressHandlers } from './adapters/amqp/progress-handlers.js';
@@ -35,6 +36,8 @@ export interface WorkerDeps {
   registry: Registry;
   logger: Logger;
   config: WorkerConfig;
+  /** This process's name as ops lists its breakers (runService's); the replica id if not given. */
+  instance?: string;
 }
 
 
@@ -65,7 +68,9 @@ function onboardingMetrics(registry: Registry): OnboardingMetrics {
 /** Builds the worker from its dependencies; main.ts starts and stops what this returns. */
 export function createWorker(deps: WorkerDeps) {
   const { config, logger, registry } = deps;
-  const breakers = storeAndOutboxBreakers(registry, config);
+  // postgres and publishing, and one per outside provider: all listed and reset through ops.
+  const breakers = addProviderBreakersTo(storeAndOutboxBreakers(registry, config), config);
+  const broadcasts = breakerBroadcastServer(deps.amqp, { service: 'worker', instance: deps.instance ?? deps.replicaId, breakers, logger, registry });
   const store = guardedByBreaker(new PostgresQueryStore(deps.sql), breakers, 'postgres', withDatabase);
   const onboarding = guardedByBreaker(new PostgresOnboardingStore(deps.sql, config.STUCK_TASK_SECONDS), breakers, 'postgres', withDatabase);
   // The configured limits beside the calls, so a dashboard can draw one against the other.
@@ -138,7 +143,7 @@ export function createWorker(deps: WorkerDeps) {
   const handBack = new AbortController();
   const batchDeps = {
     store: onboarding,
-    directory: new GraphDirectory({
+    directory: guardedDirectory(new GraphDirectory({
       baseUrl: config.GRAPH_URL,
       loginUrl: config.GRAPH_LOGIN_URL,
       tenantId: config.GRAPH_TENANT_ID,
@@ -147,9 +152,9 @@ export function createWorker(deps: WorkerDeps) {
       domain: config.GRAPH_USER_DOMAIN,
       licenseSkuId: config.GRAPH_LICENSE_SKU_ID,
       timeoutMs: config.PROVIDER_TIMEOUT_MS,
-    }),
-    lms: new MoodleLms({ baseUrl: config.MOODLE_URL, token: config.MOODLE_TOKEN, welcomeCourseId: config.MOODLE_WELCOME_COURSE_ID, timeoutMs: config.PROVIDER_TIMEOUT_MS }),
-    mailer,
+    }), breakers),
+    lms: guardedLms(new MoodleLms({ baseUrl: config.MOODLE_URL, token: config.MOODLE_TOKEN, welcomeCourseId: config.MOODLE_WELCOME_COURSE_ID, timeoutMs: config.PROVIDER_TIMEOUT_MS }), breakers),
+    mailer: guardedMailer(mailer, breakers),
     limiter: new RedisProviderRateLimiter(deps.redis, config.REDIS_KEY_PREFIX),
     metrics: onboardingMetrics(registry),
     logger,
@@ -160,7 +165,7 @@ export function createWorker(deps: WorkerDeps) {
     replicaId: deps.replicaId,
     shutdown: handBack.signal,
   };
-  const source = new HttpStudentSource({ url: config.SIS_URL, timeoutMs: config.PROVIDER_TIMEOUT_MS });
+  const source = guardedSource(new HttpStudentSource({ url: config.SIS_URL, timeoutMs: config.PROVIDER_TIMEOUT_MS }), breakers);
   const onboardingJobs = new JobConsumer(deps.amqp, {
     topology: onboardingTopology,
     schema: OnboardingMessage,
@@ -203,6 +208,8 @@ export function createWorker(deps: WorkerDeps) {
   );
   return {
     breakers,
+    /** Answers ops' breaker broadcast (list and reset) for this process. */
+    broadcasts,
     publisher,
     relay,
     rpcServer,

@@ -11,12 +11,12 @@ runService({
   name: 'worker',
   loadConfig,
   opsPort: (config) => config.HTTP_PORT,
-  wire: ({ config, logger, registry }) => {
+  wire: ({ config, logger, registry, instance }) => {
     const sql = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_MAX, applicationName: 'cupo-worker' });
     const amqp = connectAmqp({ url: config.AMQP_URL, name: 'worker', logger });
     const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.SOURCE_TIMEOUT_MS, logger, registry });
     const redis = connectRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, logger });
-    const worker = createWorker({ replicaId: `${hostname()}:${process.pid}`, sql, amqp, rpc, redis, registry, logger, config });
+    const worker = createWorker({ replicaId: `${hostname()}:${process.pid}`, instance, sql, amqp, rpc, redis, registry, logger, config });
     return {
       checks: { postgres: databaseReadiness(sql), rabbitmq: amqpReadiness(amqp), redis: redisReadiness(redis) },
       start: async () => {
@@ -27,6 +27,7 @@ runService({
         await worker.queries.start();
         await worker.onboardingJobs.start();
         await worker.rpcServer.start();
+        await worker.broadcasts.start();
         worker.maintenance.start();
         worker.reaper.start();
       },
@@ -40,7 +41,7 @@ runService({
           weight: 12,
           run: async ({ ms }) => {
             const { rpcServer, queries, onboardingJobs, maintenance, reaper } = worker;
-            const stopped = Promise.all([rpcServer.stop(ms), queries.stop(ms), onboardingJobs.stop(ms), maintenance.stop(), reaper.stop()]);
+            const stopped = Promise.all([rpcServer.stop(ms), queries.stop(ms), onboardingJobs.stop(ms), maintenance.stop(), reaper.stop(), worker.broadcasts.stop(ms)]);
             worker.handBackOnboarding();
             await stopped;
           },

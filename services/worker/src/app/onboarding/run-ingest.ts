@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isTransient } from '@cupo/errors';
 import type { Logger } from '@cupo/service-kit';
 import { TaskHeldError } from '../../domain/errors.js';
 import { ProviderUnavailableError, type OnboardingStore, type StudentSource } from './ports.js';
@@ -28,7 +29,8 @@ export async function runIngest(
       try {
         students = await deps.source.fetchStudents();
       } catch (error) {
-        if (error instanceof ProviderUnavailableError) throw error;
+        // Away (or its breaker open): the consumer tries again later; only a refusal fails the ingest.
+        if (error instanceof ProviderUnavailableError || isTransient(error)) throw error;
         await deps.store.finish(ingestId, owner, 'failed', { error: `student-information source: ${(error as Error).message}` });
         return;
       }
