@@ -82,3 +82,23 @@ export function addProviderBreakers(
   }
   return breakers;
 }
+
+/** Redis (contract defaults: 5 failures / 10 s open / 3 successes to close). */
+export const RedisBreakerEnv = z.object({
+  REDIS_CIRCUIT_FAILURE_THRESHOLD: count(5),
+  REDIS_CIRCUIT_RECOVERY_TIMEOUT: seconds(10),
+  REDIS_CIRCUIT_SUCCESS_THRESHOLD: count(3),
+});
+export type RedisBreakerConfig = z.infer<typeof RedisBreakerEnv>;
+
+/** Adds `redis`, counting DependencyUnavailableError('Redis…'). */
+export function addRedisBreaker(breakers: CircuitBreakers, config: RedisBreakerConfig): CircuitBreakers {
+  breakers.add('redis', {
+    dependency: 'Redis',
+    failureThreshold: config.REDIS_CIRCUIT_FAILURE_THRESHOLD,
+    openMs: config.REDIS_CIRCUIT_RECOVERY_TIMEOUT * 1000,
+    successThreshold: config.REDIS_CIRCUIT_SUCCESS_THRESHOLD,
+    isFailure: failureOf('Redis'),
+  });
+  return breakers;
+}

@@ -1,4 +1,5 @@
 import type { RpcClient, RpcHandler } from '@cupo/amqp';
+import { addDatabaseBreaker, addRedisBreaker, CircuitBreakers, guardedByBreaker, type DatabaseBreakerConfig, type RedisBreakerConfig } from '@cupo/circuit-breakers';
 import { todayUtc } from '@cupo/contracts';
 import type { Sql } from '@cupo/database';
 import { PeriodicTask, type Logger } from '@cupo/service-kit';
@@ -33,16 +34,21 @@ export interface BookingServiceParts {
     | 'RECONCILE_INTERVAL_MS'
     | 'RECONCILE_GRACE_MS'
     | 'RECONCILE_PAGE_SIZE'
-  >;
+  > &
+    DatabaseBreakerConfig &
+    RedisBreakerConfig;
 }
 
 /** Builds the booking service from its connections: no listening, no environment. */
 export function createBookingService(parts: BookingServiceParts) {
   const { config } = parts;
+  // The repository and the locks already turn their outages into DependencyUnavailableError:
+  // the breakers count those and, once open, refuse at once (503) instead of waiting on them.
+  const breakers = addRedisBreaker(addDatabaseBreaker(new CircuitBreakers(parts.registry), config), config);
   const deps: BookingDeps = {
-    bookings: new PostgresBookingRepository(parts.sql),
+    bookings: guardedByBreaker(new PostgresBookingRepository(parts.sql), breakers, 'postgres'),
     inventory: new InventoryRpcClient(parts.rpc, config.INVENTORY_TIMEOUT_MS),
-    locks: new RedisRoomNightLocks(
+    locks: guardedByBreaker(new RedisRoomNightLocks(
       parts.redis,
       {
         keyPrefix: config.REDIS_KEY_PREFIX,
@@ -51,7 +57,7 @@ export function createBookingService(parts: BookingServiceParts) {
         retryMaxDelayMs: config.LOCK_RETRY_MAX_MS,
       },
       parts.registry,
-    ),
+    ), breakers, 'redis'),
     metrics: bookingMetrics(parts.registry),
     clock: { today: () => todayUtc() },
   };
@@ -84,7 +90,7 @@ export function createBookingService(parts: BookingServiceParts) {
     },
     parts.logger,
   );
-  return { deps, handlers, recovery, reconciler };
+  return { deps, handlers, recovery, reconciler, breakers };
 }
 
 function bookingMetrics(registry: Registry): BookingMetrics {
