@@ -12,7 +12,7 @@ describe('breaker presets', () => {
     });
     expect(ProviderBreakerEnv.parse({ PROVIDER_CIRCUIT_FAILURE_THRESHOLD: '7' })).toEqual({
       PROVIDER_CIRCUIT_FAILURE_THRESHOLD: 7,
-      PROVIDER_CIRCUIT_RECOVERY_TIMEOUT: 30,
+      PROVIDER_CIRCUIT_RECOVERY_TIMEOUT: 15,
       PROVIDER_CIRCUIT_SUCCESS_THRESHOLD: 2,
     });
     expect(() => ProviderBreakerEnv.parse({ PROVIDER_CIRCUIT_FAILURE_THRESHOLD: '0' })).toThrow();
@@ -38,6 +38,6 @@ describe('breaker presets', () => {
     for (let i = 0; i < 2; i++) await expect(b.run('lms', async () => { throw new Away(); })).rejects.toThrow();
     expect(b.stateOf('lms')).toBe('open');
     expect(b.stateOf('email')).toBe('closed');
-    expect(b.refusingFor('lms')).toBeGreaterThan(29_000);
+    expect(b.refusingFor("lms")).toBeGreaterThan(14_000);
   });
 });

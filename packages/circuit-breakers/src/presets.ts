@@ -32,11 +32,11 @@ export type DatabaseBreakerConfig = z.infer<typeof DatabaseBreakerEnv>;
 /**
  * The outside providers' breakers (the worker's directory, LMS, mail and student-information
  * source), one per provider with the same thresholds: 5 failed requests in a row open it for
- * 30 s; 2 successes close it again.
+ * 15 s; 2 successes close it again.
  */
 export const ProviderBreakerEnv = z.object({
   PROVIDER_CIRCUIT_FAILURE_THRESHOLD: count(5),
-  PROVIDER_CIRCUIT_RECOVERY_TIMEOUT: seconds(30),
+  PROVIDER_CIRCUIT_RECOVERY_TIMEOUT: seconds(15),
   PROVIDER_CIRCUIT_SUCCESS_THRESHOLD: count(2),
 });
 export type ProviderBreakerConfig = z.infer<typeof ProviderBreakerEnv>;

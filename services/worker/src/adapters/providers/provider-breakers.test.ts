@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CircuitBreakers, ProviderBreakerEnv } from '@cupo/circuit-breakers';
 import { isTransient } from '@cupo/errors';
 import { ProviderRejectedError, ProviderThrottledError, ProviderUnavailableError, type ProviderCall } from '../../app/onboarding/ports.js';
+import { ProviderAwayError } from './http.js';
 import { addProviderBreakersTo, guardedCall, guardedSource, ProviderPausedError } from './provider-breakers.js';
 
 function breakers(openMs = '60') {
@@ -34,7 +35,7 @@ describe('provider breakers', () => {
     let sent = 0;
     const away = async () => {
       sent += 1;
-      throw new ProviderUnavailableError('graph answered 503');
+      throw new ProviderAwayError('graph answered 503');
     };
     await expect(directory('get user', away)).rejects.toBeInstanceOf(ProviderUnavailableError);
     await expect(directory('get user', away)).rejects.toBeInstanceOf(ProviderUnavailableError);
@@ -52,10 +53,11 @@ describe('provider breakers', () => {
     await expect(guardedCall(b, 'lms', call)('get user', async () => 'ok')).resolves.toBe('ok');
   });
 
-  it('do not count a 429 or a refusal: the provider is answering', async () => {
+  it('do not count a 429, a refusal or a plain 500: the provider is answering', async () => {
     const b = breakers();
     const email = guardedCall(b, 'email', countingCall().call);
     for (let i = 0; i < 4; i++) {
+      await expect(email('send', async () => { throw new ProviderUnavailableError('answered 500'); })).rejects.toBeInstanceOf(ProviderUnavailableError);
       await expect(email('send', async () => { throw new ProviderThrottledError(1); })).rejects.toBeInstanceOf(ProviderThrottledError);
       await expect(email('send', async () => { throw new ProviderRejectedError('550'); })).rejects.toBeInstanceOf(ProviderRejectedError);
     }
@@ -65,7 +67,7 @@ describe('provider breakers', () => {
   it('let calls through again once the open period is over, and close on success', async () => {
     const b = breakers('0.05');
     const lms = guardedCall(b, 'lms', countingCall().call);
-    for (let i = 0; i < 3; i++) await lms('enrol', async () => { throw new ProviderUnavailableError('down'); }).catch(() => undefined);
+    for (let i = 0; i < 3; i++) await lms('enrol', async () => { throw new ProviderAwayError('down'); }).catch(() => undefined);
     await expect(lms('enrol', async () => 'ok')).rejects.toBeInstanceOf(ProviderPausedError);
     await new Promise((r) => setTimeout(r, 80));
     await expect(lms('enrol', async () => 'ok')).resolves.toBe('ok');
@@ -75,7 +77,7 @@ describe('provider breakers', () => {
   it('pause an ingest whose student-information source is away', async () => {
     const b = breakers();
     let asked = 0;
-    const source = guardedSource({ fetchStudents: async () => { asked += 1; throw new ProviderUnavailableError('sis answered 502'); } }, b);
+    const source = guardedSource({ fetchStudents: async () => { asked += 1; throw new ProviderAwayError('sis answered 502'); } }, b);
     for (let i = 0; i < 2; i++) await expect(source.fetchStudents()).rejects.toBeInstanceOf(ProviderUnavailableError);
     await expect(source.fetchStudents()).rejects.toBeInstanceOf(ProviderPausedError);
     await expect(source.fetchStudents()).rejects.toBeInstanceOf(ProviderPausedError);

@@ -2,13 +2,13 @@ import { addProviderBreakers, type CircuitBreakers, type ProviderBreakerConfig }
 import type { IncomingStudent } from '@cupo/contracts';
 import { DependencyUnavailableError } from '@cupo/errors';
 import {
-  ProviderUnavailableError,
   type Directory,
   type Lms,
   type Mailer,
   type ProviderCall,
   type StudentSource,
 } from '../../app/onboarding/ports.js';
+import { ProviderAwayError } from './http.js';
 
 /** The outside providers, each behind its own breaker (named as ops lists it). */
 export const PROVIDER_BREAKERS = {
@@ -37,11 +37,13 @@ export class ProviderPausedError extends DependencyUnavailableError {
 
 /**
  * Adds `directory`, `lms`, `email` and `sis`. Only the provider being away counts against its
- * breaker (5xx, timeouts, refused connections: ProviderUnavailableError); a 429 is the provider
- * working (its limit), and a refusal (4xx) is an answer.
+ * breaker (no connection, a timeout, 502/503/504: ProviderAwayError). A 429 is the provider
+ * working (its limit), a refusal (4xx) is an answer, and a plain 500 may be one request's
+ * problem (one student the provider chokes on): that workflow spends its attempts and fails
+ * as before, without pausing everybody else's.
  */
 export function addProviderBreakersTo(breakers: CircuitBreakers, config: ProviderBreakerConfig): CircuitBreakers {
-  const isFailure = (error: Error) => error instanceof ProviderUnavailableError;
+  const isFailure = (error: Error) => error instanceof ProviderAwayError;
   return addProviderBreakers(
     breakers,
     config,
@@ -63,7 +65,7 @@ async function throughBreaker<T>(breakers: CircuitBreakers, name: ProviderBreake
     if (error instanceof ProviderPausedError) throw error;
     const ms = breakers.refusingFor(name);
     // Opened by this failure (or found open): the provider is known to be away.
-    if (ms > 0 && (error instanceof ProviderUnavailableError || error instanceof DependencyUnavailableError)) {
+    if (ms > 0 && (error instanceof ProviderAwayError || error instanceof DependencyUnavailableError)) {
       throw new ProviderPausedError(name, ms, error);
     }
     throw error;
