@@ -72,6 +72,8 @@ describe('refusingFor', () => {
     expect(left).toBeLessThanOrEqual(80);
     await new Promise((r) => setTimeout(r, 100));
     expect(b.refusingFor('postgres')).toBe(0);
+    // Its trial call is due: half-open, even before a call has come to try.
+    expect(b.stateOf('postgres')).toBe('half_open');
     await b.run('postgres', ok);
     expect(b.refusingFor('postgres')).toBe(0);
   });

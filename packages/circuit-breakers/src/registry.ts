@@ -84,6 +84,9 @@ export class CircuitBreakers {
     const entry = this.entry(name);
     switch (entry.policy.state) {
       case CircuitState.Open:
+        // Cockatiel moves to half-open only when the next call comes; a breaker whose open
+        // period is over lets that call through, so it reads as half-open, not open, meanwhile.
+        return this.refusingFor(name) > 0 ? 'open' : 'half_open';
       case CircuitState.Isolated:
         return 'open';
       case CircuitState.HalfOpen:
