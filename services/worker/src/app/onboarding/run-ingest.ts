@@ -39,7 +39,8 @@ export async function runIngest(
     const plan = await deps.store.planIngest(ingestId, students, config.batch_size);
     deps.logger.info({ taskId: ingestId, ...plan, batches: plan.batches.length }, 'ingest planned');
   } catch (error) {
-    await deps.store.release(ingestId, owner, { refund: false }).catch(() => undefined);
+    // An outage (our store, or the source's breaker open) costs the ingest no attempt.
+    await deps.store.release(ingestId, owner, { refund: isTransient(error) }).catch(() => undefined);
     throw error;
   }
 }
