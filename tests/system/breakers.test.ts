@@ -164,11 +164,15 @@ describe('every breaker of every service in operations', () => {
       const workflows = (await api('GET', `/api/admin/tasks?type=workflow&parent_id=${batchId}&limit=100`, { token: admin })).body as any[];
       expect(workflows.filter((w) => w.status !== 'completed')).toEqual([]);
       expect(workflows.flatMap((w) => w.details.warnings ?? [])).toEqual([]);
-      // No breaker refuses calls any more: closed by the trial calls and successes, or (a replica
-      // that has had no directory call since) half-open, its trial due.
-      const after = await report();
-      expect(after.circuit_breakers.directory!.instances.filter((i) => i.state === 'open')).toEqual([]);
-      expect(after.circuit_breakers.directory!.instances.some((i) => i.state === 'closed' && i.success_count > 0)).toBe(true);
+      // Within one open period no breaker refuses calls any more: closed by the trial calls and
+      // successes, or (a replica that has had no directory call since) half-open, its trial due.
+      let after: Report | undefined;
+      await eventually(async () => {
+        after = await report();
+        return after.circuit_breakers.directory!.instances.every((i) => i.state !== 'open');
+      }, Number(WORKER.PROVIDER_CIRCUIT_RECOVERY_TIMEOUT) * 1000 + 3_000, 250);
+      expect(after!.circuit_breakers.directory!.instances.filter((i) => i.state === 'open')).toEqual([]);
+      expect(after!.circuit_breakers.directory!.instances.some((i) => i.state === 'closed' && i.success_count > 0)).toBe(true);
     } finally {
       await configure(graph, { failureRate: 0 });
     }
