@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBookingService } from '../../services/booking/src/app.js';
 import { loadConfig as bookingConfig } from '../../services/booking/src/config.js';
 import { createInventoryService } from '../../services/inventory/src/app.js';
+import { loadConfig as inventoryConfig } from '../../services/inventory/src/config.js';
 import { PostgresInventoryStore } from '../../services/inventory/src/adapters/postgres/inventory-store.js';
 import { migratedDatabase } from './database.js';
 
@@ -49,10 +50,10 @@ beforeAll(async () => {
   await createVhost(amqpUrl, vhost);
   amqp = connectAmqp({ url: amqpUrlFor(amqpUrl, vhost), name: 'round-trips', logger });
   redis = new Redis(redisUrl);
-  const inventory = createInventoryService({ sql: inventorySql, amqp, registry: new Registry(), logger, config: { RPC_PREFETCH: 16 } });
+  const inventory = createInventoryService({ sql: inventorySql, amqp, registry: new Registry(), logger, config: { ...inventoryConfig({}), RPC_PREFETCH: 16 }, instance: 'inventory-test' });
   serviceRpc = new RpcClient(amqp, { defaultTimeoutMs: 5_000, logger, registry: new Registry() });
   const config = { ...bookingConfig({}), REDIS_KEY_PREFIX: prefix };
-  const booking = createBookingService({ sql: bookingSql, redis, rpc: serviceRpc, amqp, registry: new Registry(), logger, config });
+  const booking = createBookingService({ sql: bookingSql, redis, rpc: serviceRpc, amqp, registry: new Registry(), logger, config, instance: 'booking-test' });
   client = new RpcClient(amqp, { defaultTimeoutMs: 10_000, logger, registry: new Registry() });
   await Promise.all([serviceRpc.ready(), client.ready()]);
   await inventory.rpc.start();

@@ -384,16 +384,17 @@ describe('chaos: servers restarted and replicas killed under a mixed load', () =
       if (!ready) unready.push(p.name);
     }
     expect.soft(unready, 'live processes whose /readyz is not 200').toEqual([]);
-    // Closed everywhere, and reported by every enrollment replica (its ops consumer attached) and the gateway.
+    // Closed everywhere, and reported by every process of every service (its ops consumer attached) and the gateway.
+    const reporting = 1 + ['inventory', 'booking', 'enrollment', 'worker'].reduce((sum, service) => sum + (liveReplicas[service] ?? 0), 0);
     let breakers: any;
     let instances = new Set<string>();
     await eventually(async () => {
       breakers = (await api('GET', '/api/ops/circuit-breakers', { token: admin })).body;
       instances = new Set(Object.values<any>(breakers?.circuit_breakers ?? {}).flatMap((b) => b.instances.map((i: any) => i.instance)));
-      return breakers?.overall_health === 'healthy' && instances.size === 1 + (liveReplicas.enrollment ?? 0);
+      return breakers?.overall_health === 'healthy' && instances.size === reporting;
     }, Math.min(left(), 15_000), 500);
     expect.soft(breakers?.overall_health, `circuit breakers: ${JSON.stringify(breakers)}`).toBe('healthy');
-    expect.soft(instances.size, `breaker reports from ${[...instances].join(', ')}`).toBe(1 + (liveReplicas.enrollment ?? 0));
+    expect.soft(instances.size, `breaker reports from ${[...instances].join(', ')}`).toBe(reporting);
     console.log(
       `queues at the end (name, ready, unacked, consumers):\n${await servers!.rabbitmq.ctl(['list_queues', '-p', `cupo-${s.namespace}`, '--silent', 'name', 'messages_ready', 'messages_unacknowledged', 'consumers'])}`,
     );

@@ -462,11 +462,11 @@ suite.each(SIZES)(titleNeeding('the web UI at $name size ($width×$height)', chr
       proxy.refuse(false);
       await go('#/admin/health');
       await eventually(() => page.locator('#overall').innerText()).toMatch(/^Some dependencies are failing/);
-      const reset = page.getByRole('button', { name: 'Reset: Enrollment database' });
+      const reset = page.getByRole('button', { name: 'Reset: Databases (PostgreSQL)' });
       expect(await page.getByRole('button', { name: /^Reset/ }).count()).toBe(1);
       await audit(page, 'admin-health-open', size);
       await reset.click();
-      await eventually(() => page.locator('#breaker-result').innerText()).toMatch(/^Reset Enrollment database on 3 processes: now working\.$/);
+      await eventually(() => page.locator('#breaker-result').innerText()).toMatch(/^Reset Databases \(PostgreSQL\) on 7 processes: now working\.$/);
       expect(await page.getByRole('button', { name: /^Reset/ }).count()).toBe(0);
     } finally {
       proxy.refuse(false);

@@ -137,15 +137,6 @@ export const PurgeSagasQuery = z.strictObject({
   older_than_seconds: z.coerce.number().int().min(0).max(MAX_AGE_SECONDS).default(0),
 });
 
-export const BreakerState = z.enum(['closed', 'open', 'half_open']);
-export type BreakerState = z.infer<typeof BreakerState>;
-export const BreakerReport = z.object({
-  state: BreakerState,
-  failure_count: z.number().int(),
-  success_count: z.number().int(),
-});
-export type BreakerReport = z.infer<typeof BreakerReport>;
-
 /** One saga as ops lists it. */
 export const SagaSummary = z.object({
   saga_id: z.uuid(),
@@ -168,9 +159,6 @@ export type EnrollmentStats = z.infer<typeof EnrollmentStats>;
 
 // --- RPC commands served by enrollment -------------------------------------------------
 
-/** Sent to every enrollment replica at once (fanout): each answers for its own breakers. */
-export const EnrollmentBroadcasts = { exchange: 'cupo.ops.enrollment' } as const;
-
 /** The durable job: "process this request"; everything else is read from the database. */
 export const EnrollmentJobs = {
   exchange: 'cupo.jobs',
@@ -185,9 +173,6 @@ export const EnrollmentRequestedMessage = z.object({ request_id: z.uuid() });
  */
 export const MAX_IDEMPOTENCY_ENTRY_KEY = 800;
 export const IdempotencyEntryKey = safeString(MAX_IDEMPOTENCY_ENTRY_KEY, 1);
-
-/** A circuit breaker's name (`postgres`, `publishing`, `redis`, a provider's). */
-export const BreakerName = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be a breaker name such as postgres');
 
 export const SubmitEnrollmentCommand = z.object({
   student_id: StudentId,
@@ -224,7 +209,6 @@ export const PurgeSagasCommand = z.object({
   older_than_seconds: z.number().int().min(0).max(MAX_AGE_SECONDS),
 });
 export const ForgetIdempotencyKeyCommand = z.object({ key: IdempotencyEntryKey });
-export const ResetBreakerCommand = z.object({ name: BreakerName });
 
 /** A student as created: active until the registrar says otherwise. */
 export const Student = z.object({ id: z.string(), name: z.string(), email: z.string(), active: z.boolean() });
@@ -270,15 +254,3 @@ export const ForgetIdempotencyKey = rpcCommand(
   z.object({ forgotten: z.boolean() }),
 );
 
-/** Broadcast (EnrollmentBroadcasts.exchange): each replica answers with its own breakers. */
-export const ListBreakers = rpcCommand(
-  'enrollment.ops.list-breakers.v1',
-  NoParameters,
-  z.object({ instance: z.string(), breakers: z.record(z.string(), BreakerReport) }),
-);
-/** Broadcast: each replica that has the breaker resets it and answers; the others refuse. */
-export const ResetBreaker = rpcCommand(
-  'enrollment.ops.reset-breaker.v1',
-  ResetBreakerCommand,
-  z.object({ instance: z.string(), name: z.string(), state: BreakerState }),
-);

@@ -4,6 +4,7 @@ export * from './bookings.js';
 export * from './dates.js';
 export * from './rooms.js';
 export * from './enrollments.js';
+export * from './breakers.js';
 export * from './queries.js';
 export * from './onboarding.js';
 export * from './pages.js';

@@ -1,4 +1,5 @@
 import { RpcServer, type AmqpConnectionManager, type RpcClient } from '@cupo/amqp';
+import { addDatabaseBreaker, addRedisBreaker, breakerBroadcastServer, CircuitBreakers, guardedByBreaker, type DatabaseBreakerConfig, type RedisBreakerConfig } from '@cupo/circuit-breakers';
 import { todayUtc } from '@cupo/contracts';
 import type { Sql } from '@cupo/database';
 import { PeriodicTask, type Logger } from '@cupo/service-kit';
@@ -38,7 +39,11 @@ export interface BookingServiceParts {
     | 'RECONCILE_GRACE_MS'
     | 'RECONCILE_PAGE_SIZE'
     | 'RPC_PREFETCH'
-  >;
+  > &
+    DatabaseBreakerConfig &
+    RedisBreakerConfig;
+  /** This process's name, as ops lists its breakers. */
+  instance: string;
 }
 
 /**
@@ -47,10 +52,13 @@ export interface BookingServiceParts {
  */
 export function createBookingService(parts: BookingServiceParts) {
   const { config, logger } = parts;
+  // The store and the locks already turn their outages into DependencyUnavailableError: the
+  // breakers count those and, once open, refuse at once (503) instead of waiting on them.
+  const breakers = addRedisBreaker(addDatabaseBreaker(new CircuitBreakers(parts.registry), config), config);
   const deps: BookingDeps = {
-    bookings: new PostgresBookingStore(parts.sql),
+    bookings: guardedByBreaker(new PostgresBookingStore(parts.sql), breakers, 'postgres'),
     inventory: new InventoryRpcClient(parts.rpc, config.INVENTORY_TIMEOUT_MS),
-    locks: new RedisRoomNightLocks(
+    locks: guardedByBreaker(new RedisRoomNightLocks(
       parts.redis,
       {
         keyPrefix: config.REDIS_KEY_PREFIX,
@@ -59,7 +67,7 @@ export function createBookingService(parts: BookingServiceParts) {
         retryMaxDelayMs: config.LOCK_RETRY_MAX_MS,
       },
       parts.registry,
-    ),
+    ), breakers, 'redis'),
     metrics: bookingMetrics(parts.registry),
     clock: { today: () => todayUtc() },
   };
@@ -98,5 +106,6 @@ export function createBookingService(parts: BookingServiceParts) {
     },
     logger,
   );
-  return { deps, rpc, recovery, reconciler };
+  const broadcasts = breakerBroadcastServer(parts.amqp, { service: 'booking', instance: parts.instance, breakers, logger, registry: parts.registry });
+  return { deps, rpc, recovery, reconciler, breakers, broadcasts };
 }

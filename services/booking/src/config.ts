@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DatabaseBreakerEnv, RedisBreakerEnv } from '@cupo/circuit-breakers';
 import { LOCAL_SERVERS, env, parseConfig, refuseDevelopmentDefaults, serviceEnv } from '@cupo/service-kit';
 
 /** The local servers `make run` and the tests use; NODE_ENV=production (the image's) refuses them. */
@@ -17,6 +18,8 @@ const Schema = z
     ...serviceEnv.redis(DEV.REDIS_URL),
     ...serviceEnv.ops(9201),
     ...serviceEnv.rpcServer(64),
+    ...DatabaseBreakerEnv.shape,
+    ...RedisBreakerEnv.shape,
     /** A lock whose holder died frees itself after this long. */
     LOCK_TTL_MS: env.positiveInt(5_000),
     /** How long a booking waits for nights held by another booking before LOCK_TIMEOUT. */

@@ -7,14 +7,14 @@ import {
   assertJobTopology,
   type AmqpConnectionManager,
 } from '@cupo/amqp';
-import { guardedByBreaker, storeAndOutboxBreakers } from '@cupo/circuit-breakers';
+import { breakerBroadcastServer, guardedByBreaker, storeAndOutboxBreakers } from '@cupo/circuit-breakers';
 import { OutboxRelay } from '@cupo/outbox';
-import { EnrollmentBroadcasts, EnrollmentJobs } from '@cupo/contracts';
+import { EnrollmentJobs } from '@cupo/contracts';
 import { withDatabase, type Sql } from '@cupo/database';
 import { PeriodicTask, type Logger } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
 import { jobHandlers } from './adapters/amqp/job-handlers.js';
-import { broadcastHandlers, rpcHandlers } from './adapters/amqp/rpc-handlers.js';
+import { rpcHandlers } from './adapters/amqp/rpc-handlers.js';
 import { enrollmentMetrics, registerOpenRequestGauges } from './adapters/metrics.js';
 import { PostgresCatalogStore } from './adapters/postgres/catalog-store.js';
 import { PostgresOpsStore } from './adapters/postgres/ops-store.js';
@@ -75,14 +75,8 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
     logger,
     registry,
   });
-  const broadcasts = new RpcServer(deps.amqp, {
-    queue: 'enrollment.ops',
-    broadcastExchange: EnrollmentBroadcasts.exchange,
-    handlers: broadcastHandlers(breakers, deps.instance),
-    prefetch: 4,
-    logger,
-    registry,
-  });
+  // Answers the ops broadcast with this replica's breakers, like every other service.
+  const broadcasts = breakerBroadcastServer(deps.amqp, { service: 'enrollment', instance: deps.instance, breakers, logger, registry });
 
   const { requests: consumer } = jobHandlers({
     amqp: deps.amqp,

@@ -45,6 +45,19 @@ export interface GatewayDeps {
   bodyLimits: { jsonBytes: number; ingestBytes: number };
 }
 
+/** The gateway's breakers: `redis`, around every Redis call (idempotency keys and rate limits). */
+export function gatewayBreakers(registry: Registry, config: GatewayConfig): CircuitBreakers {
+  const breakers = new CircuitBreakers(registry);
+  breakers.add('redis', {
+    dependency: 'Redis',
+    failureThreshold: config.REDIS_CIRCUIT_FAILURE_THRESHOLD,
+    openMs: config.REDIS_CIRCUIT_RECOVERY_TIMEOUT * 1000,
+    successThreshold: config.REDIS_CIRCUIT_SUCCESS_THRESHOLD,
+    isFailure: failureOf('Redis'),
+  });
+  return breakers;
+}
+
 /**
  * Builds the gateway from its clients and config: the `redis` breaker every Redis call goes
  * through, the idempotency store and the rate limits on it, and the HTTP API over them.
@@ -58,16 +71,11 @@ export function createGateway(deps: {
   registry: Registry;
   instance: string;
   isDraining: () => boolean;
+  /** The gateway's breakers (gatewayBreakers), shared with the ops broadcast server main.ts starts. */
+  breakers?: CircuitBreakers;
 }): Express {
   const { config } = deps;
-  const breakers = new CircuitBreakers(deps.registry);
-  breakers.add('redis', {
-    dependency: 'Redis',
-    failureThreshold: config.REDIS_CIRCUIT_FAILURE_THRESHOLD,
-    openMs: config.REDIS_CIRCUIT_RECOVERY_TIMEOUT * 1000,
-    successThreshold: config.REDIS_CIRCUIT_SUCCESS_THRESHOLD,
-    isFailure: failureOf('Redis'),
-  });
+  const breakers = deps.breakers ?? gatewayBreakers(deps.registry, config);
   const idempotency = new IdempotencyStore(deps.redis, {
     guard: (call) => breakers.run('redis', call),
     keyPrefix: config.REDIS_KEY_PREFIX,

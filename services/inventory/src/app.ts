@@ -1,5 +1,6 @@
 import { RpcServer, type AmqpConnectionManager } from '@cupo/amqp';
 import { todayUtc } from '@cupo/contracts';
+import { addDatabaseBreaker, breakerBroadcastServer, CircuitBreakers, guardedByBreaker, type DatabaseBreakerConfig } from '@cupo/circuit-breakers';
 import type { Sql } from '@cupo/database';
 import type { Logger } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
@@ -13,7 +14,9 @@ export interface InventoryServiceParts {
   amqp: AmqpConnectionManager;
   registry: Registry;
   logger: Logger;
-  config: Pick<InventoryConfig, 'RPC_PREFETCH'>;
+  config: Pick<InventoryConfig, 'RPC_PREFETCH'> & DatabaseBreakerConfig;
+  /** This process's name, as ops lists its breakers. */
+  instance: string;
 }
 
 /**
@@ -21,7 +24,11 @@ export interface InventoryServiceParts {
  * answers RPCs only (no job queue, so no jobHandlers).
  */
 export function createInventoryService(parts: InventoryServiceParts) {
-  const deps: InventoryDeps = { store: new PostgresInventoryStore(parts.sql), clock: { today: () => todayUtc() } };
+  // The store turns outages into DependencyUnavailableError; the breaker counts them and, once
+  // open, refuses at once instead of waiting on the database.
+  const breakers = addDatabaseBreaker(new CircuitBreakers(parts.registry), parts.config);
+  const store = guardedByBreaker(new PostgresInventoryStore(parts.sql), breakers, 'postgres');
+  const deps: InventoryDeps = { store, clock: { today: () => todayUtc() } };
   const rpc = new RpcServer(parts.amqp, {
     queue: 'inventory.rpc',
     handlers: rpcHandlers(deps),
@@ -29,5 +36,6 @@ export function createInventoryService(parts: InventoryServiceParts) {
     logger: parts.logger,
     registry: parts.registry,
   });
-  return { deps, rpc };
+  const broadcasts = breakerBroadcastServer(parts.amqp, { service: 'inventory', instance: parts.instance, breakers, logger: parts.logger, registry: parts.registry });
+  return { deps, rpc, breakers, broadcasts };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DatabaseBreakerEnv } from '@cupo/circuit-breakers';
 import { LOCAL_SERVERS, parseConfig, refuseDevelopmentDefaults, serviceEnv } from '@cupo/service-kit';
 
 /** The local servers `make run` and the tests use; NODE_ENV=production (the image's) refuses them. */
@@ -14,6 +15,7 @@ const Schema = z.object({
   ...serviceEnv.amqp(DEV.AMQP_URL),
   ...serviceEnv.ops(9101),
   ...serviceEnv.rpcServer(64),
+  ...DatabaseBreakerEnv.shape,
 }).superRefine(refuseDevelopmentDefaults(DEVELOPMENT_DEFAULTS));
 
 export type InventoryConfig = z.infer<typeof Schema>;

@@ -9,16 +9,16 @@ runService({
   name: 'inventory',
   loadConfig,
   opsPort: (config) => config.HTTP_PORT,
-  wire: ({ config, logger, registry }) => {
+  wire: ({ config, logger, registry, instance }) => {
     const sql = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_MAX, applicationName: 'cupo-inventory' });
     const amqp = connectAmqp({ url: config.AMQP_URL, name: 'inventory', logger });
-    const { rpc } = createInventoryService({ sql, amqp, registry, logger, config });
+    const { rpc, broadcasts } = createInventoryService({ sql, amqp, registry, logger, config, instance });
     return {
       checks: { postgres: databaseReadiness(sql), rabbitmq: amqpReadiness(amqp) },
       // Not ready until every consumer is attached: a replica that answers /readyz must be able to serve.
-      start: () => rpc.start(),
+      start: async () => void (await Promise.all([rpc.start(), broadcasts.start()])),
       // Commands not finished within this share stay unacked and go back to the queue when the channel closes.
-      stop: [{ name: 'stop consuming and drain', weight: 6, run: ({ ms }) => rpc.stop(ms) }],
+      stop: [{ name: 'stop consuming and drain', weight: 6, run: async ({ ms }) => void (await Promise.all([rpc.stop(ms), broadcasts.stop(ms)])) }],
       clients: { amqp, sql },
     };
   },

@@ -1,5 +1,5 @@
 import { ConfirmedPublisher, JobConsumer, QueueInspector, RpcServer, deadQueueOf, retryQueueOf, assertJobTopology, type AmqpConnectionManager, type RpcClient } from '@cupo/amqp';
-import { guardedByBreaker, storeAndOutboxBreakers } from '@cupo/circuit-breakers';
+import { breakerBroadcastServer, guardedByBreaker, storeAndOutboxBreakers } from '@cupo/circuit-breakers';
 import { withDatabase, type Sql } from '@cupo/database';
 import { OutboxRelay } from '@cupo/outbox';
 import { PeriodicTask, type Logger } from '@cupo/service-kit';
@@ -12,6 +12,7 @@ import { GraphDirectory } from './adapters/providers/graph-directory.js';
 import { MoodleLms } from './adapters/providers/moodle-lms.js';
 import { HttpStudentSource } from './adapters/providers/sis-source.js';
 import { SmtpMailer } from './adapters/providers/smtp-mailer.js';
+import { addProviderBreakersTo, guardedDirectory, guardedLms, guardedMailer, guardedSource } from './adapters/providers/provider-breakers.js';
 import { PostgresOnboardingStore } from './adapters/postgres/onboarding-store.js';
 import { PostgresOnboardingProgress } from './adapters/postgres/onboarding-progress.js';
 import { progressHandlers } from './adapters/amqp/progress-handlers.js';
@@ -26,6 +27,8 @@ import type { WorkerConfig } from './config.js';
 export interface WorkerDeps {
   /** This replica's name in the claims it takes (host and pid). */
   replicaId: string;
+  /** This process's name as ops lists its breakers (runService's); the replica id if not given. */
+  instance?: string;
   sql: Sql;
   amqp: AmqpConnectionManager;
   rpc: RpcClient;
@@ -39,7 +42,9 @@ export interface WorkerDeps {
 /** Builds the worker from its dependencies; main.ts starts and stops what this returns. */
 export function createWorker(deps: WorkerDeps) {
   const { config, logger, registry } = deps;
-  const breakers = storeAndOutboxBreakers(registry, config);
+  // postgres and publishing, and one per outside provider: all listed and reset through ops.
+  const breakers = addProviderBreakersTo(storeAndOutboxBreakers(registry, config), config);
+  const broadcasts = breakerBroadcastServer(deps.amqp, { service: 'worker', instance: deps.instance ?? deps.replicaId, breakers, logger, registry });
   // The stores wake the outbox relay (built below) after each commit that wrote to the outbox.
   const outbox = { kick: () => relay.kick() };
   const store = guardedByBreaker(new PostgresQueryStore(deps.sql, outbox), breakers, 'postgres', withDatabase);
@@ -57,7 +62,7 @@ export function createWorker(deps: WorkerDeps) {
   const handBack = new AbortController();
   const batchDeps = {
     store: onboarding,
-    directory: new GraphDirectory({
+    directory: guardedDirectory(new GraphDirectory({
       baseUrl: config.GRAPH_URL,
       loginUrl: config.GRAPH_LOGIN_URL,
       tenantId: config.GRAPH_TENANT_ID,
@@ -66,9 +71,9 @@ export function createWorker(deps: WorkerDeps) {
       domain: config.GRAPH_USER_DOMAIN,
       licenseSkuId: config.GRAPH_LICENSE_SKU_ID,
       timeoutMs: config.PROVIDER_TIMEOUT_MS,
-    }),
-    lms: new MoodleLms({ baseUrl: config.MOODLE_URL, token: config.MOODLE_TOKEN, welcomeCourseId: config.MOODLE_WELCOME_COURSE_ID, timeoutMs: config.PROVIDER_TIMEOUT_MS }),
-    mailer,
+    }), breakers),
+    lms: guardedLms(new MoodleLms({ baseUrl: config.MOODLE_URL, token: config.MOODLE_TOKEN, welcomeCourseId: config.MOODLE_WELCOME_COURSE_ID, timeoutMs: config.PROVIDER_TIMEOUT_MS }), breakers),
+    mailer: guardedMailer(mailer, breakers),
     limiter: new RedisProviderRateLimiter(deps.redis, config.REDIS_KEY_PREFIX),
     metrics: onboardingMetrics(registry),
     logger,
@@ -79,7 +84,7 @@ export function createWorker(deps: WorkerDeps) {
     replicaId: deps.replicaId,
     shutdown: handBack.signal,
   };
-  const source = new HttpStudentSource({ url: config.SIS_URL, timeoutMs: config.PROVIDER_TIMEOUT_MS });
+  const source = guardedSource(new HttpStudentSource({ url: config.SIS_URL, timeoutMs: config.PROVIDER_TIMEOUT_MS }), breakers);
   const handlers = jobHandlers({ queries: runDeps, onboarding, batch: batchDeps, source, logger, replicaId: deps.replicaId, config });
   const jobs = [handlers.queries, handlers.onboarding] as const;
   const consumer = <T>(handler: JobHandler<T>) =>
@@ -154,6 +159,8 @@ export function createWorker(deps: WorkerDeps) {
   );
   return {
     breakers,
+    /** Answers ops' breaker broadcast (list and reset) for this process. */
+    broadcasts,
     publisher,
     relay,
     rpcServer,
@@ -172,6 +179,7 @@ export function createWorker(deps: WorkerDeps) {
       await queries.start();
       await onboardingJobs.start();
       await rpcServer.start();
+      await broadcasts.start();
       maintenance.start();
       reaper.start();
       schedule.start();
@@ -183,7 +191,7 @@ export function createWorker(deps: WorkerDeps) {
      * when `ms` ends goes back to the queue as the channels close.
      */
     async stopTakingWork(ms: number) {
-      const stopped = Promise.all([rpcServer.stop(ms), queries.stop(ms), onboardingJobs.stop(ms), maintenance.stop(), reaper.stop(), schedule.stop()]);
+      const stopped = Promise.all([rpcServer.stop(ms), broadcasts.stop(ms), queries.stop(ms), onboardingJobs.stop(ms), maintenance.stop(), reaper.stop(), schedule.stop()]);
       handBack.abort(); // onboarding runs finish the request in flight and hand the rest back
       await stopped;
     },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { StoreAndOutboxBreakerEnv } from '@cupo/circuit-breakers';
+import { ProviderBreakerEnv, StoreAndOutboxBreakerEnv } from '@cupo/circuit-breakers';
 import { LOCAL_SERVERS, env, parseConfig, refuseDevelopmentDefaults, serviceEnv } from '@cupo/service-kit';
 
 /**
@@ -42,6 +42,7 @@ const Schema = z.object({
   MAINTENANCE_INTERVAL_MS: env.positiveInt(10_000),
   ...serviceEnv.outbox(),
   ...StoreAndOutboxBreakerEnv.shape,
+  ...ProviderBreakerEnv.shape,
   // Onboarding.
   ...serviceEnv.redis(DEV.REDIS_URL),
   ONBOARDING_PREFETCH: env.positiveInt(4),

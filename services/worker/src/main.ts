@@ -11,12 +11,12 @@ runService({
   name: 'worker',
   loadConfig,
   opsPort: (config) => config.HTTP_PORT,
-  wire: ({ config, logger, registry }) => {
+  wire: ({ config, logger, registry, instance }) => {
     const sql = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_MAX, applicationName: 'cupo-worker' });
     const amqp = connectAmqp({ url: config.AMQP_URL, name: 'worker', logger });
     const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.SOURCE_TIMEOUT_MS, logger, registry });
     const redis = connectRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, logger });
-    const worker = createWorker({ replicaId: `${hostname()}:${process.pid}`, sql, amqp, rpc, redis, registry, logger, config });
+    const worker = createWorker({ replicaId: `${hostname()}:${process.pid}`, instance, sql, amqp, rpc, redis, registry, logger, config });
     return {
       checks: { postgres: databaseReadiness(sql), rabbitmq: amqpReadiness(amqp), redis: redisReadiness(redis) },
       start: () => worker.start(),

@@ -91,4 +91,13 @@ export const SAGA_STATUS = { running: 'Running', compensating: 'Giving seats bac
 export const STEP_NAME = { validate_request: 'Checks', reserve_seat: 'Seat', confirm_enrollment: 'Confirm' };
 export const STEP_STATUS = { pending: 'to do', completed: 'done', failed: 'failed', compensated: 'given back', skipped: 'skipped' };
 export const BREAKER_STATE = { closed: 'Working', open: 'Open: failing fast', half_open: 'Testing recovery' };
-export const BREAKER_NAME = { postgres: 'Enrollment database', publishing: 'Message publishing', redis: 'Gateway cache (Redis)' };
+// Every service's breakers of one name are one row (e.g. each service's own database under postgres).
+export const BREAKER_NAME = {
+  postgres: 'Databases (PostgreSQL)',
+  publishing: 'Message publishing',
+  redis: 'Redis (gateway cache, booking locks)',
+  directory: 'Directory provider',
+  lms: 'LMS provider',
+  email: 'Mail provider',
+  sis: 'Student-information source',
+};

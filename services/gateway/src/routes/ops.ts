@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { deadQueueOf, retryQueueOf, type QueueInspector, type RpcClient } from '@cupo/amqp';
-import { CircuitBreakerNotFoundError, healthOf, type BreakerSnapshot, type CircuitBreakers } from '@cupo/circuit-breakers';
+import { CircuitBreakerNotFoundError, healthOf, mergeBreakerReports, type CircuitBreakers, type InstanceReport } from '@cupo/circuit-breakers';
 import {
-  EnrollmentBroadcasts,
+  BreakerBroadcasts,
   BreakerName,
   EnrollmentJobs,
   ForgetIdempotencyKey,
@@ -16,6 +16,7 @@ import {
   WorkerJobs,
   PurgeSagasQuery,
   SagasQuery,
+  ResetBreakerQuery,
   type BreakerState,
 } from '@cupo/contracts';
 import { requireRole, type authenticate } from '../http/auth.js';
@@ -29,24 +30,11 @@ const OBSERVED_QUEUES = [
   ...['inventory', 'booking', 'enrollment', 'worker'].map((service) => `${service}.rpc`),
 ];
 
-interface InstanceBreakers {
-  instance: string;
-  breakers: Record<string, BreakerSnapshot>;
-}
-
-interface AggregatedBreaker {
-  state: BreakerState;
-  failure_count: number;
-  success_count: number;
-  instances: { instance: string; state: BreakerState; failure_count: number; success_count: number }[];
-}
-
-const SEVERITY: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
-
 /**
  * Operations, for admins. Breakers live in each process, so their state is gathered from
- * every enrollment replica (a fanout with a short reply window) plus this gateway's own;
- * a breaker reads as its worst state across replicas, with each replica listed.
+ * every process of every service (a fanout with a short reply window; this gateway adds its
+ * own if its answer is not in); a breaker reads as its worst state across processes, with
+ * each process listed by service and instance.
  */
 export function opsRoutes(deps: {
   rpc: RpcClient;
@@ -62,28 +50,15 @@ export function opsRoutes(deps: {
   const router = Router();
   router.use('/api/ops', deps.auth, requireRole('admin'));
 
-  const gatherBreakers = async (requestId: string): Promise<Record<string, AggregatedBreaker>> => {
-    const { replies } = await rpc.gather(
-      EnrollmentBroadcasts.exchange,
-      ListBreakers,
-      {},
-      { requestId, windowMs: deps.gatherWindowMs },
-    );
-    const all: InstanceBreakers[] = [
-      { instance: deps.instance, breakers: deps.breakers.snapshot() },
-      ...replies.sort((a, b) => a.instance.localeCompare(b.instance)),
-    ];
-    const merged: Record<string, AggregatedBreaker> = {};
-    for (const { instance, breakers } of all) {
-      for (const [name, b] of Object.entries(breakers)) {
-        const entry = (merged[name] ??= { state: 'closed', failure_count: 0, success_count: 0, instances: [] });
-        if (SEVERITY[b.state] > SEVERITY[entry.state]) entry.state = b.state;
-        entry.failure_count += b.failure_count;
-        entry.success_count += b.success_count;
-        entry.instances.push({ instance, ...b });
-      }
-    }
-    return merged;
+  const own = (): InstanceReport => ({ service: 'gateway', instance: deps.instance, breakers: deps.breakers.snapshot() });
+  const sameProcess = (a: { service: string; instance: string }, b: { service: string; instance: string }) =>
+    a.service === b.service && a.instance === b.instance;
+
+  const gatherBreakers = async (requestId: string) => {
+    const { replies } = await rpc.gather(BreakerBroadcasts.exchange, ListBreakers, {}, { requestId, windowMs: deps.gatherWindowMs });
+    const self = own();
+    // Our own answer may miss the window on a busy machine: our breakers are right here.
+    return mergeBreakerReports([self, ...replies.filter((r) => !sameProcess(r, self))]);
   };
 
   const breakerReport = async (requestId: string) => {
@@ -97,20 +72,25 @@ export function opsRoutes(deps: {
 
   router.post('/api/ops/circuit-breakers/:name/reset', async (req, res) => {
     const name = pathParam(BreakerName, req.params.name, 'CIRCUIT_BREAKER_NOT_FOUND', 'Circuit breaker');
-    let known = false;
-    if (deps.breakers.has(name)) {
+    const only = parseInput(ResetBreakerQuery, req.query);
+    const self = own();
+    const resets: { service: string; instance: string; state: BreakerState }[] = [];
+    if (deps.breakers.has(name) && (only.service ?? 'gateway') === 'gateway' && (only.instance ?? deps.instance) === deps.instance) {
       deps.breakers.reset(name);
-      known = true;
+      resets.push({ service: 'gateway', instance: deps.instance, state: deps.breakers.stateOf(name) });
     }
     const { replies } = await rpc.gather(
-      EnrollmentBroadcasts.exchange,
+      BreakerBroadcasts.exchange,
       ResetBreaker,
-      { name },
+      { name, ...only },
       { requestId: req.requestId, windowMs: deps.gatherWindowMs },
     );
-    if (!known && replies.length === 0) throw new CircuitBreakerNotFoundError(name);
+    // This gateway answers its own broadcast too: counted once.
+    for (const r of replies) if (!sameProcess(r, self)) resets.push({ service: r.service, instance: r.instance, state: r.state });
+    if (resets.length === 0) throw new CircuitBreakerNotFoundError(name);
+    resets.sort((a, b) => a.service.localeCompare(b.service) || a.instance.localeCompare(b.instance));
     const report = await gatherBreakers(req.requestId);
-    res.json({ name, reset_instances: (known ? 1 : 0) + replies.length, ...report[name] });
+    res.json({ name, reset_instances: resets.length, resets, ...report[name] });
   });
 
   router.get('/api/ops/stats', async (req, res) => {

@@ -1,5 +1,4 @@
 import { rpcHandler, type RpcHandler } from '@cupo/amqp';
-import { CircuitBreakerNotFoundError, type CircuitBreakers } from '@cupo/circuit-breakers';
 import {
   CreateSection,
   CreateStudent,
@@ -8,14 +7,12 @@ import {
   GetEnrollmentRequest,
   GetEnrollmentStats,
   GetSection,
-  ListBreakers,
   ListEnrollmentRequests,
   ListSagas,
   ListSections,
   ListStudentEnrollments,
   ListTerms,
   PurgeSagas,
-  ResetBreaker,
   SectionRosterReport,
   SubmitEnrollment,
 } from '@cupo/contracts';
@@ -81,20 +78,5 @@ export function rpcHandlers(deps: RpcDeps): RpcHandler[] {
     rpcHandler(ForgetIdempotencyKey, async (command) => ({
       forgotten: await ops.forgetIdempotencyKey(command.key),
     })),
-  ];
-}
-
-/** Answered by every replica: breakers are per process. */
-export function broadcastHandlers(breakers: CircuitBreakers, instance: string): RpcHandler[] {
-  return [
-    rpcHandler(ListBreakers, async () => ({
-      instance,
-      breakers: breakers.snapshot(),
-    })),
-    rpcHandler(ResetBreaker, async (command) => {
-      if (!breakers.has(command.name)) throw new CircuitBreakerNotFoundError(command.name);
-      breakers.reset(command.name);
-      return { instance, name: command.name, state: breakers.stateOf(command.name) };
-    }),
   ];
 }

@@ -1,6 +1,7 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { IncomingStudent } from '@cupo/contracts';
 import { ProviderRejectedError, ProviderUnavailableError, type Mailer, type ProviderCall } from '../../app/onboarding/ports.js';
+import { ProviderAwayError } from './http.js';
 
 export interface SmtpOptions {
   url: string;
@@ -9,7 +10,7 @@ export interface SmtpOptions {
   timeoutMs: number;
 }
 
-/** The welcome e-mail over SMTP (nodemailer). A 4xx answer is retried, a 5xx is final. */
+/** The welcome e-mail over SMTP (nodemailer). A 4xx answer is retried, a 5xx is final; no answer (or 421) counts against the `email` breaker. */
 export class SmtpMailer implements Mailer {
   private readonly transport: Transporter;
 
@@ -37,6 +38,8 @@ export class SmtpMailer implements Mailer {
       } catch (error) {
         const code = Number((error as { responseCode?: number }).responseCode ?? 0);
         if (code >= 500) throw new ProviderRejectedError(`mail to ${student.email} refused: ${code}`);
+        // No answer at all (connection, timeout) or 421 "service not available": the server is away.
+        if (code === 0 || code === 421) throw new ProviderAwayError(`mail to ${student.email} failed: ${(error as Error).message}`);
         throw new ProviderUnavailableError(`mail to ${student.email} failed: ${(error as Error).message}`);
       }
     });

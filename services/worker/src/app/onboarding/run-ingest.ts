@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isTransient } from '@cupo/errors';
 import type { Logger } from '@cupo/service-kit';
 import { TaskHeldError } from '../../domain/errors.js';
 import { ProviderUnavailableError, type OnboardingStore, type StudentSource } from './ports.js';
@@ -28,7 +29,8 @@ export async function runIngest(
       try {
         students = await deps.source.fetchStudents();
       } catch (error) {
-        if (error instanceof ProviderUnavailableError) throw error;
+        // Away (or its breaker open): the consumer tries again later; only a refusal fails the ingest.
+        if (error instanceof ProviderUnavailableError || isTransient(error)) throw error;
         await deps.store.finish(ingestId, owner, 'failed', { error: `student-information source: ${(error as Error).message}` });
         return;
       }
@@ -37,7 +39,8 @@ export async function runIngest(
     const plan = await deps.store.planIngest(ingestId, students, config.batch_size);
     deps.logger.info({ taskId: ingestId, ...plan, batches: plan.batches.length }, 'ingest planned');
   } catch (error) {
-    await deps.store.release(ingestId, owner, { refund: false }).catch(() => undefined);
+    // An outage (our store, or the source's breaker open) costs the ingest no attempt.
+    await deps.store.release(ingestId, owner, { refund: isTransient(error) }).catch(() => undefined);
     throw error;
   }
 }

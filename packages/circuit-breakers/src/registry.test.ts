@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { DependencyUnavailableError } from '@cupo/errors';
-import { CircuitBreakers } from './index.js';
+import { CircuitBreakers } from './registry.js';
 
 class Down extends Error {}
 const fail = async () => {
@@ -59,5 +59,27 @@ describe('circuit breakers', () => {
     b.reset('postgres');
     expect(b.stateOf('postgres')).toBe('closed');
     await expect(b.run('postgres', ok)).resolves.toBe('ok');
+  });
+});
+
+describe('refusingFor', () => {
+  it('says how long an open breaker still refuses, and 0 once its trial call is due or it is closed', async () => {
+    const b = breakers(80);
+    expect(b.refusingFor('postgres')).toBe(0);
+    for (let i = 0; i < 3; i++) await expect(b.run('postgres', fail)).rejects.toThrow();
+    const left = b.refusingFor('postgres');
+    expect(left).toBeGreaterThan(40);
+    expect(left).toBeLessThanOrEqual(80);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(b.refusingFor('postgres')).toBe(0);
+    // Its trial call is due: half-open, even before a call has come to try.
+    expect(b.stateOf('postgres')).toBe('half_open');
+    await b.run('postgres', ok);
+    expect(b.refusingFor('postgres')).toBe(0);
+  });
+
+  it('refuses two breakers of one name', () => {
+    const b = breakers();
+    expect(() => b.add('postgres', { dependency: 'x', failureThreshold: 1, openMs: 1, successThreshold: 1, isFailure: () => true })).toThrow(/two/);
   });
 });
