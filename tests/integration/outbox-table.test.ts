@@ -27,16 +27,30 @@ const columns = (sql: Sql) => sql`
   SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns
   WHERE table_name = 'outbox' ORDER BY ordinal_position`;
 
-/** What enrollment's and the worker's first migrations created, before the table moved to @cupo/outbox. */
-const TABLE_AS_FIRST_MIGRATIONS_MADE_IT = `
-  CREATE TABLE outbox (
-    id          bigserial PRIMARY KEY,
-    exchange    text NOT NULL,
-    routing_key text NOT NULL,
-    payload     jsonb NOT NULL,
-    headers     jsonb NOT NULL DEFAULT '{}',
-    created_at  timestamptz NOT NULL DEFAULT now()
-  )`;
+/** The services' outbox migrations, each `up` run as node-pg-migrate would, on `sql`. */
+async function runOutboxMigrations(sql: Sql, services: string[]) {
+  for (const service of services) {
+    const migration = (await import(`../../services/${service}/migrations/1736300000000_outbox.js`)) as {
+      up: (pgm: { sql: (text: string) => void }) => void;
+    };
+    const statements: string[] = [];
+    migration.up({ sql: (text) => void statements.push(text) });
+    for (const statement of statements) await sql.unsafe(statement);
+  }
+}
+
+/**
+ * The table as enrollment's and the worker's first migrations created it, before it moved to
+ * @cupo/outbox, as information_schema describes it: @cupo/outbox's definition must stay this.
+ */
+const TABLE_AS_FIRST_MIGRATIONS_MADE_IT = [
+  { column_name: 'id', data_type: 'bigint', is_nullable: 'NO', column_default: "nextval('outbox_id_seq'::regclass)" },
+  { column_name: 'exchange', data_type: 'text', is_nullable: 'NO', column_default: null },
+  { column_name: 'routing_key', data_type: 'text', is_nullable: 'NO', column_default: null },
+  { column_name: 'payload', data_type: 'jsonb', is_nullable: 'NO', column_default: null },
+  { column_name: 'headers', data_type: 'jsonb', is_nullable: 'NO', column_default: "'{}'::jsonb" },
+  { column_name: 'created_at', data_type: 'timestamp with time zone', is_nullable: 'NO', column_default: 'now()' },
+];
 
 describe('the outbox table', () => {
   it('is made by the same migration in every service that keeps an outbox', async () => {
@@ -51,18 +65,13 @@ describe('the outbox table', () => {
     await ensureDatabase(pgUrl, name);
     const sql = createPool({ url: databaseUrlFor(pgUrl, name), max: 1, applicationName: 'outbox-it' });
     databases.push({ sql, url: '', drop: async () => void (await sql.end({ timeout: 5 }), await dropDatabase(pgUrl, name)) });
-    await sql.unsafe(TABLE_AS_FIRST_MIGRATIONS_MADE_IT);
+    // The table a first migration made, with a row in it (the definition is the same: checked below).
+    await runOutboxMigrations(sql, ['enrollment']);
     await sql`INSERT INTO outbox (exchange, routing_key, payload) VALUES ('cupo.jobs', 'k', '{"a": 1}')`;
     const before = await columns(sql);
+    expect(before).toEqual(TABLE_AS_FIRST_MIGRATIONS_MADE_IT);
 
-    for (const service of ['enrollment', 'worker']) {
-      const migration = (await import(`../../services/${service}/migrations/1736300000000_outbox.js`)) as {
-        up: (pgm: { sql: (text: string) => void }) => void;
-      };
-      const statements: string[] = [];
-      migration.up({ sql: (text) => void statements.push(text) });
-      for (const statement of statements) await sql.unsafe(statement);
-    }
+    await runOutboxMigrations(sql, ['enrollment', 'worker']);
 
     expect(await columns(sql)).toEqual(before);
     expect(await columns(sql)).toEqual(await columns(enrollment.sql));

@@ -51,3 +51,13 @@ export function amqpReadiness(connection: AmqpConnectionManager): () => Promise<
     if (detached.length > 0) throw new Error(`channels not attached: ${detached.join(', ')}`);
   };
 }
+
+/** A service's connection from its config (serviceEnv.amqp()), named after it, and its /readyz check. */
+export function amqpFromEnv(
+  config: { AMQP_URL: string },
+  service: string,
+  logger: Logger,
+): { client: AmqpConnectionManager; check: () => Promise<void> } {
+  const client = connectAmqp({ url: config.AMQP_URL, name: service, logger });
+  return { client, check: amqpReadiness(client) };
+}

@@ -1,3 +1,4 @@
+import { DomainError } from '@cupo/errors';
 import { z } from 'zod';
 import { IsoDate, MAX_NIGHTS, daysBetween } from './dates.js';
 import { PageRequest, pageOf } from './pages.js';
@@ -108,3 +109,14 @@ export const ReleaseNights = rpcCommand('inventory.nights.release.v1', NightsCom
 /** The reconciler's reads: reservations holding nights, page by page, and a membership check. */
 export const ListHeldReservations = rpcCommand('inventory.reservations.held.v1', HeldReservationsCommand, z.array(HeldReservation));
 export const FindHeldAmong = rpcCommand('inventory.reservations.held-among.v1', HeldAmongCommand, z.array(ReservationKey));
+
+/**
+ * ROOM_UNAVAILABLE: some night of the stay has no room left. Inventory refuses a reservation
+ * with it and booking answers it when inventory's reply names the sold-out nights: one
+ * message and one `details` shape on both sides of the reserve command.
+ */
+export class RoomUnavailableError extends DomainError {
+  constructor(roomId: number, nights: string[]) {
+    super('conflict', 'ROOM_UNAVAILABLE', `Room ${roomId} has no availability left for ${nights.join(', ')}`, { room_id: roomId, nights });
+  }
+}

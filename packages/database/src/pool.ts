@@ -101,3 +101,15 @@ export const isUniqueViolation = violation('23505');
 
 /** PostgreSQL's check_violation (23514). */
 export const isCheckViolation = violation('23514');
+
+/** The settings serviceEnv.postgres() gives every service that has a database. */
+export interface PostgresEnv {
+  DATABASE_URL: string;
+  PG_POOL_MAX: number;
+}
+
+/** A service's pool from its config (application name `cupo-<service>`) and its /readyz check. */
+export function postgresFromEnv(config: PostgresEnv, service: string): { client: Sql; check: () => Promise<void> } {
+  const client = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_MAX, applicationName: `cupo-${service}` });
+  return { client, check: databaseReadiness(client) };
+}

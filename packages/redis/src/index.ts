@@ -26,3 +26,15 @@ export function redisReady(redis: Redis): Promise<void> {
 
 /** A /readyz check: Redis answers a PING. */
 export const redisReadiness = (redis: Redis) => async (): Promise<void> => void (await redis.ping());
+
+/** The settings serviceEnv.redis() gives every service that uses Redis. */
+export interface RedisEnv {
+  REDIS_URL: string;
+  REDIS_COMMAND_TIMEOUT_MS: number;
+}
+
+/** A service's client from its config and its /readyz check. */
+export function redisFromEnv(config: RedisEnv, logger: Logger): { client: Redis; check: () => Promise<void> } {
+  const client = connectRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, logger });
+  return { client, check: redisReadiness(client) };
+}

@@ -11,7 +11,19 @@ export const LOCAL_SERVERS = {
   REDIS_URL: 'redis://127.0.0.1:6379',
   /** Each service has a database of its own on the one server. */
   databaseUrl: (database: string) => `postgres://postgres@127.0.0.1:5432/${database}`,
+  /** A backend service's: its own database and the broker (serviceEnv.backend() takes them). */
+  backend: (database: string) => ({ DATABASE_URL: LOCAL_SERVERS.databaseUrl(database), AMQP_URL: LOCAL_SERVERS.AMQP_URL }),
 } as const;
+
+/** What a backend service (inventory, booking, enrollment, the worker) sizes for itself. */
+export interface BackendSizes {
+  /** Its ops port (HTTP_PORT). */
+  opsPort: number;
+  /** PG_POOL_MAX's default. */
+  poolMax: number;
+  /** RPC_PREFETCH's default. */
+  rpcPrefetch: number;
+}
 
 /**
  * The settings every service reads alike, written once. A service's config spreads the groups
@@ -50,6 +62,18 @@ export const serviceEnv = {
     JOB_DELIVERY_LIMIT: env.positiveInt(10),
     JOB_RETRY_INITIAL_MS: env.positiveInt(200),
     JOB_RETRY_MAX_MS: env.positiveInt(5_000),
+  }),
+  /**
+   * The settings of a service that answers RPC commands and keeps a database: base, ops,
+   * postgres, amqp and rpcServer, with `defaults` its development defaults for the two servers
+   * (LOCAL_SERVERS.backend(database), within its DEVELOPMENT_DEFAULTS).
+   */
+  backend: (defaults: { DATABASE_URL: string; AMQP_URL: string }, sizes: BackendSizes) => ({
+    ...serviceEnv.base(),
+    ...serviceEnv.postgres(defaults.DATABASE_URL, sizes.poolMax),
+    ...serviceEnv.amqp(defaults.AMQP_URL),
+    ...serviceEnv.ops(sizes.opsPort),
+    ...serviceEnv.rpcServer(sizes.rpcPrefetch),
   }),
   /** The transactional outbox's relay (@cupo/outbox). */
   outbox: () => ({

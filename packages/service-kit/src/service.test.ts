@@ -76,6 +76,17 @@ describe('runService', () => {
     expect(steps.slice(1, 4)).toEqual(['stop taking work', 'close ops server', 'close rpc client']);
   });
 
+  it('asks and closes the shared servers a service `uses`, on its HTTP_PORT when it names no ops port', async () => {
+    const service = runFixture({ FIXTURE_USES: '1', FIXTURE_DEPENDENCY_DOWN: '1' });
+    const { port } = (await service.waitFor((line) => line.msg === 'http listening')) as { port: number };
+    await service.waitFor((line) => line.msg === 'fixture ready');
+    expect(await readyz(port)).toEqual({ status: 503, body: { status: 'not_ready', checks: { postgres: 'ok', redis: 'down', rabbitmq: 'ok' } } });
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toBe(0);
+    const steps = service.lines.filter((line) => line.msg === 'shutdown step done').map((line) => line.step);
+    expect(steps).toEqual(['mark not ready', 'stop taking work', 'close rpc client', 'close amqp', 'close redis', 'close postgres', 'close ops server']);
+  });
+
   it('answers 503 naming the dependency that does not answer', async () => {
     const service = runFixture({ FIXTURE_DEPENDENCY_DOWN: '1' });
     try {

@@ -7,10 +7,11 @@ import { createMetricsRegistry } from './metrics.js';
 import { closeHttpServer, createShutdown, exitOnSignals, type ShutdownStep } from './shutdown.js';
 import { startTelemetry } from './telemetry.js';
 
-/** What every service's config has (serviceEnv.base()). */
+/** What every service's config has (serviceEnv.base(); HTTP_PORT from serviceEnv.ops()). */
 export interface ServiceConfig {
   LOG_LEVEL: string;
   SHUTDOWN_TIMEOUT_MS: number;
+  HTTP_PORT?: number;
 }
 
 /** What a service is given to wire itself. */
@@ -32,10 +33,28 @@ export interface ServiceClients {
   sql?: { end(options: { timeout: number }): Promise<void> };
 }
 
+/** A client built from the shared env shapes with its /readyz check (`@cupo/database`'s postgresFromEnv, …). */
+export interface Dependency<T> {
+  client: T;
+  check: ReadinessCheck;
+}
+
+/**
+ * The shared servers a service uses, as their packages connect them from serviceEnv's settings:
+ * each is asked by /readyz under its key and closed by the common steps (see ServiceClients).
+ */
+export interface ServiceDependencies {
+  postgres?: Dependency<NonNullable<ServiceClients['sql']>>;
+  redis?: Dependency<NonNullable<ServiceClients['redis']>>;
+  rabbitmq?: Dependency<NonNullable<ServiceClients['amqp']>>;
+}
+
 /** A service as its main.ts wires it: what only it knows. */
 export interface ServiceWiring {
-  /** Dependencies /readyz asks (each within its timeout) once the service has started. */
-  checks: Record<string, ReadinessCheck>;
+  /** The shared servers it uses: /readyz asks each, the common steps close each. */
+  uses?: ServiceDependencies;
+  /** Further dependencies /readyz asks (each within its timeout) once the service has started. */
+  checks?: Record<string, ReadinessCheck>;
   /** Attaches consumers and starts loops; the replica is ready once this resolves. */
   start: () => Promise<void>;
   /**
@@ -43,7 +62,8 @@ export interface ServiceWiring {
    * They run after the replica is marked not ready and before the common steps close `clients`.
    */
   stop: ShutdownStep[];
-  clients: ServiceClients;
+  /** Clients not in `uses` (the RPC client; a client /readyz should not wait on) that the common steps close. */
+  clients?: ServiceClients;
   /** Fields for the `ready` log line. */
   ready?: Record<string, unknown>;
 }
@@ -52,8 +72,8 @@ export interface ServiceOptions<C extends ServiceConfig> {
   /** The service's name: its logs' `service`, its metrics' `service` label. */
   name: string;
   loadConfig: () => C;
-  /** The ops port (/healthz, /readyz, /metrics) from the config. */
-  opsPort: (config: C) => number;
+  /** The ops port (/healthz, /readyz, /metrics) from the config; unset: its HTTP_PORT. */
+  opsPort?: (config: C) => number;
   /**
    * When the ops server closes: `last` (the default), so probes see the replica draining to the
    * end, or `before-clients`, right after the service's own steps.
@@ -91,12 +111,16 @@ async function run<C extends ServiceConfig>(options: ServiceOptions<C>): Promise
   let draining = false;
   // Filled once the service is wired: until it has started, /readyz answers 503 without asking.
   const checks: Record<string, ReadinessCheck> = {};
-  const ops = await startOpsServer({ port: options.opsPort(config), logger, registry, checks, isAccepting: () => accepting });
+  const opsPort = options.opsPort ? options.opsPort(config) : config.HTTP_PORT;
+  if (opsPort === undefined) throw new Error(`${name}: no ops port (set opsPort or have HTTP_PORT in the config)`);
+  const ops = await startOpsServer({ port: opsPort, logger, registry, checks, isAccepting: () => accepting });
   const service = await options.wire({ config, logger, registry, instance, isDraining: () => draining });
+  const uses = service.uses ?? {};
+  for (const [key, dependency] of Object.entries(uses)) if (dependency) checks[key] = dependency.check;
   Object.assign(checks, service.checks);
 
   const closeOps: ShutdownStep = { name: 'close ops server', run: () => closeHttpServer(ops.server) };
-  const closeClients = clientSteps(service.clients);
+  const closeClients = clientSteps({ sql: uses.postgres?.client, redis: uses.redis?.client, amqp: uses.rabbitmq?.client, ...service.clients });
   const shutdown = createShutdown(
     logger,
     [

@@ -3,21 +3,12 @@ import { DatabaseBreakerEnv, RedisBreakerEnv } from '@cupo/circuit-breakers';
 import { LOCAL_SERVERS, env, parseConfig, refuseDevelopmentDefaults, serviceEnv } from '@cupo/service-kit';
 
 /** The local servers `make run` and the tests use; NODE_ENV=production (the image's) refuses them. */
-export const DEVELOPMENT_DEFAULTS = {
-  DATABASE_URL: LOCAL_SERVERS.databaseUrl('cupo_booking'),
-  AMQP_URL: LOCAL_SERVERS.AMQP_URL,
-  REDIS_URL: LOCAL_SERVERS.REDIS_URL,
-} as const;
-const DEV = DEVELOPMENT_DEFAULTS;
+export const DEVELOPMENT_DEFAULTS = { ...LOCAL_SERVERS.backend('cupo_booking'), REDIS_URL: LOCAL_SERVERS.REDIS_URL } as const;
 
 const Schema = z
   .object({
-    ...serviceEnv.base(),
-    ...serviceEnv.postgres(DEV.DATABASE_URL, 8),
-    ...serviceEnv.amqp(DEV.AMQP_URL),
-    ...serviceEnv.redis(DEV.REDIS_URL),
-    ...serviceEnv.ops(9201),
-    ...serviceEnv.rpcServer(64),
+    ...serviceEnv.backend(DEVELOPMENT_DEFAULTS, { opsPort: 9201, poolMax: 8, rpcPrefetch: 64 }),
+    ...serviceEnv.redis(DEVELOPMENT_DEFAULTS.REDIS_URL),
     ...DatabaseBreakerEnv.shape,
     ...RedisBreakerEnv.shape,
     /** A lock whose holder died frees itself after this long. */

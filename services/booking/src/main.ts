@@ -1,6 +1,6 @@
-import { amqpReadiness, connectAmqp, RpcClient } from '@cupo/amqp';
-import { createPool, databaseReadiness } from '@cupo/database';
-import { connectRedis, redisReadiness, redisReady } from '@cupo/redis';
+import { amqpFromEnv, RpcClient } from '@cupo/amqp';
+import { postgresFromEnv } from '@cupo/database';
+import { redisFromEnv, redisReady } from '@cupo/redis';
 import { runService } from '@cupo/service-kit';
 import { createBookingService } from './app.js';
 import { loadConfig } from './config.js';
@@ -9,15 +9,13 @@ import { loadConfig } from './config.js';
 runService({
   name: 'booking',
   loadConfig,
-  opsPort: (config) => config.HTTP_PORT,
   wire: ({ config, logger, registry, instance }) => {
-    const sql = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_MAX, applicationName: 'cupo-booking' });
-    const redis = connectRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, logger });
-    const amqp = connectAmqp({ url: config.AMQP_URL, name: 'booking', logger });
+    const uses = { postgres: postgresFromEnv(config, 'booking'), redis: redisFromEnv(config, logger), rabbitmq: amqpFromEnv(config, 'booking', logger) };
+    const [sql, redis, amqp] = [uses.postgres.client, uses.redis.client, uses.rabbitmq.client];
     const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.INVENTORY_TIMEOUT_MS, logger, registry });
     const { rpc: server, broadcasts, recovery, reconciler } = createBookingService({ sql, redis, rpc, amqp, registry, logger, config, instance });
     return {
-      checks: { postgres: databaseReadiness(sql), redis: redisReadiness(redis), rabbitmq: amqpReadiness(amqp) },
+      uses,
       start: async () => {
         await Promise.all([redisReady(redis), rpc.ready()]);
         await Promise.all([server.start(), broadcasts.start()]);
@@ -27,7 +25,7 @@ runService({
       // No new commands and no new recovery or reconciler pass, then what is in hand finishes: a
       // command not done within this share stays unacked and is redelivered (confirming is idempotent).
       stop: [{ name: 'stop consuming, recovery and reconciler, drain', weight: 6, run: async ({ ms }) => void (await Promise.all([server.stop(ms), broadcasts.stop(ms), recovery.stop(), reconciler.stop()])) }],
-      clients: { rpc, amqp, redis, sql },
+      clients: { rpc },
     };
   },
 });

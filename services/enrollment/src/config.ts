@@ -3,18 +3,10 @@ import { StoreAndOutboxBreakerEnv } from '@cupo/circuit-breakers';
 import { LOCAL_SERVERS, env, parseConfig, refuseDevelopmentDefaults, serviceEnv } from '@cupo/service-kit';
 
 /** The local servers `make run` and the tests use; NODE_ENV=production (the image's) refuses them. */
-export const DEVELOPMENT_DEFAULTS = {
-  DATABASE_URL: LOCAL_SERVERS.databaseUrl('cupo_enrollment'),
-  AMQP_URL: LOCAL_SERVERS.AMQP_URL,
-} as const;
-const DEV = DEVELOPMENT_DEFAULTS;
+export const DEVELOPMENT_DEFAULTS = LOCAL_SERVERS.backend('cupo_enrollment');
 
 const Schema = z.object({
-  ...serviceEnv.base(),
-  ...serviceEnv.postgres(DEV.DATABASE_URL, 8),
-  ...serviceEnv.amqp(DEV.AMQP_URL),
-  ...serviceEnv.ops(9301),
-  ...serviceEnv.rpcServer(32),
+  ...serviceEnv.backend(DEVELOPMENT_DEFAULTS, { opsPort: 9301, poolMax: 8, rpcPrefetch: 32 }),
   /** Enrollment requests one replica processes at once. */
   JOB_PREFETCH: env.positiveInt(8),
   ...serviceEnv.jobs(),

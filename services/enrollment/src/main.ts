@@ -1,5 +1,5 @@
-import { amqpReadiness, connectAmqp } from '@cupo/amqp';
-import { createPool, databaseReadiness } from '@cupo/database';
+import { amqpFromEnv } from '@cupo/amqp';
+import { postgresFromEnv } from '@cupo/database';
 import { runService } from '@cupo/service-kit';
 import { createEnrollmentService } from './app.js';
 import { loadConfig } from './config.js';
@@ -8,35 +8,24 @@ import { loadConfig } from './config.js';
 runService({
   name: 'enrollment',
   loadConfig,
-  opsPort: (config) => config.HTTP_PORT,
   wire: ({ config, logger, registry, instance }) => {
-    const sql = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_MAX, applicationName: 'cupo-enrollment' });
-    const amqp = connectAmqp({ url: config.AMQP_URL, name: 'enrollment', logger });
-    const service = createEnrollmentService({ sql, amqp, registry, logger, config, instance });
+    const uses = { postgres: postgresFromEnv(config, 'enrollment'), rabbitmq: amqpFromEnv(config, 'enrollment', logger) };
+    const { rpc, consumer, broadcasts, recovery, relay, publisher } = createEnrollmentService({ sql: uses.postgres.client, amqp: uses.rabbitmq.client, registry, logger, config, instance });
     return {
-      checks: { postgres: databaseReadiness(sql), rabbitmq: amqpReadiness(amqp) },
+      uses,
       start: async () => {
-        await service.publisher.ready();
-        service.relay.start();
-        await service.consumer.start();
-        await service.broadcasts.start();
-        await service.rpc.start();
-        service.recovery.start();
+        await publisher.ready();
+        relay.start();
+        for (const source of [consumer, broadcasts, rpc]) await source.start();
+        recovery.start();
       },
+      // Every source of work stops at once (each stop() cancels its consumer first), then what is in hand
+      // finishes. A saga not done within this share stays unacked and is resumed by another replica from its saved steps.
       stop: [
-        // Every source of work stops at once (each stop() cancels its consumer first), then what is
-        // in hand finishes. A saga not done within this share stays unacked and is resumed by
-        // another replica from its saved steps.
-        {
-          name: 'stop commands, requests, recovery and broadcasts; finish in-flight work',
-          weight: 6,
-          run: async ({ ms }) =>
-            void (await Promise.all([service.rpc.stop(ms), service.consumer.stop(ms), service.recovery.stop(), service.broadcasts.stop(ms)])),
-        },
-        { name: 'flush the outbox', weight: 2, run: () => service.relay.stop() },
-        { name: 'close publisher', run: () => service.publisher.close() },
+        { name: 'stop commands, requests, recovery and broadcasts; finish in-flight work', weight: 6, run: async ({ ms }) => void (await Promise.all([rpc.stop(ms), consumer.stop(ms), recovery.stop(), broadcasts.stop(ms)])) },
+        { name: 'flush the outbox', weight: 2, run: () => relay.stop() },
+        { name: 'close publisher', run: () => publisher.close() },
       ],
-      clients: { amqp, sql },
     };
   },
 });

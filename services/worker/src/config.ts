@@ -9,8 +9,7 @@ import { LOCAL_SERVERS, env, parseConfig, refuseDevelopmentDefaults, serviceEnv 
  * would look healthy and do nothing.
  */
 export const DEVELOPMENT_DEFAULTS = {
-  DATABASE_URL: LOCAL_SERVERS.databaseUrl('cupo_worker'),
-  AMQP_URL: LOCAL_SERVERS.AMQP_URL,
+  ...LOCAL_SERVERS.backend('cupo_worker'),
   REDIS_URL: LOCAL_SERVERS.REDIS_URL,
   SIS_URL: 'http://127.0.0.1:9503',
   GRAPH_URL: 'http://127.0.0.1:9501',
@@ -23,11 +22,7 @@ export const DEVELOPMENT_DEFAULTS = {
 const DEV = DEVELOPMENT_DEFAULTS;
 
 const Schema = z.object({
-  ...serviceEnv.base(),
-  ...serviceEnv.postgres(DEV.DATABASE_URL, 6),
-  ...serviceEnv.amqp(DEV.AMQP_URL),
-  ...serviceEnv.ops(9401),
-  ...serviceEnv.rpcServer(32),
+  ...serviceEnv.backend(DEV, { opsPort: 9401, poolMax: 6, rpcPrefetch: 32 }),
   /** Queries one replica computes at once. */
   QUERY_PREFETCH: env.positiveInt(8),
   ...serviceEnv.jobs(),

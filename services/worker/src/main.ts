@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
-import { amqpReadiness, connectAmqp, RpcClient } from '@cupo/amqp';
-import { createPool, databaseReadiness } from '@cupo/database';
-import { connectRedis, redisReadiness } from '@cupo/redis';
+import { amqpFromEnv, RpcClient } from '@cupo/amqp';
+import { postgresFromEnv } from '@cupo/database';
+import { redisFromEnv } from '@cupo/redis';
 import { runService } from '@cupo/service-kit';
 import { createWorker } from './app.js';
 import { loadConfig } from './config.js';
@@ -10,15 +10,13 @@ import { loadConfig } from './config.js';
 runService({
   name: 'worker',
   loadConfig,
-  opsPort: (config) => config.HTTP_PORT,
   wire: ({ config, logger, registry, instance }) => {
-    const sql = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_MAX, applicationName: 'cupo-worker' });
-    const amqp = connectAmqp({ url: config.AMQP_URL, name: 'worker', logger });
+    const uses = { postgres: postgresFromEnv(config, 'worker'), rabbitmq: amqpFromEnv(config, 'worker', logger), redis: redisFromEnv(config, logger) };
+    const amqp = uses.rabbitmq.client;
     const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.SOURCE_TIMEOUT_MS, logger, registry });
-    const redis = connectRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, logger });
-    const worker = createWorker({ replicaId: `${hostname()}:${process.pid}`, instance, sql, amqp, rpc, redis, registry, logger, config });
+    const worker = createWorker({ replicaId: `${hostname()}:${process.pid}`, instance, sql: uses.postgres.client, amqp, rpc, redis: uses.redis.client, registry, logger, config });
     return {
-      checks: { postgres: databaseReadiness(sql), rabbitmq: amqpReadiness(amqp), redis: redisReadiness(redis) },
+      uses,
       start: () => worker.start(),
       stop: [
         // Queries in hand finish, onboarding runs hand back what they have not finished (app.ts).
@@ -27,7 +25,7 @@ runService({
         { name: 'flush the outbox', weight: 2, run: () => worker.relay.stop() },
         { name: 'close publisher', run: () => worker.publisher.close() },
       ],
-      clients: { rpc, amqp, redis, sql },
+      clients: { rpc },
     };
   },
 });

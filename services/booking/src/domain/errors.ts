@@ -27,16 +27,8 @@ export class BookingNotConfirmedError extends DomainError {
   }
 }
 
-export class RoomUnavailableError extends DomainError {
-  constructor(roomId: number, nights: string[]) {
-    super(
-      'conflict',
-      'ROOM_UNAVAILABLE',
-      `Room ${roomId} has no availability left for ${nights.join(', ')}`,
-      { room_id: roomId, nights },
-    );
-  }
-}
+/** The reserve command's refusal, the same on both its sides. */
+export { RoomUnavailableError } from '@cupo/contracts';
 
 /** Another booking held a night for longer than this one could wait. */
 export class LockTimeoutError extends DomainError {

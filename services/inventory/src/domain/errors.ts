@@ -6,16 +6,8 @@ export class RoomNotFoundError extends DomainError {
   }
 }
 
-export class RoomUnavailableError extends DomainError {
-  constructor(roomId: number, nights: string[]) {
-    super(
-      'conflict',
-      'ROOM_UNAVAILABLE',
-      `Room ${roomId} has no availability left for ${nights.join(', ')}`,
-      { room_id: roomId, nights },
-    );
-  }
-}
+/** The reserve command's refusal, the same on both its sides. */
+export { RoomUnavailableError } from '@cupo/contracts';
 
 export class ReservationReleasedError extends DomainError {
   constructor(bookingId: string) {

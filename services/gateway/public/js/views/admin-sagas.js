@@ -7,7 +7,7 @@ import { $, notice, on } from '../dom.js';
 import { html, render } from '../html.js';
 import { SAGA_STATUS, STEP_NAME, STEP_STATUS } from '../words.js';
 import { askThenSend } from './ask.js';
-import { pagedRows } from './paged.js';
+import { filteredRows } from './paged.js';
 
 const STATUSES = Object.keys(SAGA_STATUS);
 const FINISHED = ['completed', 'compensated', 'failed'];
@@ -74,14 +74,9 @@ export async function sagasView(target, { params }) {
   const stats = await api('GET', '/api/ops/stats');
   const counts = stats.ok ? stats.body.sagas : undefined;
   if (counts) render($('#saga-counts', target), `Sagas: ${STATUSES.map((s) => `${counts[s] ?? 0} ${SAGA_STATUS[s].toLowerCase()}`).join(', ')}.`);
-  const loadMore = pagedRows({
+  const loadMore = filteredRows(target, 'sagas', {
     url: `/api/ops/sagas${status ? `?status=${status}` : ''}`,
-    body: $('#sagas', target),
-    more: $('#sagas-more', target),
-    shown: $('#sagas-shown', target),
     row,
-    empty: 'No sagas match.',
-    noun: 'sagas',
     columns: 5,
     total: counts ? (status ? counts[status] : STATUSES.reduce((sum, s) => sum + (counts[s] ?? 0), 0)) : undefined,
   });

@@ -6,7 +6,7 @@ import { durationText, momentText } from '../dates.js';
 import { $, busy, notice, on } from '../dom.js';
 import { html, render } from '../html.js';
 import { explain, TASK_STATUS, TASK_TYPE } from '../words.js';
-import { pagedRows } from './paged.js';
+import { filteredRows } from './paged.js';
 
 const TYPES = ['ingest', 'batch', 'workflow'];
 const STATUSES = ['pending', 'running', 'completed', 'failed'];
@@ -75,14 +75,9 @@ export async function tasksView(target, { params }) {
       </table></div><p>Stuck: ${s.stuck}</p>`,
     );
   }
-  const loadMore = pagedRows({
+  const loadMore = filteredRows(target, 'tasks', {
     url: `/api/admin/tasks${query.size ? `?${query}` : ''}`,
-    body: $('#tasks', target),
-    more: $('#tasks-more', target),
-    shown: $('#tasks-shown', target),
     row,
-    empty: 'No tasks match.',
-    noun: 'tasks',
     columns: 7,
     total: summary.ok ? matching(summary.body, filter) : undefined,
   });

@@ -3,7 +3,7 @@
 // assumes one answer holds a whole list.
 
 import { pager } from '../api.js';
-import { notice, on } from '../dom.js';
+import { $, notice, on } from '../dom.js';
 import { append, html, render } from '../html.js';
 import { explain } from '../words.js';
 
@@ -28,4 +28,14 @@ export function pagedRows({ url, body, more, shown, row, empty, noun, columns, t
   };
   on(more, 'click', (event) => (event.target.closest('button') ? loadMore() : undefined));
   return loadMore;
+}
+
+/**
+ * An admin list that a filter narrows: its table body is `#<noun>` inside `within`, beside
+ * `#<noun>-more` and `#<noun>-shown`, and it says "No <noun> match." when nothing does.
+ * `options` as pagedRows' (url, row, columns, total).
+ */
+export function filteredRows(within, noun, options) {
+  const [body, more, shown] = ['', '-more', '-shown'].map((suffix) => $(`#${noun}${suffix}`, within));
+  return pagedRows({ body, more, shown, empty: `No ${noun} match.`, noun, ...options });
 }
