@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, eventually, startTestStack, token, type TestStack } from './support.js';
 
+/** What the tests read of an admin task. */
+interface WorkflowTask {
+  status: string;
+  student_id: string | null;
+  details: { warnings?: unknown[]; last_error?: unknown; completed?: number; failed?: number };
+}
+
 /**
  * Every breaker of every service, per process, in `/api/ops/circuit-breakers` and resettable
  * there; and a provider's open breaker pausing its workflows instead of failing them (15.3).
@@ -142,7 +149,7 @@ describe('every breaker of every service in operations', () => {
       let pausedSeen = false;
       while (Date.now() < until) {
         const batch = (await api('GET', `/api/admin/tasks/${batchId}`, { token: admin })).body;
-        const workflows = (await api('GET', `/api/admin/tasks?type=workflow&parent_id=${batchId}&limit=100`, { token: admin })).body as any[];
+        const workflows = (await api('GET', `/api/admin/tasks?type=workflow&parent_id=${batchId}&limit=100`, { token: admin })).body as WorkflowTask[];
         expect(batch.status).not.toBe('failed');
         expect(batch.status).not.toBe('completed');
         expect(workflows.filter((w) => w.status === 'failed' || w.status === 'completed').map((w) => [w.student_id, w.status, w.details])).toEqual([]);
@@ -155,13 +162,13 @@ describe('every breaker of every service in operations', () => {
       expect(during.degraded_services).toContain('directory');
 
       await configure(graph, { failureRate: 0 });
-      let batch: any;
+      let batch: WorkflowTask | undefined;
       await eventually(async () => {
         batch = (await api('GET', `/api/admin/tasks/${batchId}`, { token: admin })).body;
-        return batch.status === 'completed' || batch.status === 'failed';
+        return batch!.status === 'completed' || batch!.status === 'failed';
       }, 60_000, 200);
       expect(batch).toMatchObject({ status: 'completed', details: { completed: count, failed: 0 } });
-      const workflows = (await api('GET', `/api/admin/tasks?type=workflow&parent_id=${batchId}&limit=100`, { token: admin })).body as any[];
+      const workflows = (await api('GET', `/api/admin/tasks?type=workflow&parent_id=${batchId}&limit=100`, { token: admin })).body as WorkflowTask[];
       expect(workflows.filter((w) => w.status !== 'completed')).toEqual([]);
       expect(workflows.flatMap((w) => w.details.warnings ?? [])).toEqual([]);
       // Within one open period no breaker refuses calls any more: closed by the trial calls and

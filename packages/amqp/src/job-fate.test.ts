@@ -5,9 +5,19 @@ import { backoffMs, jobFate, type Delivery, type JobEvent, type JobFate } from '
 const policy = { maxAttempts: 3, deliveryLimit: 10, backoff: { initialMs: 100, maxMs: 1_000 } };
 const fresh: Delivery = { attempt: 1, deliveries: 0, outages: 0 };
 const bug = new Error('TypeError in the handler');
-const refused = new DomainError('conflict', 'SOMETHING_REFUSED', 'refused');
+class SomethingRefusedError extends DomainError {
+  constructor() {
+    super('conflict', 'SOMETHING_REFUSED', 'refused');
+  }
+}
+const refused = new SomethingRefusedError();
 const away = new DependencyUnavailableError('postgres');
-const timedOut = new DomainError('timeout', 'TIMEOUT', 'no answer in time');
+class NoAnswerError extends DomainError {
+  constructor() {
+    super('timeout', 'TIMEOUT', 'no answer in time');
+  }
+}
+const timedOut = new NoAnswerError();
 
 /** The jitter the table uses: a fixed draw, so delays are exact. */
 const half = () => 0.5;

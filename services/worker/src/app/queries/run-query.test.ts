@@ -5,6 +5,12 @@ import { InMemoryQueryStore } from '../../testing/fakes.js';
 import type { ReportSources } from './ports.js';
 import { expireQueries, failQuery, runQuery, type RunQueryDeps } from './run-query.js';
 
+class SectionNotFoundError extends DomainError {
+  constructor() {
+    super('not_found', 'SECTION_NOT_FOUND', 'no such section');
+  }
+}
+
 const occupancy = { type: 'occupancy_report' as const, params: { from: '2026-01-01', to: '2026-01-08' } };
 
 /** Owners that answer as scripted, one entry per ask; records the asks. */
@@ -54,7 +60,7 @@ describe('runQuery', () => {
   });
 
   it('takes the owner’s refusal as the query’s outcome', async () => {
-    const { store, deps, finished } = setUp(scriptedSources(new DomainError('not_found', 'SECTION_NOT_FOUND', 'no such section')));
+    const { store, deps, finished } = setUp(scriptedSources(new SectionNotFoundError()));
     await store.submit('q1', occupancy, 'S1', 'req', 60_000);
     await runQuery(deps, 'q1', 'r');
     expect(await store.find('q1')).toMatchObject({ status: 'failed', error: { code: 'SECTION_NOT_FOUND', detail: 'no such section' } });
