@@ -19,6 +19,7 @@ import { enrollmentMetrics, registerOpenRequestGauges } from './adapters/metrics
 import { PostgresEnrollmentStore } from './adapters/postgres/enrollment-store.js';
 import { abandonEnrollmentRequest, processEnrollmentRequest } from './app/process-enrollment-request.js';
 import { recoverStalledRequests } from './app/recover-stalled-requests.js';
+import { sagaRetentionTask } from './saga-retention.js';
 import type { EnrollmentConfig } from './config.js';
 
 export interface EnrollmentServiceDeps {
@@ -114,5 +115,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
     logger,
   );
 
-  return { breakers, rpc, broadcasts, consumer, publisher, relay, recovery };
+  const sagaPurge = sagaRetentionTask(deps.sql, registry, config, logger);
+
+  return { breakers, rpc, broadcasts, consumer, publisher, relay, recovery, sagaPurge };
 }

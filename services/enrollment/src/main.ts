@@ -22,6 +22,7 @@ runService({
         await service.broadcasts.start();
         await service.rpc.start();
         service.recovery.start();
+        service.sagaPurge.start();
       },
       stop: [
         // Every source of work stops at once (each stop() cancels its consumer first), then what is
@@ -31,7 +32,7 @@ runService({
           name: 'stop commands, requests, recovery and broadcasts; finish in-flight work',
           weight: 6,
           run: async ({ ms }) =>
-            void (await Promise.all([service.rpc.stop(ms), service.consumer.stop(ms), service.recovery.stop(), service.broadcasts.stop(ms)])),
+            void (await Promise.all([service.rpc.stop(ms), service.consumer.stop(ms), service.recovery.stop(), service.sagaPurge.stop(), service.broadcasts.stop(ms)])),
         },
         { name: 'flush the outbox', weight: 2, run: () => service.relay.stop() },
         { name: 'close publisher', run: () => service.publisher.close() },
