@@ -56,6 +56,15 @@ describe('the data-scale history loader', () => {
       SELECT s.code FROM sections s
       WHERE s.enrolled <> (SELECT count(*) FROM enrollments e WHERE e.section = s.code AND e.status IN ('held', 'active'))`;
     expect(broken).toEqual([]);
+    // Sagas in the shape the saga module writes (domain/saga.ts), which the ops list validates
+    // against its contract on the way out: a made-up step would answer 500 at scale.
+    const [odd] = await dbs.enrollment.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM sagas, jsonb_array_elements(steps) step
+      WHERE step->>'name' NOT IN ('validate_request', 'reserve_seat', 'confirm_enrollment')
+         OR step->>'status' NOT IN ('pending', 'completed', 'failed', 'compensated', 'skipped')
+         OR (step->>'name' = 'reserve_seat') <> (step ? 'section')
+         OR (step->>'status' = 'failed') <> (step ? 'error')`;
+    expect(odd!.n).toBe(0);
     // Every reservation still held belongs to a confirmed booking (nothing for the reconciler to repair).
     const held = await dbs.inventory.sql<{ id: string }[]>`SELECT booking_id::text AS id FROM reservations WHERE status = 'reserved'`;
     const [confirmed] = await dbs.booking.sql<{ n: number }[]>`

@@ -130,14 +130,16 @@ export async function loadHistory(
         FROM generate_series(1, ${n.requests}) g`;
       await enrollment`
         INSERT INTO sagas (id, name, status, steps, failure, started_at, updated_at, finished_at)
-        SELECT md5('request-' || g)::uuid, 'enroll',
+        SELECT md5('request-' || g)::uuid, 'enrollment_HST' || (1 + g % ${n.students}),
                CASE WHEN g % 5 = 0 THEN 'compensated' ELSE 'completed' END,
                jsonb_build_array(
-                 jsonb_build_object('name', 'validate', 'status', 'done'),
-                 jsonb_build_object('name', 'hold', 'section', 'HS' || (1 + g % ${n.sections}),
-                                    'status', CASE WHEN g % 5 = 0 THEN 'failed' ELSE 'done' END),
-                 jsonb_build_object('name', 'confirm', 'status', CASE WHEN g % 5 = 0 THEN 'skipped' ELSE 'done' END)),
-               CASE WHEN g % 5 = 0 THEN jsonb_build_object('code', 'SECTION_FULL') END,
+                 jsonb_build_object('name', 'validate_request', 'status', 'completed'),
+                 CASE WHEN g % 5 = 0
+                      THEN jsonb_build_object('name', 'reserve_seat', 'section', 'HS' || (1 + g % ${n.sections}), 'status', 'failed',
+                                              'error', jsonb_build_object('code', 'SECTION_FULL', 'detail', 'no seats left'))
+                      ELSE jsonb_build_object('name', 'reserve_seat', 'section', 'HS' || (1 + g % ${n.sections}), 'status', 'completed') END,
+                 jsonb_build_object('name', 'confirm_enrollment', 'status', CASE WHEN g % 5 = 0 THEN 'skipped' ELSE 'completed' END)),
+               CASE WHEN g % 5 = 0 THEN jsonb_build_object('code', 'SECTION_FULL', 'detail', 'no seats left', 'section', 'HS' || (1 + g % ${n.sections})) END,
                now() - make_interval(secs => (g % 31536000) + 1), now() - make_interval(secs => (g % 31536000)),
                now() - make_interval(secs => (g % 31536000))
         FROM generate_series(1, ${n.requests}) g`;
