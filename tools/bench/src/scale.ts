@@ -25,6 +25,8 @@ interface Row {
   p95: number;
   cpuMs: number;
   ownCpuMs: number;
+  /** CPU ms per operation by process group (gateway, booking, …, postgres, redis, rabbitmq, load generator). */
+  byGroup: Record<string, number>;
   statuses: Record<string, number>;
 }
 
@@ -64,10 +66,11 @@ async function scenarios(stack: Stack, tag: string): Promise<Row[]> {
       p95: pct(sorted, 95),
       cpuMs: sample.totalMs / Math.max(1, results.length),
       ownCpuMs: ownMs(sample) / Math.max(1, results.length),
+      byGroup: Object.fromEntries(Object.entries(sample.ms).map(([group, ms]) => [group, Math.round((ms / Math.max(1, results.length)) * 100) / 100])),
       statuses,
     };
     console.log(
-      `  ${scenario}: n=${row.ops} p50 ${row.p50.toFixed(1)} ms p95 ${row.p95.toFixed(1)} ms, CPU ${row.cpuMs.toFixed(2)} ms/op (own ${row.ownCpuMs.toFixed(2)}) ${JSON.stringify(statuses)}`,
+      `  ${scenario}: n=${row.ops} p50 ${row.p50.toFixed(1)} ms p95 ${row.p95.toFixed(1)} ms, CPU ${row.cpuMs.toFixed(2)} ms/op (own ${row.ownCpuMs.toFixed(2)}: ${Object.entries(row.byGroup).sort((a, b) => b[1] - a[1]).map(([g, ms]) => `${g} ${ms}`).join(', ')}) ${JSON.stringify(statuses)}`,
     );
     rows.push(row);
   };
