@@ -8,11 +8,11 @@ import { defaultUrls, freePort, httpClient, signToken, startStack, type ServiceP
  * its own — bookings, enrollment requests, catalogue and list reads, reports, ops stats — from a
  * rotating population of users (so per-user state meets many keys: fresh tokens, rate-limit
  * counters, idempotency keys). Each process's resident memory is sampled from /proc: the median
- * over the last 30 s of the warm-up (SOAK_WARMUP_SECONDS, default 60) against the median over
+ * over the last 30 s of the warm-up (SOAK_WARMUP_SECONDS, default 120) against the median over
  * the last 30 s of the run. Exits 1 when any process ends more than 10 % above its warm-up.
  */
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
-const WARMUP_SECONDS = Number(process.env.SOAK_WARMUP_SECONDS ?? 60);
+const WARMUP_SECONDS = Number(process.env.SOAK_WARMUP_SECONDS ?? 120);
 const LIMIT = 1.1;
 const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -39,7 +39,18 @@ const stack = await startStack({
 });
 const client = httpClient(stack.gatewayUrl);
 const services = stack.processes.filter((p) => !p.name.startsWith('stand-in-'));
-const samples = new Map<string, { at: number; kb: number }[]>(services.map((p) => [p.name, []]));
+const samples = new Map<string, { at: number; kb: number; heapKb: number }[]>(services.map((p) => [p.name, []]));
+
+/** V8's used heap, from the process's own /metrics (prom-client's default metrics): a leak grows it, allocator slack does not. */
+async function heapKb(proc: ServiceProcess): Promise<number> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${proc.port}/metrics`, { signal: AbortSignal.timeout(2_000) })).text();
+    const line = text.split('\n').find((l) => l.startsWith('nodejs_heap_size_used_bytes'));
+    return Number(line?.split(' ').at(-1) ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
 const statuses = new Map<string, number>();
 let stopped = false;
 
@@ -111,7 +122,7 @@ try {
   const sampler = (async () => {
     while (Date.now() < end && !stopped) {
       const at = (Date.now() - started) / 1000;
-      for (const p of services) samples.get(p.name)!.push({ at, kb: rssKb(p) });
+      for (const p of services) samples.get(p.name)!.push({ at, kb: rssKb(p), heapKb: await heapKb(p) });
       await sleep(5_000);
     }
   })();
@@ -146,18 +157,28 @@ try {
     loop('unknown routes', 500, 2, async (i) => (await client.request('GET', `/api/no-such-thing/${i}`, admin)).status),
   ]);
 
-  const window = (from: number, to: number, name: string) => median(samples.get(name)!.filter((s) => s.at >= from && s.at <= to && s.kb > 0).map((s) => s.kb));
+  const window = (from: number, to: number, name: string, of: 'kb' | 'heapKb' = 'kb') =>
+    median(samples.get(name)!.filter((s) => s.at >= from && s.at <= to && s[of] > 0).map((s) => s[of]));
   const totalSeconds = (Date.now() - started) / 1000;
   console.log(`soak: ${MINUTES} min after ${WARMUP_SECONDS} s of warm-up; requests ${JSON.stringify(Object.fromEntries(statuses))}`);
-  console.log('| process | RSS after warm-up | RSS at the end | change |');
-  console.log('|---|---|---|---|');
+  console.log('RSS each minute (MB, median of that minute’s samples):');
+  for (const p of services) {
+    const minutes = Array.from({ length: Math.floor(totalSeconds / 60) }, (_, m) => (window(m * 60, m * 60 + 60, p.name) / 1024).toFixed(0));
+    console.log(`  ${p.name}: ${minutes.join(' ')}`);
+  }
+  console.log('| process | RSS after warm-up | RSS at the end | change | V8 heap used after warm-up | at the end |');
+  console.log('|---|---|---|---|---|---|');
   let failed = false;
   for (const p of services) {
     const warm = window(WARMUP_SECONDS - 30, WARMUP_SECONDS, p.name);
     const last = window(totalSeconds - 35, totalSeconds, p.name);
     const over = last > warm * LIMIT;
     failed ||= over;
-    console.log(`| ${p.name} | ${(warm / 1024).toFixed(1)} MB | ${(last / 1024).toFixed(1)} MB | ${(((last - warm) / warm) * 100).toFixed(1)} %${over ? ' ✗ over 10 %' : ''} |`);
+    const heapWarm = window(WARMUP_SECONDS - 30, WARMUP_SECONDS, p.name, 'heapKb');
+    const heapLast = window(totalSeconds - 35, totalSeconds, p.name, 'heapKb');
+    console.log(
+      `| ${p.name} | ${(warm / 1024).toFixed(1)} MB | ${(last / 1024).toFixed(1)} MB | ${(((last - warm) / warm) * 100).toFixed(1)} %${over ? ' ✗ over 10 %' : ''} | ${(heapWarm / 1024).toFixed(1)} MB | ${(heapLast / 1024).toFixed(1)} MB |`,
+    );
   }
   if (failed) {
     console.log('soak FAILED: a process ended more than 10 % above its warm-up resident memory');
