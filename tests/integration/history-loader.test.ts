@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { deleteKeys, defaultUrls } from '@cupo/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { countsAt, loadHistory } from '../../tools/bench/src/history.js';
 import { migratedDatabase } from './database.js';
 
@@ -65,6 +66,14 @@ describe('the data-scale history loader', () => {
          OR (step->>'name' = 'reserve_seat') <> (step ? 'section')
          OR (step->>'status' = 'failed') <> (step ? 'error')`;
     expect(odd!.n).toBe(0);
+    // Ids the contracts accept (z.uuid() checks the version and variant digits): lists of
+    // tasks or sagas with one bad id answer 500.
+    const ids = [
+      ...(await dbs.booking.sql<{ id: string }[]>`SELECT id::text FROM bookings`),
+      ...(await dbs.enrollment.sql<{ id: string }[]>`SELECT id::text FROM sagas UNION ALL SELECT id::text FROM enrollments`),
+      ...(await dbs.worker.sql<{ id: string }[]>`SELECT id::text FROM tasks UNION ALL SELECT id::text FROM queries`),
+    ].map((row) => row.id);
+    expect(ids.filter((id) => !z.uuid().safeParse(id).success)).toEqual([]);
     // Every reservation still held belongs to a confirmed booking (nothing for the reconciler to repair).
     const held = await dbs.inventory.sql<{ id: string }[]>`SELECT booking_id::text AS id FROM reservations WHERE status = 'reserved'`;
     const [confirmed] = await dbs.booking.sql<{ n: number }[]>`

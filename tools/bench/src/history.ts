@@ -61,6 +61,14 @@ export async function loadHistory(
   const enrollment = connect(targets.databaseUrls.enrollment);
   const worker = connect(targets.databaseUrls.worker);
   try {
+    // Ids derived from a name, shaped as version-4 UUIDs (the contracts check the version and
+    // variant digits, which a bare md5 would get wrong): one session per database keeps it.
+    for (const db of [inventory, booking, enrollment, worker]) {
+      await db`
+        CREATE FUNCTION pg_temp.uid(name text) RETURNS uuid LANGUAGE sql IMMUTABLE AS $$
+          SELECT (substr(h, 1, 12) || '4' || substr(h, 14, 3) || '8' || substr(h, 18, 15))::uuid FROM md5(name) h
+        $$`;
+    }
     // Rooms 1000000+ (clear of the seed's and the API's ids), a year of nights from today.
     await timed(`${n.rooms} rooms × ${n.nights} nights`, async () => {
       await inventory`
@@ -79,7 +87,7 @@ export async function loadHistory(
       await booking`
         INSERT INTO bookings (id, user_id, room_id, check_in, check_out, nights, status, failure_code,
                               created_at, updated_at, confirmed_at, cancelled_at, attempt_id)
-        SELECT md5('booking-' || g)::uuid, 'guest-' || (g % 200000), 1000000 + 1 + g % ${n.rooms},
+        SELECT pg_temp.uid('booking-' || g), 'guest-' || (g % 200000), 1000000 + 1 + g % ${n.rooms},
                current_date - 365 + (g % 700), current_date - 365 + (g % 700) + 1 + g % 3, 1 + g % 3,
                CASE WHEN g % 20 < 17 THEN 'confirmed' WHEN g % 20 < 19 THEN 'cancelled' ELSE 'failed' END,
                CASE WHEN g % 20 = 19 THEN 'SOLD_OUT' END,
@@ -90,7 +98,7 @@ export async function loadHistory(
         FROM generate_series(1, ${n.bookings}) g`;
       await inventory`
         INSERT INTO reservations (booking_id, room_id, nights, status, reserved_at, released_at, attempt)
-        SELECT md5('booking-' || g)::uuid, 1000000 + 1 + g % ${n.rooms},
+        SELECT pg_temp.uid('booking-' || g), 1000000 + 1 + g % ${n.rooms},
                ARRAY(SELECT current_date - 365 + (g % 700) + k FROM generate_series(0, g % 3) k),
                CASE WHEN g % 20 < 17 THEN 'reserved' ELSE 'released' END,
                now() - make_interval(secs => (g % 31536000)),
@@ -121,7 +129,7 @@ export async function loadHistory(
       await enrollment`
         INSERT INTO enrollment_requests (id, student_id, term, sections, status, error_code, error_detail,
                                          accepted_at, updated_at, finished_at)
-        SELECT md5('request-' || g)::uuid, 'HST' || (1 + g % ${n.students}), 'H' || (1 + (1 + g % ${n.sections}) % 4) || '-2024',
+        SELECT pg_temp.uid('request-' || g), 'HST' || (1 + g % ${n.students}), 'H' || (1 + (1 + g % ${n.sections}) % 4) || '-2024',
                ARRAY['HS' || (1 + g % ${n.sections})],
                CASE WHEN g % 5 = 0 THEN 'failed' ELSE 'completed' END,
                CASE WHEN g % 5 = 0 THEN 'SECTION_FULL' END, CASE WHEN g % 5 = 0 THEN 'no seats left' END,
@@ -130,7 +138,7 @@ export async function loadHistory(
         FROM generate_series(1, ${n.requests}) g`;
       await enrollment`
         INSERT INTO sagas (id, name, status, steps, failure, started_at, updated_at, finished_at)
-        SELECT md5('request-' || g)::uuid, 'enrollment_HST' || (1 + g % ${n.students}),
+        SELECT pg_temp.uid('request-' || g), 'enrollment_HST' || (1 + g % ${n.students}),
                CASE WHEN g % 5 = 0 THEN 'compensated' ELSE 'completed' END,
                jsonb_build_array(
                  jsonb_build_object('name', 'validate_request', 'status', 'completed'),
@@ -147,9 +155,9 @@ export async function loadHistory(
       // section (g and g + lcm) is history without a seat (dropped).
       await enrollment`
         INSERT INTO enrollments (id, student_id, section, course, term, request_id, status, enrolled_at, ended_at)
-        SELECT md5('seat-' || g)::uuid, 'HST' || (1 + g % ${n.students}), 'HS' || (1 + g % ${n.sections}),
+        SELECT pg_temp.uid('seat-' || g), 'HST' || (1 + g % ${n.students}), 'HS' || (1 + g % ${n.sections}),
                'HC' || (1 + g % ${n.sections}), 'H' || (1 + (1 + g % ${n.sections}) % 4) || '-2024',
-               md5('request-' || g)::uuid,
+               pg_temp.uid('request-' || g),
                CASE WHEN row_number() OVER (PARTITION BY g % ${n.students}, g % ${n.sections} ORDER BY g) = 1
                     THEN 'active' ELSE 'dropped' END,
                now() - make_interval(secs => (g % 31536000)),
@@ -165,8 +173,8 @@ export async function loadHistory(
       // live ones are the worst case for every lookup and count.
       await enrollment`
         INSERT INTO idempotency_keys (key, request_id, fingerprint, derived, response, created_at, expires_at)
-        SELECT 'history-' || g, md5('request-' || g)::uuid, md5('fp-' || g), g % 2 = 0,
-               jsonb_build_object('request_id', md5('request-' || g)::uuid, 'status', 'queued'),
+        SELECT 'history-' || g, pg_temp.uid('request-' || g), md5('fp-' || g), g % 2 = 0,
+               jsonb_build_object('request_id', pg_temp.uid('request-' || g), 'status', 'queued'),
                now() - make_interval(secs => (g % 31536000) + 2),
                now() + interval '1 day'
         FROM generate_series(1, ${n.requests}) g`;
@@ -174,7 +182,7 @@ export async function loadHistory(
     await timed(`${n.queries} report queries, ${n.tasks} onboarding tasks`, async () => {
       await worker`
         INSERT INTO queries (id, type, params, requested_by, status, result, created_at, processed_at, expires_at, deadline_at, announced_at)
-        SELECT md5('query-' || g)::uuid, (ARRAY['occupancy_report', 'room_search', 'section_roster'])[1 + g % 3],
+        SELECT pg_temp.uid('query-' || g), (ARRAY['occupancy_report', 'room_search', 'section_roster'])[1 + g % 3],
                '{"from":"2025-01-01","to":"2025-01-08"}'::jsonb, 'admin-' || (g % 50), 'completed',
                '{"rows":[]}'::jsonb, now() - make_interval(secs => (g % 86000)), now() - make_interval(secs => (g % 86000)),
                now() - make_interval(secs => (g % 86000)) + interval '1 day',
@@ -183,11 +191,11 @@ export async function loadHistory(
       // An ingest per 101 tasks: its batch and 99 finished workflows.
       await worker`
         INSERT INTO tasks (id, type, status, parent_id, student_id, entity_count, details, created_at, started_at, finished_at)
-        SELECT md5('task-' || g)::uuid,
+        SELECT pg_temp.uid('task-' || g),
                CASE WHEN g % 101 = 0 THEN 'ingest' WHEN g % 101 = 1 THEN 'batch' ELSE 'workflow' END,
                'completed',
-               CASE WHEN g % 101 = 0 THEN NULL WHEN g % 101 = 1 THEN md5('task-' || (g - 1))::uuid
-                    ELSE md5('task-' || (g - g % 101 + 1))::uuid END,
+               CASE WHEN g % 101 = 0 THEN NULL WHEN g % 101 = 1 THEN pg_temp.uid('task-' || (g - 1))
+                    ELSE pg_temp.uid('task-' || (g - g % 101 + 1)) END,
                CASE WHEN g % 101 > 1 THEN 'HST' || g END, CASE WHEN g % 101 > 1 THEN 1 ELSE 99 END, '{}'::jsonb,
                now() - make_interval(secs => (31536000 - g % 31536000)), now() - make_interval(secs => (31536000 - g % 31536000)),
                now() - make_interval(secs => (31536000 - g % 31536000) - 5)

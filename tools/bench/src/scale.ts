@@ -107,6 +107,13 @@ async function scenarios(stack: Stack, tag: string): Promise<Row[]> {
       await call('GET', '/api/admin/tasks?limit=50', admin);
     }
 
+    // No load at all: what the periodic jobs (recovery, reconciler, sweeps, relays, purges)
+    // and scrapes cost by themselves, per second. History they walk shows here first.
+    await measure('idle, background jobs only (CPU per second, 10 s)', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+      return Array.from({ length: 10 }, () => ({ ms: 0, status: 'idle' }));
+    });
+
     await measure('seed burst (5 × 50 guests, 1 unit)', async () => {
       const out: { ms: number; status: number }[] = [];
       for (let b = 0; b < 5; b++) {
