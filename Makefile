@@ -94,7 +94,7 @@ bench: build
 bench-scale: build
 	SCALE=$(or $(SCALE),1) node tools/bench/dist/scale.js
 
-## Memory over a steady mixed load (SOAK_MINUTES, default 10): every process's RSS after warm-up
+## Memory over a steady mixed load (SOAK_MINUTES, default 10, after 3 min of warm-up): every process's RSS after warm-up
 ## and at the end; fails when one ends more than 10 % above its warm-up figure.
 soak: build
 	SOAK_MINUTES=$(or $(SOAK_MINUTES),10) node tools/bench/dist/soak.js

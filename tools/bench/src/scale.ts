@@ -254,9 +254,17 @@ async function run(label: string, factor: number): Promise<Row[]> {
   });
   try {
     if (factor > 0) {
+      // Loaded with the services stopped, as if they had written it: a running reconciler would
+      // otherwise meet bookings whose reservations are not loaded yet, and repair them.
+      const services = stack.processes.filter((p) => /^(inventory|booking|enrollment|worker)-/.test(p.name));
+      for (const p of services) {
+        p.child.kill('SIGTERM');
+        await p.exited;
+      }
       const started = performance.now();
       await loadHistory({ databaseUrls: stack.databaseUrls, redisUrl: defaultUrls().redisUrl, redisKeyPrefix: stack.redisKeyPrefix }, factor, console.log);
       console.log(`  history loaded in ${((performance.now() - started) / 1000).toFixed(0)} s: ${JSON.stringify(countsAt(factor))}`);
+      for (const p of services) await stack.respawn(p);
     }
     return await scenarios(stack, label);
   } finally {

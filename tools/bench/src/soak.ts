@@ -8,11 +8,11 @@ import { defaultUrls, freePort, httpClient, signToken, startStack, type ServiceP
  * its own — bookings, enrollment requests, catalogue and list reads, reports, ops stats — from a
  * rotating population of users (so per-user state meets many keys: fresh tokens, rate-limit
  * counters, idempotency keys). Each process's resident memory is sampled from /proc: the median
- * over the last 30 s of the warm-up (SOAK_WARMUP_SECONDS, default 120) against the median over
- * the last 30 s of the run. Exits 1 when any process ends more than 10 % above its warm-up.
+ * over the last 60 s of the warm-up (SOAK_WARMUP_SECONDS, default 180) against the median over
+ * the last 60 s of the run. Exits 1 when any process ends more than 10 % above its warm-up.
  */
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
-const WARMUP_SECONDS = Number(process.env.SOAK_WARMUP_SECONDS ?? 120);
+const WARMUP_SECONDS = Number(process.env.SOAK_WARMUP_SECONDS ?? 180);
 const LIMIT = 1.1;
 const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -170,12 +170,12 @@ try {
   console.log('|---|---|---|---|---|---|');
   let failed = false;
   for (const p of services) {
-    const warm = window(WARMUP_SECONDS - 30, WARMUP_SECONDS, p.name);
-    const last = window(totalSeconds - 35, totalSeconds, p.name);
+    const warm = window(WARMUP_SECONDS - 60, WARMUP_SECONDS, p.name);
+    const last = window(totalSeconds - 65, totalSeconds, p.name);
     const over = last > warm * LIMIT;
     failed ||= over;
-    const heapWarm = window(WARMUP_SECONDS - 30, WARMUP_SECONDS, p.name, 'heapKb');
-    const heapLast = window(totalSeconds - 35, totalSeconds, p.name, 'heapKb');
+    const heapWarm = window(WARMUP_SECONDS - 60, WARMUP_SECONDS, p.name, 'heapKb');
+    const heapLast = window(totalSeconds - 65, totalSeconds, p.name, 'heapKb');
     console.log(
       `| ${p.name} | ${(warm / 1024).toFixed(1)} MB | ${(last / 1024).toFixed(1)} MB | ${(((last - warm) / warm) * 100).toFixed(1)} %${over ? ' ✗ over 10 %' : ''} | ${(heapWarm / 1024).toFixed(1)} MB | ${(heapLast / 1024).toFixed(1)} MB |`,
     );
