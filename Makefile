@@ -17,7 +17,7 @@ MAKE_FEATURES_USED := target-specific order-only
 TOOLCHAIN_OUTPUT := --failures-only
 run test: TOOLCHAIN_OUTPUT :=
 
-.PHONY: toolchain browser-tools all install build run test lint fmt test-unit test-system bench token clean cycles deploy-tools k8s capacity load
+.PHONY: toolchain browser-tools all install build run test lint fmt test-unit test-system bench bench-scale soak token clean cycles deploy-tools k8s capacity load
 
 all: build
 
@@ -96,6 +96,17 @@ test-system: build
 ## Benchmarks (not tests): prints p50/p95/p99 and throughput.
 bench: build
 	node tools/bench/dist/main.js
+
+## Cost against history (not a test): the same scenarios on an empty system and on one carrying a
+## production-sized history loaded through SQL, side by side (p50/p95, CPU ms per operation over
+## every process). SCALE=0.1 loads a tenth of it (full scale takes a few minutes to load).
+bench-scale: build
+	SCALE=$(or $(SCALE),1) node tools/bench/dist/scale.js
+
+## Memory over a steady mixed load (SOAK_MINUTES, default 10, after 3 min of warm-up): every process's RSS after warm-up
+## and at the end; fails when one ends more than 10 % above its warm-up figure.
+soak: build
+	SOAK_MINUTES=$(or $(SOAK_MINUTES),10) node tools/bench/dist/soak.js
 
 ## Capacity report: measures on this machine, writes docs/capacity.md and its plots (~5 min).
 capacity: build

@@ -192,6 +192,10 @@ closes, within SHUTDOWN_TIMEOUT_MS; 8 s stay spare before the kubelet's SIGKILL.
   valueFrom: { secretKeyRef: { name: {{ $secret }}, key: {{ $key }} } }
 {{- end }}
 {{- end }}
+{{- if and (eq .name "enrollment") (hasKey .config "sagaRetentionDays") }}
+- name: SAGA_RETENTION_SECONDS
+  value: {{ mul .config.sagaRetentionDays 86400 | quote }}
+{{- end }}
 {{- range $key, $value := .config.env }}
 - name: {{ $key }}
   value: {{ $value | quote }}

@@ -211,7 +211,9 @@ export class RpcServer {
       span.setAttribute('cupo.rpc.outcome', outcome);
       if (outcome === 'transport_error' || outcome === 'INTERNAL_ERROR') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.duration.observe({ command, outcome }, seconds);
+      // A name no handler serves (anything can be published to a broadcast exchange) is one
+      // label, `unknown`: the histogram's series stay as many as the commands this server has.
+      this.duration.observe({ command: this.handlers.has(command) ? command : 'unknown', outcome }, seconds);
       logger.info(
         { outcome, ms: Math.round(seconds * 10_000) / 10, redelivered: message.fields.redelivered },
         'command handled',

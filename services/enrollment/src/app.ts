@@ -20,6 +20,7 @@ import { PostgresCatalogStore } from './adapters/postgres/catalog-store.js';
 import { PostgresOpsStore } from './adapters/postgres/ops-store.js';
 import { PostgresSagaStore } from './adapters/postgres/saga-store.js';
 import { recoverStalledRequests } from './app/recover-stalled-requests.js';
+import { sagaRetentionTask } from './saga-retention.js';
 import type { EnrollmentConfig } from './config.js';
 
 export interface EnrollmentServiceDeps {
@@ -98,5 +99,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
     logger,
   );
 
-  return { breakers, rpc, broadcasts, consumer, publisher, relay, recovery };
+  const sagaPurge = sagaRetentionTask(deps.sql, registry, config, logger);
+
+  return { breakers, rpc, broadcasts, consumer, publisher, relay, recovery, sagaPurge };
 }

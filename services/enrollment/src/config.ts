@@ -17,6 +17,12 @@ const Schema = z.object({
   IDEMPOTENCY_TTL_SECONDS: env.positiveInt(7_200),
   /** A key derived from the request (no Idempotency-Key) lives this long after its request ends. */
   DERIVED_KEY_GRACE_SECONDS: env.positiveInt(10),
+  /** Finished sagas (completed, compensated, failed) are deleted this long after they ended; 0 keeps them. */
+  SAGA_RETENTION_SECONDS: env.nonNegativeInt(30 * 86_400),
+  /** How often the cleanup runs, and its bounds per pass (batches of SAGA_PURGE_BATCH, at most SAGA_PURGE_MAX_BATCHES). */
+  SAGA_PURGE_INTERVAL_MS: env.positiveInt(60_000),
+  SAGA_PURGE_BATCH: env.positiveInt(1_000),
+  SAGA_PURGE_MAX_BATCHES: env.positiveInt(10),
   ...StoreAndOutboxBreakerEnv.shape,
 }).superRefine(refuseDevelopmentDefaults(DEVELOPMENT_DEFAULTS));
 

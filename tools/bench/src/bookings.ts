@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { daysFromToday } from '@cupo/contracts';
 import { defaultUrls, freePort, httpClient, signToken, startStack } from '@cupo/stack';
+import { CpuMeter, cpuLine } from './cpu.js';
 import { fmt, summary } from './figures.js';
 
 /**
@@ -29,6 +30,7 @@ const stack = await startStack({
   env: { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', PG_POOL_MAX: '10' },
 });
 const client = httpClient(stack.gatewayUrl);
+const cpu = new CpuMeter(stack, defaultUrls().pgUrl);
 const post = (path: string, tokenValue: string, body: unknown) => client.request('POST', path, tokenValue, body);
 
 try {
@@ -70,6 +72,7 @@ try {
   const steadyLatencies: number[] = [];
   const steadyStatuses = new Map<number, number>();
   const until = performance.now() + STEADY_SECONDS * 1000;
+  const steadyCpu = await cpu.start();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: STEADY_CONCURRENCY }, async (_, worker) => {
@@ -94,6 +97,7 @@ try {
     (performance.now() - started) / 1000,
     steadyStatuses,
   );
+  console.log(cpuLine(await steadyCpu(), steadyLatencies.length, 'booking'));
 
   // Reference: the cheapest authenticated round trip through the same path (one RPC, one
   // query). A booking costs two RPC hops, five PostgreSQL round trips and the lock calls,
@@ -117,5 +121,6 @@ try {
   );
 } finally {
   client.close();
+  await cpu.close();
   await stack.destroy();
 }

@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { defaultUrls, freePort, httpClient, signToken, startStack } from '@cupo/stack';
+import { CpuMeter, cpuLine } from './cpu.js';
 import { fmt, pct, summary } from './figures.js';
 
 /**
@@ -32,6 +33,7 @@ const stack = await startStack({
 const client = httpClient(stack.gatewayUrl);
 const call = (method: string, path: string, token: string, body?: unknown) => client.request(method, path, token, body);
 const db = postgres(stack.databaseUrls.enrollment, { max: 2, onnotice: () => undefined });
+const cpu = new CpuMeter(stack, defaultUrls().pgUrl);
 
 async function inParallel<T>(items: T[], concurrency: number, work: (item: T, index: number) => Promise<void>) {
   let next = 0;
@@ -90,6 +92,7 @@ async function run(label: string, setupDone: { codes: string[]; tokens: string[]
     statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
     if (r.status === 202) ids.push((r.body as { request_id: string }).request_id);
   };
+  const measure = await cpu.start();
   const started = performance.now();
   if (load.rate) {
     const gap = 1000 / load.rate;
@@ -118,6 +121,8 @@ async function run(label: string, setupDone: { codes: string[]; tokens: string[]
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  // Until every request ended: the CPU of the whole saga, not only of its acceptance.
+  const spent = await measure();
   const rows = await db<{ ms: number; status: string; code: string | null }[]>`
     SELECT extract(epoch FROM finished_at - accepted_at)::float8 * 1000 AS ms, status, error_code AS code
     FROM enrollment_requests WHERE id IN ${db(ids)} AND finished_at IS NOT NULL`;
@@ -131,6 +136,7 @@ async function run(label: string, setupDone: { codes: string[]; tokens: string[]
     `  accept→terminal: n=${latencies.length}  p50 ${fmt(pct(latencies, 50))}  p95 ${fmt(pct(latencies, 95))}  p99 ${fmt(pct(latencies, 99))}  max ${fmt(latencies.at(-1) ?? 0)}`,
   );
   console.log(`  last terminal − last accept: ${fmt(tail?.tail_ms ?? NaN)}   outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`);
+  console.log(cpuLine(spent, tokens.length, 'enrollment request (accept to terminal)'));
 }
 
 try {
@@ -161,5 +167,6 @@ try {
 } finally {
   client.close();
   await db.end({ timeout: 5 });
+  await cpu.close();
   await stack.destroy();
 }

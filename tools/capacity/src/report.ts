@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResourceSample } from './resources.js';
 import { lineChart } from './svg.js';
@@ -176,7 +176,23 @@ Latency grows about linearly with the depth: the two consumers drain at a steady
 a request waits for the ones ahead of it. Accepting stays cheap (one SQL statement), so
 the queue absorbs a burst that processing then works through.
 `;
-  writeFileSync(join(root, 'docs', 'capacity.md'), md);
+  writeFileSync(join(root, 'docs', 'capacity.md'), md + keptSections(join(root, 'docs', 'capacity.md')));
+}
+
+/**
+ * What follows SCALE_MARKER in the current docs/capacity.md (the cost-against-history section,
+ * written from `make bench-scale` and `make soak`): kept when this report is rewritten.
+ */
+export const SCALE_MARKER = '<!-- bench-scale: kept by make capacity -->';
+function keptSections(path: string): string {
+  let current = '';
+  try {
+    current = readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+  const at = current.indexOf(SCALE_MARKER);
+  return at < 0 ? '' : `\n${current.slice(at)}`;
 }
 
 function replicaVerdict(data: CapacityData): string {

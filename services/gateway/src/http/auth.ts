@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { jwtVerify, errors as joseErrors } from 'jose';
 import { Actor, type Role } from '@cupo/contracts';
 import { DomainError } from '@cupo/errors';
+import { BoundedLru } from './bounded-lru.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -25,8 +26,8 @@ class RoleForbiddenError extends DomainError {
   }
 }
 
-/** How many verified tokens the gateway remembers (each until its own `exp`). */
-const VERIFIED_CACHE_SIZE = 10_000;
+/** How many verified tokens the gateway remembers (each until its own `exp`, least recently used out first). */
+export const VERIFIED_CACHE_SIZE = 10_000;
 
 export interface TokenPolicy {
   /** The HS256 secret. */
@@ -49,11 +50,13 @@ export interface TokenPolicy {
  * re-verifying it through WebCrypto was the gateway's largest single CPU cost. A forged or
  * altered token is a different string and always goes through full verification.
  */
-export function authenticate(policy: TokenPolicy): RequestHandler {
+export function authenticate(
+  policy: TokenPolicy,
+  verified = new BoundedLru<string, { actor: Actor; expiresAt: number }>(VERIFIED_CACHE_SIZE),
+): RequestHandler {
   const key = crypto.subtle.importKey('raw', new TextEncoder().encode(policy.secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
     'verify',
   ]);
-  const verified = new Map<string, { actor: Actor; expiresAt: number }>();
   return async (req: Request, _res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -81,7 +84,6 @@ export function authenticate(policy: TokenPolicy): RequestHandler {
       const actor = Actor.safeParse({ id: payload.sub, role: payload['role'] });
       if (!actor.success) throw new UnauthorizedError('The token lacks a valid sub or role claim');
       req.actor = actor.data;
-      if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
       verified.set(tokenValue, { actor: actor.data, expiresAt: exp * 1000 });
     } catch (error) {
       if (error instanceof DomainError) throw error;

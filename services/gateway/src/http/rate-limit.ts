@@ -1,9 +1,10 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { DependencyUnavailableError, DomainError } from '@cupo/errors';
 import type { Logger } from '@cupo/service-kit';
+import { MemoryWindowCounter } from './memory-window.js';
 
 /** Requests per window, per client address and per user, for reads and for writes. */
 export interface RateLimitBudgets {
@@ -42,13 +43,15 @@ interface Spent {
  * Redis down must not take the API down, so the limiter fails open to a smaller guarantee:
  * when Redis cannot answer (or the `redis` breaker is open, so nobody waits for it) each
  * replica enforces the same budgets from its own memory — N replicas then let up to N times
- * a budget through until Redis is back. Each answer carries the IETF `RateLimit-Policy` and
+ * a budget through until Redis is back; that memory counts at most FALLBACK_KEYS clients or
+ * users per budget (least recently seen out first), so a flood of addresses cannot grow it. Each answer carries the IETF `RateLimit-Policy` and
  * `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers); a refusal is `429 RATE_LIMITED`
  * with `Retry-After`.
  */
 export class RateLimits {
   private readonly shared = new Map<Policy, RateLimiterRedis>();
-  private readonly local = new Map<Policy, RateLimiterMemory>();
+  /** The fallback's counters, per budget: each holds at most FALLBACK_KEYS clients or users. */
+  private readonly local = new Map<Policy, MemoryWindowCounter>();
   private lastFallbackLog = 0;
   private readonly refusals: Counter<'policy'>;
   private readonly fallbacks: Counter;
@@ -88,7 +91,7 @@ export class RateLimits {
           rejectIfRedisNotReady: true,
         }),
       );
-      this.local.set(policy, new RateLimiterMemory({ keyPrefix: policy, points, duration }));
+      this.local.set(policy, new MemoryWindowCounter(duration * 1000));
     }
   }
 
@@ -130,7 +133,7 @@ export class RateLimits {
   }
 
   /** The counter after this request: from Redis, or from this replica's memory while Redis cannot answer. */
-  private async consume(policy: Policy, key: string): Promise<RateLimiterRes> {
+  private async consume(policy: Policy, key: string): Promise<{ consumedPoints: number; msBeforeNext: number }> {
     const shared = this.shared.get(policy)!;
     const call = () =>
       shared.consume(key).catch((error: unknown) => {
@@ -143,13 +146,7 @@ export class RateLimits {
     } catch (error) {
       this.fallbacks.inc();
       this.logFallback(error);
-      return this.local
-        .get(policy)!
-        .consume(key)
-        .catch((refused: unknown) => {
-          if (refused instanceof RateLimiterRes) return refused;
-          throw refused;
-        });
+      return this.local.get(policy)!.consume(key);
     }
   }
 
