@@ -88,7 +88,9 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         requireParentforOutgoingSpans: true,
       }),
       new express.ExpressInstrumentation(),
-      new ioredis.IORedisInstrumentation({ requireParentSpan: true }),
+      // The command's name only: by default EVAL, GET, DEL, … record every argument — the gateway's
+      // idempotency entries (stored responses, keys with user ids) would reach the trace backend.
+      new ioredis.IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
       new undici.UndiciInstrumentation({ requireParentforSpans: true }),
     ],
   });
