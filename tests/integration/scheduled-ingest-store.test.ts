@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 describe('the scheduled ingest in the database', () => {
-  it('fires a slot once, and never a slot older than one already fired', async () => {
+  it('fires a slot once, and never a slot older than one of the same schedule already fired', async () => {
     const store = new PostgresOnboardingStore(sql, 3600, { kick: () => undefined });
     const minute = 60_000;
     const newer = new Date(Math.floor(Date.now() / minute) * minute - minute);
@@ -39,8 +39,16 @@ describe('the scheduled ingest in the database', () => {
     // The slot before it, from a replica that read the schedule before `newer` and stalled: nothing.
     expect(await store.fireScheduledIngest(older, schedule, crypto.randomUUID(), 'replica-a')).toBeNull();
 
+    // Another schedule's later slots do not hold back this one's (set long ago, its latest slot is older).
+    const yearly = { cron: '0 0 1 1 *', time_zone: 'UTC' };
+    await database.sql`
+      UPDATE onboarding_config SET ingest_cron = ${yearly.cron}, ingest_time_zone = ${yearly.time_zone},
+             ingest_schedule_since = now() - interval '3 years'`;
+    const newYear = new Date(`${new Date().getUTCFullYear()}-01-01T00:00:00Z`);
+    expect(await store.fireScheduledIngest(newYear, yearly, crypto.randomUUID(), 'replica-a')).not.toBeNull();
+
     const [tasks] = await database.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM tasks WHERE type = 'ingest'`;
     const [outbox] = await database.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM outbox`;
-    expect([tasks!.n, outbox!.n]).toEqual([1, 1]);
+    expect([tasks!.n, outbox!.n]).toEqual([2, 2]);
   });
 });
