@@ -16,17 +16,18 @@ const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const SERVICES = ['gateway', 'inventory', 'booking', 'enrollment', 'worker'];
 
 describe('compose: collector, Jaeger and Grafana’s datasource', () => {
-  const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, any> };
+  type Service = { image?: string; environment: Record<string, string>; volumes: string[]; command: string[] };
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> };
 
   it('points every service at the collector, which passes spans on to Jaeger', () => {
     const collector = compose.services['otel-collector'];
     expect(collector?.image).toMatch(/^otel\/opentelemetry-collector/);
     for (const service of SERVICES) {
-      expect(compose.services[service].environment.OTEL_EXPORTER_OTLP_ENDPOINT, service).toBe('http://otel-collector:4318');
+      expect(compose.services[service]?.environment.OTEL_EXPORTER_OTLP_ENDPOINT, service).toBe('http://otel-collector:4318');
     }
-    const mount = (collector.volumes as string[]).find((v) => v.startsWith('./deploy/otel-collector/'))!;
+    const mount = collector!.volumes.find((v) => v.startsWith('./deploy/otel-collector/'))!;
     const [source, target] = mount.split(':');
-    expect(collector.command.join(' ')).toContain(`--config=${target}`);
+    expect(collector!.command.join(' ')).toContain(`--config=${target}`);
     const config = parse(read(source!.slice(2)));
     expect(config.receivers.otlp.protocols.http.endpoint).toBe('0.0.0.0:4318');
     const pipeline = config.service.pipelines.traces;
@@ -38,7 +39,7 @@ describe('compose: collector, Jaeger and Grafana’s datasource', () => {
 
   it('provisions Grafana with a Jaeger datasource on the compose Jaeger', () => {
     const grafana = compose.services.grafana;
-    expect(grafana.volumes).toContain('./deploy/grafana/provisioning:/etc/grafana/provisioning:ro');
+    expect(grafana?.volumes).toContain('./deploy/grafana/provisioning:/etc/grafana/provisioning:ro');
     const { datasources } = parse(read('deploy/grafana/provisioning/datasources/jaeger.yml'));
     expect(datasources).toEqual([expect.objectContaining({ type: 'jaeger', uid: 'jaeger', url: 'http://jaeger:16686' })]);
   });
