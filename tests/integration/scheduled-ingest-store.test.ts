@@ -1,3 +1,4 @@
+import { todayUtc } from '@cupo/contracts';
 import { createPool, type Sql } from '@cupo/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresOnboardingStore } from '../../services/worker/src/adapters/postgres/onboarding-store.js';
@@ -44,7 +45,7 @@ describe('the scheduled ingest in the database', () => {
     await database.sql`
       UPDATE onboarding_config SET ingest_cron = ${yearly.cron}, ingest_time_zone = ${yearly.time_zone},
              ingest_schedule_since = now() - interval '3 years'`;
-    const newYear = new Date(`${new Date().getUTCFullYear()}-01-01T00:00:00Z`);
+    const newYear = new Date(`${todayUtc().slice(0, 4)}-01-01T00:00:00Z`);
     expect(await store.fireScheduledIngest(newYear, yearly, crypto.randomUUID(), 'replica-a')).not.toBeNull();
 
     const [tasks] = await database.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM tasks WHERE type = 'ingest'`;
