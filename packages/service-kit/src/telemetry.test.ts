@@ -1,4 +1,4 @@
-import { trace } from '@opentelemetry/api';
+import { propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from './logger.js';
@@ -55,5 +55,15 @@ describe('telemetry', () => {
     expect(inInner).toMatchObject({ requestId: 'r-1', trace_id: ids.outer.traceId, span_id: ids.inner.spanId });
     expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['inner', 'outer']);
     expect(exporter.getFinishedSpans()[0]!.resource.attributes['service.name']).toBe('test');
+  });
+
+  it('continues an incoming traceparent but forwards no baggage (a client’s, as nothing of ours sets any)', async () => {
+    telemetry ??= await startTelemetry({ service: 'test', env: {}, spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())] });
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const incoming = propagation.extract(ROOT_CONTEXT, { traceparent, baggage: 'user.email=someone%40example.org,session=abc' });
+    const outgoing: Record<string, string> = {};
+    propagation.inject(incoming, outgoing);
+    expect(outgoing.traceparent).toBe(traceparent);
+    expect(outgoing).not.toHaveProperty('baggage');
   });
 });

@@ -32,7 +32,7 @@ const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
  * On, spans go over OTLP/HTTP to the endpoint (the collector) in batches: protobuf by default,
  * JSON with OTEL_EXPORTER_OTLP_PROTOCOL=http/json. The standard OTEL_* variables apply
  * (OTEL_TRACES_SAMPLER, OTEL_BSP_SCHEDULE_DELAY, OTEL_RESOURCE_ATTRIBUTES, …). Context travels
- * as W3C trace context: in HTTP headers, and in RabbitMQ message headers (@cupo/amqp), also
+ * as W3C trace context (no baggage): in HTTP headers, and in RabbitMQ message headers (@cupo/amqp), also
  * through the outbox (@cupo/outbox stores it with the row).
  *
  * Instrumented here: incoming HTTP and express routes, outgoing fetch (undici: the worker's
@@ -76,12 +76,10 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     ),
     spanProcessors: processors,
   });
-  // The AsyncLocalStorage context manager and the W3C trace-context and baggage propagators.
-  provider.register({
-    propagator: new core.CompositePropagator({
-      propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()],
-    }),
-  });
+  // The AsyncLocalStorage context manager and the W3C trace-context propagator. No baggage
+  // propagator: nothing here sets baggage, so all it would carry is what an HTTP client sent the
+  // gateway — forwarded into every message header, outbox row and third-party provider call.
+  provider.register({ propagator: new core.W3CTraceContextPropagator() });
   const disable = instrumentation.registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
@@ -90,7 +88,9 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         requireParentforOutgoingSpans: true,
       }),
       new express.ExpressInstrumentation(),
-      new ioredis.IORedisInstrumentation({ requireParentSpan: true }),
+      // The command's name only: by default EVAL, GET, DEL, … record every argument — the gateway's
+      // idempotency entries (stored responses, keys with user ids) would reach the trace backend.
+      new ioredis.IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
       new undici.UndiciInstrumentation({ requireParentforSpans: true }),
     ],
   });

@@ -102,10 +102,16 @@ export class PostgresOnboardingStore implements OnboardingStore {
         WHERE ingest_cron = ${schedule.cron} AND ingest_time_zone = ${schedule.time_zone} AND ingest_schedule_since <= ${slot}
         FOR SHARE`;
       if (!current) return null;
-      // The arbiter: one row per slot, whichever replica gets there first.
+      // The arbiter: one row per slot, whichever replica gets there first — and no slot older
+      // than one of this schedule fired already (a replica that read the schedule before a slot
+      // boundary and stalled past it would fire the older slot after the newer one: two ingests
+      // back to back). Another schedule's slots do not count: this one may be older than them.
       const [taken] = await tx`
         INSERT INTO ingest_schedule_slots (slot_at, task_id, cron, time_zone)
-        VALUES (${slot}, ${taskId}, ${schedule.cron}, ${schedule.time_zone})
+        SELECT ${slot}, ${taskId}, ${schedule.cron}, ${schedule.time_zone}
+        WHERE NOT EXISTS (
+          SELECT FROM ingest_schedule_slots
+          WHERE slot_at > ${slot} AND cron = ${schedule.cron} AND time_zone = ${schedule.time_zone})
         ON CONFLICT (slot_at) DO NOTHING
         RETURNING 1`;
       if (!taken) return null;

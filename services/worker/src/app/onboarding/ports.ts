@@ -59,7 +59,7 @@ export interface OnboardingStore {
   scheduleState(): Promise<ScheduleState>;
   /**
    * In one transaction, if `schedule` is still the configured one (set at or before `slot`) and
-   * no replica has fired `slot` yet: records the slot as fired and creates its ingest task
+   * no replica has fired `slot` or a later slot yet: records the slot as fired and creates its ingest task
    * (marked scheduled) with its outbox message. Null otherwise: exactly one replica gets the task.
    */
   fireScheduledIngest(slot: Date, schedule: IngestSchedule, taskId: string, firedBy: string): Promise<Task | null>;
