@@ -6,6 +6,7 @@ import { REPO_ROOT, defaultUrls, freePort, httpClient, signToken, startStack, ty
 import { CpuMeter, ownMs } from './cpu.js';
 import { pct } from './figures.js';
 import { countsAt, loadHistory } from './history.js';
+import { daysFromToday } from '@cupo/contracts';
 
 /**
  * `make bench-scale` (issue 16.1): the same scenarios twice in one invocation — on an empty
@@ -16,7 +17,7 @@ import { countsAt, loadHistory } from './history.js';
  */
 const SCALE = Number(process.env.SCALE ?? 1);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+const day = (n: number) => daysFromToday(n);
 
 interface Row {
   scenario: string;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultUrls, freePort, httpClient, signToken, startStack, type ServiceProcess } from '@cupo/stack';
+import { daysFromToday } from '@cupo/contracts';
 
 /**
  * `make soak` (issue 16.4): a steady mixed load for SOAK_MINUTES (default 10) against a stack of
@@ -14,7 +15,7 @@ import { defaultUrls, freePort, httpClient, signToken, startStack, type ServiceP
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
 const WARMUP_SECONDS = Number(process.env.SOAK_WARMUP_SECONDS ?? 180);
 const LIMIT = 1.1;
-const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+const day = (n: number) => daysFromToday(n);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function rssKb(proc: ServiceProcess): number {
