@@ -17,6 +17,7 @@ import { PostgresOnboardingStore } from './adapters/postgres/onboarding-store.js
 import { PostgresOnboardingProgress } from './adapters/postgres/onboarding-progress.js';
 import { progressHandlers } from './adapters/amqp/progress-handlers.js';
 import { RedisProviderRateLimiter } from './adapters/redis/provider-rate-limiter.js';
+import { recordUnrecordedSends } from './app/onboarding/run-workflow.js';
 import { fireDueIngest } from './app/onboarding/scheduled-ingest.js';
 import { RpcReportSources } from './adapters/amqp/report-sources.js';
 import { rpcHandlers } from './adapters/amqp/rpc-handlers.js';
@@ -81,6 +82,8 @@ export function createWorker(deps: WorkerDeps) {
     leaseMs: config.TASK_LEASE_MS,
     concurrency: config.WORKFLOW_CONCURRENCY,
     retry: { maxAttempts: config.WORKFLOW_MAX_ATTEMPTS, initialMs: config.WORKFLOW_RETRY_INITIAL_MS, maxMs: config.WORKFLOW_RETRY_MAX_MS },
+    // One per process, shared by every run: a sent e-mail outlives the run that sent it.
+    unrecorded: new Map<string, string>(),
     replicaId: deps.replicaId,
     shutdown: handBack.signal,
   };
@@ -146,6 +149,17 @@ export function createWorker(deps: WorkerDeps) {
     },
     logger,
   );
+  // A sent e-mail whose record failed is recorded as soon as the database is back, before the
+  // claim on it runs out and another replica could send it again.
+  const sendRecorder = new PeriodicTask(
+    'record sent e-mails the database missed',
+    config.TASK_HEARTBEAT_MS,
+    async () => {
+      const recorded = await recordUnrecordedSends(batchDeps);
+      if (recorded > 0) logger.info({ recorded, left: batchDeps.unrecorded.size }, 'sent e-mails recorded late');
+    },
+    logger,
+  );
   const maintenance = new PeriodicTask(
     'purge expired answers, end queries past their deadline, re-announce lost ones',
     config.MAINTENANCE_INTERVAL_MS,
@@ -183,6 +197,7 @@ export function createWorker(deps: WorkerDeps) {
       maintenance.start();
       reaper.start();
       schedule.start();
+      sendRecorder.start();
     },
     /**
      * Every source of work stops at once (each stop() first cancels its consumer); then queries
@@ -194,6 +209,11 @@ export function createWorker(deps: WorkerDeps) {
       const stopped = Promise.all([rpcServer.stop(ms), broadcasts.stop(ms), queries.stop(ms), onboardingJobs.stop(ms), maintenance.stop(), reaper.stop(), schedule.stop()]);
       handBack.abort(); // onboarding runs finish the request in flight and hand the rest back
       await stopped;
+      // One last try at what the runs sent and could not record; what is left is the one
+      // window README's onboarding section describes (sent again, same Message-ID).
+      await sendRecorder.stop();
+      await recordUnrecordedSends(batchDeps);
+      if (batchDeps.unrecorded.size > 0) logger.warn({ students: [...batchDeps.unrecorded.keys()] }, 'stopping with sent e-mails not recorded');
     },
   };
 }

@@ -19,6 +19,7 @@ function deps(store: InMemoryStore, overrides: Partial<BatchDeps> = {}): BatchDe
     heartbeatMs: 1_000,
     concurrency: 2,
     retry: { maxAttempts: 3, initialMs: 1, maxMs: 5 },
+    unrecorded: new Map(),
     replicaId: 'test:1',
     shutdown: new AbortController().signal,
     ...overrides,
@@ -68,6 +69,24 @@ describe('runBatch', () => {
     expect(mailer.sent).toEqual(['S0']);
     expect(store.effects.get('S0/welcome_email')).toMatchObject({ status: 'done', externalId: '<welcome.S0@test>' });
     expect(store.workflow('S0').status).toBe('completed');
+  });
+
+  it('records, never re-sends, an e-mail sent by a run that handed the batch back before the database came back', async () => {
+    // PostgreSQL away right after the send, long enough for the workflow to hand itself back
+    // (and the batch with it). The batch's next run in this replica — a new owner, once the
+    // first run's claim on the e-mail has run out — records that e-mail instead of sending it again.
+    const store = new InMemoryStore();
+    store.batch('b', students(1));
+    store.failConfirms = 3;
+    const mailer = countingMailer();
+    const replica = deps(store, { mailer, leaseMs: 20, retry: { maxAttempts: 2, initialMs: 1, maxMs: 5 } });
+    await expect(runBatch(replica, 'b')).rejects.toBeInstanceOf(TaskHandedBackError);
+    expect(mailer.sent).toEqual(['S0']);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    await runBatch(replica, 'b');
+    expect(mailer.sent).toEqual(['S0']);
+    expect(store.effects.get('S0/welcome_email')).toMatchObject({ status: 'done', externalId: '<welcome.S0@test>' });
+    expect(store.tasks.get('b')).toMatchObject({ status: 'completed', details: { completed: 1, failed: 0 } });
   });
 
   it('does not send an e-mail a previous run already confirmed', async () => {

@@ -50,7 +50,7 @@ export async function runBatch(deps: BatchDeps, batchId: string): Promise<void> 
     );
   }, deps.heartbeatMs);
   try {
-    const run: BatchRun = { owner, signal: stop.signal, config: await deps.store.getConfig(), unrecorded: new Map() };
+    const run: BatchRun = { owner, signal: stop.signal, config: await deps.store.getConfig() };
     const tried = new Set<string>();
     let handedBack = false;
     // Round again for workflows reopened meanwhile (an admin's retry while the batch runs).

@@ -3,7 +3,7 @@ import { DependencyUnavailableError } from '@cupo/errors';
 import { countingMailer, InMemoryStore, scriptedDirectory, students } from '../../testing/onboarding-fakes.js';
 import { silentLogger } from '../../testing/fakes.js';
 import { ProviderRejectedError, ProviderUnavailableError, type Lms, type OnboardingStore } from './ports.js';
-import { runWorkflow, type BatchRun, type WorkflowDeps } from './run-workflow.js';
+import { recordUnrecordedSends, runWorkflow, type BatchRun, type WorkflowDeps } from './run-workflow.js';
 
 const config = { batch_size: 20, rate_limit_directory_per_min: 60_000, rate_limit_lms_per_min: 60_000, rate_limit_email_per_min: 60_000 };
 
@@ -22,10 +22,11 @@ function setUp(overrides: Partial<WorkflowDeps> = {}, maxAttempts = 3) {
     logger: silentLogger,
     leaseMs: 5_000,
     retry: { maxAttempts, initialMs: 1, maxMs: 5 },
+    unrecorded: new Map(),
     ...overrides,
   };
   const stop = new AbortController();
-  const run: BatchRun = { owner: 'test:1/run', signal: stop.signal, config, unrecorded: new Map() };
+  const run: BatchRun = { owner: 'test:1/run', signal: stop.signal, config };
   const unit = { taskId: 'wf-S0', status: 'pending' as const, student: student! };
   return { store, deps, run, stop, unit, outcomes, workflow: () => store.workflow('S0') };
 }
@@ -108,6 +109,58 @@ describe('runWorkflow', () => {
     expect(await runWorkflow(first.deps, first.run, first.unit)).toBe('ended');
     expect(mailer.sent).toEqual(['S0']);
     expect(first.workflow().details.steps).toContainEqual(expect.objectContaining({ name: 'welcome_email', status: 'skipped' }));
+  });
+
+  it('records a sent e-mail before its other steps on the next attempt: a directory still away does not leave it unrecorded', async () => {
+    // The send succeeded, PostgreSQL went away before the record, then the directory breaker
+    // stayed open (our side, no attempt used) until the workflow handed itself back. The
+    // batch's next run in this process (a new owner) must record that e-mail, not send it again
+    // once the first run's claim on it has run out.
+    const mailer = countingMailer();
+    const directoryAway = () => new DependencyUnavailableError('directory provider (circuit open)');
+    const directory = scriptedDirectory({ S0: [undefined as unknown as Error, ...Array.from({ length: 2 }, directoryAway)] });
+    const { deps, run, unit, store, workflow } = setUp({ mailer, directory, leaseMs: 20 }, 2);
+    store.failConfirms = 1;
+    expect(await runWorkflow(deps, run, unit)).toBe('handed_back');
+    expect(mailer.sent).toEqual(['S0']);
+    // Recorded by the next attempt, first thing, though its directory step then failed.
+    expect(store.effects.get('S0/welcome_email')).toMatchObject({ status: 'done', externalId: '<welcome.S0@test>' });
+    await new Promise((resolve) => setTimeout(resolve, 40)); // the first run's claim on the e-mail runs out
+    const next: BatchRun = { ...run, owner: 'test:1/next-run' };
+    expect(await runWorkflow(deps, next, unit)).toBe('ended');
+    expect(mailer.sent).toEqual(['S0']);
+    expect(store.effects.get('S0/welcome_email')).toMatchObject({ status: 'done', externalId: '<welcome.S0@test>' });
+    expect(workflow()).toMatchObject({ status: 'completed' });
+  });
+
+  it('records, never re-sends, an e-mail whose run handed back while the database was still away', async () => {
+    // Every record fails until the workflow hands itself back: the e-mail is sent and not
+    // recorded when the run that sent it ends. The batch's next run in this process records it.
+    const mailer = countingMailer();
+    const { deps, run, unit, store, workflow } = setUp({ mailer, leaseMs: 20 }, 2);
+    store.failConfirms = 3;
+    expect(await runWorkflow(deps, run, unit)).toBe('handed_back');
+    expect(mailer.sent).toEqual(['S0']);
+    expect(store.effects.get('S0/welcome_email')).toMatchObject({ status: 'claimed' });
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(await runWorkflow(deps, { ...run, owner: 'test:1/next-run' }, unit)).toBe('ended');
+    expect(mailer.sent).toEqual(['S0']);
+    expect(store.effects.get('S0/welcome_email')).toMatchObject({ status: 'done', externalId: '<welcome.S0@test>' });
+    expect(workflow().details.steps).toContainEqual(
+      expect.objectContaining({ name: 'welcome_email', status: 'completed', note: expect.stringMatching(/recorded once the database was back/) }),
+    );
+    expect(deps.unrecorded.size).toBe(0);
+  });
+
+  it('records the sends the database missed on its own, pass after pass until it is back', async () => {
+    const { deps, store } = setUp();
+    deps.unrecorded.set('S0', '<welcome.S0@test>');
+    store.failConfirms = 1;
+    expect(await recordUnrecordedSends(deps)).toBe(0);
+    expect(deps.unrecorded.size).toBe(1);
+    expect(await recordUnrecordedSends(deps)).toBe(1);
+    expect(deps.unrecorded.size).toBe(0);
+    expect(store.effects.get('S0/welcome_email')).toMatchObject({ status: 'done', externalId: '<welcome.S0@test>' });
   });
 
   it('leaves a workflow another live run holds to it', async () => {

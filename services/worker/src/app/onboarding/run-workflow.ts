@@ -28,7 +28,19 @@ export interface WorkflowDeps {
   leaseMs: number;
   /** A workflow's attempts, and the backoff between them. */
   retry: { maxAttempts: number; initialMs: number; maxMs: number };
+  /** The e-mails this process sent and could not record yet: see {@link UnrecordedSends}. */
+  unrecorded: UnrecordedSends;
 }
+
+/**
+ * Welcome e-mails this process handed to the SMTP server and could not record yet (the
+ * database was away): student id → Message-ID. One per process, not per run: a workflow that
+ * hands itself back (our infrastructure kept failing) or a batch run that ends takes nothing
+ * with it, so the batch's next run here records the e-mail instead of sending it again once
+ * the first run's claim on it has run out. Emptied by the workflow's next attempt, first thing,
+ * and by {@link recordUnrecordedSends} on a timer, whichever reaches the database first.
+ */
+export type UnrecordedSends = Map<string, string>;
 
 /** One run of a batch, shared by its workflows. */
 export interface BatchRun {
@@ -36,8 +48,6 @@ export interface BatchRun {
   /** Aborts when the run must hand its work back (shutdown, or its batch's lease was lost). */
   signal: AbortSignal;
   config: OnboardingConfig;
-  /** E-mails this run sent and could not record yet (the database was away): recorded, not re-sent. */
-  unrecorded: Map<string, string>;
 }
 
 /** `ended`: completed or failed for good. `handed_back`: left for another run (released, or held elsewhere). */
@@ -146,6 +156,20 @@ async function attemptSteps(deps: WorkflowDeps, run: BatchRun, student: Incoming
   const reason = (error: unknown) =>
     error instanceof ProviderRejectedError ? describe(error) : `gave up after ${deps.retry.maxAttempts} attempts: ${describe(error)}`;
 
+  // (0) An e-mail this process sent and could not record: recorded before anything else, so
+  // no other step being away (a directory breaker open) keeps it unrecorded until the claim
+  // on it runs out and some run sends it again.
+  let recordedLate: string | undefined;
+  const unrecorded = deps.unrecorded.get(student.id);
+  if (unrecorded !== undefined) {
+    try {
+      await recordSend(deps, student.id, unrecorded);
+      recordedLate = unrecorded;
+    } catch (error) {
+      return { kind: 'retry', error, ours: true };
+    }
+  }
+
   // (1) Directory account — critical: without it there is nothing to enrol or announce.
   let upn: string;
   try {
@@ -168,7 +192,9 @@ async function attemptSteps(deps: WorkflowDeps, run: BatchRun, student: Incoming
   const t0 = Date.now();
   try {
     run.signal.throwIfAborted();
-    const sent = await sendWelcomeOnce(deps, run, student, upn, call('email'));
+    const sent = recordedLate !== undefined
+      ? { note: `sent earlier (${recordedLate}); recorded once the database was back` }
+      : await sendWelcomeOnce(deps, run, student, upn, call('email'));
     if (sent.alreadySent !== undefined) steps.push({ name: WELCOME_EMAIL, status: 'skipped', ms: 0, error: `already sent (${sent.alreadySent})` });
     else steps.push({ name: WELCOME_EMAIL, status: 'completed', ms: Date.now() - t0, ...(sent.note ? { note: sent.note } : {}) });
   } catch (error) {
@@ -187,11 +213,14 @@ async function attemptSteps(deps: WorkflowDeps, run: BatchRun, student: Incoming
 
 /**
  * Claim, send, confirm. The claim keeps two runs from both sending; the confirmation keeps a
- * later run from sending again. A send that failed frees the claim (it is tried again later). An
- * owner that dies after the SMTP server accepted the mail and before confirming leaves a claim
- * that the next run takes over once its lease ends, and that run sends again, with the same
- * Message-ID, so the recipient's system can drop the copy: at-least-once, because a welcome
- * that never arrives leaves a student without their account, and a duplicate costs little.
+ * later run from sending again. A send that failed frees the claim (it is tried again later). A
+ * send whose record failed is kept in `deps.unrecorded` and recorded, never sent again, by
+ * this process (see UnrecordedSends). Only an owner that dies (or loses the database for
+ * longer than the lease while others keep it) after the SMTP server accepted the mail and
+ * before confirming leaves a claim that the next run takes over once its lease ends, and that
+ * run sends again, with the same Message-ID, so the recipient's system can drop the copy:
+ * at-least-once in that one window, because a welcome that never arrives leaves a student
+ * without their account, and the window is one SMTP exchange wide.
  */
 async function sendWelcomeOnce(
   deps: WorkflowDeps,
@@ -200,24 +229,46 @@ async function sendWelcomeOnce(
   upn: string,
   call: ProviderCall,
 ): Promise<{ alreadySent?: string | null; note?: string }> {
-  let messageId = run.unrecorded.get(student.id);
   let note: string | undefined;
-  if (messageId === undefined) {
-    const claim = await deps.store.claimEffect(student.id, WELCOME_EMAIL, run.owner, deps.leaseMs);
-    if (claim.state === 'done') return { alreadySent: claim.externalId };
-    if (claim.state === 'held') throw new EffectHeldError(student.id, WELCOME_EMAIL);
-    if (claim.takeover) note = 'sent again (same Message-ID): an earlier run claimed it and stopped before recording it';
-    try {
-      messageId = (await deps.mailer.sendWelcome(student, upn, call)).messageId;
-    } catch (error) {
-      await deps.store.releaseEffect(student.id, WELCOME_EMAIL, run.owner).catch(() => undefined);
-      throw error;
-    }
-    run.unrecorded.set(student.id, messageId);
+  const claim = await deps.store.claimEffect(student.id, WELCOME_EMAIL, run.owner, deps.leaseMs);
+  if (claim.state === 'done') return { alreadySent: claim.externalId };
+  if (claim.state === 'held') throw new EffectHeldError(student.id, WELCOME_EMAIL);
+  if (claim.takeover) note = 'sent again (same Message-ID): an earlier run claimed it and stopped before recording it';
+  let messageId: string;
+  try {
+    messageId = (await deps.mailer.sendWelcome(student, upn, call)).messageId;
+  } catch (error) {
+    await deps.store.releaseEffect(student.id, WELCOME_EMAIL, run.owner).catch(() => undefined);
+    throw error;
   }
-  await deps.store.confirmEffect(student.id, WELCOME_EMAIL, messageId);
-  run.unrecorded.delete(student.id);
+  // Sent: from here on this process records it and never sends it again, whatever fails next.
+  deps.unrecorded.set(student.id, messageId);
+  await recordSend(deps, student.id, messageId);
   return note ? { note } : {};
+}
+
+async function recordSend(deps: Pick<WorkflowDeps, 'store' | 'unrecorded'>, studentId: string, messageId: string): Promise<void> {
+  await deps.store.confirmEffect(studentId, WELCOME_EMAIL, messageId);
+  if (deps.unrecorded.get(studentId) === messageId) deps.unrecorded.delete(studentId);
+}
+
+/**
+ * Records every e-mail this process sent and could not record yet (run on a timer): as soon as
+ * the database is back, not only when the workflow's next attempt comes round, so the claim on
+ * the e-mail does not run out and let another replica send it again. Returns how many it
+ * recorded; one that still fails stays for the next pass.
+ */
+export async function recordUnrecordedSends(deps: Pick<WorkflowDeps, 'store' | 'unrecorded'>): Promise<number> {
+  let recorded = 0;
+  for (const [studentId, messageId] of [...deps.unrecorded]) {
+    try {
+      await recordSend(deps, studentId, messageId);
+      recorded += 1;
+    } catch {
+      // Still away: the next pass, or the workflow's next attempt, tries again.
+    }
+  }
+  return recorded;
 }
 
 /** Exponential, with half of it jittered: the retries of many workflows do not line up. */
