@@ -187,5 +187,12 @@ describe('an onboarding ingest is one trace down to the worker’s provider call
       expect(descendsFrom(spans, call, http!), `${call.name}`).toBe(true);
       expect(spans.some((s) => s.kind === SPAN_KIND.consumer && descendsFrom(spans, call, s))).toBe(true);
     }
+    // The directory is asked for the student by UPN (`/v1.0/users/<upn>`): the spans name the
+    // path's template, and no provider call's attributes hold a name with an `@` or a query string.
+    expect(calls.map((call) => String(call.attributes['url.path'])), trace).toContainEqual(expect.stringMatching(/\/users\/\{id\}$/));
+    for (const call of calls) {
+      expect(call.attributes).not.toHaveProperty('url.query');
+      expect(JSON.stringify(call.attributes)).not.toMatch(/@|%40|otel1/i);
+    }
   });
 });

@@ -115,8 +115,12 @@ export class OutboxRelay implements OutboxKick {
     await this.drainOnce().catch(() => undefined);
   }
 
-  /** Starts a drain, or asks the running one to go round again. */
+  /**
+   * Starts a drain, or asks the running one to go round again. Once stopped, nothing: the
+   * publisher is closing, and the rows stay for another replica's relay (or this one's poll).
+   */
   kick(): void {
+    if (this.stopped) return;
     if (this.draining) {
       this.again = true;
       return;

@@ -1,5 +1,5 @@
 import { RpcTimeoutError } from '@cupo/amqp';
-import { fromErrorBody } from '@cupo/errors';
+import { DependencyUnavailableError, fromErrorBody } from '@cupo/errors';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Booking } from '../domain/booking.js';
 import { LockTimeoutError, RoomUnavailableError } from '../domain/errors.js';
@@ -243,6 +243,25 @@ describe('confirming a booking', () => {
     await book();
     await expect(book({ attemptId: 'request-2' })).resolves.toMatchObject({ status: 'confirmed', attempt: 1 });
     expect(inventory.reserveCalls).toHaveLength(1);
+  });
+
+  it('replays an answered request while Redis is down (or its breaker open), and refuses only what is still undecided with a 503', async () => {
+    await book();
+    await expect(book({ bookingId: 'b-2' })).rejects.toMatchObject({ code: 'ROOM_UNAVAILABLE' });
+    outcomes = [];
+    deps.locks = { acquire: async () => Promise.reject(new DependencyUnavailableError('Redis (circuit open)')) };
+    // The confirmed booking, asked again (a client's retry): answered from the database.
+    await expect(book({ attemptId: 'request-2' })).resolves.toMatchObject({ id: 'b-1', status: 'confirmed', attempt: 1 });
+    // The recorded refusal, asked again by the same request: the same 409.
+    await expect(book({ bookingId: 'b-2' })).rejects.toMatchObject({ code: 'ROOM_UNAVAILABLE' });
+    expect(outcomes).toEqual(['replayed', 'replayed']);
+    // Every identity check still holds: another user or another stay under the id is no replay.
+    await expect(book({ userId: 'bob' })).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+    await expect(book({ checkOut: '2030-05-02' })).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+    // Still to be decided: a new booking, and a client's retry of a failed attempt.
+    await expect(book({ bookingId: 'b-4' })).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+    await expect(book({ bookingId: 'b-2', attemptId: 'request-9' })).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+    expect(inventory.reserveCalls).toHaveLength(2);
   });
 
   it('never answers for another stay under the same booking id', async () => {

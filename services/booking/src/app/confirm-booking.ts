@@ -1,4 +1,4 @@
-import { DomainError, IdempotencyKeyReusedError } from '@cupo/errors';
+import { DependencyUnavailableError, DomainError, IdempotencyKeyReusedError } from '@cupo/errors';
 import { isDefiniteRefusal, isFinal, isSameRequest, type Booking } from '../domain/booking.js';
 import {
   BookingAbandonedError,
@@ -104,6 +104,13 @@ export async function confirmBooking(
   } catch (error) {
     if (error instanceof DecidedMeanwhile) return replay(deps, error.booking, command);
     if (error instanceof RoomUnavailableError) deps.metrics.outcome('unavailable');
+    // No lock to be had (Redis down, or its breaker open): a request already answered needs
+    // none — look it up and answer it again, as the row under the lock would have; only what
+    // still has to be decided gets the 503. Off the normal path: no extra round trip there.
+    if (error instanceof DependencyUnavailableError) {
+      const known = await deps.bookings.find(command.bookingId).catch(() => undefined);
+      if (known && isAnswered(known, command.attemptId)) return replay(deps, known, command);
+    }
     throw error;
   }
   try {
@@ -164,6 +171,11 @@ async function decideAndBook(deps: BookingDeps, intent: NewBooking, stay: Stay, 
   }
   deps.metrics.outcome('abandoned');
   throw new BookingAbandonedError(booking.id, now?.failureCode ?? 'ABANDONED', now?.releaseOwed ?? false);
+}
+
+/** Whether this request's answer is already settled: a finished booking, or this very attempt's failure. */
+function isAnswered(booking: Booking, attemptId: string): boolean {
+  return isFinal(booking) || (booking.status === 'failed' && booking.attemptId === attemptId);
 }
 
 /** The answer a repeated request gets: the same booking, or the same refusal or failure. */
