@@ -8,6 +8,9 @@ import { SAGAS, type SagaRow } from './rows.js';
 /** What admins, reports, metrics and the periodic jobs read and clean up. */
 /** Live idempotency keys counted exactly up to this many; beyond it, an estimate. */
 export const LIVE_KEYS_COUNTED = 1_000;
+/** Expired idempotency keys deleted per statement, and statements per pass. */
+const KEY_PURGE_BATCH = 5_000;
+const KEY_PURGE_MAX_BATCHES = 10;
 /** Status deltas folded into the totals per pass. */
 const FOLD_BATCH = 10_000;
 /** The advisory lock that makes one folder at a time (any constant, unique in this database). */
@@ -133,9 +136,23 @@ export class PostgresOpsStore implements OpsStore {
     return result.count;
   }
 
-  async purgeExpiredKeys(): Promise<number> {
-    const result = await this.sql`DELETE FROM idempotency_keys WHERE expires_at <= now()`;
-    return result.count;
+  /**
+   * Deletes expired keys oldest first, in batches of `batch` (each its own statement: a range
+   * scan from the start of idempotency_keys_expiry, deleted by row address, its locks held briefly), at most
+   * `maxBatches` a pass: a pass costs the same however many keys have piled up (a first start
+   * after a long stop), and the next pass goes on where it stopped. Returns the keys deleted.
+   */
+  async purgeExpiredKeys(batch = KEY_PURGE_BATCH, maxBatches = KEY_PURGE_MAX_BATCHES): Promise<number> {
+    let purged = 0;
+    for (let i = 0; i < maxBatches; i++) {
+      const result = await this.sql`
+        DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
+          SELECT ctid FROM idempotency_keys WHERE expires_at <= now()
+          ORDER BY expires_at LIMIT ${batch} FOR UPDATE SKIP LOCKED))`;
+      purged += result.count;
+      if (result.count < batch) break;
+    }
+    return purged;
   }
 
   async forgetIdempotencyKey(key: string): Promise<boolean> {
