@@ -14,7 +14,13 @@ import { migratedDatabase } from './database.js';
  * under EXPLAIN ANALYZE: the rows they read from the history tables must not grow with it (the
  * old GROUP BY over every request, saga and task read all of them).
  */
-type PlanNode = { 'Relation Name'?: string; 'Actual Rows'?: number; 'Actual Loops'?: number; 'Rows Removed by Filter'?: number; Plans?: PlanNode[] };
+type PlanNode = {
+  'Relation Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
+  Plans?: PlanNode[];
+};
 
 /** Rows each relation's scans returned or filtered out, summed over a plan. */
 function rowsRead(node: PlanNode, into: Record<string, number> = {}): Record<string, number> {
@@ -30,7 +36,11 @@ function rowsRead(node: PlanNode, into: Record<string, number> = {}): Record<str
 /** Runs `call` capturing its statements, then EXPLAIN ANALYZEs each read (in a transaction rolled back). */
 async function readsOf(url: string, sql: Sql, call: (pool: Sql) => Promise<unknown>): Promise<Record<string, number>> {
   const captured: { query: string; parameters: unknown[] }[] = [];
-  const pool = postgres(url, { max: 1, onnotice: () => undefined, debug: (_c, query, parameters) => void captured.push({ query, parameters }) });
+  const pool = postgres(url, {
+    max: 1,
+    onnotice: () => undefined,
+    debug: (_c, query, parameters) => void captured.push({ query, parameters }),
+  });
   try {
     await call(pool);
   } finally {
@@ -92,7 +102,8 @@ describe('enrollment ops stats', () => {
     const requests = await sql<{ status: string; n: number }[]>`SELECT status, count(*)::int AS n FROM enrollment_requests GROUP BY status`;
     const sagas = await sql<{ status: string; n: number }[]>`SELECT status, count(*)::int AS n FROM sagas GROUP BY status`;
     const [keys] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM idempotency_keys WHERE expires_at > now()`;
-    const of = (rows: { status: string; n: number }[], all: string[]) => Object.fromEntries(all.map((s) => [s, rows.find((r) => r.status === s)?.n ?? 0]));
+    const of = (rows: { status: string; n: number }[], all: string[]) =>
+      Object.fromEntries(all.map((s) => [s, rows.find((r) => r.status === s)?.n ?? 0]));
     return {
       requests: of(requests, ['queued', 'processing', 'completed', 'failed']),
       sagas: of(sagas, ['running', 'compensating', 'completed', 'compensated', 'failed']),
@@ -111,7 +122,9 @@ describe('enrollment ops stats', () => {
         'req',
       );
     // Twenty students at once: half take two seats, half are refused one and given back the other.
-    const accepted = await Promise.all(Array.from({ length: 20 }, (_, i) => submit(`S${i + 1}`, i % 2 ? ['P-1', 'P-2'] : ['P-1', 'P-FULL'])));
+    const accepted = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => submit(`S${i + 1}`, i % 2 ? ['P-1', 'P-2'] : ['P-1', 'P-FULL'])),
+    );
     const stalled = accepted.pop()!;
     let stats = await ops.stats();
     expect(stats.requests.queued).toBe(20);
@@ -181,7 +194,9 @@ describe('worker task summary', () => {
     await sql`UPDATE tasks SET details = '{"touched":true}' WHERE type = 'ingest'`; // no status changed
     await sql`DELETE FROM tasks WHERE type = 'batch' AND status = 'failed'`;
 
-    const rows = await sql<{ type: string; status: string; n: number }[]>`SELECT type, status, count(*)::int AS n FROM tasks GROUP BY type, status`;
+    const rows = await sql<
+      { type: string; status: string; n: number }[]
+    >`SELECT type, status, count(*)::int AS n FROM tasks GROUP BY type, status`;
     const of = (type: string) => {
       const n = (status: string) => rows.find((r) => r.type === type && r.status === status)?.n ?? 0;
       const counts = { pending: n('pending'), running: n('running'), completed: n('completed'), failed: n('failed') };
