@@ -152,7 +152,12 @@ export type SagaSummary = z.infer<typeof SagaSummary>;
 export const EnrollmentStats = z.object({
   requests: z.record(z.string(), z.number()),
   sagas: z.record(z.string(), z.number()),
-  idempotency: z.object({ entries: z.number().int(), sample_keys: z.array(z.string()) }),
+  idempotency: z.object({
+    entries: z.number().int(),
+    sample_keys: z.array(z.string()),
+    /** Set when there were too many live keys to count on each call: `entries` is then the planner's estimate. */
+    estimated: z.boolean().optional(),
+  }),
   outbox: z.object({ pending: z.number().int(), oldest_seconds: z.number() }),
 });
 export type EnrollmentStats = z.infer<typeof EnrollmentStats>;

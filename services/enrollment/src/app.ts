@@ -94,8 +94,11 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
   const recovery = new PeriodicTask(
     'recover stalled requests',
     config.RECOVERY_INTERVAL_MS,
-    () =>
-      recoverStalledRequests({ sagas, ops }, { staleMs: config.STALE_REQUEST_MS, batch: 200 }, logger),
+    async () => {
+      await recoverStalledRequests({ sagas, ops }, { staleMs: config.STALE_REQUEST_MS, batch: 200 }, logger);
+      // Keeps the status deltas behind GET /api/ops/stats short, whether or not anyone asks.
+      await ops.foldCounts();
+    },
     logger,
   );
 

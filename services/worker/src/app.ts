@@ -114,13 +114,12 @@ export function createWorker(deps: WorkerDeps) {
     logger,
     registry,
   });
+  const progress = new PostgresOnboardingProgress(deps.sql, config.STUCK_TASK_SECONDS);
   const rpcServer = new RpcServer(deps.amqp, {
     queue: 'worker.rpc',
     handlers: [
       ...rpcHandlers({ store, onboarding, queryDeadlineMs: config.QUERY_DEADLINE_MS }),
-      ...progressHandlers(
-        guardedByBreaker(new PostgresOnboardingProgress(deps.sql, config.STUCK_TASK_SECONDS), breakers, 'postgres', withDatabase),
-      ),
+      ...progressHandlers(guardedByBreaker(progress, breakers, 'postgres', withDatabase)),
     ],
     prefetch: config.RPC_PREFETCH,
     logger,
@@ -136,6 +135,8 @@ export function createWorker(deps: WorkerDeps) {
     async () => {
       const reaped = await onboarding.reapStale(config.REAPER_STALE_MS, config.REAPER_MAX_REQUEUES);
       if (reaped.requeued + reaped.failed > 0) logger.warn(reaped, 'stalled onboarding tasks reaped');
+      // Keeps the task-count deltas behind GET /api/admin/tasks/summary short, whether or not anyone asks.
+      await progress.foldCounts();
     },
     logger,
   );

@@ -148,7 +148,7 @@ export interface CatalogStore {
 export interface EnrollmentStats {
   requests: Record<string, number>;
   sagas: Record<string, number>;
-  idempotency: { entries: number; sample_keys: string[] };
+  idempotency: { entries: number; sample_keys: string[]; estimated?: boolean };
   outbox: { pending: number; oldest_seconds: number };
 }
 
@@ -163,7 +163,10 @@ export interface OpsStore {
   listSagas(status: SagaStatus | undefined, page: PageRequest): Promise<Page<SagaSummary>>;
   /** Deletes finished sagas of `status` older than that; refuses a status that is not finished. */
   purgeSagas(status: SagaStatus, olderThanSeconds: number): Promise<number>;
-  purgeExpiredKeys(): Promise<number>;
+  /** Deletes expired idempotency keys in bounded batches, a bounded number a pass; returns how many. */
+  purgeExpiredKeys(batch?: number, maxBatches?: number): Promise<number>;
+  /** Folds the status deltas the database's triggers appended into the totals stats() reads; returns how many. */
+  foldCounts(): Promise<number>;
   forgetIdempotencyKey(key: string): Promise<boolean>;
 }
 

@@ -6,6 +6,16 @@ import { FINISHED_SAGA_STATUSES, isFinished } from '../../domain/saga.js';
 import { SAGAS, type SagaRow } from './rows.js';
 
 /** What admins, reports, metrics and the periodic jobs read and clean up. */
+/** Live idempotency keys counted exactly up to this many; beyond it, an estimate. */
+export const LIVE_KEYS_COUNTED = 1_000;
+/** Expired idempotency keys deleted per statement, and statements per pass. */
+const KEY_PURGE_BATCH = 5_000;
+const KEY_PURGE_MAX_BATCHES = 10;
+/** Status deltas folded into the totals per pass. */
+const FOLD_BATCH = 10_000;
+/** The advisory lock that makes one folder at a time (any constant, unique in this database). */
+const FOLD_LOCK = 0x636f756e; // 'coun'
+
 export class PostgresOpsStore implements OpsStore {
   constructor(private readonly sql: Sql) {}
 
@@ -20,30 +30,69 @@ export class PostgresOpsStore implements OpsStore {
     return rows.map((row) => ({ ...row, enrolled_at: row.enrolled_at.toISOString() }));
   }
 
+  /**
+   * Requests and sagas by status from the counts the triggers keep (migration
+   * 1737100000000_status-counts.sql): totals plus the deltas not folded yet, exact and read in
+   * one statement, at a cost that does not grow with history. Live idempotency keys are counted
+   * up to LIVE_KEYS_COUNTED by an index range scan; beyond that the figure is the planner's
+   * estimate of the table's rows (expired keys are purged every few seconds) and says so
+   * (`estimated: true`).
+   */
   async stats(): Promise<EnrollmentStats> {
+    await this.foldCounts();
     // Four reads sent together (porsager pipelines them): one round trip.
-    const [requests, sagas, [keys], [outbox]] = await Promise.all([
-      this.sql<{ status: string; count: number }[]>`
-        SELECT status, count(*)::int AS count FROM enrollment_requests GROUP BY status`,
-      this.sql<{ status: string; count: number }[]>`SELECT status, count(*)::int AS count FROM sagas GROUP BY status`,
-      this.sql<{ entries: number; sample: string[] | null }[]>`
-        SELECT count(*)::int AS entries,
+    const [counts, [keys], [outbox]] = await Promise.all([
+      this.sql<{ item: string; n: number }[]>`
+        SELECT item, sum(n)::int AS n
+        FROM (SELECT item, n FROM status_totals UNION ALL SELECT item, n FROM status_deltas) c
+        GROUP BY item`,
+      this.sql<{ counted: number; estimate: number; sample: string[] | null }[]>`
+        SELECT (SELECT count(*)::int FROM (SELECT 1 FROM idempotency_keys WHERE expires_at > now()
+                                           LIMIT ${LIVE_KEYS_COUNTED + 1}) live) AS counted,
+               (SELECT greatest(reltuples, 0)::bigint::int FROM pg_class WHERE oid = 'idempotency_keys'::regclass) AS estimate,
                (SELECT array_agg(key) FROM (SELECT key FROM idempotency_keys WHERE expires_at > now()
-                                            ORDER BY created_at DESC LIMIT 5) k) AS sample
-        FROM idempotency_keys WHERE expires_at > now()`,
+                                            ORDER BY expires_at DESC LIMIT 5) k) AS sample`,
       this.sql<{ pending: number; oldest_seconds: number }[]>`
         SELECT count(*)::int AS pending,
                coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_seconds
         FROM outbox`,
     ]);
-    const byStatus = (rows: { status: string; count: number }[], all: readonly string[]) =>
-      Object.fromEntries(all.map((status) => [status, rows.find((r) => r.status === status)?.count ?? 0]));
+    const byStatus = (table: string, all: readonly string[]) =>
+      Object.fromEntries(all.map((status) => [status, counts.find((r) => r.item === `${table}.${status}`)?.n ?? 0]));
+    const estimated = (keys?.counted ?? 0) > LIVE_KEYS_COUNTED;
     return {
-      requests: byStatus(requests, ['queued', 'processing', 'completed', 'failed']),
-      sagas: byStatus(sagas, ['running', 'compensating', ...FINISHED_SAGA_STATUSES]),
-      idempotency: { entries: keys?.entries ?? 0, sample_keys: keys?.sample ?? [] },
+      requests: byStatus('enrollment_requests', ['queued', 'processing', 'completed', 'failed']),
+      sagas: byStatus('sagas', ['running', 'compensating', ...FINISHED_SAGA_STATUSES]),
+      idempotency: {
+        entries: estimated ? Math.max(keys?.estimate ?? 0, LIVE_KEYS_COUNTED + 1) : (keys?.counted ?? 0),
+        sample_keys: keys?.sample ?? [],
+        ...(estimated ? { estimated: true } : {}),
+      },
       outbox: outbox ?? { pending: 0, oldest_seconds: 0 },
     };
+  }
+
+  /**
+   * Moves the status deltas the triggers appended into the totals, at most FOLD_BATCH at a
+   * time. One folder at a time (an advisory lock; a second one skips): two folders could
+   * otherwise update the same totals rows in opposite orders. Returns the deltas folded.
+   */
+  async foldCounts(): Promise<number> {
+    return this.sql.begin(async (tx) => {
+      const [lock] = await tx<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${FOLD_LOCK}) AS locked`;
+      if (!lock?.locked) return 0;
+      const [folded] = await tx<{ count: number }[]>`
+        WITH moved AS (
+          DELETE FROM status_deltas WHERE id IN (SELECT id FROM status_deltas ORDER BY id LIMIT ${FOLD_BATCH})
+          RETURNING item, n
+        ), summed AS (
+          INSERT INTO status_totals (item, n) SELECT item, sum(n) FROM moved GROUP BY item
+          ON CONFLICT (item) DO UPDATE SET n = status_totals.n + EXCLUDED.n
+          RETURNING 1
+        )
+        SELECT (SELECT count(*)::int FROM moved) AS count, (SELECT count(*) FROM summed) AS items`;
+      return folded?.count ?? 0;
+    });
   }
 
   async openRequests() {
@@ -87,9 +136,23 @@ export class PostgresOpsStore implements OpsStore {
     return result.count;
   }
 
-  async purgeExpiredKeys(): Promise<number> {
-    const result = await this.sql`DELETE FROM idempotency_keys WHERE expires_at <= now()`;
-    return result.count;
+  /**
+   * Deletes expired keys oldest first, in batches of `batch` (each its own statement: a range
+   * scan from the start of idempotency_keys_expiry, deleted by row address, its locks held briefly), at most
+   * `maxBatches` a pass: a pass costs the same however many keys have piled up (a first start
+   * after a long stop), and the next pass goes on where it stopped. Returns the keys deleted.
+   */
+  async purgeExpiredKeys(batch = KEY_PURGE_BATCH, maxBatches = KEY_PURGE_MAX_BATCHES): Promise<number> {
+    let purged = 0;
+    for (let i = 0; i < maxBatches; i++) {
+      const result = await this.sql`
+        DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
+          SELECT ctid FROM idempotency_keys WHERE expires_at <= now()
+          ORDER BY expires_at LIMIT ${batch} FOR UPDATE SKIP LOCKED))`;
+      purged += result.count;
+      if (result.count < batch) break;
+    }
+    return purged;
   }
 
   async forgetIdempotencyKey(key: string): Promise<boolean> {
