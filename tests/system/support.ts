@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { daysFromToday } from '@cupo/contracts';
+import { daysFromToday, type EnrollmentRequestView, type QueryView } from '@cupo/contracts';
 import { defaultUrls, signToken, startStack, type PrivateRabbitMQ, type Stack, type StackOptions } from '@cupo/stack';
 
 /** A namespace unique to this run and file: databases, vhost and Redis keys hang off it. */
@@ -69,16 +69,30 @@ export async function startTestStack(
   };
 }
 
-export interface ApiResponse<T = any> {
+/**
+ * One answer of the API. The body is JSON parsed as it came, not validated: `T` is what the
+ * caller expects to read from it (a contract's response type, or a local shape), `unknown` when
+ * it names none.
+ */
+export interface ApiResponse<T = unknown> {
   status: number;
   headers: Headers;
   body: T;
   ms: number;
 }
 
+/** An error answer (application/problem+json), as CONTRACT.md describes it. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+}
+
 /** A thin client for the public API, as an outside tester would use it. */
 export function apiClient(baseUrl: string) {
-  return async function api<T = any>(
+  return async function api<T = unknown>(
     method: string,
     path: string,
     options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
@@ -235,13 +249,13 @@ export async function waitForTerminal(
   requestIds: string[],
   adminToken: string,
   timeoutMs = 30_000,
-): Promise<Map<string, any>> {
-  const done = new Map<string, any>();
+): Promise<Map<string, EnrollmentRequestView>> {
+  const done = new Map<string, EnrollmentRequestView>();
   const deadline = Date.now() + timeoutMs;
   while (done.size < requestIds.length && Date.now() < deadline) {
     const pending = requestIds.filter((id) => !done.has(id));
     const views = await Promise.all(
-      pending.map((id) => api('GET', `/api/enrollments/requests/${id}`, { token: adminToken })),
+      pending.map((id) => api<EnrollmentRequestView>('GET', `/api/enrollments/requests/${id}`, { token: adminToken })),
     );
     views.forEach((view, i) => {
       if (view.status === 200 && (view.body.status === 'completed' || view.body.status === 'failed')) {
@@ -262,6 +276,9 @@ export async function createSection(
   if (response.status !== 201) throw new Error(`section creation failed: ${response.status} ${JSON.stringify(response.body)}`);
 }
 
+/** An RPC reply as it comes off the bus: the result is the command's reply, read as the caller expects. */
+export type RpcReply<R = unknown> = { ok: true; result: R } | { ok: false; error: { code: string; detail: string } };
+
 /**
  * Sends one RPC command straight onto the bus, as another service (or a redelivery) would:
  * for tests that must send the very same command twice, which the gateway never does.
@@ -271,20 +288,20 @@ export async function rpcCall(
   command: string,
   payload: unknown,
   timeoutMs = 10_000,
-): Promise<{ ok: true; result: any } | { ok: false; error: { code: string; detail: string } }> {
+): Promise<RpcReply> {
   const amqp = await import('amqplib');
   const connection = await amqp.connect(stack.amqpUrl);
   try {
     const channel = await connection.createChannel();
     const correlationId = randomBytes(8).toString('hex');
-    const reply = new Promise<any>((resolve, reject) => {
+    const reply = new Promise<RpcReply>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no reply to ${command} within ${timeoutMs} ms`)), timeoutMs);
       void channel.consume(
         'amq.rabbitmq.reply-to',
         (message) => {
           if (message?.properties.correlationId !== correlationId) return;
           clearTimeout(timer);
-          resolve(JSON.parse(message.content.toString('utf8')));
+          resolve(JSON.parse(message.content.toString('utf8')) as RpcReply);
         },
         { noAck: true },
       );
@@ -337,12 +354,12 @@ export async function waitForQueries(
   queryIds: string[],
   adminToken: string,
   timeoutMs = 30_000,
-): Promise<Map<string, any>> {
-  const done = new Map<string, any>();
+): Promise<Map<string, QueryView>> {
+  const done = new Map<string, QueryView>();
   const deadline = Date.now() + timeoutMs;
   while (done.size < queryIds.length && Date.now() < deadline) {
     const pending = queryIds.filter((id) => !done.has(id)).slice(0, 50);
-    const views = await Promise.all(pending.map((id) => api('GET', `/api/queries/${id}`, { token: adminToken }).catch(() => undefined)));
+    const views = await Promise.all(pending.map((id) => api<QueryView>('GET', `/api/queries/${id}`, { token: adminToken }).catch(() => undefined)));
     views.forEach((view, i) => {
       if (view?.status === 200 && view.body.status !== 'pending') done.set(pending[i]!, view.body);
     });
@@ -360,7 +377,7 @@ export interface Attempt {
   endedAt: number;
 }
 
-export interface RetriedCall<T = any> {
+export interface RetriedCall<T = unknown> {
   final: ApiResponse<T> | undefined;
   attempts: Attempt[];
 }
@@ -372,7 +389,7 @@ export interface RetriedCall<T = any> {
  * a definite answer or `deadline` (a time, or a function read before each retry, for
  * deadlines that depend on when an outage ends). `final` is undefined if none came.
  */
-export async function retryUntilDefinite<T = any>(
+export async function retryUntilDefinite<T = unknown>(
   send: () => Promise<ApiResponse<T>>,
   deadline: number | (() => number),
 ): Promise<RetriedCall<T>> {
