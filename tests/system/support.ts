@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { daysFromToday, type EnrollmentRequestView, type QueryView } from '@cupo/contracts';
+import {
+  daysFromToday,
+  type EnrollmentRequestView,
+  type OccupancyRow,
+  type QueryView,
+  type RoomSearchRow,
+  type RosterEntry,
+} from '@cupo/contracts';
 import { defaultUrls, signToken, startStack, type PrivateRabbitMQ, type Stack, type StackOptions } from '@cupo/stack';
 
 /** A namespace unique to this run and file: databases, vhost and Redis keys hang off it. */
@@ -80,6 +87,12 @@ export interface ApiResponse<T = unknown> {
   body: T;
   ms: number;
 }
+
+/**
+ * A query's view with its result as the worker's reports fill it in (the contract leaves it
+ * unknown): `rooms` for occupancy_report and room_search, `students` for section_roster.
+ */
+export type ReportView = Omit<QueryView, 'result'> & { result: { rooms: (OccupancyRow | RoomSearchRow)[]; students: RosterEntry[] } };
 
 /** An error answer (application/problem+json), as CONTRACT.md describes it. */
 export interface Problem {
@@ -354,12 +367,12 @@ export async function waitForQueries(
   queryIds: string[],
   adminToken: string,
   timeoutMs = 30_000,
-): Promise<Map<string, QueryView>> {
-  const done = new Map<string, QueryView>();
+): Promise<Map<string, ReportView>> {
+  const done = new Map<string, ReportView>();
   const deadline = Date.now() + timeoutMs;
   while (done.size < queryIds.length && Date.now() < deadline) {
     const pending = queryIds.filter((id) => !done.has(id)).slice(0, 50);
-    const views = await Promise.all(pending.map((id) => api<QueryView>('GET', `/api/queries/${id}`, { token: adminToken }).catch(() => undefined)));
+    const views = await Promise.all(pending.map((id) => api<ReportView>('GET', `/api/queries/${id}`, { token: adminToken }).catch(() => undefined)));
     views.forEach((view, i) => {
       if (view?.status === 200 && view.body.status !== 'pending') done.set(pending[i]!, view.body);
     });
