@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import {
   daysFromToday,
+  type BreakerReport,
   type EnrollmentRequestView,
   type OccupancyRow,
   type QueryView,
@@ -93,6 +94,13 @@ export interface ApiResponse<T = unknown> {
  * unknown): `rooms` for occupancy_report and room_search, `students` for section_roster.
  */
 export type ReportView = Omit<QueryView, 'result'> & { result: { rooms: (OccupancyRow | RoomSearchRow)[]; students: RosterEntry[] } };
+
+/** `GET /api/ops/circuit-breakers`: each breaker name merged across the processes that have it. */
+export interface BreakersView {
+  circuit_breakers: Record<string, BreakerReport & { instances: ({ service: string; instance: string } & BreakerReport)[] }>;
+  overall_health: 'healthy' | 'degraded';
+  degraded_services: string[];
+}
 
 /** An error answer (application/problem+json), as CONTRACT.md describes it. */
 export interface Problem {
