@@ -84,7 +84,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => metrics.listen(0, '127.0.0.1', resolve));
   const target = `127.0.0.1:${(metrics.address() as { port: number }).port}`;
 
-  const [endpoint] = gatewayMonitor.spec.endpoints;
+  const [endpoint] = gatewayMonitor!.spec.endpoints as [MonitorEndpoint];
   const config = {
     global: { scrape_interval: '1s' },
     scrape_configs: [

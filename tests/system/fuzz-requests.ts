@@ -286,7 +286,7 @@ function objectsOf(value: unknown, schema: Schema, at: JsonPath = []): { path: J
 
 function setAt(value: unknown, path: JsonPath, replacement: unknown, remove = false): unknown {
   if (path.length === 0) return replacement;
-  const copy: Record<string | number, unknown> = Array.isArray(value) ? [...value] : { ...(value as object) };
+  const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<string | number, unknown>;
   const [head, ...rest] = path;
   if (rest.length === 0) {
     if (remove) delete copy[head!];

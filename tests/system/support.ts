@@ -8,6 +8,7 @@ import {
   type EnrollmentRequestView,
   type OccupancyRow,
   type QueryView,
+  type Room,
   type RoomSearchRow,
   type RosterEntry,
 } from '@cupo/contracts';
@@ -150,7 +151,7 @@ export async function createRoom(
   room: { name: string; type?: string; total_quantity: number; open_days?: number },
 ): Promise<{ id: number }> {
   const admin = await token('admin-tests', 'admin');
-  const response = await api('POST', '/api/admin/rooms', {
+  const response = await api<Room>('POST', '/api/admin/rooms', {
     token: admin,
     body: { type: 'test', open_days: 30, ...room },
   });
