@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { externalTool, lacking, titleNeeding } from '@cupo/stack';
 // @ts-expect-error a plain .mjs script shared with `make k8s`
 import { renderK8s } from '../../tools/deploy/render-k8s.mjs';
+import type { V1Container } from '@kubernetes/client-node';
 import { referenceProblems, schemaProblems, type K8sObject } from './manifest-check.js';
 
 /**
@@ -116,7 +117,7 @@ async function modelFor(object: K8sObject): Promise<new (data: unknown) => { val
  * The environment Kubernetes would give a container: the image's NODE_ENV=production, its
  * envFrom ConfigMaps, then its env in order with $(VAR) expanded and Secret keys read.
  */
-function containerEnvironment(objects: K8sObject[], container: any, externalSecret: Record<string, string> = {}): Record<string, string> {
+function containerEnvironment(objects: K8sObject[], container: V1Container, externalSecret: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = { NODE_ENV: 'production' };
   const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
   for (const from of container.envFrom ?? []) Object.assign(env, find('ConfigMap', from.configMapRef.name)?.data);
@@ -149,7 +150,7 @@ function yamlFiles(dir: string): string[] {
 }
 
 const deployment = (objects: K8sObject[], name: string) => objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `cupo-${name}`)!;
-const containerOf = (objects: K8sObject[], name: string) => deployment(objects, name).spec.template.spec.containers[0];
+const containerOf = (objects: K8sObject[], name: string) => deployment(objects, name).spec!.template.spec.containers[0]!;
 
 // What needs no tool runs everywhere.
 describe('deployment files, read as they are', () => {
@@ -166,7 +167,7 @@ describe('deployment files, read as they are', () => {
     const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
 
     it('publishes every port on this machine only', () => {
-      const published = Object.entries<any>(compose.services).flatMap(([name, service]) => (service.ports ?? []).map((port: string) => `${name} ${port}`));
+      const published = Object.entries<{ ports?: string[] }>(compose.services).flatMap(([name, service]) => (service.ports ?? []).map((port: string) => `${name} ${port}`));
       expect(published.length).toBeGreaterThan(5);
       for (const port of published) expect(port).toMatch(/^\S+ 127\.0\.0\.1:\d+:\d+$/);
     });
@@ -277,23 +278,23 @@ describe.skipIf(MISSING)(
 
       it('keeps the gateway’s readiness and metrics off its public Service, open to Prometheus only', () => {
         const gateway = containerOf(objects, 'gateway');
-        expect(gateway.ports.map((p: any) => p.name).sort()).toEqual(['http', 'ops']);
+        expect(gateway.ports!.map((p) => p.name).sort()).toEqual(['http', 'ops']);
         const env = containerEnvironment(objects, gateway, productionSecret);
-        expect(Number(env.PORT)).toBe(gateway.ports.find((p: any) => p.name === 'http').containerPort);
-        expect(Number(env.OPS_PORT)).toBe(gateway.ports.find((p: any) => p.name === 'ops').containerPort);
+        expect(Number(env.PORT)).toBe(gateway.ports!.find((p) => p.name === 'http')!.containerPort);
+        expect(Number(env.OPS_PORT)).toBe(gateway.ports!.find((p) => p.name === 'ops')!.containerPort);
         expect(Number(env.SHUTDOWN_DRAIN_DELAY_MS)).toBeGreaterThanOrEqual(5_000);
         const services = objects.filter((o) => o.kind === 'Service' && o.spec.selector?.['app.kubernetes.io/name'] === 'gateway');
         const publicService = services.find((s) => s.metadata.name === 'cupo-gateway')!;
-        expect(publicService.spec.ports.map((p: any) => p.targetPort)).toEqual(['http']);
-        expect(services.find((s) => s.metadata.name === 'cupo-gateway-ops')!.spec.ports.map((p: any) => p.targetPort)).toEqual(['ops']);
+        expect(publicService.spec!.ports.map((p) => p.targetPort)).toEqual(['http']);
+        expect(services.find((s) => s.metadata.name === 'cupo-gateway-ops')!.spec!.ports.map((p) => p.targetPort)).toEqual(['ops']);
         const policy = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'cupo-gateway')!;
         for (const rule of policy.spec.ingress) {
-          const ports = rule.ports.map((p: any) => p.port);
+          const ports = rule.ports.map((p) => p.port);
           if (ports.includes('ops')) expect(rule.from?.[0]?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'prometheus' });
           else expect(ports).toEqual(['http']);
         }
         for (const service of SERVICES.filter((s) => s !== 'gateway')) {
-          expect(containerOf(objects, service).ports.map((p: any) => p.name), service).toEqual(['ops']);
+          expect(containerOf(objects, service).ports!.map((p) => p.name), service).toEqual(['ops']);
         }
       });
     });
@@ -318,7 +319,7 @@ describe.skipIf(MISSING)(
       const elsewhere = JSON.stringify(first.filter((o) => o.kind !== 'Secret'));
       for (const key of keys) expect(elsewhere, key).not.toContain(secretOf(first)[key]);
       for (const object of first.filter((o) => o.kind === 'StatefulSet')) {
-        for (const env of object.spec.template.spec.containers.flatMap((c: any) => c.env ?? [])) {
+        for (const env of object.spec!.template.spec.containers.flatMap((c) => c.env ?? [])) {
           if (/PASS|AUTH/.test(env.name)) expect(env.valueFrom?.secretKeyRef, `${object.metadata.name} ${env.name}`).toBeDefined();
         }
       }
@@ -371,9 +372,11 @@ current-context: stand-in
     it('has a values schema that refuses what the services refuse', async () => {
       const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8'));
       const validate = new Ajv.default({ allErrors: true, strict: false }).compile(schema);
-      const merge = (a: any, b: any): any =>
+      // Values as YAML gives them: b's objects merged into a's, key by key; anything else replaces.
+      type Values = Record<string, unknown>;
+      const merge = (a: unknown, b: unknown): unknown =>
         b && typeof b === 'object' && !Array.isArray(b)
-          ? Object.fromEntries([...new Set([...Object.keys(a ?? {}), ...Object.keys(b)])].map((k) => [k, k in b ? merge(a?.[k], b[k]) : a[k]]))
+          ? Object.fromEntries([...new Set([...Object.keys((a as Values) ?? {}), ...Object.keys(b)])].map((k) => [k, k in b ? merge((a as Values)?.[k], (b as Values)[k]) : (a as Values)[k]]))
           : b;
       const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
       const installable = merge(values, { secret: { graphClientSecret: 'graph-app-secret', moodleToken: 'moodle-ws-token', smtpUrl: 'smtps://mailer:pw@smtp.example.edu:465' } });
@@ -411,7 +414,7 @@ current-context: stand-in
         JWT_SECRET: [['secret', 'jwtSecret'], gateway.DEV_JWT_SECRET],
       };
       for (const [key, [path, devValue]] of Object.entries(asValues)) {
-        const override = path.reduceRight<any>((inner, segment) => ({ [segment]: inner }), devValue);
+        const override = path.reduceRight<unknown>((inner, segment) => ({ [segment]: inner }), devValue) as Record<string, unknown>;
         expect(validate(merge(installable, override)), `${key} = ${devValue} in production`).toBe(false);
         expect(validate(merge(installable, { ...override, nodeEnv: 'development' })), `${key} = ${devValue} in development`).toBe(true);
       }
@@ -425,9 +428,9 @@ current-context: stand-in
     const named = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name)!;
 
     it('runs Redis with a password from the Secret, which its clients’ URLs carry', () => {
-      const redis = named('StatefulSet', 'cupo-redis').spec.template.spec.containers[0];
+      const redis = named('StatefulSet', 'cupo-redis').spec!.template.spec.containers[0]!;
       expect(redis.args.join(' ')).toContain('--requirepass $(REDISCLI_AUTH)');
-      expect(redis.env.find((e: any) => e.name === 'REDISCLI_AUTH').valueFrom.secretKeyRef).toEqual({ name: 'cupo-secrets', key: 'REDIS_PASSWORD' });
+      expect(redis.env!.find((e) => e.name === 'REDISCLI_AUTH')!.valueFrom!.secretKeyRef).toEqual({ name: 'cupo-secrets', key: 'REDIS_PASSWORD' });
       for (const service of ['gateway', 'booking', 'worker']) {
         const env = containerEnvironment(objects, containerOf(objects, service));
         const password = objects.find((o) => o.kind === 'Secret')!.stringData!.REDIS_PASSWORD;
@@ -444,7 +447,7 @@ current-context: stand-in
         const [rule] = policy.spec.ingress;
         expect(rule.from).toHaveLength(1);
         expect(rule.from[0].namespaceSelector, 'this namespace only').toBeUndefined();
-        return { ports: rule.ports.map((p: any) => p.port), names: rule.from[0].podSelector.matchExpressions[0].values.sort() };
+        return { ports: rule!.ports.map((p) => p.port), names: rule!.from[0]!.podSelector!.matchExpressions![0]!.values!.sort() };
       };
       expect(admitted('postgres')).toEqual({ ports: [5432], names: ['booking', 'enrollment', 'inventory', 'migrations', 'worker'] });
       expect(admitted('redis')).toEqual({ ports: [6379], names: ['booking', 'gateway', 'worker'] });
@@ -484,7 +487,7 @@ current-context: stand-in
           expect(scaled.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name });
           expect([scaled.spec.minReplicaCount, scaled.spec.maxReplicaCount], name).toEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas]);
           expect(scaled.spec.minReplicaCount, `${name} answers RPCs: never scaled to zero`).toBeGreaterThanOrEqual(1);
-          expect(scaled.spec.triggers.map((t: any) => ({ type: t.type, metricType: t.metricType, metadata: t.metadata }))).toEqual([
+          expect(scaled.spec!.triggers.map((t) => ({ type: t.type, metricType: t.metricType, metadata: t.metadata }))).toEqual([
             { type: 'rabbitmq', metricType: undefined, metadata: { queueName: queueOf[name], mode: 'QueueLength', value: '20' } },
             { type: 'cpu', metricType: 'Utilization', metadata: { value: String(hpa.spec.metrics[0].resource.target.averageUtilization) } },
           ]);
@@ -502,7 +505,7 @@ current-context: stand-in
           const container = containerOf(objects, name.slice('cupo-'.length));
           const consumers = containerEnvironment(objects, container, external).AMQP_URL;
           expect(consumers, name).toMatch(/^amqps?:\/\/[^:]+:[^@]+@/);
-          for (const trigger of scaled.spec.triggers.filter((t: any) => t.type === 'rabbitmq')) {
+          for (const trigger of scaled.spec!.triggers.filter((t) => t.type === 'rabbitmq')) {
             const auth = objects.find((o) => o.kind === 'TriggerAuthentication' && o.metadata.name === trigger.authenticationRef.name)!;
             // As KEDA resolves it: a Secret's key, or the target container's env.
             const params: Record<string, string | undefined> = {};
@@ -646,10 +649,10 @@ current-context: stand-in
 
     it('fails a dangling reference: an unnamed port, a missing Secret key, an undefined $(VAR), a selector that selects nothing', () => {
       const broken = structuredClone(objects);
-      const gateway = broken.find((o) => o.kind === 'Deployment' && o.metadata.name === 'cupo-gateway')!.spec.template.spec.containers[0];
+      const gateway = broken.find((o) => o.kind === 'Deployment' && o.metadata.name === 'cupo-gateway')!.spec!.template.spec.containers[0]!;
       gateway.readinessProbe.httpGet.port = 'metrics';
-      gateway.env.find((e: any) => e.name === 'JWT_SECRET').valueFrom.secretKeyRef.key = 'JWT_KEY';
-      gateway.env = gateway.env.filter((e: any) => e.name !== 'REDIS_PASSWORD');
+      gateway.env!.find((e) => e.name === 'JWT_SECRET')!.valueFrom!.secretKeyRef!.key = 'JWT_KEY';
+      gateway.env = gateway.env!.filter((e) => e.name !== 'REDIS_PASSWORD');
       broken.find((o) => o.kind === 'Service' && o.metadata.name === 'cupo-booking')!.spec.selector['app.kubernetes.io/name'] = 'bookings';
       expect(referenceProblems(broken).sort()).toEqual([
         'Deployment/cupo-gateway container gateway: env JWT_SECRET reads key JWT_KEY, which Secret cupo-secrets does not have',
@@ -708,7 +711,7 @@ current-context: stand-in
 
     it('points the dev overlay at the local image of every service, the worker’s included, in development mode', () => {
       const objects = VARIANTS['kustomize k8s/overlays/dev']!.render();
-      const images = objects.flatMap((o) => [...(o.spec?.template?.spec?.containers ?? []), ...(o.spec?.template?.spec?.initContainers ?? [])]).map((c: any) => c.image);
+      const images = objects.flatMap((o) => [...(o.spec?.template?.spec?.containers ?? []), ...(o.spec?.template?.spec?.initContainers ?? [])]).map((c) => c.image!);
       expect(images.filter((image) => image.includes('/cupo/') || image.startsWith('cupo/')).every((image) => /^cupo\/[a-z]+:dev$/.test(image)), images.join(', ')).toBe(true);
       expect(images).toContain('cupo/worker:dev');
       expect(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'cupo-config')!.data!.NODE_ENV).toBe('development');

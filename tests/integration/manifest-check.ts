@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 
@@ -20,11 +21,62 @@ import { parse } from 'yaml';
  *   environment is not there, or whose target an HPA of the chart's also scales.
  */
 
+/** A label selector; a Service's is a plain map of labels, read by label (`selects` reads both). */
+export type LabelSelector = Selector & { [label: string]: unknown };
+
+/** A named or numbered port, as Services, NetworkPolicies and probes give them. */
+type PortRef = number | string;
+
+/**
+ * The spec of a manifest of any kind these files render, as the checks read it: each field is
+ * there for the kinds that have it (a Deployment's template, a Service's ports, a ScaledObject's
+ * triggers, …). Unknown fields stay readable (`schemaProblems` is what refuses them); the pod
+ * template's spec is client-node's own type.
+ */
+export interface ManifestSpec {
+  [field: string]: unknown;
+  // Deployment, StatefulSet, Job
+  template: { metadata: { labels: Record<string, string> }; spec: V1PodSpec };
+  replicas?: number;
+  strategy: { type: string };
+  serviceName: string;
+  revisionHistoryLimit?: number;
+  ttlSecondsAfterFinished?: number;
+  activeDeadlineSeconds?: number;
+  // Deployment, Service, PodDisruptionBudget, ServiceMonitor
+  selector: LabelSelector;
+  // Service
+  ports: { name?: string; port: number; targetPort?: PortRef }[];
+  clusterIP?: string;
+  // NetworkPolicy
+  podSelector: LabelSelector;
+  ingress: {
+    ports: { port: PortRef }[];
+    from: { podSelector?: LabelSelector; namespaceSelector?: LabelSelector }[];
+  }[];
+  // HorizontalPodAutoscaler, ScaledObject
+  scaleTargetRef: { apiVersion?: string; kind?: string; name: string };
+  minReplicas?: number;
+  maxReplicas?: number;
+  metrics: { resource: { target: { averageUtilization: number } } }[];
+  minReplicaCount?: number;
+  maxReplicaCount?: number;
+  triggers: { type: string; metricType?: string; metadata: Record<string, string>; authenticationRef?: { kind?: string; name: string } }[];
+  // TriggerAuthentication
+  secretTargetRef: { parameter: string; name: string; key: string }[];
+  env: { parameter: string; name: string; containerName?: string }[];
+  // PodDisruptionBudget
+  maxUnavailable?: PortRef;
+  minAvailable?: PortRef;
+  // ServiceMonitor
+  endpoints: { port: string; path?: string; honorLabels?: boolean; [field: string]: unknown }[];
+}
+
 export type K8sObject = {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: any;
+  spec?: ManifestSpec;
   data?: Record<string, string>;
   stringData?: Record<string, string>;
   [key: string]: unknown;
@@ -99,10 +151,10 @@ function checkValue(value: unknown, type: string, format: string, path: string, 
 }
 
 /** A CRD's schema as the API server applies it: unknown fields are not kept, so they fail here. */
-function closed(schema: any): any {
+function closed(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(closed);
   if (!schema || typeof schema !== 'object') return schema;
-  const out = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === 'enum' || k === 'required' ? v : closed(v)]));
+  const out: Record<string, unknown> = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === 'enum' || k === 'required' ? v : closed(v)]));
   if (out.type === 'object' && out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields']) {
     out.additionalProperties = false;
   }
@@ -123,7 +175,7 @@ function crdValidator(apiVersion: string, kind: string): ValidateFunction | unde
     for (const file of readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml'))) {
       const crd = parse(readFileSync(join(CRD_DIR, file), 'utf8'));
       for (const version of crd.spec.versions) {
-        const schema = closed(version.schema.openAPIV3Schema);
+        const schema = closed(version.schema.openAPIV3Schema) as { properties: Record<string, unknown> };
         delete schema.properties.metadata; // checked against ObjectMeta below
         crdValidators.set(`${crd.spec.group}/${version.name}/${crd.spec.names.kind}`, ajv.compile(schema));
       }
@@ -145,7 +197,7 @@ export function schemaProblems(object: K8sObject): string[] {
     const { metadata, ...rest } = object;
     if (!validate(rest)) {
       for (const e of validate.errors ?? []) {
-        const extra = e.keyword === 'additionalProperties' ? `.${(e.params as any).additionalProperty}: unknown field` : `: ${e.message}`;
+        const extra = e.keyword === 'additionalProperties' ? `.${(e.params as { additionalProperty: string }).additionalProperty}: unknown field` : `: ${e.message}`;
         problems.push(`${where}: ${e.instancePath.replaceAll('/', '.').slice(1)}${extra}`);
       }
     }
@@ -181,7 +233,7 @@ export function selects(selector: Selector | Record<string, string> | undefined,
 
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'Job', 'DaemonSet']);
 
-type PodTemplate = { owner: K8sObject; labels: Record<string, string>; spec: any };
+type PodTemplate = { owner: K8sObject; labels: Record<string, string>; spec: Partial<V1PodSpec> };
 
 function podTemplates(objects: K8sObject[]): PodTemplate[] {
   return objects
@@ -189,8 +241,8 @@ function podTemplates(objects: K8sObject[]): PodTemplate[] {
     .map((o) => ({ owner: o, labels: o.spec?.template?.metadata?.labels ?? {}, spec: o.spec?.template?.spec ?? {} }));
 }
 
-const containersOf = (pod: any): any[] => [...(pod.initContainers ?? []), ...(pod.containers ?? [])];
-const portNames = (pod: any): Set<string> => new Set(containersOf(pod).flatMap((c) => (c.ports ?? []).map((p: any) => p.name)));
+const containersOf = (pod: Partial<V1PodSpec>): V1Container[] => [...(pod.initContainers ?? []), ...(pod.containers ?? [])];
+const portNames = (pod: Partial<V1PodSpec>): Set<string | undefined> => new Set(containersOf(pod).flatMap((c) => (c.ports ?? []).map((p) => p.name)));
 
 /**
  * Problems no schema sees. `externalSecrets` lists the keys of Secrets the manifests use but
@@ -201,19 +253,20 @@ export function referenceProblems(objects: K8sObject[], externalSecrets: Record<
   const pods = podTemplates(objects);
   const of = (kind: string) => objects.filter((o) => o.kind === kind);
   const id = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
-  const secretKeys = new Map<string, Set<string>>(Object.entries(externalSecrets).map(([n, keys]) => [n, new Set(keys)]));
+  // Keyed by name as client-node types a reference's (optional: Kubernetes defaults it to "").
+  const secretKeys = new Map<string | undefined, Set<string>>(Object.entries(externalSecrets).map(([n, keys]) => [n, new Set(keys)]));
   for (const s of of('Secret')) secretKeys.set(s.metadata.name, new Set([...Object.keys(s.data ?? {}), ...Object.keys(s.stringData ?? {})]));
-  const configMaps = new Map(of('ConfigMap').map((c) => [c.metadata.name, new Set(Object.keys(c.data ?? {}))]));
-  const selected = (selector: any) => pods.filter((p) => selects(selector, p.labels));
+  const configMaps = new Map<string | undefined, Set<string>>(of('ConfigMap').map((c) => [c.metadata.name, new Set(Object.keys(c.data ?? {}))]));
+  const selected = (selector: LabelSelector | undefined) => pods.filter((p) => selects(selector, p.labels));
 
   for (const { owner, labels, spec } of pods) {
     const where = id(owner);
     if (owner.kind !== 'Job' && !selects(owner.spec?.selector, labels)) problems.push(`${where}: spec.selector does not select its own pod template`);
     for (const container of containersOf(spec)) {
       const at = `${where} container ${container.name}`;
-      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'] as const) {
         const port = container[probe]?.httpGet?.port ?? container[probe]?.tcpSocket?.port;
-        if (typeof port === 'string' && !(container.ports ?? []).some((p: any) => p.name === port)) problems.push(`${at}: ${probe} port "${port}" names no port of the container`);
+        if (typeof port === 'string' && !(container.ports ?? []).some((p) => p.name === port)) problems.push(`${at}: ${probe} port "${port}" names no port of the container`);
       }
       const defined = new Set<string>();
       for (const env of container.env ?? []) {
@@ -244,8 +297,8 @@ export function referenceProblems(objects: K8sObject[], externalSecrets: Record<
       if (volume.secret && !secretKeys.has(volume.secret.secretName)) problems.push(`${where}: volume ${volume.name} mounts Secret ${volume.secret.secretName}, which does not exist`);
     }
     if (owner.kind === 'StatefulSet') {
-      const governing = of('Service').find((s) => s.metadata.name === owner.spec.serviceName);
-      if (!governing) problems.push(`${where}: serviceName ${owner.spec.serviceName} names no Service`);
+      const governing = of('Service').find((s) => s.metadata.name === owner.spec!.serviceName);
+      if (!governing) problems.push(`${where}: serviceName ${owner.spec!.serviceName} names no Service`);
       else if (governing.spec?.clusterIP !== 'None') problems.push(`${where}: its governing Service ${governing.metadata.name} is not headless`);
     }
   }
@@ -288,8 +341,8 @@ export function referenceProblems(objects: K8sObject[], externalSecrets: Record<
 
   const hpas = of('HorizontalPodAutoscaler');
   for (const hpa of hpas) {
-    const target = objects.find((o) => o.kind === hpa.spec.scaleTargetRef.kind && o.metadata.name === hpa.spec.scaleTargetRef.name);
-    if (!target) problems.push(`${id(hpa)}: scaleTargetRef ${hpa.spec.scaleTargetRef.kind}/${hpa.spec.scaleTargetRef.name} does not exist`);
+    const target = objects.find((o) => o.kind === hpa.spec!.scaleTargetRef.kind && o.metadata.name === hpa.spec!.scaleTargetRef.name);
+    if (!target) problems.push(`${id(hpa)}: scaleTargetRef ${hpa.spec!.scaleTargetRef.kind}/${hpa.spec!.scaleTargetRef.name} does not exist`);
     else if (target.spec?.replicas !== undefined) problems.push(`${id(target)}: sets spec.replicas while ${id(hpa)} manages it (every apply would reset the HPA's count)`);
   }
 
@@ -298,15 +351,15 @@ export function referenceProblems(objects: K8sObject[], externalSecrets: Record<
   // way KEDA resolves them: a Secret key that exists, or an env var of the target's container.
   const scaledObjects = of('ScaledObject');
   for (const scaled of scaledObjects) {
-    const ref = scaled.spec.scaleTargetRef;
+    const ref = scaled.spec!.scaleTargetRef;
     const target = objects.find((o) => o.kind === (ref.kind ?? 'Deployment') && o.metadata.name === ref.name);
     if (!target) {
       problems.push(`${id(scaled)}: scaleTargetRef ${ref.kind ?? 'Deployment'}/${ref.name} does not exist`);
       continue;
     }
     if (target.spec?.replicas !== undefined) problems.push(`${id(target)}: sets spec.replicas while ${id(scaled)} manages it (every apply would reset KEDA's count)`);
-    for (const hpa of hpas.filter((h) => h.spec.scaleTargetRef.name === ref.name)) problems.push(`${id(hpa)} and ${id(scaled)} both scale ${id(target)}`);
-    for (const trigger of scaled.spec.triggers ?? []) {
+    for (const hpa of hpas.filter((h) => h.spec!.scaleTargetRef.name === ref.name)) problems.push(`${id(hpa)} and ${id(scaled)} both scale ${id(target)}`);
+    for (const trigger of scaled.spec!.triggers ?? []) {
       const authRef = trigger.authenticationRef;
       if (!authRef) continue;
       const auth = objects.find((o) => o.kind === (authRef.kind ?? 'TriggerAuthentication') && o.metadata.name === authRef.name);
@@ -314,16 +367,16 @@ export function referenceProblems(objects: K8sObject[], externalSecrets: Record<
         problems.push(`${id(scaled)}: trigger ${trigger.type} uses ${authRef.kind ?? 'TriggerAuthentication'}/${authRef.name}, which does not exist`);
         continue;
       }
-      for (const ref of auth.spec.secretTargetRef ?? []) {
+      for (const ref of auth.spec!.secretTargetRef ?? []) {
         const keys = secretKeys.get(ref.name);
         if (!keys) problems.push(`${id(auth)}: ${ref.parameter} reads Secret ${ref.name}, which does not exist`);
         else if (!keys.has(ref.key)) problems.push(`${id(auth)}: ${ref.parameter} reads key ${ref.key}, which Secret ${ref.name} does not have`);
       }
-      for (const ref of auth.spec.env ?? []) {
-        const containers: any[] = target.spec.template.spec.containers ?? [];
+      for (const ref of auth.spec!.env ?? []) {
+        const containers: V1Container[] = target.spec!.template.spec.containers ?? [];
         const container = ref.containerName ? containers.find((c) => c.name === ref.containerName) : containers[0];
         if (!container) problems.push(`${id(auth)}: ${ref.parameter} reads container ${ref.containerName} of ${id(target)}, which it does not have`);
-        else if (!(container.env ?? []).some((e: any) => e.name === ref.name) && !(container.envFrom ?? []).some((f: any) => configMaps.get(f.configMapRef?.name)?.has(ref.name)))
+        else if (!(container.env ?? []).some((e) => e.name === ref.name) && !(container.envFrom ?? []).some((f) => configMaps.get(f.configMapRef?.name)?.has(ref.name)))
           problems.push(`${id(auth)}: ${ref.parameter} reads env ${ref.name}, which container ${container.name} of ${id(target)} does not define`);
       }
     }
@@ -336,11 +389,11 @@ export function referenceProblems(objects: K8sObject[], externalSecrets: Record<
       continue;
     }
     for (const target of targets) {
-      const hpa = hpas.find((h) => h.spec.scaleTargetRef.name === target.owner.metadata.name);
-      const scaled = scaledObjects.find((o) => o.spec.scaleTargetRef.name === target.owner.metadata.name);
+      const hpa = hpas.find((h) => h.spec!.scaleTargetRef.name === target.owner.metadata.name);
+      const scaled = scaledObjects.find((o) => o.spec!.scaleTargetRef.name === target.owner.metadata.name);
       // KEDA's floor defaults to 0.
-      const fewest: number = hpa ? hpa.spec.minReplicas ?? 1 : scaled ? scaled.spec.minReplicaCount ?? 0 : target.owner.spec?.replicas ?? 1;
-      const { maxUnavailable, minAvailable } = pdb.spec;
+      const fewest: number = hpa ? hpa.spec!.minReplicas ?? 1 : scaled ? scaled.spec!.minReplicaCount ?? 0 : target.owner.spec?.replicas ?? 1;
+      const { maxUnavailable, minAvailable } = pdb.spec!;
       const allowed =
         maxUnavailable !== undefined
           ? typeof maxUnavailable === 'number'
@@ -354,7 +407,7 @@ export function referenceProblems(objects: K8sObject[], externalSecrets: Record<
   for (const monitor of of('ServiceMonitor')) {
     const services = of('Service').filter((s) => selects(monitor.spec?.selector, s.metadata.labels ?? {}));
     for (const endpoint of monitor.spec?.endpoints ?? []) {
-      if (!services.some((s) => (s.spec?.ports ?? []).some((p: any) => p.name === endpoint.port))) problems.push(`${id(monitor)}: endpoint port "${endpoint.port}" is on no Service it selects`);
+      if (!services.some((s) => (s.spec?.ports ?? []).some((p) => p.name === endpoint.port))) problems.push(`${id(monitor)}: endpoint port "${endpoint.port}" is on no Service it selects`);
     }
   }
   return problems;

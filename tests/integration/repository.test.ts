@@ -5,6 +5,12 @@ import { describe, expect, it } from 'vitest';
 const path = (file: string) => fileURLToPath(new URL(`../../${file}`, import.meta.url));
 const read = (file: string) => readFileSync(path(file), 'utf8');
 const SERVICES = ['gateway', 'inventory', 'booking', 'enrollment', 'worker'];
+/** What these tests read of a docker-compose.yml service. */
+interface ComposeService {
+  deploy?: { replicas?: number };
+  command?: string[];
+  volumes?: string[];
+}
 
 /** Every TypeScript source of ours (tests included), as [path, text]; read once. */
 let cached: [string, string][] | undefined;
@@ -116,12 +122,12 @@ describe('the repository', () => {
   it('composes the same system as make run: every service replicated, migrated, scraped and graphed', async () => {
     const { parse } = await import('yaml');
     const { existsSync } = await import('node:fs');
-    const compose = parse(read('docker-compose.yml')) as { services: Record<string, any> };
+    const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> };
     for (const service of ['gateway', 'inventory', 'booking', 'enrollment', 'worker']) {
       expect(compose.services[service]?.deploy?.replicas, service).toBeGreaterThanOrEqual(2);
     }
     for (const service of ['inventory', 'booking', 'enrollment', 'worker']) {
-      expect(compose.services[`${service}-migrate`]?.command.join(' '), service).toMatch(/migrate\.js/);
+      expect(compose.services[`${service}-migrate`]?.command!.join(' '), service).toMatch(/migrate\.js/);
     }
     expect(read('deploy/postgres/init.sql')).toMatch(/cupo_enrollment/);
     // Every file compose mounts from the repository exists.

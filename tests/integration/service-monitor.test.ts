@@ -22,13 +22,28 @@ const prometheusTool = externalTool('prometheus');
 /** Without helm or prometheus the file is skipped, saying what would enable it. */
 const missing = lacking(helm, prometheusTool);
 
-const monitors = missing
+/** A ServiceMonitor endpoint, as far as the operator's scrape job reads it. */
+interface MonitorEndpoint {
+  port: string;
+  path?: string;
+  honorLabels?: boolean;
+  relabelings?: Record<string, unknown>[];
+}
+
+/** What these tests read of a rendered ServiceMonitor. */
+interface ServiceMonitor {
+  kind: string;
+  metadata: { name: string };
+  spec: { endpoints: MonitorEndpoint[] };
+}
+
+const monitors: ServiceMonitor[] = missing
   ? []
   : parseAllDocuments(
       execFileSync(helm.path!, ['template', 'cupo', join(ROOT, 'charts/cupo'), '--namespace', 'cupo', '-f', join(ROOT, 'charts/cupo/values-production.yaml')], { encoding: 'utf8' }),
     )
-      .map((d) => d.toJS())
-      .filter((o) => o?.kind === 'ServiceMonitor');
+      .map((d) => d.toJS() as ServiceMonitor | null)
+      .filter((o): o is ServiceMonitor => o?.kind === 'ServiceMonitor');
 const gatewayMonitor = monitors.find((m) => m.metadata.name === 'cupo-gateway');
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -36,7 +51,7 @@ const relabeling = (r: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(r).map(([k, v]) => [snake(k), k === 'action' ? String(v).toLowerCase() : v]));
 
 /** The operator's scrape job for one endpoint of a ServiceMonitor, on a static target. */
-function operatorJob(name: string, endpoint: any, target: string, kubernetesService: string) {
+function operatorJob(name: string, endpoint: MonitorEndpoint, target: string, kubernetesService: string) {
   const set = (label: string, value: string) => ({ target_label: label, replacement: value });
   return {
     job_name: name,
@@ -69,7 +84,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => metrics.listen(0, '127.0.0.1', resolve));
   const target = `127.0.0.1:${(metrics.address() as { port: number }).port}`;
 
-  const [endpoint] = gatewayMonitor.spec.endpoints;
+  const [endpoint] = gatewayMonitor!.spec.endpoints as [MonitorEndpoint];
   const config = {
     global: { scrape_interval: '1s' },
     scrape_configs: [
@@ -110,7 +125,7 @@ async function seriesLabels(): Promise<Record<string, Record<string, string>>> {
 describe.skipIf(missing)(titleNeeding('the rendered ServiceMonitor under Prometheus', helm, prometheusTool), () => {
   it('renders one per service, scraping the ops port', () => {
     expect(monitors.map((m) => m.metadata.name).sort()).toEqual(['cupo-booking', 'cupo-enrollment', 'cupo-gateway', 'cupo-inventory', 'cupo-worker']);
-    for (const monitor of monitors) expect(monitor.spec.endpoints.map((e: any) => e.port)).toEqual(['ops']);
+    for (const monitor of monitors) expect(monitor.spec.endpoints.map((e) => e.port)).toEqual(['ops']);
   });
 
   it('keeps the application’s `service` label, which dashboards and alerts group by, and the compose `job`', async () => {

@@ -152,12 +152,15 @@ describe('who may read what', () => {
   });
 });
 
+/** An item of one of the lists, as JSON: each list's test reads the one field that keys it. */
+type Item = Record<string, unknown>;
+
 /** Follows `Link: <…>; rel="next"` from `path` to the end; returns each page's items. */
-async function walk(path: string, persona: Persona, onPage?: (n: number) => Promise<void>): Promise<any[][]> {
-  const pages: any[][] = [];
+async function walk(path: string, persona: Persona, onPage?: (n: number) => Promise<void>): Promise<Item[][]> {
+  const pages: Item[][] = [];
   let next: string | undefined = path;
   while (next) {
-    const response = await api('GET', next, { token: tokens[persona] });
+    const response = await api<Item[]>('GET', next, { token: tokens[persona] });
     expect(response.status, `${next}: ${JSON.stringify(response.body)}`).toBe(200);
     expect(Array.isArray(response.body)).toBe(true);
     pages.push(response.body);
@@ -177,15 +180,15 @@ function nextLink(headers: Headers): string | undefined {
 }
 
 describe('lists, a page at a time', () => {
-  const lists: [path: string, persona: Persona, key: (item: any) => string][] = [
+  const lists: [path: string, persona: Persona, key: (item: Item) => string][] = [
     ['/api/rooms', 'anonymous', (r) => String(r.id)],
-    ['/api/terms', 'anonymous', (t) => t.code],
-    ['/api/sections', 'anonymous', (s) => s.code],
-    ['/api/sections?term=1-2025', 'anonymous', (s) => s.code],
-    ['/api/bookings', 'guest', (b) => b.id],
-    [`/api/students/${STUDENT}/enrollments`, 'student', (e) => e.id],
-    ['/api/admin/tasks?type=ingest', 'admin', (t) => t.id],
-    ['/api/ops/sagas', 'admin', (s) => s.saga_id],
+    ['/api/terms', 'anonymous', (t) => t.code as string],
+    ['/api/sections', 'anonymous', (s) => s.code as string],
+    ['/api/sections?term=1-2025', 'anonymous', (s) => s.code as string],
+    ['/api/bookings', 'guest', (b) => b.id as string],
+    [`/api/students/${STUDENT}/enrollments`, 'student', (e) => e.id as string],
+    ['/api/admin/tasks?type=ingest', 'admin', (t) => t.id as string],
+    ['/api/ops/sagas', 'admin', (s) => s.saga_id as string],
   ];
 
   beforeAll(async () => {
@@ -194,7 +197,7 @@ describe('lists, a page at a time', () => {
   });
 
   it.each(lists)('%s in pages of 2 adds up to the whole list, in its order', async (path, persona, key) => {
-    const whole = (await api('GET', `${path}${path.includes('?') ? '&' : '?'}limit=200`, { token: tokens[persona] })).body.map(key);
+    const whole = (await api<Item[]>('GET', `${path}${path.includes('?') ? '&' : '?'}limit=200`, { token: tokens[persona] })).body.map(key);
     expect(whole.length).toBeGreaterThanOrEqual(3);
     const pages = await walk(`${path}${path.includes('?') ? '&' : '?'}limit=2`, persona);
     expect(pages.length).toBe(Math.ceil(whole.length / 2));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { addDays } from '@cupo/contracts';
+import { addDays, type Booking, type NightAvailability } from '@cupo/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   apiClient,
@@ -239,19 +239,19 @@ describe('cancelling', () => {
       body: { room_id: room.id, check_in: day(1), check_out: day(4) },
     });
     expect(created.status).toBe(201);
-    const before = await api('GET', `/api/rooms/${room.id}/availability?from=${day(1)}&to=${day(4)}`);
-    expect(before.body.map((n: any) => n.available)).toEqual([0, 0, 0]);
+    const before = await api<NightAvailability[]>('GET', `/api/rooms/${room.id}/availability?from=${day(1)}&to=${day(4)}`);
+    expect(before.body.map((n) => n.available)).toEqual([0, 0, 0]);
 
     const cancelled = await api('POST', `/api/bookings/${created.body.id}/cancel`, { token: guest });
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({ id: created.body.id, status: 'cancelled' });
-    const after = await api('GET', `/api/rooms/${room.id}/availability?from=${day(1)}&to=${day(4)}`);
-    expect(after.body.map((n: any) => n.available)).toEqual([1, 1, 1]);
+    const after = await api<NightAvailability[]>('GET', `/api/rooms/${room.id}/availability?from=${day(1)}&to=${day(4)}`);
+    expect(after.body.map((n) => n.available)).toEqual([1, 1, 1]);
 
     const twice = await api('POST', `/api/bookings/${created.body.id}/cancel`, { token: guest });
     expect(twice.status).toBe(200);
-    const stillOne = await api('GET', `/api/rooms/${room.id}/availability?from=${day(1)}&to=${day(4)}`);
-    expect(stillOne.body.map((n: any) => n.available)).toEqual([1, 1, 1]);
+    const stillOne = await api<NightAvailability[]>('GET', `/api/rooms/${room.id}/availability?from=${day(1)}&to=${day(4)}`);
+    expect(stillOne.body.map((n) => n.available)).toEqual([1, 1, 1]);
     expect(invariantViolations(await nightStates(stack, room.id))).toEqual([]);
 
     const rebook = await api('POST', '/api/bookings', {
@@ -270,16 +270,16 @@ describe('reading bookings', () => {
     const second = await book('reader', { room_id: room.id, check_in: day(3), check_out: day(4) });
     await book('someone-else', { room_id: room.id, check_in: day(1), check_out: day(2) });
 
-    const mine = await api('GET', '/api/bookings', { token: guest });
+    const mine = await api<Booking[]>('GET', '/api/bookings', { token: guest });
     expect(mine.status).toBe(200);
-    expect(mine.body.map((b: any) => b.id)).toEqual([second.body.id, first.body.id]);
+    expect(mine.body.map((b) => b.id)).toEqual([second.body.id, first.body.id]);
 
     const one = await api('GET', `/api/bookings/${first.body.id}`, { token: guest });
     expect(one.body).toEqual(first.body);
 
     const admin = await token('root', 'admin');
-    const filtered = await api('GET', '/api/bookings?user_id=reader', { token: admin });
-    expect(filtered.body.map((b: any) => b.id)).toEqual([second.body.id, first.body.id]);
+    const filtered = await api<Booking[]>('GET', '/api/bookings?user_id=reader', { token: admin });
+    expect(filtered.body.map((b) => b.id)).toEqual([second.body.id, first.body.id]);
     const asAdmin = await api('GET', `/api/bookings/${first.body.id}`, { token: admin });
     expect(asAdmin.status).toBe(200);
   });

@@ -1,4 +1,5 @@
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
+import type { EnrollmentAccepted, EnrollmentRequestView } from '@cupo/contracts';
 import { stopProcess, type ServiceProcess } from '@cupo/stack';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -79,14 +80,14 @@ const queueState = (queue: string) =>
     () => undefined,
   );
 
-async function readiness(proc: ServiceProcess): Promise<{ status: number; body: any }> {
+async function readiness(proc: ServiceProcess): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`http://127.0.0.1:${proc.port}/readyz`);
   return { status: response.status, body: await response.json() };
 }
 
 /** Polls /readyz every 25 ms in the background; `stop()` returns what was seen. */
 function watchReadiness(proc: ServiceProcess) {
-  const seen: { status: number; body: any }[] = [];
+  const seen: { status: number; body: unknown }[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -103,8 +104,8 @@ function watchReadiness(proc: ServiceProcess) {
   };
 }
 
-async function enrollAndWait(student: string, section: string): Promise<any> {
-  const submitted = await api('POST', '/api/enrollments', {
+async function enrollAndWait(student: string, section: string): Promise<EnrollmentRequestView | undefined> {
+  const submitted = await api<EnrollmentAccepted>('POST', '/api/enrollments', {
     token: await token(student, 'student'),
     body: { term: '1-2025', sections: [section] },
   });

@@ -1,3 +1,4 @@
+import type { BookingRequestBody, EnrollmentRequestBody, QueryRequestBody } from '@cupo/contracts';
 import { startPrivateServers, tail, type PrivateServers, type ServiceName, type ServiceProcess } from '@cupo/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,6 +18,7 @@ import {
   token,
   waitForQueries,
   waitForTerminal,
+  type BreakersView,
   type RetriedCall,
   type TestStack,
 } from './support.js';
@@ -77,11 +79,19 @@ afterAll(async () => {
   await servers?.stop();
 }, 120_000);
 
-interface Operation {
-  kind: 'booking' | 'enrollment' | 'query';
-  label: string;
-  body: any;
-  call: RetriedCall;
+/** One logical operation of the load, the body it sent and what became of it. */
+type Operation = { label: string; call: RetriedCall<Answer> } & (
+  | { kind: 'booking'; body: BookingRequestBody }
+  | { kind: 'enrollment'; body: EnrollmentRequestBody }
+  | { kind: 'query'; body: QueryRequestBody }
+);
+
+/** What the answers are read for: a 201's booking id, a 202's request or query id, a refusal's code. */
+interface Answer {
+  id: string;
+  request_id: string;
+  query_id: string;
+  code?: string;
 }
 
 interface Fault {
@@ -184,7 +194,7 @@ describe('chaos: servers restarted and replicas killed under a mixed load', () =
         const body = { room_id: pick(rooms).id, check_in: day(from), check_out: day(from + 1 + Math.floor(Math.random() * 3)) };
         const key = `chaos-${i}-${n}`;
         const call = await retryUntilDefinite(
-          () => api('POST', '/api/bookings', { token: bearer, body, headers: { 'Idempotency-Key': key } }),
+          () => api<Answer>('POST', '/api/bookings', { token: bearer, body, headers: { 'Idempotency-Key': key } }),
           retryUntil,
         );
         operations.push({ kind: 'booking', label: `${user} key ${key}`, body, call });
@@ -199,7 +209,7 @@ describe('chaos: servers restarted and replicas killed under a mixed load', () =
         const body = { term: '1-2025', sections };
         const key = `chaos-enroll-${i}-${n}`;
         const call = await retryUntilDefinite(
-          () => api('POST', '/api/enrollments', { token: bearer, body, headers: { 'Idempotency-Key': key } }),
+          () => api<Answer>('POST', '/api/enrollments', { token: bearer, body, headers: { 'Idempotency-Key': key } }),
           retryUntil,
         );
         operations.push({ kind: 'enrollment', label: `${student} key ${key}`, body, call });
@@ -213,7 +223,7 @@ describe('chaos: servers restarted and replicas killed under a mixed load', () =
           { type: 'room_search', params: { from: day(2), to: day(4), min_available: 1 } },
           { type: 'section_roster', params: { section: pick(sectionCodes) } },
         ]);
-        const call = await retryUntilDefinite(() => api('POST', '/api/queries', { token: admin, body }), retryUntil);
+        const call = await retryUntilDefinite(() => api<Answer>('POST', '/api/queries', { token: admin, body }), retryUntil);
         operations.push({ kind: 'query', label: `query ${n} ${body.type}`, body, call });
         await sleep(100);
       }
@@ -386,11 +396,11 @@ describe('chaos: servers restarted and replicas killed under a mixed load', () =
     expect.soft(unready, 'live processes whose /readyz is not 200').toEqual([]);
     // Closed everywhere, and reported by every process of every service (its ops consumer attached) and the gateway.
     const reporting = 1 + ['inventory', 'booking', 'enrollment', 'worker'].reduce((sum, service) => sum + (liveReplicas[service] ?? 0), 0);
-    let breakers: any;
+    let breakers: BreakersView | undefined;
     let instances = new Set<string>();
     await eventually(async () => {
-      breakers = (await api('GET', '/api/ops/circuit-breakers', { token: admin })).body;
-      instances = new Set(Object.values<any>(breakers?.circuit_breakers ?? {}).flatMap((b) => b.instances.map((i: any) => i.instance)));
+      breakers = (await api<BreakersView>('GET', '/api/ops/circuit-breakers', { token: admin })).body;
+      instances = new Set(Object.values(breakers?.circuit_breakers ?? {}).flatMap((b) => b.instances.map((i) => i.instance)));
       return breakers?.overall_health === 'healthy' && instances.size === reporting;
     }, Math.min(left(), 15_000), 500);
     expect.soft(breakers?.overall_health, `circuit breakers: ${JSON.stringify(breakers)}`).toBe('healthy');

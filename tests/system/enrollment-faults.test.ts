@@ -8,6 +8,7 @@ import {
   startTestStack,
   token,
   waitForTerminal,
+  type BreakersView,
   type TestStack,
 } from './support.js';
 
@@ -168,8 +169,8 @@ describe('enrollment under faults', () => {
     expect(
       await eventually(async () => {
         await submitWhileDown();
-        const report = await api('GET', '/api/ops/circuit-breakers', { token: admin });
-        return report.body.circuit_breakers?.postgres?.instances.filter((i: any) => i.state === 'open').length === 2;
+        const report = await api<BreakersView>('GET', '/api/ops/circuit-breakers', { token: admin });
+        return report.body.circuit_breakers?.postgres?.instances.filter((i) => i.state === 'open').length === 2;
       }, 10_000, 50),
     ).toBe(true);
     const report = await api('GET', '/api/ops/circuit-breakers', { token: admin });
@@ -188,9 +189,9 @@ describe('enrollment under faults', () => {
     const restoredAt = Date.now();
     await expectAllSettled(accepted, codes, 20);
     console.log(`breakers open ${openedAfter} ms after the cut; queue settled ${Date.now() - restoredAt} ms after recovery`);
-    let after: any;
+    let after: BreakersView | undefined;
     const healthy = await eventually(async () => {
-      after = (await api('GET', '/api/ops/circuit-breakers', { token: admin })).body;
+      after = (await api<BreakersView>('GET', '/api/ops/circuit-breakers', { token: admin })).body;
       return after.overall_health === 'healthy';
     }, 10_000);
     expect(healthy, JSON.stringify(after)).toBe(true);

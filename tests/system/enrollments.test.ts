@@ -1,3 +1,4 @@
+import { type Enrollment, type EnrollmentRequestView, type SagaSummary, type Section } from '@cupo/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   apiClient,
@@ -6,6 +7,8 @@ import {
   startTestStack,
   token,
   waitForTerminal,
+  type ApiResponse,
+  type Problem,
   type TestStack,
 } from './support.js';
 
@@ -78,19 +81,19 @@ describe('course enrollment (2 enrollment replicas, real servers)', () => {
     expect(views).toHaveLength(40);
     const completed = views.filter((v) => v.status === 'completed');
     expect(completed).toHaveLength(7);
-    for (const view of completed) expect(view.sections.every((s: any) => s.status === 'enrolled')).toBe(true);
-    for (const view of views.filter((v) => v.status === 'failed')) expect(view.error.code).toBe('SECTION_FULL');
+    for (const view of completed) expect(view.sections.every((s) => s.status === 'enrolled')).toBe(true);
+    for (const view of views.filter((v) => v.status === 'failed')) expect(view.error!.code).toBe('SECTION_FULL');
     // Those who took T before S was refused were given T back.
-    const released = views.filter((v) => v.sections.some((s: any) => s.status === 'released'));
+    const released = views.filter((v) => v.sections.some((s) => s.status === 'released'));
     expect(released.length).toBeGreaterThan(0);
     const s = await api('GET', '/api/sections/SAGA-S');
     const t = await api('GET', '/api/sections/SAGA-T');
     expect(s.body.enrolled).toBe(7);
     expect(t.body.enrolled).toBe(7);
-    const compensated = await api('GET', '/api/ops/sagas?status=compensated', { token: admin });
+    const compensated = await api<SagaSummary[]>('GET', '/api/ops/sagas?status=compensated', { token: admin });
     expect(compensated.status).toBe(200);
     expect(compensated.body.length).toBe(released.length);
-    expect(compensated.body[0].steps.some((step: any) => step.status === 'compensated')).toBe(true);
+    expect(compensated.body[0]!.steps.some((step) => step.status === 'compensated')).toBe(true);
     expect(await enrollmentInvariantViolations(stack)).toEqual([]);
   });
 
@@ -109,16 +112,16 @@ describe('course enrollment (2 enrollment replicas, real servers)', () => {
     const [secondView] = [...(await waitForTerminal(api, [second.body.request_id], admin)).values()];
     expect(secondView.status).toBe('failed');
     expect(secondView.error.code).toBe('SCHEDULE_CONFLICT');
-    expect(secondView.sections.find((s: any) => s.code === 'G-PRG101-A').status).toBe('not_attempted');
+    expect(secondView!.sections.find((s) => s.code === 'G-PRG101-A')!.status).toBe('not_attempted');
 
     // A second section of a course already taken is ALREADY_ENROLLED.
     const again = await submit('RA0031', ['G-MAT101-B']);
     const [againView] = [...(await waitForTerminal(api, [again.body.request_id], admin)).values()];
     expect(againView.error.code).toBe('ALREADY_ENROLLED');
 
-    const mine = await api('GET', '/api/students/RA0031/enrollments?term=1-2025', { token: await token('RA0031', 'student') });
+    const mine = await api<Enrollment[]>('GET', '/api/students/RA0031/enrollments?term=1-2025', { token: await token('RA0031', 'student') });
     expect(mine.status).toBe(200);
-    expect(mine.body.map((e: any) => e.section)).toEqual(['G-MAT101-A']);
+    expect(mine.body.map((e) => e.section)).toEqual(['G-MAT101-A']);
     expect(await enrollmentInvariantViolations(stack)).toEqual([]);
   });
 
@@ -174,7 +177,7 @@ describe('course enrollment (2 enrollment replicas, real servers)', () => {
       (await stack.enrollmentDb<{ n: number }[]>`SELECT count(*)::int AS n FROM enrollment_requests`)[0]!.n;
     const before = await countRequests();
     const student = await token('RA0044', 'student');
-    const cases: [string, Promise<{ status: number; body: any }>, number, string][] = [
+    const cases: [string, Promise<ApiResponse<Problem | undefined>>, number, string][] = [
       ['no token', api('POST', '/api/enrollments', { body: { term: '1-2025', sections: ['G-PRG101-A'] } }), 401, 'UNAUTHORIZED'],
       ['a guest', api('POST', '/api/enrollments', { token: await token('g-1', 'guest'), body: { term: '1-2025', sections: ['G-PRG101-A'] } }), 403, 'FORBIDDEN'],
       ['no sections', api('POST', '/api/enrollments', { token: student, body: { term: '1-2025', sections: [] } }), 400, 'VALIDATION_FAILED'],
@@ -244,8 +247,8 @@ describe('course enrollment (2 enrollment replicas, real servers)', () => {
 
     const terms = await api('GET', '/api/terms');
     expect(terms.body).toContainEqual({ code: '1-2025', name: expect.any(String), open: true });
-    const sections = await api('GET', '/api/sections?term=1-2025');
-    expect(sections.body.find((s: any) => s.code === 'G-ELC108-E')).toMatchObject({
+    const sections = await api<Section[]>('GET', '/api/sections?term=1-2025');
+    expect(sections.body.find((s) => s.code === 'G-ELC108-E')).toMatchObject({
       capacity: 1,
       course: 'ELC108',
       course_name: 'Electronics I',
@@ -256,7 +259,7 @@ describe('course enrollment (2 enrollment replicas, real servers)', () => {
 
   it('lists a student’s own requests, the open ones while they are in progress, a page at a time', async () => {
     const student = await token('RA0045', 'student');
-    const list = (query: string, as = student) => api('GET', `/api/enrollments/requests${query}`, { token: as });
+    const list = (query: string, as = student) => api<EnrollmentRequestView[]>('GET', `/api/enrollments/requests${query}`, { token: as });
     // The saga takes the student's row lock before each seat: holding it keeps the request open.
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
@@ -288,7 +291,7 @@ describe('course enrollment (2 enrollment replicas, real servers)', () => {
     await waitForTerminal(api, [second.body.request_id], admin);
 
     const page1 = await list('?limit=1');
-    expect(page1.body.map((r: any) => r.request_id)).toEqual([second.body.request_id]);
+    expect(page1.body.map((r) => r.request_id)).toEqual([second.body.request_id]);
     const next = /<([^>]+)>; rel="next"/.exec(page1.headers.get('link') ?? '')?.[1];
     expect(next).toMatch(/^\/api\/enrollments\/requests\?limit=1&cursor=/);
     const page2 = await api('GET', next!, { token: student });

@@ -15,7 +15,36 @@ import { daysFromToday, isoDateOf } from '@cupo/contracts';
  * `resolve` turns a plan into a concrete request against the pools as they are then.
  */
 
-export type Schema = Record<string, any>;
+/** A JSON Schema of openapi.yaml, `$ref`s inlined: the keywords the fuzzer reads. */
+export interface Schema {
+  type?: string | string[];
+  const?: unknown;
+  enum?: unknown[];
+  oneOf?: Schema[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  additionalProperties?: boolean | Schema;
+  items?: Schema;
+  minItems?: number;
+  maxItems?: number;
+  uniqueItems?: boolean;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  format?: string;
+}
+
+/** openapi.yaml as parsed: read only through `operationsOf`, which inlines its `$ref`s. */
+export type OpenApiDocument = Record<string, unknown>;
+
+/** One operation of the document, `$ref`s inlined. */
+interface OpenApiOperation {
+  parameters?: Param[];
+  requestBody?: { required?: boolean; content?: Record<string, { schema: Schema }> };
+  security?: unknown[];
+}
 
 interface Param {
   name: string;
@@ -37,21 +66,22 @@ export interface Operation {
 // --- openapi.yaml -----------------------------------------------------------------------
 
 /** Every operation under /api, with `$ref`s inlined (siblings of a `$ref` win, as in OpenAPI 3.1). */
-export function operationsOf(document: Schema): Operation[] {
-  const resolve = (node: unknown): any => {
+export function operationsOf(document: OpenApiDocument): Operation[] {
+  type Node = Record<string, unknown>;
+  const resolve = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(resolve);
     if (!node || typeof node !== 'object') return node;
-    const { $ref, ...rest } = node as Schema;
-    const base = $ref ? resolve(($ref as string).slice(2).split('/').reduce((n: any, k: string) => n[k], document)) : {};
-    return { ...base, ...Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, resolve(v)])) };
+    const { $ref, ...rest } = node as Node;
+    const base = $ref ? resolve(($ref as string).slice(2).split('/').reduce<unknown>((n, k: string) => (n as Node)[k], document)) : {};
+    return { ...(base as Node), ...Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, resolve(v)])) };
   };
   const operations: Operation[] = [];
-  for (const [path, item] of Object.entries(document.paths as Schema)) {
+  for (const [path, item] of Object.entries(document.paths as Record<string, Node>)) {
     if (!path.startsWith('/api/')) continue;
     for (const method of ['get', 'post', 'put', 'delete']) {
       const op = item[method];
       if (!op) continue;
-      const resolved = resolve(op);
+      const resolved = resolve(op) as OpenApiOperation;
       const json = resolved.requestBody?.content?.['application/json'];
       const security = resolved.security ?? document.security;
       operations.push({
@@ -59,7 +89,7 @@ export function operationsOf(document: Schema): Operation[] {
         method: method.toUpperCase(),
         path,
         params: (resolved.parameters ?? []) as Param[],
-        ...(json ? { body: { schema: json.schema, required: resolved.requestBody.required === true } } : {}),
+        ...(json ? { body: { schema: json.schema, required: resolved.requestBody!.required === true } } : {}),
         secured: Array.isArray(security) && security.length > 0,
         adminOnly: /^\/api\/(admin|ops)\//.test(path),
       });
@@ -222,19 +252,19 @@ type JsonPath = (string | number)[];
 function fieldsOf(value: unknown, schema: Schema, at: JsonPath = []): { path: JsonPath; schema: Schema }[] {
   const found: { path: JsonPath; schema: Schema }[] = [];
   if (schema.oneOf && value && typeof value === 'object') {
-    const branch = (schema.oneOf as Schema[]).find((s) => s.properties?.type?.const === (value as Schema).type);
+    const branch = (schema.oneOf as Schema[]).find((s) => s.properties?.type?.const === (value as Record<string, unknown>).type);
     return branch ? fieldsOf(value, branch, at) : found;
   }
   if (Array.isArray(value) && schema.items) {
     value.forEach((item, i) => {
-      found.push({ path: [...at, i], schema: schema.items });
-      found.push(...fieldsOf(item, schema.items, [...at, i]));
+      found.push({ path: [...at, i], schema: schema.items! });
+      found.push(...fieldsOf(item, schema.items!, [...at, i]));
     });
   } else if (value && typeof value === 'object' && !('$pool' in value) && !('$day' in value) && schema.properties) {
     for (const [name, prop] of Object.entries(schema.properties as Record<string, Schema>)) {
-      if (name in (value as Schema)) {
+      if (name in (value as Record<string, unknown>)) {
         found.push({ path: [...at, name], schema: prop });
-        found.push(...fieldsOf((value as Schema)[name], prop, [...at, name]));
+        found.push(...fieldsOf((value as Record<string, unknown>)[name], prop, [...at, name]));
       }
     }
   }
@@ -243,12 +273,12 @@ function fieldsOf(value: unknown, schema: Schema, at: JsonPath = []): { path: Js
 
 function objectsOf(value: unknown, schema: Schema, at: JsonPath = []): { path: JsonPath; schema: Schema }[] {
   const here = schema.oneOf && value && typeof value === 'object'
-    ? (schema.oneOf as Schema[]).find((s) => s.properties?.type?.const === (value as Schema).type)
+    ? (schema.oneOf as Schema[]).find((s) => s.properties?.type?.const === (value as Record<string, unknown>).type)
     : schema;
   if (!here) return [];
   const found = here.type === 'object' && value && typeof value === 'object' && !Array.isArray(value) ? [{ path: at, schema: here }] : [];
   for (const field of fieldsOf(value, here, at)) {
-    const v = field.path.reduce((n: any, k) => n?.[k], { root: value }.root);
+    const v = field.path.reduce<unknown>((n, k) => (n as Record<string | number, unknown> | undefined)?.[k], { root: value }.root);
     if (field.schema.type === 'object' && v && typeof v === 'object' && !('$pool' in v) && !('$day' in v)) found.push({ path: field.path, schema: field.schema });
   }
   return found;
@@ -256,7 +286,7 @@ function objectsOf(value: unknown, schema: Schema, at: JsonPath = []): { path: J
 
 function setAt(value: unknown, path: JsonPath, replacement: unknown, remove = false): unknown {
   if (path.length === 0) return replacement;
-  const copy: any = Array.isArray(value) ? [...value] : { ...(value as object) };
+  const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<string | number, unknown>;
   const [head, ...rest] = path;
   if (rest.length === 0) {
     if (remove) delete copy[head!];
@@ -425,7 +455,7 @@ export function planArbitrary(op: Operation): fc.Arbitrary<Plan> {
               const past = s.maxLength !== undefined ? 'x'.repeat(s.maxLength + 1)
                 : s.maxItems !== undefined ? Array.from({ length: s.maxItems + 1 }, (_, i) => `X${i}`)
                 : s.maximum !== undefined ? s.maximum + 1
-                : s.minimum - 1;
+                : s.minimum! - 1;
               return refuse(`body ${f.path.join('.')} past its bound`, { body: { kind: 'json', value: setAt(value, f.path, past) } });
             }),
           );

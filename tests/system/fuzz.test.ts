@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
 import { parse } from 'yaml';
+import type { Booking, Enrollment, EnrollmentAccepted, QueryAccepted, Room, Section, Student, Term } from '@cupo/contracts';
 import { signToken } from '@cupo/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isoDay, operationsOf, planArbitrary, type Operation, type Plan, type PoolName, type Role } from './fuzz-requests.js';
@@ -15,6 +16,7 @@ import {
   nightStates,
   reservationMismatches,
   startTestStack,
+  type Problem,
   type TestStack,
 } from './support.js';
 
@@ -64,10 +66,10 @@ const pools: Record<PoolName, (string | number | Owned)[]> = {
 
 beforeAll(async () => {
   stack = await startTestStack('fuzz', { replicas: { inventory: 1, booking: 2, enrollment: 1, worker: 1 } });
-  const get = async (path: string) => (await fetch(`${stack.gatewayUrl}${path}`)).json() as Promise<any[]>;
-  pools.rooms.push(...(await get('/api/rooms')).map((r) => r.id));
-  pools.sections.push(...(await get('/api/sections')).map((s) => s.code), 'NOPE-1');
-  pools.terms.push(...(await get('/api/terms')).map((t) => t.code), '9-1999');
+  const get = async <T>(path: string) => (await fetch(`${stack.gatewayUrl}${path}`)).json() as Promise<T[]>;
+  pools.rooms.push(...(await get<Room>('/api/rooms')).map((r) => r.id));
+  pools.sections.push(...(await get<Section>('/api/sections')).map((s) => s.code), 'NOPE-1');
+  pools.terms.push(...(await get<Term>('/api/terms')).map((t) => t.code), '9-1999');
   pools.users.push(...subjects('guest'), ...subjects('student'), 'someone-else');
 });
 
@@ -192,34 +194,35 @@ function encode(sent: Sent): { body?: Buffer | string; headers: Record<string, s
 }
 
 /** Learns ids from successful answers, so later plans reach what earlier ones created. */
-function remember(op: Operation, sent: Sent, status: number, body: any): void {
+function remember(op: Operation, sent: Sent, status: number, body: unknown): void {
   if (status >= 300 || !body) return;
   const owner = sent.sub ?? '';
+  // A 2xx answer is the operation's contract type (the contract tests hold the gateway to it).
   switch (op.key) {
     case 'POST /api/admin/rooms':
-      pools.rooms.push(body.id);
+      pools.rooms.push((body as Room).id);
       break;
     case 'POST /api/bookings':
     case 'POST /api/bookings/confirm':
-      pools.bookings.push({ id: body.id, owner: body.user_id });
+      pools.bookings.push({ id: (body as Booking).id, owner: (body as Booking).user_id });
       break;
     case 'POST /api/enrollments':
-      pools.requests.push({ id: body.request_id, owner });
+      pools.requests.push({ id: (body as EnrollmentAccepted).request_id, owner });
       break;
     case 'GET /api/students/{id}/enrollments':
-      for (const e of body) pools.enrollments.push({ id: e.id, owner: e.student_id });
+      for (const e of body as Enrollment[]) pools.enrollments.push({ id: e.id, owner: e.student_id });
       break;
     case 'POST /api/queries':
-      pools.queries.push({ id: body.query_id, owner });
+      pools.queries.push({ id: (body as QueryAccepted).query_id, owner });
       break;
     case 'POST /api/admin/onboarding/ingest':
-      pools.tasks.push(body.task_id);
+      pools.tasks.push((body as { task_id: string }).task_id);
       break;
     case 'POST /api/admin/sections':
-      pools.sections.push(body.code);
+      pools.sections.push((body as Section).code);
       break;
     case 'POST /api/admin/students':
-      pools.students.push(body.id);
+      pools.students.push((body as Student).id);
       break;
   }
 }
@@ -243,7 +246,8 @@ async function exercise(plan: Plan): Promise<string[]> {
     return [`${summary(sent)}: no answer (${String((error as Error).cause ?? error)})`];
   }
   const text = await response.text();
-  let parsed: any;
+  // Read as a problem whose every field is checked below before it is trusted (a 2xx is remembered as its own type).
+  let parsed: Partial<Problem> | undefined;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {

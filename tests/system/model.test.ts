@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import postgres from 'postgres';
-import { nightsBetween } from '@cupo/contracts';
+import { nightsBetween, type Enrollment, type OccupancyRow } from '@cupo/contracts';
 import { startPrivateServers, tail, TcpProxy, type PrivateServers, type ServiceName, type ServiceProcess } from '@cupo/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -341,7 +341,7 @@ class Enroll implements Command {
     if (!shouldComplete) return;
     const list = await answered(`enrollments of ${student}`, () => real.api('GET', `/api/students/${student}/enrollments?term=1-2025`, { token: t }));
     for (const code of codes) {
-      const enrollment = (list.body as any[]).find((e) => e.section === code);
+      const enrollment = (list.body as Enrollment[]).find((e) => e.section === code);
       if (!enrollment) throw new Error(`${student} completed ${code} but does not list it: ${describeAnswer(list)}`);
       mine.set(code, enrollment.id);
     }
@@ -376,7 +376,7 @@ class Report implements Command {
     const view = (await waitForQueries(real.api, [r.body.query_id], admin, 30_000)).get(r.body.query_id);
     if (view?.status !== 'completed') throw new Error(`report ${r.body.query_id} did not complete within 30 s: ${JSON.stringify(view)}`);
     for (const roomId of m.rooms) {
-      const row = view.result.rooms.find((x: any) => x.room_id === roomId);
+      const row = (view.result.rooms as OccupancyRow[]).find((x) => x.room_id === roomId);
       const expected = [...m.bookings.values()]
         .filter((b) => b.status === 'confirmed' && b.body.room_id === roomId)
         .reduce((sum, b) => sum + b.nights.filter((n) => n >= day(1) && n < day(8)).length, 0);

@@ -65,8 +65,8 @@ async function query(expr: string): Promise<unknown[]> {
 describe.skipIf(lacking(prometheusBinary))(titleNeeding('Prometheus with the repository’s configuration', prometheusBinary), () => {
   it('scrapes every replica of every service', async () => {
     const targets = async () => {
-      const body = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as any;
-      return body.data.activeTargets as { labels: { job: string }; health: string }[];
+      const body = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: { job: string }; health: string }[] } };
+      return body.data.activeTargets;
     };
     expect(await eventually(async () => (await targets()).filter((t) => t.health === 'up').length === 9, 20_000)).toBe(true);
     const byJob = (await targets()).reduce<Record<string, number>>((acc, t) => ({ ...acc, [t.labels.job]: (acc[t.labels.job] ?? 0) + 1 }), {});
@@ -90,9 +90,9 @@ describe.skipIf(lacking(prometheusBinary))(titleNeeding('Prometheus with the rep
   });
 
   it('loads the alert rules', async () => {
-    const body = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as any;
-    const rules = body.data.groups.flatMap((g: any) => g.rules);
-    expect(rules.map((r: any) => r.name).sort()).toEqual([
+    const body = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; health: string }[] }[] } };
+    const rules = body.data.groups.flatMap((g) => g.rules);
+    expect(rules.map((r) => r.name).sort()).toEqual([
       'CupoBookingLatencyHigh',
       'CupoCircuitBreakerOpen',
       'CupoDeadLetterQueueNotEmpty',
@@ -100,7 +100,7 @@ describe.skipIf(lacking(prometheusBinary))(titleNeeding('Prometheus with the rep
       'CupoErrorRatioHigh',
       'CupoTargetDown',
     ]);
-    expect(rules.every((r: any) => r.health !== 'err')).toBe(true);
+    expect(rules.every((r) => r.health !== 'err')).toBe(true);
   });
 
   it('answers every dashboard panel’s query with data after a short load', async () => {

@@ -1,3 +1,4 @@
+import type { Task } from '@cupo/contracts';
 import { closeConnections, defaultUrls, stopProcess, TcpProxy, type ServiceProcess } from '@cupo/stack';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, eventually, startTestStack, token, type TestStack } from './support.js';
@@ -93,13 +94,13 @@ async function ingest(list: { id: string }[]): Promise<string> {
   return batchId!;
 }
 
-async function settled(batchId: string, timeoutMs = 60_000): Promise<{ batch: any; workflows: any[] }> {
-  let batch: any;
+async function settled(batchId: string, timeoutMs = 60_000): Promise<{ batch: Task; workflows: Task[] }> {
+  let batch!: Task;
   await eventually(async () => {
-    batch = (await api('GET', `/api/admin/tasks/${batchId}`, { token: admin })).body;
+    batch = (await api<Task>('GET', `/api/admin/tasks/${batchId}`, { token: admin })).body;
     return batch.status === 'completed' || batch.status === 'failed';
   }, timeoutMs, 100);
-  const workflows = (await api('GET', `/api/admin/tasks?type=workflow&parent_id=${batchId}`, { token: admin })).body;
+  const workflows = (await api<Task[]>('GET', `/api/admin/tasks?type=workflow&parent_id=${batchId}`, { token: admin })).body;
   return { batch, workflows };
 }
 

@@ -1,3 +1,4 @@
+import type { IngestProgress, Task } from '@cupo/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, eventually, startTestStack, token, type TestStack } from './support.js';
 
@@ -51,22 +52,22 @@ const calls = async (url: string): Promise<Call[]> => (await fetch(`${url}/_call
 const configure = (url: string, body: unknown) =>
   fetch(`${url}/_config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-async function ingestAndWait(body: unknown): Promise<{ ingest: any; batches: any[]; workflows: any[] }> {
+async function ingestAndWait(body: unknown): Promise<{ ingest: Task; batches: Task[]; workflows: Task[] }> {
   const accepted = await api('POST', '/api/admin/onboarding/ingest', { token: admin, body });
   expect(accepted.status).toBe(202);
   const id = accepted.body.task_id;
-  let ingest: any;
+  let ingest!: Task;
   await eventually(async () => {
-    ingest = (await api('GET', `/api/admin/tasks/${id}`, { token: admin })).body;
+    ingest = (await api<Task>('GET', `/api/admin/tasks/${id}`, { token: admin })).body;
     return ingest.status === 'completed' || ingest.status === 'failed';
   }, 30_000);
-  let batches: any[] = [];
+  let batches: Task[] = [];
   await eventually(async () => {
-    batches = (await api('GET', `/api/admin/tasks?type=batch&parent_id=${id}`, { token: admin })).body;
+    batches = (await api<Task[]>('GET', `/api/admin/tasks?type=batch&parent_id=${id}`, { token: admin })).body;
     return batches.every((b) => b.status === 'completed' || b.status === 'failed');
   }, 60_000);
   const workflows = (
-    await Promise.all(batches.map(async (b) => (await api('GET', `/api/admin/tasks?type=workflow&parent_id=${b.id}`, { token: admin })).body))
+    await Promise.all(batches.map(async (b) => (await api<Task[]>('GET', `/api/admin/tasks?type=workflow&parent_id=${b.id}`, { token: admin })).body))
   ).flat();
   return { ingest, batches, workflows };
 }
@@ -98,7 +99,7 @@ describe('student onboarding (2 worker replicas, real provider stand-ins)', () =
     expect(workflows.every((w) => w.status === 'completed')).toBe(true);
     const one = workflows.find((w) => w.student_id === 'NEW7');
     expect(one.details.user_principal_name).toBe('new7@students.cupo.test');
-    expect(one.details.steps.map((s: any) => s.name)).toEqual(['directory_account', 'lms_enrolment', 'welcome_email']);
+    expect((one!.details.steps as { name: string }[]).map((s) => s.name)).toEqual(['directory_account', 'lms_enrolment', 'welcome_email']);
 
     const { graph, moodle, smtpAdmin } = stack.providers!;
     const graphCalls = (await calls(graph)).filter((c) => c.subject?.startsWith('new'));
@@ -132,7 +133,7 @@ describe('student onboarding (2 worker replicas, real provider stand-ins)', () =
 
   it('tells an ingest’s progress in one request: onboarding until its last workflow ends, then what became of each', async () => {
     await configure(stack.providers!.graph, { latencyMs: 400 });
-    let progress: any;
+    let progress!: IngestProgress;
     try {
       const accepted = await api('POST', '/api/admin/onboarding/ingest', {
         token: admin,
@@ -142,7 +143,7 @@ describe('student onboarding (2 worker replicas, real provider stand-ins)', () =
       // The ingest task completes once it has planned its batch; the work under it has not.
       expect(
         await eventually(async () => {
-          progress = (await api('GET', url, { token: admin })).body;
+          progress = (await api<IngestProgress>('GET', url, { token: admin })).body;
           return progress.phase === 'onboarding';
         }, 20_000, 20),
       ).toBe(true);
@@ -150,7 +151,7 @@ describe('student onboarding (2 worker replicas, real provider stand-ins)', () =
       expect(progress).toMatchObject({ received: 6, new: 5, source: 'request', finished_at: null, batches: { total: 1 } });
       expect(progress.workflows.total).toBe(5);
       expect(progress.workflows.completed + progress.workflows.failed).toBeLessThan(5);
-      expect(await eventually(async () => (progress = (await api('GET', url, { token: admin })).body).phase === 'finished', 30_000)).toBe(true);
+      expect(await eventually(async () => (progress = (await api<IngestProgress>('GET', url, { token: admin })).body).phase === 'finished', 30_000)).toBe(true);
     } finally {
       await configure(stack.providers!.graph, { latencyMs: 0 });
     }
@@ -212,13 +213,13 @@ describe('student onboarding (2 worker replicas, real provider stand-ins)', () =
     await configure(stack.providers!.graph, { latencyMs: 0 });
     await stack.startReplica('worker');
     await stack.startReplica('worker');
-    let batches: any[] = [];
+    let batches: Task[] = [];
     await eventually(async () => {
-      batches = (await api('GET', `/api/admin/tasks?type=batch&parent_id=${accepted.body.task_id}`, { token: admin })).body;
-      return batches.length === 1 && batches[0].status === 'completed';
+      batches = (await api<Task[]>('GET', `/api/admin/tasks?type=batch&parent_id=${accepted.body.task_id}`, { token: admin })).body;
+      return batches.length === 1 && batches[0]!.status === 'completed';
     }, 60_000);
-    const workflows = (await api('GET', `/api/admin/tasks?type=workflow&parent_id=${batches[0].id}`, { token: admin })).body;
-    expect(workflows.filter((w: any) => w.status === 'completed')).toHaveLength(20);
+    const workflows = (await api<Task[]>('GET', `/api/admin/tasks?type=workflow&parent_id=${batches[0]!.id}`, { token: admin })).body;
+    expect(workflows.filter((w) => w.status === 'completed')).toHaveLength(20);
     const created = (await calls(stack.providers!.graph)).filter((c) => c.op === 'users.create' && c.status === 201 && c.subject?.startsWith('kill'));
     expect(new Set(created.map((c) => c.subject)).size).toBe(created.length);
     const lmsCreated = (await calls(stack.providers!.moodle)).filter((c) => c.op === 'core_user_create_users' && c.status === 200 && c.subject?.startsWith('kill'));

@@ -1,6 +1,7 @@
+import type { QueryAccepted } from '@cupo/contracts';
 import { defaultUrls, queueMessages, stopProcess } from '@cupo/stack';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, createRoom, day, eventually, startTestStack, token, type TestStack } from './support.js';
+import { apiClient, createRoom, day, eventually, startTestStack, token, type ReportView, type TestStack } from './support.js';
 
 /** Asynchronous queries through the gateway, computed by 2 worker replicas from the owners' data. */
 let stack: TestStack;
@@ -22,10 +23,10 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function waitForAnswer(id: string, who = admin): Promise<any> {
-  let view: any;
+async function waitForAnswer(id: string, who = admin): Promise<ReportView> {
+  let view!: ReportView;
   await eventually(async () => {
-    view = (await api('GET', `/api/queries/${id}`, { token: who })).body;
+    view = (await api<ReportView>('GET', `/api/queries/${id}`, { token: who })).body;
     return view.status !== 'pending';
   }, 30_000, 100);
   return view;
@@ -69,21 +70,21 @@ describe('asynchronous queries (2 worker replicas)', () => {
     const guest = await token('q-booker', 'guest');
     const booked = await api('POST', '/api/bookings', { token: guest, body: { room_id: room.id, check_in: day(3), check_out: day(5) } });
     expect(booked.status).toBe(201);
-    const ask = async (body: unknown) => waitForAnswer((await api('POST', '/api/queries', { token: admin, body })).body.query_id);
+    const ask = async (body: unknown) => waitForAnswer((await api<QueryAccepted>('POST', '/api/queries', { token: admin, body })).body.query_id);
 
     const occupancy = await ask({ type: 'occupancy_report', params: { from: day(3), to: day(5) } });
-    const row = occupancy.result.rooms.find((r: any) => r.room_id === room.id);
+    const row = occupancy.result.rooms.find((r) => r.room_id === room.id);
     expect(row).toMatchObject({ room_nights: 4, sold: 2, occupancy: 0.5 });
 
     const search = await ask({ type: 'room_search', params: { from: day(3), to: day(5), min_available: 2 } });
-    expect(search.result.rooms.some((r: any) => r.room_id === room.id)).toBe(false);
+    expect(search.result.rooms.some((r) => r.room_id === room.id)).toBe(false);
     const search1 = await ask({ type: 'room_search', params: { from: day(3), to: day(5), min_available: 1 } });
-    expect(search1.result.rooms.find((r: any) => r.room_id === room.id)).toMatchObject({ min_available: 1 });
+    expect(search1.result.rooms.find((r) => r.room_id === room.id)).toMatchObject({ min_available: 1 });
 
     const enrolled = await api('POST', '/api/enrollments', { token: await token('RA0007', 'student'), body: { term: '1-2025', sections: ['G-PRG101-A'] } });
     await eventually(async () => (await api('GET', `/api/enrollments/requests/${enrolled.body.request_id}`, { token: admin })).body.status === 'completed');
     const roster = await ask({ type: 'section_roster', params: { section: 'G-PRG101-A' } });
-    expect(roster.result.students.map((s: any) => s.student_id)).toContain('RA0007');
+    expect(roster.result.students.map((s) => s.student_id)).toContain('RA0007');
 
     const missing = await ask({ type: 'section_roster', params: { section: 'NOPE-9' } });
     expect(missing).toMatchObject({ status: 'failed', error: { code: 'SECTION_NOT_FOUND' } });

@@ -2,7 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { daysFromToday } from '@cupo/contracts';
+import {
+  daysFromToday,
+  type BreakerReport,
+  type EnrollmentRequestView,
+  type OccupancyRow,
+  type QueryView,
+  type Room,
+  type RoomSearchRow,
+  type RosterEntry,
+} from '@cupo/contracts';
 import { defaultUrls, signToken, startStack, type PrivateRabbitMQ, type Stack, type StackOptions } from '@cupo/stack';
 
 /** A namespace unique to this run and file: databases, vhost and Redis keys hang off it. */
@@ -69,16 +78,43 @@ export async function startTestStack(
   };
 }
 
-export interface ApiResponse<T = any> {
+/**
+ * One answer of the API. The body is JSON parsed as it came, not validated: `T` is what the
+ * caller expects to read from it (a contract's response type, or a local shape), `unknown` when
+ * it names none.
+ */
+export interface ApiResponse<T = unknown> {
   status: number;
   headers: Headers;
   body: T;
   ms: number;
 }
 
+/**
+ * A query's view with its result as the worker's reports fill it in (the contract leaves it
+ * unknown): `rooms` for occupancy_report and room_search, `students` for section_roster.
+ */
+export type ReportView = Omit<QueryView, 'result'> & { result: { rooms: (OccupancyRow | RoomSearchRow)[]; students: RosterEntry[] } };
+
+/** `GET /api/ops/circuit-breakers`: each breaker name merged across the processes that have it. */
+export interface BreakersView {
+  circuit_breakers: Record<string, BreakerReport & { instances: ({ service: string; instance: string } & BreakerReport)[] }>;
+  overall_health: 'healthy' | 'degraded';
+  degraded_services: string[];
+}
+
+/** An error answer (application/problem+json), as CONTRACT.md describes it. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+}
+
 /** A thin client for the public API, as an outside tester would use it. */
 export function apiClient(baseUrl: string) {
-  return async function api<T = any>(
+  return async function api<T = unknown>(
     method: string,
     path: string,
     options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
@@ -115,7 +151,7 @@ export async function createRoom(
   room: { name: string; type?: string; total_quantity: number; open_days?: number },
 ): Promise<{ id: number }> {
   const admin = await token('admin-tests', 'admin');
-  const response = await api('POST', '/api/admin/rooms', {
+  const response = await api<Room>('POST', '/api/admin/rooms', {
     token: admin,
     body: { type: 'test', open_days: 30, ...room },
   });
@@ -235,13 +271,13 @@ export async function waitForTerminal(
   requestIds: string[],
   adminToken: string,
   timeoutMs = 30_000,
-): Promise<Map<string, any>> {
-  const done = new Map<string, any>();
+): Promise<Map<string, EnrollmentRequestView>> {
+  const done = new Map<string, EnrollmentRequestView>();
   const deadline = Date.now() + timeoutMs;
   while (done.size < requestIds.length && Date.now() < deadline) {
     const pending = requestIds.filter((id) => !done.has(id));
     const views = await Promise.all(
-      pending.map((id) => api('GET', `/api/enrollments/requests/${id}`, { token: adminToken })),
+      pending.map((id) => api<EnrollmentRequestView>('GET', `/api/enrollments/requests/${id}`, { token: adminToken })),
     );
     views.forEach((view, i) => {
       if (view.status === 200 && (view.body.status === 'completed' || view.body.status === 'failed')) {
@@ -262,6 +298,9 @@ export async function createSection(
   if (response.status !== 201) throw new Error(`section creation failed: ${response.status} ${JSON.stringify(response.body)}`);
 }
 
+/** An RPC reply as it comes off the bus: the result is the command's reply, read as the caller expects. */
+export type RpcReply<R = unknown> = { ok: true; result: R } | { ok: false; error: { code: string; detail: string } };
+
 /**
  * Sends one RPC command straight onto the bus, as another service (or a redelivery) would:
  * for tests that must send the very same command twice, which the gateway never does.
@@ -271,20 +310,20 @@ export async function rpcCall(
   command: string,
   payload: unknown,
   timeoutMs = 10_000,
-): Promise<{ ok: true; result: any } | { ok: false; error: { code: string; detail: string } }> {
+): Promise<RpcReply> {
   const amqp = await import('amqplib');
   const connection = await amqp.connect(stack.amqpUrl);
   try {
     const channel = await connection.createChannel();
     const correlationId = randomBytes(8).toString('hex');
-    const reply = new Promise<any>((resolve, reject) => {
+    const reply = new Promise<RpcReply>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no reply to ${command} within ${timeoutMs} ms`)), timeoutMs);
       void channel.consume(
         'amq.rabbitmq.reply-to',
         (message) => {
           if (message?.properties.correlationId !== correlationId) return;
           clearTimeout(timer);
-          resolve(JSON.parse(message.content.toString('utf8')));
+          resolve(JSON.parse(message.content.toString('utf8')) as RpcReply);
         },
         { noAck: true },
       );
@@ -337,12 +376,12 @@ export async function waitForQueries(
   queryIds: string[],
   adminToken: string,
   timeoutMs = 30_000,
-): Promise<Map<string, any>> {
-  const done = new Map<string, any>();
+): Promise<Map<string, ReportView>> {
+  const done = new Map<string, ReportView>();
   const deadline = Date.now() + timeoutMs;
   while (done.size < queryIds.length && Date.now() < deadline) {
     const pending = queryIds.filter((id) => !done.has(id)).slice(0, 50);
-    const views = await Promise.all(pending.map((id) => api('GET', `/api/queries/${id}`, { token: adminToken }).catch(() => undefined)));
+    const views = await Promise.all(pending.map((id) => api<ReportView>('GET', `/api/queries/${id}`, { token: adminToken }).catch(() => undefined)));
     views.forEach((view, i) => {
       if (view?.status === 200 && view.body.status !== 'pending') done.set(pending[i]!, view.body);
     });
@@ -360,7 +399,7 @@ export interface Attempt {
   endedAt: number;
 }
 
-export interface RetriedCall<T = any> {
+export interface RetriedCall<T = unknown> {
   final: ApiResponse<T> | undefined;
   attempts: Attempt[];
 }
@@ -372,7 +411,7 @@ export interface RetriedCall<T = any> {
  * a definite answer or `deadline` (a time, or a function read before each retry, for
  * deadlines that depend on when an outage ends). `final` is undefined if none came.
  */
-export async function retryUntilDefinite<T = any>(
+export async function retryUntilDefinite<T = unknown>(
   send: () => Promise<ApiResponse<T>>,
   deadline: number | (() => number),
 ): Promise<RetriedCall<T>> {
