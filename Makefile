@@ -78,10 +78,11 @@ test: build lint
 	@set +e; $(PNPM) exec vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json; \
 	  status=$$?; node tools/stack/dist/test-summary.js test-results/vitest.json; exit $$status
 
-## Biome's lint rules (biome.json: no `any`, nothing unused, domain/ and app/ import inward
-## only) with zero warnings allowed; `make test` runs it first. Reads, never rewrites.
+## Biome: its lint rules (biome.json: no `any`, nothing unused, domain/ and app/ import inward
+## only) and its formatter (a file not in the house format fails; `make fmt` rewrites it), zero
+## warnings allowed; `make test` runs it first. Reads, never rewrites.
 lint: install
-	$(PNPM) exec biome lint --error-on-warnings .
+	$(PNPM) exec biome check --error-on-warnings .
 
 ## Rewrites the sources in biome.json's style (2 spaces, single quotes, semicolons, 140 columns).
 fmt: install

@@ -28,9 +28,15 @@ export default function (data) {
   const student = token(data.student, 'student');
 
   check(http.get(`${BASE_URL}/healthz`), { 'gateway alive': (r) => r.status === 200 });
-  check(http.get(`${BASE_URL}/api/rooms/${data.roomId}/availability?from=${isoDay(1)}&to=${isoDay(3)}`, named('GET /api/rooms/:id/availability')), {
-    'availability 200': (r) => r.status === 200 && r.json().length === 2,
-  });
+  check(
+    http.get(
+      `${BASE_URL}/api/rooms/${data.roomId}/availability?from=${isoDay(1)}&to=${isoDay(3)}`,
+      named('GET /api/rooms/:id/availability'),
+    ),
+    {
+      'availability 200': (r) => r.status === 200 && r.json().length === 2,
+    },
+  );
 
   const booking = http.post(
     `${BASE_URL}/api/bookings`,
@@ -38,15 +44,28 @@ export default function (data) {
     params(guest, { headers: { 'Idempotency-Key': `${RUN}-smoke` }, ...named('POST /api/bookings') }),
   );
   if (!check(booking, { 'booking 201': (r) => r.status === 201 })) fail(`booking: ${booking.status} ${booking.body}`);
-  check(http.get(`${BASE_URL}/api/bookings/${booking.json('id')}`, params(guest, named('GET /api/bookings/:id'))), { 'booking readable': (r) => r.json('status') === 'confirmed' });
-  check(http.post(`${BASE_URL}/api/bookings/${booking.json('id')}/cancel`, null, params(guest, named('POST /api/bookings/:id/cancel'))), { 'cancel 200': (r) => r.json('status') === 'cancelled' });
+  check(http.get(`${BASE_URL}/api/bookings/${booking.json('id')}`, params(guest, named('GET /api/bookings/:id'))), {
+    'booking readable': (r) => r.json('status') === 'confirmed',
+  });
+  check(http.post(`${BASE_URL}/api/bookings/${booking.json('id')}/cancel`, null, params(guest, named('POST /api/bookings/:id/cancel'))), {
+    'cancel 200': (r) => r.json('status') === 'cancelled',
+  });
 
   check(http.get(`${BASE_URL}/api/terms`), { 'terms 200': (r) => r.status === 200 });
-  const enrollment = http.post(`${BASE_URL}/api/enrollments`, JSON.stringify({ term: '1-2025', sections: [data.section] }), params(student, named('POST /api/enrollments')));
+  const enrollment = http.post(
+    `${BASE_URL}/api/enrollments`,
+    JSON.stringify({ term: '1-2025', sections: [data.section] }),
+    params(student, named('POST /api/enrollments')),
+  );
   if (!check(enrollment, { 'enrollment 202': (r) => r.status === 202 })) fail(`enrollment: ${enrollment.status} ${enrollment.body}`);
   const result = pollRequest(enrollment.json('status_url'), student, sleep);
   check(result, { 'enrollment completed': (r) => r.status === 'completed' });
-  const mine = http.get(`${BASE_URL}/api/students/${data.student}/enrollments`, params(student, named('GET /api/students/:id/enrollments')));
+  const mine = http.get(
+    `${BASE_URL}/api/students/${data.student}/enrollments`,
+    params(student, named('GET /api/students/:id/enrollments')),
+  );
   check(mine, { 'enrollment listed': (r) => r.status === 200 && r.json().length === 1 });
-  check(http.del(`${BASE_URL}/api/enrollments/${mine.json('0.id')}`, null, params(student, named('DELETE /api/enrollments/:id'))), { 'drop 200': (r) => r.status === 200 });
+  check(http.del(`${BASE_URL}/api/enrollments/${mine.json('0.id')}`, null, params(student, named('DELETE /api/enrollments/:id'))), {
+    'drop 200': (r) => r.status === 200,
+  });
 }

@@ -40,7 +40,11 @@ export function bookAndMaybeCancel(world) {
   );
   check(booking, { 'booking 201 or 409': (r) => r.status === 201 || r.status === 409 });
   if (booking.status === 201 && Math.random() < 0.2) {
-    const cancel = http.post(`${BASE_URL}/api/bookings/${booking.json('id')}/cancel`, null, params(guest, { tags: { name: 'POST /api/bookings/:id/cancel' } }));
+    const cancel = http.post(
+      `${BASE_URL}/api/bookings/${booking.json('id')}/cancel`,
+      null,
+      params(guest, { tags: { name: 'POST /api/bookings/:id/cancel' } }),
+    );
     check(cancel, { 'cancel 200': (r) => r.status === 200 });
   }
 }

@@ -61,7 +61,12 @@ afterAll(async () => {
 function capturing(url: string) {
   const statements: Captured[] = [];
   let caller = '';
-  const pool = createPool({ url, max: 2, applicationName: 'indexes-it', onQuery: (query, parameters) => void statements.push({ query, parameters, caller }) });
+  const pool = createPool({
+    url,
+    max: 2,
+    applicationName: 'indexes-it',
+    onQuery: (query, parameters) => void statements.push({ query, parameters, caller }),
+  });
   pools.push(pool);
   const as = async <T>(name: string, call: () => Promise<T>): Promise<T> => {
     caller = name;
@@ -143,9 +148,12 @@ async function expectIndexed(sql: Sql, statements: Captured[], minimum: number) 
     if (/ORDER BY[\s\S]*LIMIT/i.test(statement.query)) {
       const generic = await explainGeneric(sql, statement);
       expect(generic, `${statement.caller} (generic plan):\n${statement.query}\n${generic}`).not.toMatch(/Seq Scan/);
-      expect(sortsBeforeLimit(generic), `${statement.caller} (generic plan) sorts every match:\n${statement.query}\n${generic}`).toEqual([]);
+      expect(sortsBeforeLimit(generic), `${statement.caller} (generic plan) sorts every match:\n${statement.query}\n${generic}`).toEqual(
+        [],
+      );
       // A keyset cursor in the statement is an index bound in the generic plan too.
-      if (/\)\s*[<>]\s*\(/.test(statement.query)) expect(generic, `${statement.caller}: cursor not an index bound\n${generic}`).toMatch(/Index Cond: .*ROW\(/);
+      if (/\)\s*[<>]\s*\(/.test(statement.query))
+        expect(generic, `${statement.caller}: cursor not an index bound\n${generic}`).toMatch(/Index Cond: .*ROW\(/);
     }
   }
 }
@@ -154,7 +162,15 @@ describe('booking’s statements are served by indexes', () => {
   it('on the request path, in the recovery pass and in the reconciler’s walk over confirmed bookings', async () => {
     const { pool, statements, as } = capturing(bookingDb.url);
     const store = new PostgresBookingStore(pool);
-    const intent = (id = randomUUID()) => ({ id, userId: 'u1', roomId: 1, checkIn: '2030-05-01', checkOut: '2030-05-03', nights: 2, attemptId: 'a' });
+    const intent = (id = randomUUID()) => ({
+      id,
+      userId: 'u1',
+      roomId: 1,
+      checkIn: '2030-05-01',
+      checkOut: '2030-05-03',
+      nights: 2,
+      attemptId: 'a',
+    });
     // Confirm: written pending (and read back), confirmed; a refusal; a failure; a retry; a discard.
     const fresh = await as('insertPending', () => store.insertPending(intent()));
     await as('insertPending (existing)', () => store.insertPending({ ...intent(fresh.id), attemptId: 'b' }));
@@ -185,7 +201,14 @@ describe('booking’s statements are served by indexes', () => {
     await as('walkStep', () => store.walkStep('indexes-it', async () => ({ position: { at: 1 }, result: undefined })));
 
     const callers = new Set(statements.map((s) => s.caller));
-    for (const method of ['insertPending', 'markConfirmed', 'abandonStalePending', 'findOwedReleases', 'confirmedPage (next page)', 'repairConfirmed']) {
+    for (const method of [
+      'insertPending',
+      'markConfirmed',
+      'abandonStalePending',
+      'findOwedReleases',
+      'confirmedPage (next page)',
+      'repairConfirmed',
+    ]) {
       expect(callers).toContain(method);
     }
     await expectIndexed(bookingDb.sql, statements, 20);
@@ -214,11 +237,14 @@ describe('inventory’s statements are served by indexes', () => {
     await as('searchRooms', () => store.searchRooms('2030-03-01', '2030-03-08', 1));
     const held = await as('heldReservations', () => store.heldReservations(undefined, 60_000, 100));
     const last = held[held.length - 1]!;
-    await as('heldReservations (next page)', () => store.heldReservations({ reserved_at: last.reserved_at, booking_id: last.booking_id, attempt: last.attempt }, 60_000, 100));
+    await as('heldReservations (next page)', () =>
+      store.heldReservations({ reserved_at: last.reserved_at, booking_id: last.booking_id, attempt: last.attempt }, 60_000, 100),
+    );
     await as('heldAmong', () => store.heldAmong(held.slice(0, 20).map(({ booking_id, attempt }) => ({ booking_id, attempt }))));
 
     const callers = new Set(statements.map((s) => s.caller));
-    for (const method of ['reserve', 'release', 'heldReservations (next page)', 'heldAmong', 'getAvailability']) expect(callers).toContain(method);
+    for (const method of ['reserve', 'release', 'heldReservations (next page)', 'heldAmong', 'getAvailability'])
+      expect(callers).toContain(method);
     await expectIndexed(inventoryDb.sql, statements, 15);
   });
 });

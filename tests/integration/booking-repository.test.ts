@@ -82,7 +82,9 @@ describe('writing a booking pending', () => {
 
   it('lets exactly one of many simultaneous writers create the row; every one of them answers that row', async () => {
     const id = randomUUID();
-    const rows = await Promise.all(Array.from({ length: 12 }, (_, i) => bookings.insertPending({ ...intent(id), attemptId: `request-${i}` })));
+    const rows = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => bookings.insertPending({ ...intent(id), attemptId: `request-${i}` })),
+    );
     expect(new Set(rows.map((row) => row.attemptId)).size).toBe(1);
     expect(rows.every((row) => row.status === 'pending' && row.id === id)).toBe(true);
   });

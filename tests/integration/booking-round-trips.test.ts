@@ -46,14 +46,35 @@ let roomId: number;
 beforeAll(async () => {
   [bookingDb, inventoryDb] = await Promise.all([migratedDatabase('booking', 2), migratedDatabase('inventory', 2)]);
   bookingSql = createPool({ url: bookingDb.url, max: 4, applicationName: 'round-trips', onQuery: (q) => void counted.booking.push(q) });
-  inventorySql = createPool({ url: inventoryDb.url, max: 4, applicationName: 'round-trips', onQuery: (q) => void counted.inventory.push(q) });
+  inventorySql = createPool({
+    url: inventoryDb.url,
+    max: 4,
+    applicationName: 'round-trips',
+    onQuery: (q) => void counted.inventory.push(q),
+  });
   await createVhost(amqpUrl, vhost);
   amqp = connectAmqp({ url: amqpUrlFor(amqpUrl, vhost), name: 'round-trips', logger });
   redis = new Redis(redisUrl);
-  const inventory = createInventoryService({ sql: inventorySql, amqp, registry: new Registry(), logger, config: { ...inventoryConfig({}), RPC_PREFETCH: 16 }, instance: 'inventory-test' });
+  const inventory = createInventoryService({
+    sql: inventorySql,
+    amqp,
+    registry: new Registry(),
+    logger,
+    config: { ...inventoryConfig({}), RPC_PREFETCH: 16 },
+    instance: 'inventory-test',
+  });
   serviceRpc = new RpcClient(amqp, { defaultTimeoutMs: 5_000, logger, registry: new Registry() });
   const config = { ...bookingConfig({}), REDIS_KEY_PREFIX: prefix };
-  const booking = createBookingService({ sql: bookingSql, redis, rpc: serviceRpc, amqp, registry: new Registry(), logger, config, instance: 'booking-test' });
+  const booking = createBookingService({
+    sql: bookingSql,
+    redis,
+    rpc: serviceRpc,
+    amqp,
+    registry: new Registry(),
+    logger,
+    config,
+    instance: 'booking-test',
+  });
   client = new RpcClient(amqp, { defaultTimeoutMs: 10_000, logger, registry: new Registry() });
   await Promise.all([serviceRpc.ready(), client.ready()]);
   await inventory.rpc.start();
@@ -85,7 +106,14 @@ const book = (i: number) => {
   const checkIn = addDays(todayUtc(), 1 + (i % 20));
   return client.call(
     ConfirmBooking,
-    { booking_id: randomUUID(), attempt_id: randomUUID(), user_id: `u${i}`, room_id: roomId, check_in: checkIn, check_out: addDays(checkIn, 2) },
+    {
+      booking_id: randomUUID(),
+      attempt_id: randomUUID(),
+      user_id: `u${i}`,
+      room_id: roomId,
+      check_in: checkIn,
+      check_out: addDays(checkIn, 2),
+    },
     { requestId: randomUUID() },
   );
 };

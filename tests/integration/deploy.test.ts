@@ -42,14 +42,23 @@ const docs = (text: string): K8sObject[] =>
     .filter((o): o is K8sObject => o !== null && typeof o === 'object');
 
 /** What a production install must give when the chart makes the Secret: only you have these. */
-const PROVIDERS = ['--set', 'secret.graphClientSecret=graph-app-secret', '--set', 'secret.moodleToken=moodle-ws-token', '--set', 'secret.smtpUrl=smtps://mailer:pw@smtp.example.edu:465'];
+const PROVIDERS = [
+  '--set',
+  'secret.graphClientSecret=graph-app-secret',
+  '--set',
+  'secret.moodleToken=moodle-ws-token',
+  '--set',
+  'secret.smtpUrl=smtps://mailer:pw@smtp.example.edu:465',
+];
 const template = (...args: string[]) => docs(run('helm', ['template', 'cupo', CHART, '--namespace', 'cupo', ...args]));
 /** Scaling on queue depth (opt-in): KEDA for the two services that consume job queues. */
 const KEDA = ['--set', 'services.enrollment.autoscaling.keda.enabled=true', '--set', 'services.worker.autoscaling.keda.enabled=true'];
 const SERVICES = ['gateway', 'inventory', 'booking', 'enrollment', 'worker'];
 
 /** The keys values-production.yaml tells you to put in your Secret (its `kubectl create secret`). */
-const DOCUMENTED_SECRET_KEYS = [...readFileSync(join(CHART, 'values-production.yaml'), 'utf8').matchAll(/--from-literal=([A-Z_]+)=/g)].map((m) => m[1]!);
+const DOCUMENTED_SECRET_KEYS = [...readFileSync(join(CHART, 'values-production.yaml'), 'utf8').matchAll(/--from-literal=([A-Z_]+)=/g)].map(
+  (m) => m[1]!,
+);
 /** Plausible production values for those keys, to run the services' config parsers on. */
 const productionSecret: Record<string, string> = {
   JWT_SECRET: 'a-production-secret-of-sixty-four-characters-0123456789abcdef',
@@ -58,7 +67,12 @@ const productionSecret: Record<string, string> = {
   GRAPH_CLIENT_SECRET: 'graph-app-secret',
   MOODLE_TOKEN: 'moodle-ws-token',
   SMTP_URL: 'smtps://mailer:pw@smtp.example.edu:465',
-  ...Object.fromEntries(['inventory', 'booking', 'enrollment', 'worker'].map((s) => [`${s.toUpperCase()}_DATABASE_URL`, `postgres://cupo:pw@postgres.example.internal:5432/cupo_${s}`])),
+  ...Object.fromEntries(
+    ['inventory', 'booking', 'enrollment', 'worker'].map((s) => [
+      `${s.toUpperCase()}_DATABASE_URL`,
+      `postgres://cupo:pw@postgres.example.internal:5432/cupo_${s}`,
+    ]),
+  ),
 };
 
 /** A copy of k8s/ with its secrets.env generated, as a user would before `kubectl apply -k`. */
@@ -68,7 +82,13 @@ function k8sWithSecrets(): string {
     k8sCopy = mkdtempSync(join(tmpdir(), 'cupo-k8s-'));
     cpSync(join(ROOT, 'k8s'), join(k8sCopy, 'k8s'), { recursive: true, filter: (src) => !src.endsWith('secrets.env') });
     execFileSync(join(ROOT, 'k8s/generate-secrets.sh'), [], {
-      env: { ...process.env, SECRETS_ENV: join(k8sCopy, 'k8s/base/secrets.env'), GRAPH_CLIENT_SECRET: 'graph-app-secret', MOODLE_TOKEN: 'moodle-ws-token', SMTP_URL: 'smtps://mailer:pw@smtp.example.edu:465' },
+      env: {
+        ...process.env,
+        SECRETS_ENV: join(k8sCopy, 'k8s/base/secrets.env'),
+        GRAPH_CLIENT_SECRET: 'graph-app-secret',
+        MOODLE_TOKEN: 'moodle-ws-token',
+        SMTP_URL: 'smtps://mailer:pw@smtp.example.edu:465',
+      },
       stdio: 'ignore',
     });
   }
@@ -105,9 +125,10 @@ const VARIANTS: Record<string, { render: () => K8sObject[]; externalSecrets?: Re
 /** The kubernetes-models class for an object's apiVersion and kind (required fields, enums, formats). */
 async function modelFor(object: K8sObject): Promise<new (data: unknown) => { validate(): void }> {
   const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion];
-  const module = group === 'monitoring.coreos.com'
-    ? await import(`@kubernetes-models/prometheus-operator/monitoring.coreos.com/${version}`)
-    : await import(group ? `kubernetes-models/${group}/${version}` : `kubernetes-models/${version}`);
+  const module =
+    group === 'monitoring.coreos.com'
+      ? await import(`@kubernetes-models/prometheus-operator/monitoring.coreos.com/${version}`)
+      : await import(group ? `kubernetes-models/${group}/${version}` : `kubernetes-models/${version}`);
   const model = module[object.kind];
   if (!model) throw new Error(`no schema for ${object.apiVersion} ${object.kind}`);
   return model;
@@ -117,7 +138,11 @@ async function modelFor(object: K8sObject): Promise<new (data: unknown) => { val
  * The environment Kubernetes would give a container: the image's NODE_ENV=production, its
  * envFrom ConfigMaps, then its env in order with $(VAR) expanded and Secret keys read.
  */
-function containerEnvironment(objects: K8sObject[], container: V1Container, externalSecret: Record<string, string> = {}): Record<string, string> {
+function containerEnvironment(
+  objects: K8sObject[],
+  container: V1Container,
+  externalSecret: Record<string, string> = {},
+): Record<string, string> {
   const env: Record<string, string> = { NODE_ENV: 'production' };
   const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
   for (const from of container.envFrom ?? []) Object.assign(env, find('ConfigMap', from.configMapRef.name)?.data);
@@ -126,7 +151,8 @@ function containerEnvironment(objects: K8sObject[], container: V1Container, exte
     if (ref) {
       const secret = find('Secret', ref.name);
       const value = secret
-        ? secret.stringData?.[ref.key] ?? (secret.data?.[ref.key] !== undefined ? Buffer.from(secret.data[ref.key]!, 'base64').toString() : undefined)
+        ? (secret.stringData?.[ref.key] ??
+          (secret.data?.[ref.key] !== undefined ? Buffer.from(secret.data[ref.key]!, 'base64').toString() : undefined))
         : externalSecret[ref.key];
       if (value !== undefined) env[entry.name] = value;
     } else {
@@ -149,7 +175,8 @@ function yamlFiles(dir: string): string[] {
   });
 }
 
-const deployment = (objects: K8sObject[], name: string) => objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `cupo-${name}`)!;
+const deployment = (objects: K8sObject[], name: string) =>
+  objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `cupo-${name}`)!;
 const containerOf = (objects: K8sObject[], name: string) => deployment(objects, name).spec!.template.spec.containers[0]!;
 
 // What needs no tool runs everywhere.
@@ -167,7 +194,9 @@ describe('deployment files, read as they are', () => {
     const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
 
     it('publishes every port on this machine only', () => {
-      const published = Object.entries<{ ports?: string[] }>(compose.services).flatMap(([name, service]) => (service.ports ?? []).map((port: string) => `${name} ${port}`));
+      const published = Object.entries<{ ports?: string[] }>(compose.services).flatMap(([name, service]) =>
+        (service.ports ?? []).map((port: string) => `${name} ${port}`),
+      );
       expect(published.length).toBeGreaterThan(5);
       for (const port of published) expect(port).toMatch(/^\S+ 127\.0\.0\.1:\d+:\d+$/);
     });
@@ -195,11 +224,14 @@ describe('deployment files, read as they are', () => {
 });
 // Nearly every other check here renders the chart or runs kubectl or promtool: without one of them the
 // whole file is skipped, and the summary says what would enable it.
-describe.skipIf(MISSING)(
-  titleNeeding('deployment files', TOOLS.helm, TOOLS.kubectl, TOOLS.promtool),
-  () => {
+describe.skipIf(MISSING)(titleNeeding('deployment files', TOOLS.helm, TOOLS.kubectl, TOOLS.promtool), () => {
   it('passes helm lint with the default, dev and production values, and with KEDA', () => {
-    for (const values of [PROVIDERS, ['-f', join(CHART, 'values-dev.yaml')], ['-f', join(CHART, 'values-production.yaml')], [...PROVIDERS, ...KEDA]]) {
+    for (const values of [
+      PROVIDERS,
+      ['-f', join(CHART, 'values-dev.yaml')],
+      ['-f', join(CHART, 'values-production.yaml')],
+      [...PROVIDERS, ...KEDA],
+    ]) {
       expect(run('helm', ['lint', CHART, '--strict', ...values])).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
     }
   });
@@ -237,7 +269,13 @@ describe.skipIf(MISSING)(
 
       it('meets the policy: replicas, probes on the ops port, resources, non-root, pinned images, a PDB and one autoscaler (HPA or KEDA) per service, shutdown within the grace period', () => {
         const deployments = objects.filter((o) => o.kind === 'Deployment');
-        expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['cupo-booking', 'cupo-enrollment', 'cupo-gateway', 'cupo-inventory', 'cupo-worker']);
+        expect(deployments.map((d) => d.metadata.name).sort()).toEqual([
+          'cupo-booking',
+          'cupo-enrollment',
+          'cupo-gateway',
+          'cupo-inventory',
+          'cupo-worker',
+        ]);
         const named = (kind: string) => new Map(objects.filter((o) => o.kind === kind).map((o) => [o.metadata.name, o]));
         const pdbs = named('PodDisruptionBudget');
         const hpas = named('HorizontalPodAutoscaler');
@@ -255,10 +293,14 @@ describe.skipIf(MISSING)(
           for (const container of pod.containers) {
             const env = containerEnvironment(objects, container, productionSecret);
             const drainMs = Number(env.SHUTDOWN_DRAIN_DELAY_MS ?? 0);
-            expect(drainMs + Number(env.SHUTDOWN_TIMEOUT_MS), `${name}: drain and shutdown within the grace period, with margin`).toBeLessThanOrEqual(pod.terminationGracePeriodSeconds * 1000 - 5_000);
+            expect(
+              drainMs + Number(env.SHUTDOWN_TIMEOUT_MS),
+              `${name}: drain and shutdown within the grace period, with margin`,
+            ).toBeLessThanOrEqual(pod.terminationGracePeriodSeconds * 1000 - 5_000);
             expect(container.image, name).toMatch(/^[^:]+:[^:]+$/);
             expect(container.image, name).not.toMatch(/:latest$/);
-            for (const probe of [container.startupProbe, container.livenessProbe]) expect(probe.httpGet, name).toEqual({ path: '/healthz', port: 'ops' });
+            for (const probe of [container.startupProbe, container.livenessProbe])
+              expect(probe.httpGet, name).toEqual({ path: '/healthz', port: 'ops' });
             expect(container.readinessProbe.httpGet, name).toEqual({ path: '/readyz', port: 'ops' });
             expect(container.resources.requests.cpu && container.resources.requests.memory, name).toBeTruthy();
             expect(container.resources.limits.memory, name).toBeTruthy();
@@ -266,11 +308,15 @@ describe.skipIf(MISSING)(
             expect(container.securityContext.allowPrivilegeEscalation, name).toBe(false);
             // A Secret without a key the service needs stops the pod with the key's name; an
             // optional one let the worker start on its development defaults.
-            for (const entry of container.env ?? []) expect(entry.valueFrom?.secretKeyRef?.optional, `${name} ${entry.name}`).toBeUndefined();
+            for (const entry of container.env ?? [])
+              expect(entry.valueFrom?.secretKeyRef?.optional, `${name} ${entry.name}`).toBeUndefined();
           }
         }
         for (const object of objects) {
-          for (const container of [...(object.spec?.template?.spec?.containers ?? []), ...(object.spec?.template?.spec?.initContainers ?? [])]) {
+          for (const container of [
+            ...(object.spec?.template?.spec?.containers ?? []),
+            ...(object.spec?.template?.spec?.initContainers ?? []),
+          ]) {
             expect(container.image, `${object.kind}/${object.metadata.name}`).not.toMatch(/:latest$|^[^:]+$/);
           }
         }
@@ -294,7 +340,10 @@ describe.skipIf(MISSING)(
           else expect(ports).toEqual(['http']);
         }
         for (const service of SERVICES.filter((s) => s !== 'gateway')) {
-          expect(containerOf(objects, service).ports!.map((p) => p.name), service).toEqual(['ops']);
+          expect(
+            containerOf(objects, service).ports!.map((p) => p.name),
+            service,
+          ).toEqual(['ops']);
         }
       });
     });
@@ -314,7 +363,9 @@ describe.skipIf(MISSING)(
         expect(secretOf(first)[key], key).toMatch(/^[A-Za-z0-9]{40}$/);
         expect(secretOf(first)[key], `${key} is random`).not.toBe(secretOf(second)[key]);
       }
-      expect(readFileSync(join(CHART, 'values.yaml'), 'utf8')).not.toMatch(/dev-secret-change-me|dev-graph-secret|dev-moodle-token|cupo-dev-password/);
+      expect(readFileSync(join(CHART, 'values.yaml'), 'utf8')).not.toMatch(
+        /dev-secret-change-me|dev-graph-secret|dev-moodle-token|cupo-dev-password/,
+      );
       // Passwords only in the Secret: no other object holds one inline.
       const elsewhere = JSON.stringify(first.filter((o) => o.kind !== 'Secret'));
       for (const key of keys) expect(elsewhere, key).not.toContain(secretOf(first)[key]);
@@ -328,14 +379,25 @@ describe.skipIf(MISSING)(
     describe('kept across upgrades (helm’s lookup of the release’s Secret, against a stand-in Kubernetes API)', () => {
       let api: Server;
       let kubeconfig: string;
-      const existing: Record<string, string> = { JWT_SECRET: 'the-jwt-secret-from-the-first-install', POSTGRES_PASSWORD: 'firstInstallPostgresPassword', REDIS_PASSWORD: 'firstInstallRedisPassword', RABBITMQ_PASSWORD: 'firstInstallRabbitPassword' };
+      const existing: Record<string, string> = {
+        JWT_SECRET: 'the-jwt-secret-from-the-first-install',
+        POSTGRES_PASSWORD: 'firstInstallPostgresPassword',
+        REDIS_PASSWORD: 'firstInstallRedisPassword',
+        RABBITMQ_PASSWORD: 'firstInstallRabbitPassword',
+      };
       beforeAll(async () => {
         // Just what helm asks of a cluster for `helm template --dry-run=server`: the core
         // API's resource list and the GET of the Secret its `lookup` names.
         api = createServer((req, res) => {
-          const reply = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+          const reply = (status: number, body: unknown) =>
+            res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
           const path = new URL(req.url!, 'http://api').pathname;
-          if (path === '/api/v1') return reply(200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'secrets', namespaced: true, kind: 'Secret', verbs: ['get'] }] });
+          if (path === '/api/v1')
+            return reply(200, {
+              kind: 'APIResourceList',
+              groupVersion: 'v1',
+              resources: [{ name: 'secrets', namespaced: true, kind: 'Secret', verbs: ['get'] }],
+            });
           if (path === '/api/v1/namespaces/cupo/secrets/cupo-secrets') {
             const data = Object.fromEntries(Object.entries(existing).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
             return reply(200, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cupo-secrets', namespace: 'cupo' }, data });
@@ -345,24 +407,41 @@ describe.skipIf(MISSING)(
         await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
         const { port } = api.address() as { port: number };
         kubeconfig = join(mkdtempSync(join(tmpdir(), 'cupo-kube-')), 'config');
-        writeFileSync(kubeconfig, `apiVersion: v1
+        writeFileSync(
+          kubeconfig,
+          `apiVersion: v1
 kind: Config
 clusters: [{name: stand-in, cluster: {server: "http://127.0.0.1:${port}"}}]
 users: [{name: stand-in, user: {}}]
 contexts: [{name: stand-in, context: {cluster: stand-in, user: stand-in, namespace: cupo}}]
 current-context: stand-in
-`);
+`,
+        );
       });
       afterAll(() => api?.close());
 
       it('renders the values the release’s Secret already holds, and a given value over them', async () => {
         // Asynchronously: the stand-in API answers from this process.
         const render = async (...args: string[]) => {
-          const { stdout } = await promisify(execFile)(tool('helm'), ['template', 'cupo', CHART, '--namespace', 'cupo', '--kubeconfig', kubeconfig, '--dry-run=server', ...PROVIDERS, ...args]);
+          const { stdout } = await promisify(execFile)(tool('helm'), [
+            'template',
+            'cupo',
+            CHART,
+            '--namespace',
+            'cupo',
+            '--kubeconfig',
+            kubeconfig,
+            '--dry-run=server',
+            ...PROVIDERS,
+            ...args,
+          ]);
           return docs(stdout).find((o) => o.kind === 'Secret')!.stringData!;
         };
         expect(await render()).toMatchObject(existing);
-        expect(await render('--set', 'secret.jwtSecret=a-new-secret-given-on-upgrade')).toMatchObject({ ...existing, JWT_SECRET: 'a-new-secret-given-on-upgrade' });
+        expect(await render('--set', 'secret.jwtSecret=a-new-secret-given-on-upgrade')).toMatchObject({
+          ...existing,
+          JWT_SECRET: 'a-new-secret-given-on-upgrade',
+        });
         // A release from an earlier chart kept the public development secret: not kept again.
         existing.JWT_SECRET = 'dev-secret-change-me';
         expect((await render()).JWT_SECRET).toMatch(/^[A-Za-z0-9]{40}$/);
@@ -376,10 +455,21 @@ current-context: stand-in
       type Values = Record<string, unknown>;
       const merge = (a: unknown, b: unknown): unknown =>
         b && typeof b === 'object' && !Array.isArray(b)
-          ? Object.fromEntries([...new Set([...Object.keys((a as Values) ?? {}), ...Object.keys(b)])].map((k) => [k, k in b ? merge((a as Values)?.[k], (b as Values)[k]) : (a as Values)[k]]))
+          ? Object.fromEntries(
+              [...new Set([...Object.keys((a as Values) ?? {}), ...Object.keys(b)])].map((k) => [
+                k,
+                k in b ? merge((a as Values)?.[k], (b as Values)[k]) : (a as Values)[k],
+              ]),
+            )
           : b;
       const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
-      const installable = merge(values, { secret: { graphClientSecret: 'graph-app-secret', moodleToken: 'moodle-ws-token', smtpUrl: 'smtps://mailer:pw@smtp.example.edu:465' } });
+      const installable = merge(values, {
+        secret: {
+          graphClientSecret: 'graph-app-secret',
+          moodleToken: 'moodle-ws-token',
+          smtpUrl: 'smtps://mailer:pw@smtp.example.edu:465',
+        },
+      });
       expect(values.nodeEnv).toBe('production');
       expect(validate(installable), JSON.stringify(validate.errors)).toBe(true);
       for (const file of ['values-dev.yaml', 'values-production.yaml']) {
@@ -392,11 +482,17 @@ current-context: stand-in
       expect(validate(merge(installable, { services: { booking: { replicas: 0 } } }))).toBe(false);
       expect(validate(merge(installable, { secret: { jwtSecret: 'short' } }))).toBe(false);
       expect(validate(merge(installable, { podDisruptionBudget: { maxUnavailable: 0 } }))).toBe(false);
-      expect(validate(merge(installable, { bundled: { redis: { password: 'has@and/in-it-0123' } } })), 'a password that would break its URL').toBe(false);
+      expect(
+        validate(merge(installable, { bundled: { redis: { password: 'has@and/in-it-0123' } } })),
+        'a password that would break its URL',
+      ).toBe(false);
       const keda = (service: string, autoscaling: object) => merge(installable, { services: { [service]: { autoscaling } } });
       expect(validate(keda('enrollment', { keda: { enabled: true } })), JSON.stringify(validate.errors)).toBe(true);
       expect(validate(keda('worker', { keda: { enabled: true, readyMessagesPerReplica: 0 } }))).toBe(false);
-      expect(validate(keda('enrollment', { enabled: false, keda: { enabled: true } })), 'KEDA with autoscaling off would scale nothing').toBe(false);
+      expect(
+        validate(keda('enrollment', { enabled: false, keda: { enabled: true } })),
+        'KEDA with autoscaling off would scale nothing',
+      ).toBe(false);
       expect(validate(keda('booking', { keda: { enabled: true } })), 'booking consumes no job queue').toBe(false);
 
       // Each development default the services refuse in production, set in the values: the
@@ -419,7 +515,9 @@ current-context: stand-in
         expect(validate(merge(installable, { ...override, nodeEnv: 'development' })), `${key} = ${devValue} in development`).toBe(true);
       }
       // And helm itself applies it.
-      expect(refusal('helm', ['template', 'cupo', CHART, ...PROVIDERS, '--set', 'secret.moodleToken=dev-moodle-token'])).toContain('secret.moodleToken');
+      expect(refusal('helm', ['template', 'cupo', CHART, ...PROVIDERS, '--set', 'secret.moodleToken=dev-moodle-token'])).toContain(
+        'secret.moodleToken',
+      );
     });
   });
 
@@ -430,7 +528,10 @@ current-context: stand-in
     it('runs Redis with a password from the Secret, which its clients’ URLs carry', () => {
       const redis = named('StatefulSet', 'cupo-redis').spec!.template.spec.containers[0]!;
       expect(redis.args.join(' ')).toContain('--requirepass $(REDISCLI_AUTH)');
-      expect(redis.env!.find((e) => e.name === 'REDISCLI_AUTH')!.valueFrom!.secretKeyRef).toEqual({ name: 'cupo-secrets', key: 'REDIS_PASSWORD' });
+      expect(redis.env!.find((e) => e.name === 'REDISCLI_AUTH')!.valueFrom!.secretKeyRef).toEqual({
+        name: 'cupo-secrets',
+        key: 'REDIS_PASSWORD',
+      });
       for (const service of ['gateway', 'booking', 'worker']) {
         const env = containerEnvironment(objects, containerOf(objects, service));
         const password = objects.find((o) => o.kind === 'Secret')!.stringData!.REDIS_PASSWORD;
@@ -439,7 +540,8 @@ current-context: stand-in
     });
 
     it('admits to each store only the Cupo pods that use it, on its client port (RabbitMQ’s management port stays closed)', () => {
-      const pods = (name: string) => objects.filter((o) => ['Deployment', 'Job'].includes(o.kind) && o.spec.template.metadata.labels['app.kubernetes.io/name'] === name);
+      const pods = (name: string) =>
+        objects.filter((o) => ['Deployment', 'Job'].includes(o.kind) && o.spec.template.metadata.labels['app.kubernetes.io/name'] === name);
       const admitted = (store: string) => {
         const policy = named('NetworkPolicy', `cupo-${store}`);
         expect(policy.spec.podSelector.matchLabels['app.kubernetes.io/name']).toBe(store);
@@ -457,7 +559,11 @@ current-context: stand-in
   });
 
   describe('scaling on queue depth (KEDA, opt-in)', () => {
-    const kinds = (objects: K8sObject[], kind: string) => objects.filter((o) => o.kind === kind).map((o) => o.metadata.name).sort();
+    const kinds = (objects: K8sObject[], kind: string) =>
+      objects
+        .filter((o) => o.kind === kind)
+        .map((o) => o.metadata.name)
+        .sort();
     const CONSUMERS = ['cupo-enrollment', 'cupo-worker'];
     /** Each KEDA variant beside the same values without KEDA, whose HPAs it replaces. */
     const PAIRS = [
@@ -466,16 +572,34 @@ current-context: stand-in
     ];
 
     it('is off by default: an HPA per service and no KEDA object, in the chart and in k8s/', () => {
-      for (const variant of ['chart, default values', 'chart, dev values', 'chart, production values', 'kustomize k8s/', 'kustomize k8s/overlays/dev']) {
+      for (const variant of [
+        'chart, default values',
+        'chart, dev values',
+        'chart, production values',
+        'kustomize k8s/',
+        'kustomize k8s/overlays/dev',
+      ]) {
         const objects = VARIANTS[variant]!.render();
-        expect(kinds(objects, 'HorizontalPodAutoscaler'), variant).toEqual(['cupo-booking', 'cupo-enrollment', 'cupo-gateway', 'cupo-inventory', 'cupo-worker']);
-        expect(objects.filter((o) => o.apiVersion.startsWith('keda.sh/')), variant).toEqual([]);
+        expect(kinds(objects, 'HorizontalPodAutoscaler'), variant).toEqual([
+          'cupo-booking',
+          'cupo-enrollment',
+          'cupo-gateway',
+          'cupo-inventory',
+          'cupo-worker',
+        ]);
+        expect(
+          objects.filter((o) => o.apiVersion.startsWith('keda.sh/')),
+          variant,
+        ).toEqual([]);
       }
     });
 
     it('scales enrollment and worker on their job queues instead of their HPAs: the same floor, ceiling and CPU target, never to zero', async () => {
       const contracts = await import(pathToFileURL(join(ROOT, 'packages/contracts/dist/index.js')).href);
-      const queueOf: Record<string, string> = { 'cupo-enrollment': contracts.EnrollmentJobs.queue, 'cupo-worker': contracts.WorkerJobs.queryQueue };
+      const queueOf: Record<string, string> = {
+        'cupo-enrollment': contracts.EnrollmentJobs.queue,
+        'cupo-worker': contracts.WorkerJobs.queryQueue,
+      };
       for (const pair of PAIRS) {
         const objects = VARIANTS[pair.keda]!.render();
         const replaced = VARIANTS[pair.hpa]!.render();
@@ -522,7 +646,8 @@ current-context: stand-in
     });
 
     it('admits KEDA’s operator to the bundled RabbitMQ’s client port, only when KEDA is used', () => {
-      const rabbitmqPeers = (variant: string) => VARIANTS[variant]!.render().find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'cupo-rabbitmq')!.spec.ingress;
+      const rabbitmqPeers = (variant: string) =>
+        VARIANTS[variant]!.render().find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'cupo-rabbitmq')!.spec.ingress;
       const [rule, ...others] = rabbitmqPeers('chart, KEDA, bundled infrastructure');
       expect(others).toEqual([]);
       expect(rule.ports).toEqual([{ port: 5672, protocol: 'TCP' }]);
@@ -542,7 +667,8 @@ current-context: stand-in
         const objects = docs(run('helm', ['template', release, CHART, '--namespace', 'cupo', ...values]));
         const problems: string[] = [];
         const labelValues = (labels: Record<string, string> | undefined, where: string) => {
-          for (const [key, value] of Object.entries(labels ?? {})) if (String(value).length > 63) problems.push(`${where}: label ${key} is ${String(value).length} characters`);
+          for (const [key, value] of Object.entries(labels ?? {}))
+            if (String(value).length > 63) problems.push(`${where}: label ${key} is ${String(value).length} characters`);
         };
         for (const object of objects) {
           const { kind, metadata } = object;
@@ -567,12 +693,18 @@ current-context: stand-in
       expect(deployment(single, 'booking').spec.replicas, 'without an HPA the Deployment keeps its replicas').toBe(1);
       expect(referenceProblems(single)).toEqual([]);
       // The old production values: minAvailable 2 at the HPA's floor of 2.
-      const old = single.map((o) => (o.kind === 'PodDisruptionBudget' ? { ...o, spec: { selector: o.spec.selector, minAvailable: 1 } } : o));
-      expect(referenceProblems(old)).toContain('PodDisruptionBudget/cupo-booking: allows no eviction of Deployment/cupo-booking at 1 replica(s): node drains would hang');
+      const old = single.map((o) =>
+        o.kind === 'PodDisruptionBudget' ? { ...o, spec: { selector: o.spec.selector, minAvailable: 1 } } : o,
+      );
+      expect(referenceProblems(old)).toContain(
+        'PodDisruptionBudget/cupo-booking: allows no eviction of Deployment/cupo-booking at 1 replica(s): node drains would hang',
+      );
     });
 
     it('refuses a grace period too short for the gateway’s drain and shutdown', () => {
-      expect(refusal('helm', ['template', 'cupo', CHART, ...PROVIDERS, '--set', 'terminationGracePeriodSeconds=15'])).toContain('terminationGracePeriodSeconds (15) must leave at least 5 s');
+      expect(refusal('helm', ['template', 'cupo', CHART, ...PROVIDERS, '--set', 'terminationGracePeriodSeconds=15'])).toContain(
+        'terminationGracePeriodSeconds (15) must leave at least 5 s',
+      );
     });
 
     it('names the migrations Job by its spec, so a re-apply with new images creates a Job instead of patching an immutable one', () => {
@@ -606,7 +738,8 @@ current-context: stand-in
     const objects = VARIANTS['chart, default values']!.render();
     const pristine = () => structuredClone(objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'cupo-gateway')!);
     const monitor = () => structuredClone(VARIANTS['chart, production values']!.render().find((o) => o.kind === 'ServiceMonitor')!);
-    const scaledObject = () => structuredClone(VARIANTS['chart, KEDA, bundled infrastructure']!.render().find((o) => o.kind === 'ScaledObject')!);
+    const scaledObject = () =>
+      structuredClone(VARIANTS['chart, KEDA, bundled infrastructure']!.render().find((o) => o.kind === 'ScaledObject')!);
 
     it('passes the rendered objects as they are', () => {
       expect(schemaProblems(pristine())).toEqual([]);
@@ -617,13 +750,19 @@ current-context: stand-in
     it('fails a misspelled field at any depth', () => {
       const probe = pristine();
       probe.spec.template.spec.containers[0].livenessProbe.initialDelaySecond = 5;
-      expect(schemaProblems(probe)).toEqual([expect.stringMatching(/^Deployment\/cupo-gateway: spec\.template\.spec\.containers\[0\]\.livenessProbe\.initialDelaySecond: unknown field \(V1Probe/)]);
+      expect(schemaProblems(probe)).toEqual([
+        expect.stringMatching(
+          /^Deployment\/cupo-gateway: spec\.template\.spec\.containers\[0\]\.livenessProbe\.initialDelaySecond: unknown field \(V1Probe/,
+        ),
+      ]);
       const security = pristine();
       security.spec.template.spec.containers[0].securityContext.runAsNonroot = true;
       expect(schemaProblems(security)).toEqual([expect.stringContaining('securityContext.runAsNonroot: unknown field (V1SecurityContext')]);
       const misplaced = pristine();
       misplaced.spec.template.spec.containers[0].terminationGracePeriodSeconds = 30; // belongs to the pod
-      expect(schemaProblems(misplaced)).toEqual([expect.stringContaining('containers[0].terminationGracePeriodSeconds: unknown field (V1Container')]);
+      expect(schemaProblems(misplaced)).toEqual([
+        expect.stringContaining('containers[0].terminationGracePeriodSeconds: unknown field (V1Container'),
+      ]);
       const crd = monitor();
       crd.spec.endpoints[0].honorLabel = true;
       expect(schemaProblems(crd)).toEqual([expect.stringContaining('spec.endpoints.0.honorLabel: unknown field')]);
@@ -668,17 +807,20 @@ current-context: stand-in
         const auth = (name: string) => broken.find((o) => o.kind === 'TriggerAuthentication' && o.metadata.name === name)!;
         if (variant.includes('bundled')) auth('cupo-enrollment-rabbitmq').spec.env[0].name = 'RABBITMQ_URL';
         else auth('cupo-enrollment-rabbitmq').spec.secretTargetRef[0].key = 'RABBITMQ_URL';
-        broken.find((o) => o.kind === 'ScaledObject' && o.metadata.name === 'cupo-worker')!.spec.triggers[0].authenticationRef.name = 'cupo-rabbitmq';
+        broken.find((o) => o.kind === 'ScaledObject' && o.metadata.name === 'cupo-worker')!.spec.triggers[0].authenticationRef.name =
+          'cupo-rabbitmq';
         const hpa = structuredClone(broken.find((o) => o.kind === 'HorizontalPodAutoscaler')!);
         hpa.metadata.name = hpa.spec.scaleTargetRef.name = 'cupo-enrollment';
         broken.push(hpa);
-        expect(referenceProblems(broken, VARIANTS[variant]!.externalSecrets).sort()).toEqual([
-          'HorizontalPodAutoscaler/cupo-enrollment and ScaledObject/cupo-enrollment both scale Deployment/cupo-enrollment',
-          variant.includes('bundled')
-            ? 'TriggerAuthentication/cupo-enrollment-rabbitmq: host reads env RABBITMQ_URL, which container enrollment of Deployment/cupo-enrollment does not define'
-            : 'TriggerAuthentication/cupo-enrollment-rabbitmq: host reads key RABBITMQ_URL, which Secret cupo-secrets does not have',
-          'ScaledObject/cupo-worker: trigger rabbitmq uses TriggerAuthentication/cupo-rabbitmq, which does not exist',
-        ].sort());
+        expect(referenceProblems(broken, VARIANTS[variant]!.externalSecrets).sort()).toEqual(
+          [
+            'HorizontalPodAutoscaler/cupo-enrollment and ScaledObject/cupo-enrollment both scale Deployment/cupo-enrollment',
+            variant.includes('bundled')
+              ? 'TriggerAuthentication/cupo-enrollment-rabbitmq: host reads env RABBITMQ_URL, which container enrollment of Deployment/cupo-enrollment does not define'
+              : 'TriggerAuthentication/cupo-enrollment-rabbitmq: host reads key RABBITMQ_URL, which Secret cupo-secrets does not have',
+            'ScaledObject/cupo-worker: trigger rabbitmq uses TriggerAuthentication/cupo-rabbitmq, which does not exist',
+          ].sort(),
+        );
       }
     });
   });
@@ -696,7 +838,10 @@ current-context: stand-in
         cpSync(join(ROOT, 'k8s'), join(dir, 'k8s'), { recursive: true, filter: (src) => !src.endsWith('secrets.env') });
         expect(refusal('kubectl', ['kustomize', join(dir, 'k8s')])).toContain('secrets.env');
         const generate = (args: string[], env: Record<string, string> = {}) =>
-          spawnSync(join(ROOT, 'k8s/generate-secrets.sh'), args, { encoding: 'utf8', env: { PATH: process.env.PATH, SECRETS_ENV: join(dir, 'k8s/base/secrets.env'), ...env } });
+          spawnSync(join(ROOT, 'k8s/generate-secrets.sh'), args, {
+            encoding: 'utf8',
+            env: { PATH: process.env.PATH, SECRETS_ENV: join(dir, 'k8s/base/secrets.env'), ...env },
+          });
         expect(generate([]).stderr).toContain('set GRAPH_CLIENT_SECRET MOODLE_TOKEN SMTP_URL');
         expect(existsSync(join(dir, 'k8s/base/secrets.env'))).toBe(false);
         expect(generate(['--development']).status).toBe(0);
@@ -711,8 +856,13 @@ current-context: stand-in
 
     it('points the dev overlay at the local image of every service, the worker’s included, in development mode', () => {
       const objects = VARIANTS['kustomize k8s/overlays/dev']!.render();
-      const images = objects.flatMap((o) => [...(o.spec?.template?.spec?.containers ?? []), ...(o.spec?.template?.spec?.initContainers ?? [])]).map((c) => c.image!);
-      expect(images.filter((image) => image.includes('/cupo/') || image.startsWith('cupo/')).every((image) => /^cupo\/[a-z]+:dev$/.test(image)), images.join(', ')).toBe(true);
+      const images = objects
+        .flatMap((o) => [...(o.spec?.template?.spec?.containers ?? []), ...(o.spec?.template?.spec?.initContainers ?? [])])
+        .map((c) => c.image!);
+      expect(
+        images.filter((image) => image.includes('/cupo/') || image.startsWith('cupo/')).every((image) => /^cupo\/[a-z]+:dev$/.test(image)),
+        images.join(', '),
+      ).toBe(true);
       expect(images).toContain('cupo/worker:dev');
       expect(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'cupo-config')!.data!.NODE_ENV).toBe('development');
     });
@@ -721,6 +871,4 @@ current-context: stand-in
   it('has alert rules that promtool accepts', () => {
     expect(run('promtool', ['check', 'rules', join(CHART, 'files/alerts.yml')])).toMatch(/SUCCESS: 6 rules found/);
   });
-
-  },
-);
+});

@@ -43,7 +43,10 @@ beforeAll(async () => {
     INSERT INTO sections (code, course, term, capacity, enrolled, schedule)
     VALUES ('FULL', 'C4', '1-2030', 1, 1, '[{"day":"fri","start":"08:00","end":"09:00"}]')`;
   await sql`INSERT INTO students (id, name, email) SELECT 'RA' || i, 'n' || i, 'n' || i || '@example.org' FROM generate_series(1, 20) i`;
-  counter = await roundTripCounter({ host: new URL(database.url).hostname || '127.0.0.1', port: Number(new URL(database.url).port || 5432) });
+  counter = await roundTripCounter({
+    host: new URL(database.url).hostname || '127.0.0.1',
+    port: Number(new URL(database.url).port || 5432),
+  });
   pool = createPool({ url: viaProxy(database.url, counter.port), max: 1, applicationName: 'round-trips' });
   await pool`SELECT 1`;
 });

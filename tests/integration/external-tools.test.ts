@@ -22,18 +22,41 @@ const script = (name: string) => join(ROOT, name);
 describe('tests needing a tool this machine lacks', () => {
   it('are skipped, and the summary names the command that would enable each', async () => {
     const report = join(tempDir('report'), 'vitest.json');
-    const missing = { CUPO_CHROMIUM: '/nonexistent/chromium', CUPO_PROMETHEUS: '/nonexistent/prometheus', CUPO_PROMTOOL: '/nonexistent/promtool', CUPO_HELM: '/nonexistent/helm', CUPO_KUBECTL: '/nonexistent/kubectl', CUPO_K6: '/nonexistent/k6' };
+    const missing = {
+      CUPO_CHROMIUM: '/nonexistent/chromium',
+      CUPO_PROMETHEUS: '/nonexistent/prometheus',
+      CUPO_PROMTOOL: '/nonexistent/promtool',
+      CUPO_HELM: '/nonexistent/helm',
+      CUPO_KUBECTL: '/nonexistent/kubectl',
+      CUPO_K6: '/nonexistent/k6',
+    };
     const ran = await runIn(
       join(ROOT, '.tools/node_modules/.bin/pnpm'),
-      ['exec', 'vitest', 'run', 'tests/integration/deploy.test.ts', 'tests/system/ui.test.ts', 'tests/system/observability.test.ts', 'tests/system/k6.test.ts', '--reporter=json', `--outputFile.json=${report}`],
+      [
+        'exec',
+        'vitest',
+        'run',
+        'tests/integration/deploy.test.ts',
+        'tests/system/ui.test.ts',
+        'tests/system/observability.test.ts',
+        'tests/system/k6.test.ts',
+        '--reporter=json',
+        `--outputFile.json=${report}`,
+      ],
       { ...cleanEnv(), ...missing },
     );
     expect(ran.status, ran.stderr).toBe(0);
     const summary = (await runIn('node', ['tools/stack/dist/test-summary.js', report], cleanEnv())).stdout.trim().split('\n');
     // The deploy checks that need no tool still run; every other test of these files is skipped.
     expect(summary[0]).toMatch(/^[1-9]\d* passed, 0 failed, [1-9]\d* skipped$/);
-    const because = (tool: string) => `${tool}=/nonexistent/${tool.slice(5).toLowerCase()} is not an executable file; enable with \`${tool}=/path/to/${tool.slice(5).toLowerCase()} make test\``;
-    expect(summary.slice(1).map((line) => line.replace(/skipped \d+ in/, 'skipped N in')).sort()).toEqual([
+    const because = (tool: string) =>
+      `${tool}=/nonexistent/${tool.slice(5).toLowerCase()} is not an executable file; enable with \`${tool}=/path/to/${tool.slice(5).toLowerCase()} make test\``;
+    expect(
+      summary
+        .slice(1)
+        .map((line) => line.replace(/skipped \d+ in/, 'skipped N in'))
+        .sort(),
+    ).toEqual([
       // The deploy checks need all three tools, and name every one that is missing.
       `  skipped N in tests/integration/deploy.test.ts: ${because('CUPO_HELM')}; ${because('CUPO_KUBECTL')}; ${because('CUPO_PROMTOOL')}`,
       // k6 runs the load scripts; streaming one to Prometheus needs both.
@@ -99,7 +122,8 @@ describe('tools/deploy/fetch-tools.sh, not on Debian as root', () => {
     // The release as published: one directory holding the binaries, and sha256sums.txt.
     const build = tempDir('release');
     mkdirSync(join(build, name));
-    for (const tool of ['prometheus', 'promtool']) writeCommand(join(build, name), tool, `echo "${tool}, version ${version} (from the test's release)"`);
+    for (const tool of ['prometheus', 'promtool'])
+      writeCommand(join(build, name), tool, `echo "${tool}, version ${version} (from the test's release)"`);
     execFileSync('tar', ['czf', join(build, `${name}.tar.gz`), '-C', build, name]);
     archive = readFileSync(join(build, `${name}.tar.gz`));
     requests = [];
@@ -165,7 +189,10 @@ describe('tools/deploy/fetch-tools.sh, not on Debian as root', () => {
   it('links the tools the variables name, kubectl included, and downloads nothing', async () => {
     const mine = tempDir('mine');
     const named = Object.fromEntries(
-      ['helm', 'kubectl', 'prometheus', 'promtool'].map((tool) => [`CUPO_${tool.toUpperCase()}`, writeCommand(mine, tool, `echo mine ${tool}`)]),
+      ['helm', 'kubectl', 'prometheus', 'promtool'].map((tool) => [
+        `CUPO_${tool.toUpperCase()}`,
+        writeCommand(mine, tool, `echo mine ${tool}`),
+      ]),
     );
     const bin = tempDir('bin');
     requests = [];
@@ -184,7 +211,11 @@ describe('on Debian as root, as CI runs', () => {
   it('a tool that cannot be had fails make test’s tool step, --optional or not', async () => {
     // Root and apt-get as the scripts see them (id -u says 0; apt-get fails as it would offline).
     const fakes = tempDir('debian-root');
-    writeCommand(fakes, 'id', `[ "$1" = -u ] && echo 0 || exec ${execFileSync('sh', ['-c', 'command -v id'], { encoding: 'utf8' }).trim()} "$@"`);
+    writeCommand(
+      fakes,
+      'id',
+      `[ "$1" = -u ] && echo 0 || exec ${execFileSync('sh', ['-c', 'command -v id'], { encoding: 'utf8' }).trim()} "$@"`,
+    );
     writeCommand(fakes, 'apt-get', 'echo "E: simulated: cannot reach the archive" >&2; exit 100');
     const path = `${fakes}${delimiter}${pathWithout(['apt-get', 'id', 'chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable', 'prometheus', 'promtool'])}`;
     const mine = tempDir('mine');

@@ -21,9 +21,7 @@ const nights = ['2030-03-01', '2030-03-02', '2030-03-03'];
 describe('reserving nights', () => {
   it('lets exactly one of 30 simultaneous reserves take the last unit', async () => {
     const room = await store.createRoom({ name: 'r', type: 't', total_quantity: 1 }, '2030-03-01', 5);
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: 30 }, () => store.reserve(randomUUID(), 1, room.id, nights)),
-    );
+    const outcomes = await Promise.allSettled(Array.from({ length: 30 }, () => store.reserve(randomUUID(), 1, room.id, nights)));
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
     for (const o of outcomes.filter((o) => o.status === 'rejected')) {
       expect((o as PromiseRejectedResult).reason.code).toBe('ROOM_UNAVAILABLE');

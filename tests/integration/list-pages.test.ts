@@ -127,7 +127,15 @@ describe('list pages are index range scans', () => {
       SELECT gen_random_uuid(), 'batch', 'running', ${parent}, now() - interval '2 hours' FROM generate_series(1, 3)`;
     await sql`INSERT INTO tasks (id, type, status) SELECT gen_random_uuid(), 'ingest', 'pending' FROM generate_series(1, 2)`;
     const store = new PostgresOnboardingStore(pool, 3600, { kick: () => undefined });
-    for (const filter of [{}, { type: 'batch' }, { status: 'running' }, { type: 'batch', status: 'running' }, { parent_id: parent }, { stuck: true }, { stuck: false }]) {
+    for (const filter of [
+      {},
+      { type: 'batch' },
+      { status: 'running' },
+      { type: 'batch', status: 'running' },
+      { parent_id: parent },
+      { stuck: true },
+      { stuck: false },
+    ]) {
       await twoPages((page) => store.listTasks(filter, page)).catch((error: Error) => {
         throw new Error(`${JSON.stringify(filter)}: ${error.message}`);
       });

@@ -82,19 +82,32 @@ describe('make load', () => {
       'k6',
       `echo "$* | BASE_URL=$BASE_URL JWT_SECRET=$JWT_SECRET JWT_ISSUER=$JWT_ISSUER RW=$K6_PROMETHEUS_RW_SERVER_URL NATIVE=$K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM TAGS=$K6_SYSTEM_TAGS" >> '${log}'`,
     );
-    const ran = await runIn('make', ['-s', '--no-print-directory', 'load', 'SCRIPTS=smoke booking-burst', 'BASE_URL=http://127.0.0.1:9', 'PROMETHEUS_URL=http://127.0.0.1:9090'], {
-      ...env(),
-      K6: k6,
-      JWT_SECRET: 'a-secret-of-the-deployment',
-      JWT_ISSUER: 'https://issuer.example',
-    });
+    const ran = await runIn(
+      'make',
+      [
+        '-s',
+        '--no-print-directory',
+        'load',
+        'SCRIPTS=smoke booking-burst',
+        'BASE_URL=http://127.0.0.1:9',
+        'PROMETHEUS_URL=http://127.0.0.1:9090',
+      ],
+      {
+        ...env(),
+        K6: k6,
+        JWT_SECRET: 'a-secret-of-the-deployment',
+        JWT_ISSUER: 'https://issuer.example',
+      },
+    );
     expect(ran.status, ran.stderr).toBe(0);
     expect(ran.stderr).toContain(`k6: ${k6}; against http://127.0.0.1:9`);
     const calls = readFileSync(log, 'utf8').trim().split('\n');
     expect(calls).toHaveLength(2);
     for (const [i, script] of ['smoke', 'booking-burst'].entries()) {
       const [args, seen] = calls[i]!.split(' | ');
-      expect(args).toMatch(new RegExp(`^run --quiet --out experimental-prometheus-rw --tag testid=${script}-\\d{8}T\\d{6} ${ROOT}load-tests/${script}\\.js$`));
+      expect(args).toMatch(
+        new RegExp(`^run --quiet --out experimental-prometheus-rw --tag testid=${script}-\\d{8}T\\d{6} ${ROOT}load-tests/${script}\\.js$`),
+      );
       expect(seen).toContain('BASE_URL=http://127.0.0.1:9 JWT_SECRET=a-secret-of-the-deployment JWT_ISSUER=https://issuer.example');
       expect(seen).toContain('RW=http://127.0.0.1:9090/api/v1/write NATIVE=true');
       // URLs carry ids: never a label.

@@ -16,7 +16,11 @@ afterAll(removeTempDirs);
 const real = defaultUrls();
 const closed = async () => {
   const port = await freePort(); // free, and nothing listens on it: refused
-  return { pgUrl: `postgres://postgres@127.0.0.1:${port}/postgres`, redisUrl: `redis://127.0.0.1:${port}`, amqpUrl: `amqp://guest:guest@127.0.0.1:${port}` };
+  return {
+    pgUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    redisUrl: `redis://127.0.0.1:${port}`,
+    amqpUrl: `amqp://guest:guest@127.0.0.1:${port}`,
+  };
 };
 
 /** A `docker` that logs its arguments; `compose version` works only when `compose` is true. */
@@ -83,8 +87,11 @@ describe('make run', () => {
     const docker = fakeDocker(false);
     const ran = await makeRun(await closed(), `${docker.dir}${delimiter}${process.env.PATH}`);
     expect(ran.status).not.toBe(0);
-    for (const name of ['PostgreSQL', 'Redis', 'RabbitMQ']) expect(ran.stderr).toMatch(new RegExp(`${name} is not reachable at .*: start it with`));
-    expect(ran.stderr).toContain("Docker Compose cannot stand in (`docker compose version` failed: docker: 'compose' is not a docker command.)");
+    for (const name of ['PostgreSQL', 'Redis', 'RabbitMQ'])
+      expect(ran.stderr).toMatch(new RegExp(`${name} is not reachable at .*: start it with`));
+    expect(ran.stderr).toContain(
+      "Docker Compose cannot stand in (`docker compose version` failed: docker: 'compose' is not a docker command.)",
+    );
     expect(docker.calls()).toEqual(['compose version']);
   });
 

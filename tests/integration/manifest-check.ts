@@ -112,7 +112,8 @@ function checkValue(value: unknown, type: string, format: string, path: string, 
   }
   const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
   if (map) {
-    if (typeof value !== 'object' || Array.isArray(value)) return void problems.push(`${path}: expected a map, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'object' || Array.isArray(value))
+      return void problems.push(`${path}: expected a map, got ${JSON.stringify(value)}`);
     for (const [key, item] of Object.entries(value as object)) checkValue(item, map[1]!, format, `${path}.${key}`, problems, quantity);
     return;
   }
@@ -136,7 +137,8 @@ function checkValue(value: unknown, type: string, format: string, path: string, 
     default: {
       const model = models[type];
       if (!model?.getAttributeTypeMap) return void problems.push(`${path}: no model ${type}`);
-      if (typeof value !== 'object' || Array.isArray(value)) return void problems.push(`${path}: expected an object (${type}), got ${JSON.stringify(value)}`);
+      if (typeof value !== 'object' || Array.isArray(value))
+        return void problems.push(`${path}: expected an object (${type}), got ${JSON.stringify(value)}`);
       const attributes = new Map(model.getAttributeTypeMap().map((a) => [a.baseName, a]));
       for (const [key, item] of Object.entries(value as object)) {
         const attribute = attributes.get(key);
@@ -154,7 +156,9 @@ function checkValue(value: unknown, type: string, format: string, path: string, 
 function closed(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(closed);
   if (!schema || typeof schema !== 'object') return schema;
-  const out: Record<string, unknown> = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === 'enum' || k === 'required' ? v : closed(v)]));
+  const out: Record<string, unknown> = Object.fromEntries(
+    Object.entries(schema).map(([k, v]) => [k, k === 'enum' || k === 'required' ? v : closed(v)]),
+  );
   if (out.type === 'object' && out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields']) {
     out.additionalProperties = false;
   }
@@ -171,7 +175,12 @@ function crdValidator(apiVersion: string, kind: string): ValidateFunction | unde
     // The CRDs' patterns are Go regular expressions; `(?i)` is their only syntax JavaScript lacks.
     const goRegExp = (pattern: string, flags: string) =>
       pattern.includes('(?i)') ? new RegExp(pattern.replaceAll('(?i)', ''), `${flags}i`) : new RegExp(pattern, flags);
-    const ajv = new Ajv.default({ allErrors: true, strict: false, validateFormats: false, code: { regExp: Object.assign(goRegExp, { code: 'goRegExp' }) } });
+    const ajv = new Ajv.default({
+      allErrors: true,
+      strict: false,
+      validateFormats: false,
+      code: { regExp: Object.assign(goRegExp, { code: 'goRegExp' }) },
+    });
     for (const file of readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml'))) {
       const crd = parse(readFileSync(join(CRD_DIR, file), 'utf8'));
       for (const version of crd.spec.versions) {
@@ -197,7 +206,10 @@ export function schemaProblems(object: K8sObject): string[] {
     const { metadata, ...rest } = object;
     if (!validate(rest)) {
       for (const e of validate.errors ?? []) {
-        const extra = e.keyword === 'additionalProperties' ? `.${(e.params as { additionalProperty: string }).additionalProperty}: unknown field` : `: ${e.message}`;
+        const extra =
+          e.keyword === 'additionalProperties'
+            ? `.${(e.params as { additionalProperty: string }).additionalProperty}: unknown field`
+            : `: ${e.message}`;
         problems.push(`${where}: ${e.instancePath.replaceAll('/', '.').slice(1)}${extra}`);
       }
     }
@@ -217,15 +229,23 @@ type Selector = { matchLabels?: Record<string, string>; matchExpressions?: { key
 
 export function selects(selector: Selector | Record<string, string> | undefined, labels: Record<string, string> = {}): boolean {
   if (!selector) return false;
-  const s: Selector = 'matchLabels' in selector || 'matchExpressions' in selector ? (selector as Selector) : { matchLabels: selector as Record<string, string> };
+  const s: Selector =
+    'matchLabels' in selector || 'matchExpressions' in selector
+      ? (selector as Selector)
+      : { matchLabels: selector as Record<string, string> };
   const byLabels = Object.entries(s.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
   const byExpressions = (s.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
     switch (operator) {
-      case 'In': return key in labels && values.includes(labels[key]!);
-      case 'NotIn': return !(key in labels) || !values.includes(labels[key]!);
-      case 'Exists': return key in labels;
-      case 'DoesNotExist': return !(key in labels);
-      default: return false;
+      case 'In':
+        return key in labels && values.includes(labels[key]!);
+      case 'NotIn':
+        return !(key in labels) || !values.includes(labels[key]!);
+      case 'Exists':
+        return key in labels;
+      case 'DoesNotExist':
+        return !(key in labels);
+      default:
+        return false;
     }
   });
   return byLabels && byExpressions;
@@ -242,7 +262,8 @@ function podTemplates(objects: K8sObject[]): PodTemplate[] {
 }
 
 const containersOf = (pod: Partial<V1PodSpec>): V1Container[] => [...(pod.initContainers ?? []), ...(pod.containers ?? [])];
-const portNames = (pod: Partial<V1PodSpec>): Set<string | undefined> => new Set(containersOf(pod).flatMap((c) => (c.ports ?? []).map((p) => p.name)));
+const portNames = (pod: Partial<V1PodSpec>): Set<string | undefined> =>
+  new Set(containersOf(pod).flatMap((c) => (c.ports ?? []).map((p) => p.name)));
 
 /**
  * Problems no schema sees. `externalSecrets` lists the keys of Secrets the manifests use but
@@ -255,51 +276,65 @@ export function referenceProblems(objects: K8sObject[], externalSecrets: Record<
   const id = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
   // Keyed by name as client-node types a reference's (optional: Kubernetes defaults it to "").
   const secretKeys = new Map<string | undefined, Set<string>>(Object.entries(externalSecrets).map(([n, keys]) => [n, new Set(keys)]));
-  for (const s of of('Secret')) secretKeys.set(s.metadata.name, new Set([...Object.keys(s.data ?? {}), ...Object.keys(s.stringData ?? {})]));
-  const configMaps = new Map<string | undefined, Set<string>>(of('ConfigMap').map((c) => [c.metadata.name, new Set(Object.keys(c.data ?? {}))]));
+  for (const s of of('Secret'))
+    secretKeys.set(s.metadata.name, new Set([...Object.keys(s.data ?? {}), ...Object.keys(s.stringData ?? {})]));
+  const configMaps = new Map<string | undefined, Set<string>>(
+    of('ConfigMap').map((c) => [c.metadata.name, new Set(Object.keys(c.data ?? {}))]),
+  );
   const selected = (selector: LabelSelector | undefined) => pods.filter((p) => selects(selector, p.labels));
 
   for (const { owner, labels, spec } of pods) {
     const where = id(owner);
-    if (owner.kind !== 'Job' && !selects(owner.spec?.selector, labels)) problems.push(`${where}: spec.selector does not select its own pod template`);
+    if (owner.kind !== 'Job' && !selects(owner.spec?.selector, labels))
+      problems.push(`${where}: spec.selector does not select its own pod template`);
     for (const container of containersOf(spec)) {
       const at = `${where} container ${container.name}`;
       for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'] as const) {
         const port = container[probe]?.httpGet?.port ?? container[probe]?.tcpSocket?.port;
-        if (typeof port === 'string' && !(container.ports ?? []).some((p) => p.name === port)) problems.push(`${at}: ${probe} port "${port}" names no port of the container`);
+        if (typeof port === 'string' && !(container.ports ?? []).some((p) => p.name === port))
+          problems.push(`${at}: ${probe} port "${port}" names no port of the container`);
       }
       const defined = new Set<string>();
       for (const env of container.env ?? []) {
         for (const [, ref] of String(env.value ?? '').matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) {
-          if (!defined.has(ref!)) problems.push(`${at}: env ${env.name} uses $(${ref}), not defined before it (Kubernetes would pass it literally)`);
+          if (!defined.has(ref!))
+            problems.push(`${at}: env ${env.name} uses $(${ref}), not defined before it (Kubernetes would pass it literally)`);
         }
         defined.add(env.name);
         // An in-cluster short host name in a URL (postgres://…@cupo-postgres:5432) must be a
         // Service here: truncated names must still meet.
         const host = /^[a-z]+:\/\/(?:[^@/]*@)?([a-z0-9-]+):\d+/.exec(String(env.value ?? ''))?.[1];
-        if (host && host !== 'localhost' && !of('Service').some((s) => s.metadata.name === host)) problems.push(`${at}: env ${env.name} points at host ${host}, which is no Service`);
+        if (host && host !== 'localhost' && !of('Service').some((s) => s.metadata.name === host))
+          problems.push(`${at}: env ${env.name} points at host ${host}, which is no Service`);
         const secretRef = env.valueFrom?.secretKeyRef;
         if (secretRef) {
           const keys = secretKeys.get(secretRef.name);
           if (!keys) problems.push(`${at}: env ${env.name} reads Secret ${secretRef.name}, which does not exist`);
-          else if (!keys.has(secretRef.key) && !secretRef.optional) problems.push(`${at}: env ${env.name} reads key ${secretRef.key}, which Secret ${secretRef.name} does not have`);
+          else if (!keys.has(secretRef.key) && !secretRef.optional)
+            problems.push(`${at}: env ${env.name} reads key ${secretRef.key}, which Secret ${secretRef.name} does not have`);
         }
         const configRef = env.valueFrom?.configMapKeyRef;
-        if (configRef && !configMaps.get(configRef.name)?.has(configRef.key)) problems.push(`${at}: env ${env.name} reads ConfigMap ${configRef.name} key ${configRef.key}, which does not exist`);
+        if (configRef && !configMaps.get(configRef.name)?.has(configRef.key))
+          problems.push(`${at}: env ${env.name} reads ConfigMap ${configRef.name} key ${configRef.key}, which does not exist`);
       }
       for (const from of container.envFrom ?? []) {
-        if (from.configMapRef && !configMaps.has(from.configMapRef.name)) problems.push(`${at}: envFrom ConfigMap ${from.configMapRef.name} does not exist`);
-        if (from.secretRef && !secretKeys.has(from.secretRef.name)) problems.push(`${at}: envFrom Secret ${from.secretRef.name} does not exist`);
+        if (from.configMapRef && !configMaps.has(from.configMapRef.name))
+          problems.push(`${at}: envFrom ConfigMap ${from.configMapRef.name} does not exist`);
+        if (from.secretRef && !secretKeys.has(from.secretRef.name))
+          problems.push(`${at}: envFrom Secret ${from.secretRef.name} does not exist`);
       }
     }
     for (const volume of spec.volumes ?? []) {
-      if (volume.configMap && !configMaps.has(volume.configMap.name)) problems.push(`${where}: volume ${volume.name} mounts ConfigMap ${volume.configMap.name}, which does not exist`);
-      if (volume.secret && !secretKeys.has(volume.secret.secretName)) problems.push(`${where}: volume ${volume.name} mounts Secret ${volume.secret.secretName}, which does not exist`);
+      if (volume.configMap && !configMaps.has(volume.configMap.name))
+        problems.push(`${where}: volume ${volume.name} mounts ConfigMap ${volume.configMap.name}, which does not exist`);
+      if (volume.secret && !secretKeys.has(volume.secret.secretName))
+        problems.push(`${where}: volume ${volume.name} mounts Secret ${volume.secret.secretName}, which does not exist`);
     }
     if (owner.kind === 'StatefulSet') {
       const governing = of('Service').find((s) => s.metadata.name === owner.spec!.serviceName);
       if (!governing) problems.push(`${where}: serviceName ${owner.spec!.serviceName} names no Service`);
-      else if (governing.spec?.clusterIP !== 'None') problems.push(`${where}: its governing Service ${governing.metadata.name} is not headless`);
+      else if (governing.spec?.clusterIP !== 'None')
+        problems.push(`${where}: its governing Service ${governing.metadata.name} is not headless`);
     }
   }
 
@@ -311,7 +346,9 @@ export function referenceProblems(objects: K8sObject[], externalSecrets: Record<
     }
     for (const port of service.spec?.ports ?? []) {
       if (typeof port.targetPort === 'string') {
-        for (const target of targets) if (!portNames(target.spec).has(port.targetPort)) problems.push(`${id(service)}: targetPort "${port.targetPort}" names no port of ${id(target.owner)}`);
+        for (const target of targets)
+          if (!portNames(target.spec).has(port.targetPort))
+            problems.push(`${id(service)}: targetPort "${port.targetPort}" names no port of ${id(target.owner)}`);
       }
     }
   }
@@ -322,17 +359,21 @@ export function referenceProblems(objects: K8sObject[], externalSecrets: Record<
     for (const rule of policy.spec?.ingress ?? []) {
       for (const port of rule.ports ?? []) {
         if (typeof port.port === 'string') {
-          for (const target of targets) if (!portNames(target.spec).has(port.port)) problems.push(`${id(policy)}: port "${port.port}" names no port of ${id(target.owner)}`);
+          for (const target of targets)
+            if (!portNames(target.spec).has(port.port))
+              problems.push(`${id(policy)}: port "${port.port}" names no port of ${id(target.owner)}`);
         }
       }
       for (const peer of rule.from ?? []) {
         // A peer in this namespace (no namespaceSelector) must be pods of these manifests: a
         // selector matching none of them admits nobody, and the service it guards is cut off.
-        if (peer.podSelector && !peer.namespaceSelector && selected(peer.podSelector).length === 0) problems.push(`${id(policy)}: a "from" podSelector selects no pod template`);
+        if (peer.podSelector && !peer.namespaceSelector && selected(peer.podSelector).length === 0)
+          problems.push(`${id(policy)}: a "from" podSelector selects no pod template`);
         for (const expression of peer.podSelector?.matchExpressions ?? []) {
           if (peer.namespaceSelector || expression.operator !== 'In') continue;
           for (const value of expression.values ?? []) {
-            if (!pods.some((p) => p.labels[expression.key] === value)) problems.push(`${id(policy)}: admits ${expression.key}=${value}, which no pod template has`);
+            if (!pods.some((p) => p.labels[expression.key] === value))
+              problems.push(`${id(policy)}: admits ${expression.key}=${value}, which no pod template has`);
           }
         }
       }
@@ -342,8 +383,10 @@ export function referenceProblems(objects: K8sObject[], externalSecrets: Record<
   const hpas = of('HorizontalPodAutoscaler');
   for (const hpa of hpas) {
     const target = objects.find((o) => o.kind === hpa.spec!.scaleTargetRef.kind && o.metadata.name === hpa.spec!.scaleTargetRef.name);
-    if (!target) problems.push(`${id(hpa)}: scaleTargetRef ${hpa.spec!.scaleTargetRef.kind}/${hpa.spec!.scaleTargetRef.name} does not exist`);
-    else if (target.spec?.replicas !== undefined) problems.push(`${id(target)}: sets spec.replicas while ${id(hpa)} manages it (every apply would reset the HPA's count)`);
+    if (!target)
+      problems.push(`${id(hpa)}: scaleTargetRef ${hpa.spec!.scaleTargetRef.kind}/${hpa.spec!.scaleTargetRef.name} does not exist`);
+    else if (target.spec?.replicas !== undefined)
+      problems.push(`${id(target)}: sets spec.replicas while ${id(hpa)} manages it (every apply would reset the HPA's count)`);
   }
 
   // KEDA: a ScaledObject becomes an HPA of KEDA's making, so the same rules hold, and two HPAs
@@ -357,27 +400,38 @@ export function referenceProblems(objects: K8sObject[], externalSecrets: Record<
       problems.push(`${id(scaled)}: scaleTargetRef ${ref.kind ?? 'Deployment'}/${ref.name} does not exist`);
       continue;
     }
-    if (target.spec?.replicas !== undefined) problems.push(`${id(target)}: sets spec.replicas while ${id(scaled)} manages it (every apply would reset KEDA's count)`);
-    for (const hpa of hpas.filter((h) => h.spec!.scaleTargetRef.name === ref.name)) problems.push(`${id(hpa)} and ${id(scaled)} both scale ${id(target)}`);
+    if (target.spec?.replicas !== undefined)
+      problems.push(`${id(target)}: sets spec.replicas while ${id(scaled)} manages it (every apply would reset KEDA's count)`);
+    for (const hpa of hpas.filter((h) => h.spec!.scaleTargetRef.name === ref.name))
+      problems.push(`${id(hpa)} and ${id(scaled)} both scale ${id(target)}`);
     for (const trigger of scaled.spec!.triggers ?? []) {
       const authRef = trigger.authenticationRef;
       if (!authRef) continue;
       const auth = objects.find((o) => o.kind === (authRef.kind ?? 'TriggerAuthentication') && o.metadata.name === authRef.name);
       if (!auth) {
-        problems.push(`${id(scaled)}: trigger ${trigger.type} uses ${authRef.kind ?? 'TriggerAuthentication'}/${authRef.name}, which does not exist`);
+        problems.push(
+          `${id(scaled)}: trigger ${trigger.type} uses ${authRef.kind ?? 'TriggerAuthentication'}/${authRef.name}, which does not exist`,
+        );
         continue;
       }
       for (const ref of auth.spec!.secretTargetRef ?? []) {
         const keys = secretKeys.get(ref.name);
         if (!keys) problems.push(`${id(auth)}: ${ref.parameter} reads Secret ${ref.name}, which does not exist`);
-        else if (!keys.has(ref.key)) problems.push(`${id(auth)}: ${ref.parameter} reads key ${ref.key}, which Secret ${ref.name} does not have`);
+        else if (!keys.has(ref.key))
+          problems.push(`${id(auth)}: ${ref.parameter} reads key ${ref.key}, which Secret ${ref.name} does not have`);
       }
       for (const ref of auth.spec!.env ?? []) {
         const containers: V1Container[] = target.spec!.template.spec.containers ?? [];
         const container = ref.containerName ? containers.find((c) => c.name === ref.containerName) : containers[0];
-        if (!container) problems.push(`${id(auth)}: ${ref.parameter} reads container ${ref.containerName} of ${id(target)}, which it does not have`);
-        else if (!(container.env ?? []).some((e) => e.name === ref.name) && !(container.envFrom ?? []).some((f) => configMaps.get(f.configMapRef?.name)?.has(ref.name)))
-          problems.push(`${id(auth)}: ${ref.parameter} reads env ${ref.name}, which container ${container.name} of ${id(target)} does not define`);
+        if (!container)
+          problems.push(`${id(auth)}: ${ref.parameter} reads container ${ref.containerName} of ${id(target)}, which it does not have`);
+        else if (
+          !(container.env ?? []).some((e) => e.name === ref.name) &&
+          !(container.envFrom ?? []).some((f) => configMaps.get(f.configMapRef?.name)?.has(ref.name))
+        )
+          problems.push(
+            `${id(auth)}: ${ref.parameter} reads env ${ref.name}, which container ${container.name} of ${id(target)} does not define`,
+          );
       }
     }
   }
@@ -392,7 +446,11 @@ export function referenceProblems(objects: K8sObject[], externalSecrets: Record<
       const hpa = hpas.find((h) => h.spec!.scaleTargetRef.name === target.owner.metadata.name);
       const scaled = scaledObjects.find((o) => o.spec!.scaleTargetRef.name === target.owner.metadata.name);
       // KEDA's floor defaults to 0.
-      const fewest: number = hpa ? hpa.spec!.minReplicas ?? 1 : scaled ? scaled.spec!.minReplicaCount ?? 0 : target.owner.spec?.replicas ?? 1;
+      const fewest: number = hpa
+        ? (hpa.spec!.minReplicas ?? 1)
+        : scaled
+          ? (scaled.spec!.minReplicaCount ?? 0)
+          : (target.owner.spec?.replicas ?? 1);
       const { maxUnavailable, minAvailable } = pdb.spec!;
       const allowed =
         maxUnavailable !== undefined
@@ -400,14 +458,16 @@ export function referenceProblems(objects: K8sObject[], externalSecrets: Record<
             ? maxUnavailable
             : Math.ceil((fewest * parseInt(maxUnavailable, 10)) / 100)
           : fewest - (typeof minAvailable === 'number' ? minAvailable : Math.ceil((fewest * parseInt(minAvailable, 10)) / 100));
-      if (!(allowed >= 1)) problems.push(`${id(pdb)}: allows no eviction of ${id(target.owner)} at ${fewest} replica(s): node drains would hang`);
+      if (!(allowed >= 1))
+        problems.push(`${id(pdb)}: allows no eviction of ${id(target.owner)} at ${fewest} replica(s): node drains would hang`);
     }
   }
 
   for (const monitor of of('ServiceMonitor')) {
     const services = of('Service').filter((s) => selects(monitor.spec?.selector, s.metadata.labels ?? {}));
     for (const endpoint of monitor.spec?.endpoints ?? []) {
-      if (!services.some((s) => (s.spec?.ports ?? []).some((p) => p.name === endpoint.port))) problems.push(`${id(monitor)}: endpoint port "${endpoint.port}" is on no Service it selects`);
+      if (!services.some((s) => (s.spec?.ports ?? []).some((p) => p.name === endpoint.port)))
+        problems.push(`${id(monitor)}: endpoint port "${endpoint.port}" is on no Service it selects`);
     }
   }
   return problems;

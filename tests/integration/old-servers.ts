@@ -49,8 +49,16 @@ export function oldPostgres(versionNum: number): Promise<OldServer> {
     head.writeInt32BE(body.length + 4, 1);
     return Buffer.concat([head, body]);
   };
-  const int32 = (n: number) => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b; };
-  const int16 = (n: number) => { const b = Buffer.alloc(2); b.writeInt16BE(n); return b; };
+  const int32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(n);
+    return b;
+  };
+  const int16 = (n: number) => {
+    const b = Buffer.alloc(2);
+    b.writeInt16BE(n);
+    return b;
+  };
   const cstr = (s: string) => Buffer.from(`${s}\0`);
   const ready = message('Z', Buffer.from('I'));
   const text = `${Math.floor(versionNum / 10_000)}.${versionNum % 10_000}`;
@@ -62,26 +70,36 @@ export function oldPostgres(versionNum: number): Promise<OldServer> {
         if (!started) {
           if (buffer.length < 4 || buffer.length < buffer.readInt32BE(0)) return 0;
           started = true;
-          socket.write(Buffer.concat([
-            message('R', int32(0)),
-            message('S', Buffer.concat([cstr('server_version'), cstr(text)])),
-            message('S', Buffer.concat([cstr('client_encoding'), cstr('UTF8')])),
-            message('K', Buffer.concat([int32(1), int32(2)])),
-            ready,
-          ]));
+          socket.write(
+            Buffer.concat([
+              message('R', int32(0)),
+              message('S', Buffer.concat([cstr('server_version'), cstr(text)])),
+              message('S', Buffer.concat([cstr('client_encoding'), cstr('UTF8')])),
+              message('K', Buffer.concat([int32(1), int32(2)])),
+              ready,
+            ]),
+          );
           return buffer.readInt32BE(0);
         }
         if (buffer.length < 5 || buffer.length < 1 + buffer.readInt32BE(1)) return 0;
         const type = String.fromCharCode(buffer[0]!);
-        const query = buffer.subarray(5, 1 + buffer.readInt32BE(1)).toString().replace(/\0$/, '');
+        const query = buffer
+          .subarray(5, 1 + buffer.readInt32BE(1))
+          .toString()
+          .replace(/\0$/, '');
         if (type === 'Q' && /^show server_version_num$/i.test(query.trim())) {
           const value = Buffer.from(String(versionNum));
-          socket.write(Buffer.concat([
-            message('T', Buffer.concat([int16(1), cstr('server_version_num'), int32(0), int16(0), int32(25), int16(-1), int32(-1), int16(0)])),
-            message('D', Buffer.concat([int16(1), int32(value.length), value])),
-            message('C', cstr('SHOW')),
-            ready,
-          ]));
+          socket.write(
+            Buffer.concat([
+              message(
+                'T',
+                Buffer.concat([int16(1), cstr('server_version_num'), int32(0), int16(0), int32(25), int16(-1), int32(-1), int16(0)]),
+              ),
+              message('D', Buffer.concat([int16(1), int32(value.length), value])),
+              message('C', cstr('SHOW')),
+              ready,
+            ]),
+          );
         } else {
           socket.end();
         }
@@ -125,7 +143,11 @@ export function oldRedis(version: string): Promise<OldServer> {
 /** RabbitMQ whose connection.start announces `version`; completes the handshake and the close. */
 export function oldRabbitmq(version: string): Promise<OldServer> {
   const shortstr = (s: string) => Buffer.concat([Buffer.from([Buffer.byteLength(s)]), Buffer.from(s)]);
-  const longstr = (s: string) => { const b = Buffer.alloc(4); b.writeUInt32BE(Buffer.byteLength(s)); return Buffer.concat([b, Buffer.from(s)]); };
+  const longstr = (s: string) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(Buffer.byteLength(s));
+    return Buffer.concat([b, Buffer.from(s)]);
+  };
   const table = (entries: Record<string, string>) => {
     const body = Buffer.concat(Object.entries(entries).map(([k, v]) => Buffer.concat([shortstr(k), Buffer.from('S'), longstr(v)])));
     const size = Buffer.alloc(4);
@@ -155,19 +177,27 @@ export function oldRabbitmq(version: string): Promise<OldServer> {
         if (!greeted) {
           if (buffer.length < 8) return 0;
           greeted = true;
-          socket.write(method(10, 10, Buffer.concat([
-            Buffer.from([0, 9]),
-            table({ product: 'RabbitMQ', version, platform: 'Erlang' }),
-            longstr('PLAIN AMQPLAIN'),
-            longstr('en_US'),
-          ])));
+          socket.write(
+            method(
+              10,
+              10,
+              Buffer.concat([
+                Buffer.from([0, 9]),
+                table({ product: 'RabbitMQ', version, platform: 'Erlang' }),
+                longstr('PLAIN AMQPLAIN'),
+                longstr('en_US'),
+              ]),
+            ),
+          );
           return 8;
         }
         if (buffer.length < 7 || buffer.length < 8 + buffer.readUInt32BE(3)) return 0;
         const size = buffer.readUInt32BE(3);
         const [classId, methodId] = [buffer.readUInt16BE(7), buffer.readUInt16BE(9)];
-        if (classId === 10 && methodId === 11) socket.write(method(10, 30, tune)); // start-ok → tune
-        else if (classId === 10 && methodId === 40) socket.write(method(10, 41, shortstr(''))); // open → open-ok
+        if (classId === 10 && methodId === 11)
+          socket.write(method(10, 30, tune)); // start-ok → tune
+        else if (classId === 10 && methodId === 40)
+          socket.write(method(10, 41, shortstr(''))); // open → open-ok
         else if (classId === 10 && methodId === 50) socket.end(method(10, 51, Buffer.alloc(0))); // close → close-ok
         return 8 + size;
       });

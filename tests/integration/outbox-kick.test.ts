@@ -71,7 +71,13 @@ describe('stores kick their outbox relay after their own commit', () => {
     const queries = new PostgresQueryStore(sql, relay);
     const onboarding = new PostgresOnboardingStore(sql, 3600, relay);
 
-    const query = await queries.submit(crypto.randomUUID(), { type: 'occupancy_report', params: { from: '2030-01-01', to: '2030-01-02' } }, 'u', 'req', 60_000);
+    const query = await queries.submit(
+      crypto.randomUUID(),
+      { type: 'occupancy_report', params: { from: '2030-01-01', to: '2030-01-02' } },
+      'u',
+      'req',
+      60_000,
+    );
     expect(await queries.requeueStale(60_000)).toBe(0);
     await worker.sql`DELETE FROM outbox`;
     await worker.sql`UPDATE queries SET announced_at = now() - interval '1 hour' WHERE id = ${query.query_id}`;

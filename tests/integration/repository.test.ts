@@ -34,7 +34,8 @@ describe('the repository', () => {
     // Subclasses call super(); the base class constructed anywhere else is an unnamed error made inline.
     expect(occurrences(/new DomainError\(/, inErrors)).toEqual([]);
     // Callers ask isRefusal / isTransient / httpStatusOf, never the kind itself.
-    const KIND = /\.kind\s*[!=]==?\s*'(invalid|unauthorized|forbidden|not_found|conflict|unprocessable|rate_limited|unavailable|timeout|internal)'|error\.kind\s*[!=]==/;
+    const KIND =
+      /\.kind\s*[!=]==?\s*'(invalid|unauthorized|forbidden|not_found|conflict|unprocessable|rate_limited|unavailable|timeout|internal)'|error\.kind\s*[!=]==/;
     expect(occurrences(KIND, inErrors)).toEqual([]);
   });
 
@@ -45,7 +46,8 @@ describe('the repository', () => {
   });
 
   it('builds every image from one Dockerfile that must be told which service', () => {
-    for (const dir of [...SERVICES.map((s) => `services/${s}`), 'tools/providers']) expect(existsSync(path(`${dir}/Dockerfile`)), dir).toBe(false);
+    for (const dir of [...SERVICES.map((s) => `services/${s}`), 'tools/providers'])
+      expect(existsSync(path(`${dir}/Dockerfile`)), dir).toBe(false);
     const dockerfile = read('Dockerfile');
     // Declared without a default in every stage that uses it, and checked: a build without it fails at once.
     expect(dockerfile.match(/^ARG SERVICE$/gm)?.length).toBe(2);
@@ -88,7 +90,9 @@ describe('the repository', () => {
 
   it('builds compose’s and CI’s images from that Dockerfile', async () => {
     const { parse } = await import('yaml');
-    const compose = parse(read('docker-compose.yml')) as { services: Record<string, { build?: { context: string; args?: Record<string, string>; dockerfile?: string; target?: string } }> };
+    const compose = parse(read('docker-compose.yml')) as {
+      services: Record<string, { build?: { context: string; args?: Record<string, string>; dockerfile?: string; target?: string } }>;
+    };
     const built = Object.entries(compose.services).filter(([, service]) => service.build);
     expect(built.map(([, service]) => service.build!.args?.SERVICE).sort()).toEqual([...SERVICES, 'providers'].sort());
     for (const [name, { build }] of built) expect(build!.dockerfile, name).toBeUndefined();
@@ -107,7 +111,8 @@ describe('the repository', () => {
   });
 
   it('defines the settings services share once (serviceEnv), and the outbox table once (@cupo/outbox)', () => {
-    const SHARED = /^\s*(NODE_ENV|LOG_LEVEL|SHUTDOWN_TIMEOUT_MS|DATABASE_URL|PG_POOL_MAX|AMQP_URL|REDIS_URL|REDIS_KEY_PREFIX|REDIS_COMMAND_TIMEOUT_MS|HTTP_PORT|RPC_PREFETCH|JOB_MAX_ATTEMPTS|JOB_DELIVERY_LIMIT|JOB_RETRY_INITIAL_MS|JOB_RETRY_MAX_MS|OUTBOX_BATCH_SIZE|OUTBOX_POLL_MS): (z|env)\./m;
+    const SHARED =
+      /^\s*(NODE_ENV|LOG_LEVEL|SHUTDOWN_TIMEOUT_MS|DATABASE_URL|PG_POOL_MAX|AMQP_URL|REDIS_URL|REDIS_KEY_PREFIX|REDIS_COMMAND_TIMEOUT_MS|HTTP_PORT|RPC_PREFETCH|JOB_MAX_ATTEMPTS|JOB_DELIVERY_LIMIT|JOB_RETRY_INITIAL_MS|JOB_RETRY_MAX_MS|OUTBOX_BATCH_SIZE|OUTBOX_POLL_MS): (z|env)\./m;
     for (const service of SERVICES) expect(read(`services/${service}/src/config.ts`), service).not.toMatch(SHARED);
     const OUTBOX_TABLE = /CREATE TABLE (IF NOT EXISTS )?outbox\b/;
     const migrations = SERVICES.flatMap((service) => {
@@ -115,7 +120,10 @@ describe('the repository', () => {
       return existsSync(path(dir)) ? readdirSync(path(dir)).map((file) => `${dir}/${file}`) : [];
     });
     const product = sources().filter(([file]) => !file.startsWith('tests/'));
-    const defining = [...product.filter(([, text]) => OUTBOX_TABLE.test(text)).map(([file]) => file), ...migrations.filter((file) => OUTBOX_TABLE.test(read(file)))];
+    const defining = [
+      ...product.filter(([, text]) => OUTBOX_TABLE.test(text)).map(([file]) => file),
+      ...migrations.filter((file) => OUTBOX_TABLE.test(read(file))),
+    ];
     expect(defining).toEqual(['packages/outbox/src/migration.ts']);
   });
 
@@ -134,7 +142,8 @@ describe('the repository', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       for (const volume of (service.volumes ?? []) as string[]) {
         const source = volume.split(':')[0]!;
-        if (source.startsWith('./')) expect(existsSync(fileURLToPath(new URL(`../../${source}`, import.meta.url))), `${name}: ${source}`).toBe(true);
+        if (source.startsWith('./'))
+          expect(existsSync(fileURLToPath(new URL(`../../${source}`, import.meta.url))), `${name}: ${source}`).toBe(true);
       }
     }
     const jobs = (parse(read('deploy/prometheus/prometheus.yml')).scrape_configs as { job_name: string }[]).map((j) => j.job_name);

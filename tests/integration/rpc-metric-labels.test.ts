@@ -43,7 +43,11 @@ afterAll(async () => {
 
 describe('rpc_server_duration_seconds', () => {
   it('keeps one `unknown` series for every command name no handler serves', async () => {
-    const publisher = connection.createChannel({ confirm: true, setup: (channel: { assertExchange: (e: string, t: string, o: object) => Promise<unknown> }) => channel.assertExchange(exchange, 'fanout', { durable: true }) });
+    const publisher = connection.createChannel({
+      confirm: true,
+      setup: (channel: { assertExchange: (e: string, t: string, o: object) => Promise<unknown> }) =>
+        channel.assertExchange(exchange, 'fanout', { durable: true }),
+    });
     try {
       await publisher.waitForConnect();
       for (let i = 0; i < 50; i++) await publisher.publish(exchange, `made-up-${randomUUID()}`, Buffer.from('{}'));

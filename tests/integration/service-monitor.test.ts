@@ -40,7 +40,11 @@ interface ServiceMonitor {
 const monitors: ServiceMonitor[] = missing
   ? []
   : parseAllDocuments(
-      execFileSync(helm.path!, ['template', 'cupo', join(ROOT, 'charts/cupo'), '--namespace', 'cupo', '-f', join(ROOT, 'charts/cupo/values-production.yaml')], { encoding: 'utf8' }),
+      execFileSync(
+        helm.path!,
+        ['template', 'cupo', join(ROOT, 'charts/cupo'), '--namespace', 'cupo', '-f', join(ROOT, 'charts/cupo/values-production.yaml')],
+        { encoding: 'utf8' },
+      ),
     )
       .map((d) => d.toJS() as ServiceMonitor | null)
       .filter((o): o is ServiceMonitor => o?.kind === 'ServiceMonitor');
@@ -96,11 +100,15 @@ beforeAll(async () => {
   writeFileSync(join(workDir, 'prometheus.yml'), stringify(config));
   const port = await freePort();
   promUrl = `http://127.0.0.1:${port}`;
-  prometheus = spawn(prometheusTool.path!, [
-    `--config.file=${join(workDir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(workDir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-  ], { stdio: 'ignore' });
+  prometheus = spawn(
+    prometheusTool.path!,
+    [
+      `--config.file=${join(workDir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(workDir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { stdio: 'ignore' },
+  );
 });
 
 afterAll(async () => {
@@ -113,7 +121,9 @@ afterAll(async () => {
 async function seriesLabels(): Promise<Record<string, Record<string, string>>> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    const response = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent('nodejs_eventloop_lag_seconds')}`).catch(() => undefined);
+    const response = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent('nodejs_eventloop_lag_seconds')}`).catch(
+      () => undefined,
+    );
     const body = (await response?.json().catch(() => undefined)) as { data?: { result: { metric: Record<string, string> }[] } } | undefined;
     const result = body?.data?.result ?? [];
     if (result.length === 2) return Object.fromEntries(result.map((r) => [r.metric.variant!, r.metric]));
@@ -124,7 +134,13 @@ async function seriesLabels(): Promise<Record<string, Record<string, string>>> {
 
 describe.skipIf(missing)(titleNeeding('the rendered ServiceMonitor under Prometheus', helm, prometheusTool), () => {
   it('renders one per service, scraping the ops port', () => {
-    expect(monitors.map((m) => m.metadata.name).sort()).toEqual(['cupo-booking', 'cupo-enrollment', 'cupo-gateway', 'cupo-inventory', 'cupo-worker']);
+    expect(monitors.map((m) => m.metadata.name).sort()).toEqual([
+      'cupo-booking',
+      'cupo-enrollment',
+      'cupo-gateway',
+      'cupo-inventory',
+      'cupo-worker',
+    ]);
     for (const monitor of monitors) expect(monitor.spec.endpoints.map((e) => e.port)).toEqual(['ops']);
   });
 

@@ -91,7 +91,10 @@ describe('the servers’ versions, read from the servers before anything starts'
   it('make run refuses servers older than the code needs, one line each, and chooses no mode', async () => {
     const ran = await make('run', oldUrls, ['DRY_RUN=1']);
     expect(ran.status).not.toBe(0);
-    const lines = ran.stderr.trim().split('\n').filter((line) => !line.startsWith('make: ***'));
+    const lines = ran.stderr
+      .trim()
+      .split('\n')
+      .filter((line) => !line.startsWith('make: ***'));
     expect(lines.slice(-3)).toEqual(tooOld);
     expect(ran.stderr).not.toContain('make run: local mode');
     expect(ran.stdout).toBe('');

@@ -53,10 +53,19 @@ describe('compose: collector, Jaeger and Grafana’s datasource', () => {
 const HELM = externalTool('helm');
 const MISSING = lacking(HELM);
 const CHART = join(ROOT, 'charts/cupo');
-const PROVIDERS = ['--set', 'secret.graphClientSecret=s', '--set', 'secret.moodleToken=t', '--set', 'secret.smtpUrl=smtps://m:pw@smtp.example.edu:465'];
+const PROVIDERS = [
+  '--set',
+  'secret.graphClientSecret=s',
+  '--set',
+  'secret.moodleToken=t',
+  '--set',
+  'secret.smtpUrl=smtps://m:pw@smtp.example.edu:465',
+];
 const configMap = (...args: string[]) => {
   const out = execFileSync(HELM.path!, ['template', 'cupo', CHART, '--namespace', 'cupo', ...PROVIDERS, ...args], { encoding: 'utf8' });
-  const objects = parseAllDocuments(out).map((d) => d.toJS()).filter(Boolean);
+  const objects = parseAllDocuments(out)
+    .map((d) => d.toJS())
+    .filter(Boolean);
   return objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-config')).data as Record<string, string>;
 };
 
@@ -66,7 +75,12 @@ describe.skipIf(MISSING)('chart: tracing.otlpEndpoint', () => {
   });
 
   it('gives every service the endpoint and the sampler once set', () => {
-    const data = configMap('--set', 'tracing.otlpEndpoint=http://otel-collector.observability:4318', '--set-json', 'tracing.sampleRatio=0.25');
+    const data = configMap(
+      '--set',
+      'tracing.otlpEndpoint=http://otel-collector.observability:4318',
+      '--set-json',
+      'tracing.sampleRatio=0.25',
+    );
     expect(data).toMatchObject({
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.observability:4318',
       OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',

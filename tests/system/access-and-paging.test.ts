@@ -91,7 +91,8 @@ describe('who may read what', () => {
   type Row = [name: string, method: string, path: () => string, statuses: number[], body?: unknown];
   const everyone = [200, 200, 200, 200, 200, 200];
   const signedIn = [401, 200, 200, 200, 200, 200];
-  const ownerOrAdmin = (owner: 'guest' | 'student') => (owner === 'guest' ? [401, 200, 403, 403, 403, 200] : [401, 403, 403, 200, 403, 200]);
+  const ownerOrAdmin = (owner: 'guest' | 'student') =>
+    owner === 'guest' ? [401, 200, 403, 403, 403, 200] : [401, 403, 403, 200, 403, 200];
   const adminOnly = [401, 403, 403, 403, 403, 200];
   const table: Row[] = [
     ['GET /api/rooms', 'GET', () => '/api/rooms', everyone],
@@ -103,11 +104,34 @@ describe('who may read what', () => {
     ['GET /api/bookings (own)', 'GET', () => '/api/bookings', signedIn],
     ['GET /api/bookings?user_id= (the guest)', 'GET', () => `/api/bookings?user_id=${GUEST}`, ownerOrAdmin('guest')],
     ['GET /api/bookings/{the guest’s}', 'GET', () => `/api/bookings/${fixture.bookingIds[0]}`, ownerOrAdmin('guest')],
-    ['GET /api/enrollments/requests/{the student’s}', 'GET', () => `/api/enrollments/requests/${fixture.requestId}`, ownerOrAdmin('student')],
+    [
+      'GET /api/enrollments/requests/{the student’s}',
+      'GET',
+      () => `/api/enrollments/requests/${fixture.requestId}`,
+      ownerOrAdmin('student'),
+    ],
     ['GET /api/students/{the student}/enrollments', 'GET', () => `/api/students/${STUDENT}/enrollments`, ownerOrAdmin('student')],
-    ['POST /api/queries occupancy_report', 'POST', () => '/api/queries', [401, 202, 202, 202, 202, 202], { type: 'occupancy_report', params: { from: day(1), to: day(3) } }],
-    ['POST /api/queries room_search', 'POST', () => '/api/queries', [401, 202, 202, 202, 202, 202], { type: 'room_search', params: { from: day(1), to: day(3) } }],
-    ['POST /api/queries section_roster', 'POST', () => '/api/queries', [401, 403, 403, 403, 403, 202], { type: 'section_roster', params: { section: 'G-MAT101-A' } }],
+    [
+      'POST /api/queries occupancy_report',
+      'POST',
+      () => '/api/queries',
+      [401, 202, 202, 202, 202, 202],
+      { type: 'occupancy_report', params: { from: day(1), to: day(3) } },
+    ],
+    [
+      'POST /api/queries room_search',
+      'POST',
+      () => '/api/queries',
+      [401, 202, 202, 202, 202, 202],
+      { type: 'room_search', params: { from: day(1), to: day(3) } },
+    ],
+    [
+      'POST /api/queries section_roster',
+      'POST',
+      () => '/api/queries',
+      [401, 403, 403, 403, 403, 202],
+      { type: 'section_roster', params: { section: 'G-MAT101-A' } },
+    ],
     ['GET /api/queries/{the guest’s}', 'GET', () => `/api/queries/${fixture.guestQueryId}`, ownerOrAdmin('guest')],
     ['GET /api/queries/{an admin’s roster}', 'GET', () => `/api/queries/${fixture.rosterQueryId}`, adminOnly],
     ['GET /api/admin/tasks', 'GET', () => '/api/admin/tasks', adminOnly],
@@ -124,7 +148,8 @@ describe('who may read what', () => {
   });
 
   it('lists only the caller’s own bookings, and everyone’s to an admin', async () => {
-    const ids = async (persona: Persona) => ((await api('GET', '/api/bookings?limit=200', { token: tokens[persona] })).body as { id: string; user_id: string }[]);
+    const ids = async (persona: Persona) =>
+      (await api('GET', '/api/bookings?limit=200', { token: tokens[persona] })).body as { id: string; user_id: string }[];
     expect((await ids('guest')).map((b) => b.id).sort()).toEqual([...fixture.bookingIds].sort());
     for (const persona of ['another guest', 'student', 'another student'] as const) expect(await ids(persona)).toEqual([]);
     expect((await ids('admin')).map((b) => b.id)).toEqual(expect.arrayContaining(fixture.bookingIds));
@@ -135,10 +160,14 @@ describe('who may read what', () => {
     expect(rosters.length).toBeGreaterThan(0);
     expect(rosters.every((r) => r.requested_by === 'acc-admin')).toBe(true);
 
-    const answered = await eventually(async () => (await api('GET', `/api/queries/${fixture.rosterQueryId}`, { token: tokens.admin })).body.status === 'completed');
+    const answered = await eventually(
+      async () => (await api('GET', `/api/queries/${fixture.rosterQueryId}`, { token: tokens.admin })).body.status === 'completed',
+    );
     expect(answered).toBe(true);
     const view = (await api('GET', `/api/queries/${fixture.rosterQueryId}`, { token: tokens.admin })).body;
-    expect(view.result.students).toEqual(expect.arrayContaining([expect.objectContaining({ student_id: STUDENT, email: expect.any(String) })]));
+    expect(view.result.students).toEqual(
+      expect.arrayContaining([expect.objectContaining({ student_id: STUDENT, email: expect.any(String) })]),
+    );
 
     // A roster a guest got recorded before the rule (or while an admin): its owner cannot read it now.
     const [old] = await stack.workerDb<{ id: string }[]>`
@@ -261,7 +290,9 @@ describe('lists, a page at a time', () => {
       INSERT INTO bookings (id, user_id, room_id, check_in, check_out, nights, status)
       SELECT gen_random_uuid(), ${user}, ${fixture.roomId}, ${day(1)}, ${day(2)}, 1, 'confirmed' FROM generate_series(1, ${n})`;
     await insert(25);
-    const before = (await stack.bookingDb<{ id: string }[]>`SELECT id FROM bookings WHERE user_id = ${user} ORDER BY created_at DESC, id DESC`).map((r) => r.id);
+    const before = (
+      await stack.bookingDb<{ id: string }[]>`SELECT id FROM bookings WHERE user_id = ${user} ORDER BY created_at DESC, id DESC`
+    ).map((r) => r.id);
     const seen: string[] = [];
     let next: string | undefined = '/api/bookings?limit=10';
     while (next) {
@@ -296,7 +327,11 @@ describe('lists, a page at a time', () => {
       const response = await api('GET', path, { token: tokens.guest });
       expect(response.status, path).toBe(400);
       expect(response.body.code, path).toBe('VALIDATION_FAILED');
-      if (field) expect(response.body.errors.map((e: { path: string }) => e.path), path).toContain(field);
+      if (field)
+        expect(
+          response.body.errors.map((e: { path: string }) => e.path),
+          path,
+        ).toContain(field);
     }
   });
 });

@@ -40,7 +40,8 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const bookingReplicas = () => stack.processes.filter((p) => p.name.startsWith('booking') && p.child.exitCode === null && p.child.signalCode === null);
+const bookingReplicas = () =>
+  stack.processes.filter((p) => p.name.startsWith('booking') && p.child.exitCode === null && p.child.signalCode === null);
 
 async function settled(): Promise<boolean> {
   const [{ count }] = await stack.bookingDb`
@@ -57,8 +58,16 @@ describe('a lock that expires while its holder is stalled', () => {
     proxy.setLatency(40);
     const original = bookingReplicas();
     const stalled = [
-      await stack.startReplica('booking', { DATABASE_URL: proxy.rewrite(stack.databaseUrls.booking), LOCK_TTL_MS: '25', STALE_PENDING_MS: '10000' }),
-      await stack.startReplica('booking', { DATABASE_URL: proxy.rewrite(stack.databaseUrls.booking), LOCK_TTL_MS: '25', STALE_PENDING_MS: '10000' }),
+      await stack.startReplica('booking', {
+        DATABASE_URL: proxy.rewrite(stack.databaseUrls.booking),
+        LOCK_TTL_MS: '25',
+        STALE_PENDING_MS: '10000',
+      }),
+      await stack.startReplica('booking', {
+        DATABASE_URL: proxy.rewrite(stack.databaseUrls.booking),
+        LOCK_TTL_MS: '25',
+        STALE_PENDING_MS: '10000',
+      }),
     ];
     await Promise.all(original.map((p) => stopProcess(p)));
     try {
@@ -106,9 +115,7 @@ describe('a lock that expires while its holder is stalled', () => {
 
 describe('a booking replica killed in the middle of a burst', () => {
   it('leaves every reserved night with its booking and every booking with its nights', async () => {
-    const rooms = await Promise.all(
-      Array.from({ length: 4 }, (_, i) => createRoom(api, { name: `Kill ${i}`, total_quantity: 2 })),
-    );
+    const rooms = await Promise.all(Array.from({ length: 4 }, (_, i) => createRoom(api, { name: `Kill ${i}`, total_quantity: 2 })));
     // The victim talks to its database through 20 ms of latency: every command it takes
     // lasts long enough that it is certainly holding some when it dies.
     const pg = new URL(stack.databaseUrls.booking);
@@ -153,7 +160,9 @@ describe('a retry after a failed attempt', () => {
     const guest = await token('retry-guest');
     const body = { room_id: room.id, check_in: day(3), check_out: day(5) };
     const headers = { 'idempotency-key': 'retry-after-failure' };
-    const inventories = stack.processes.filter((p) => p.name.startsWith('inventory') && p.child.exitCode === null && p.child.signalCode === null);
+    const inventories = stack.processes.filter(
+      (p) => p.name.startsWith('inventory') && p.child.exitCode === null && p.child.signalCode === null,
+    );
     for (const p of inventories) p.child.kill('SIGSTOP');
     let first;
     try {
@@ -202,7 +211,9 @@ describe('graceful shutdown', () => {
     // Every request is answered by a replica that stays or by the draining one before it goes;
     // only the contract's LOCK_TIMEOUT (a busy machine: 60 bookings on one room) is no drain failure.
     expect(
-      responses.filter((r) => r.status !== 201 && r.body?.code !== 'LOCK_TIMEOUT').map((r) => `${r.status} ${r.body?.code} ${r.body?.detail}`),
+      responses
+        .filter((r) => r.status !== 201 && r.body?.code !== 'LOCK_TIMEOUT')
+        .map((r) => `${r.status} ${r.body?.code} ${r.body?.detail}`),
     ).toEqual([]);
     expect(responses.filter((r) => r.status === 201).length).toBeGreaterThan(30);
     expect(invariantViolations(await nightStates(stack, room.id))).toEqual([]);

@@ -45,8 +45,13 @@ afterAll(async () => {
 async function reconciled(kind: string, action: string): Promise<number> {
   let total = 0;
   for (const proc of stack.processes.filter((p) => p.name.startsWith('booking') && p.child.exitCode === null)) {
-    const metrics = await fetch(`http://127.0.0.1:${proc.port}/metrics`).then((r) => r.text(), () => '');
-    const line = metrics.split('\n').find((l) => l.startsWith('booking_reconciliations_total') && l.includes(`kind="${kind}"`) && l.includes(`action="${action}"`));
+    const metrics = await fetch(`http://127.0.0.1:${proc.port}/metrics`).then(
+      (r) => r.text(),
+      () => '',
+    );
+    const line = metrics
+      .split('\n')
+      .find((l) => l.startsWith('booking_reconciliations_total') && l.includes(`kind="${kind}"`) && l.includes(`action="${action}"`));
     total += Number(line?.split(' ').pop() ?? 0);
   }
   return total;
@@ -78,7 +83,10 @@ describe('the reconciler', () => {
     const night = day(3);
     // Several ordinary bookings too, so the walk has pages to go through.
     for (let i = 0; i < 3; i++) {
-      const ok = await api('POST', '/api/bookings', { token: await token(`rec-${i}`), body: { room_id: room.id, check_in: day(10 + i), check_out: day(11 + i) } });
+      const ok = await api('POST', '/api/bookings', {
+        token: await token(`rec-${i}`),
+        body: { room_id: room.id, check_in: day(10 + i), check_out: day(11 + i) },
+      });
       expect(ok.status).toBe(201);
       await age(ok.body.id);
     }
@@ -102,13 +110,18 @@ describe('the reconciler', () => {
 
   it('reserves again the nights of a confirmed booking that inventory lost', async () => {
     const room = await createRoom(api, { name: 'Lost nights', total_quantity: 2 });
-    const booked = await api('POST', '/api/bookings', { token: await token('rec-lost'), body: { room_id: room.id, check_in: day(4), check_out: day(6) } });
+    const booked = await api('POST', '/api/bookings', {
+      token: await token('rec-lost'),
+      body: { room_id: room.id, check_in: day(4), check_out: day(6) },
+    });
     expect(booked.status).toBe(201);
     await age(booked.body.id);
     await loseNights(booked.body.id);
     expect(await available(room.id, day(4))).toBe(2);
 
-    expect(await eventually(async () => (await available(room.id, day(4))) === 1 && (await available(room.id, day(5))) === 1, 20_000)).toBe(true);
+    expect(await eventually(async () => (await available(room.id, day(4))) === 1 && (await available(room.id, day(5))) === 1, 20_000)).toBe(
+      true,
+    );
     const [row] = await stack.bookingDb`SELECT status FROM bookings WHERE id = ${booked.body.id}`;
     expect(row?.status).toBe('confirmed');
     expect(await reconciled('booking_without_nights', 'restored')).toBeGreaterThan(0);
@@ -118,16 +131,25 @@ describe('the reconciler', () => {
 
   it('cancels, as NIGHTS_LOST, a confirmed booking whose lost nights were sold since', async () => {
     const room = await createRoom(api, { name: 'Resold nights', total_quantity: 1 });
-    const booked = await api('POST', '/api/bookings', { token: await token('rec-resold'), body: { room_id: room.id, check_in: day(7), check_out: day(8) } });
+    const booked = await api('POST', '/api/bookings', {
+      token: await token('rec-resold'),
+      body: { room_id: room.id, check_in: day(7), check_out: day(8) },
+    });
     expect(booked.status).toBe(201);
     await loseNights(booked.body.id);
     // Meanwhile someone else buys the night inventory thinks is free.
-    const other = await api('POST', '/api/bookings', { token: await token('rec-other'), body: { room_id: room.id, check_in: day(7), check_out: day(8) } });
+    const other = await api('POST', '/api/bookings', {
+      token: await token('rec-other'),
+      body: { room_id: room.id, check_in: day(7), check_out: day(8) },
+    });
     expect(other.status).toBe(201);
     await age(booked.body.id);
 
     expect(
-      await eventually(async () => (await stack.bookingDb`SELECT status FROM bookings WHERE id = ${booked.body.id}`)[0]?.status === 'cancelled', 20_000),
+      await eventually(
+        async () => (await stack.bookingDb`SELECT status FROM bookings WHERE id = ${booked.body.id}`)[0]?.status === 'cancelled',
+        20_000,
+      ),
     ).toBe(true);
     const [row] = await stack.bookingDb`SELECT failure_code FROM bookings WHERE id = ${booked.body.id}`;
     expect(row?.failure_code).toBe('NIGHTS_LOST');

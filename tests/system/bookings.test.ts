@@ -38,9 +38,7 @@ describe('the seed burst: 50 guests, one room-night unit', () => {
   it('confirms exactly one booking and refuses the other 49 with 409, leaving availability 0', async () => {
     const tokens = await Promise.all(Array.from({ length: 50 }, (_, i) => token(`burst-guest-${i}`)));
     const body = { room_id: 1, check_in: day(3), check_out: day(5) };
-    const responses = await Promise.all(
-      tokens.map((t) => api('POST', '/api/bookings', { token: t, body })),
-    );
+    const responses = await Promise.all(tokens.map((t) => api('POST', '/api/bookings', { token: t, body })));
 
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
@@ -76,7 +74,9 @@ describe('overlapping multi-night ranges on a room of quantity 3', () => {
 
     // 201 or 409 — or, on a machine too busy for a holder to finish within LOCK_WAIT_MS, the
     // contract's 503 LOCK_TIMEOUT (which books nothing): never anything else.
-    const unexpected = responses.filter((r) => r.status !== 201 && r.status !== 409 && !(r.status === 503 && r.body?.code === 'LOCK_TIMEOUT'));
+    const unexpected = responses.filter(
+      (r) => r.status !== 201 && r.status !== 409 && !(r.status === 503 && r.body?.code === 'LOCK_TIMEOUT'),
+    );
     expect(unexpected.map((r) => `${r.status} ${r.body?.code}`)).toEqual([]);
     expect(responses.filter((r) => r.status === 201).length).toBeGreaterThan(0);
     const states = await nightStates(stack, room.id);
@@ -88,7 +88,10 @@ describe('overlapping multi-night ranges on a room of quantity 3', () => {
       if (responses[i]!.status !== 409) return;
       const nights = [];
       for (let d = request.body.check_in; d < request.body.check_out; d = nextDay(d)) nights.push(d);
-      expect(nights.some((night) => full.has(night)), `${JSON.stringify(request.body)} refused`).toBe(true);
+      expect(
+        nights.some((night) => full.has(night)),
+        `${JSON.stringify(request.body)} refused`,
+      ).toBe(true);
     });
     expect(await reservationMismatches(stack)).toEqual([]);
   });
@@ -100,9 +103,7 @@ describe('Idempotency-Key', () => {
     const guest = await token('idem-guest');
     const body = { room_id: room.id, check_in: day(2), check_out: day(4) };
     const headers = { 'idempotency-key': 'idem-key-1' };
-    const responses = await Promise.all(
-      Array.from({ length: 10 }, () => api('POST', '/api/bookings', { token: guest, body, headers })),
-    );
+    const responses = await Promise.all(Array.from({ length: 10 }, () => api('POST', '/api/bookings', { token: guest, body, headers })));
 
     expect(responses.map((r) => r.status)).toEqual(Array(10).fill(201));
     expect(new Set(responses.map((r) => JSON.stringify(r.body))).size).toBe(1);
@@ -176,7 +177,9 @@ describe('Idempotency-Key belongs to its caller and to its stay', () => {
     const first = await book('forgetful', { room_id: room.id, check_in: day(2), check_out: day(3) }, headers);
     expect(first.status).toBe(201);
     const admin = await token('admin-1', 'admin');
-    const forgotten = await api('DELETE', `/api/ops/idempotency/${encodeURIComponent('booking:9:forgetful:forgotten-key')}`, { token: admin });
+    const forgotten = await api('DELETE', `/api/ops/idempotency/${encodeURIComponent('booking:9:forgetful:forgotten-key')}`, {
+      token: admin,
+    });
     expect(forgotten.status).toBe(200);
     const other = await book('forgetful', { room_id: room.id, check_in: day(6), check_out: day(8) }, headers);
     expect(other.status).toBe(201);
@@ -203,7 +206,9 @@ describe('duplicates of one command (redeliveries) decide under the lock', () =>
   it('answers every twin with the booking one of them made, never with a 409 for nights it took itself', async () => {
     const room = await createRoom(api, { name: 'Twins', total_quantity: 1 });
     const id = randomUUID();
-    const replies = await Promise.all(Array.from({ length: 8 }, () => rpcCall(stack, 'booking.confirm.v1', command(id, 'attempt-a', room.id))));
+    const replies = await Promise.all(
+      Array.from({ length: 8 }, () => rpcCall(stack, 'booking.confirm.v1', command(id, 'attempt-a', room.id))),
+    );
     for (const reply of replies) expect(reply).toMatchObject({ ok: true, result: { id, status: 'confirmed' } });
     expect(invariantViolations(await nightStates(stack, room.id))).toEqual([]);
   });
@@ -376,7 +381,13 @@ describe('authentication and roles', () => {
       .setExpirationTime('1h')
       .sign(new TextEncoder().encode('dev-secret-change-me'));
 
-    for (const headers of [{}, { authorization: `Bearer ${forged}` }, { authorization: `Bearer ${expired}` }, { authorization: `Bearer ${noRole}` }, { authorization: 'Basic abc' }]) {
+    for (const headers of [
+      {},
+      { authorization: `Bearer ${forged}` },
+      { authorization: `Bearer ${expired}` },
+      { authorization: `Bearer ${noRole}` },
+      { authorization: 'Basic abc' },
+    ]) {
       const response = await api('POST', '/api/bookings', { body, headers });
       expect(response.status).toBe(401);
       expect(response.body.code).toBe('UNAUTHORIZED');

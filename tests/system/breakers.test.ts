@@ -53,7 +53,11 @@ interface Instance {
   failure_count: number;
   success_count: number;
 }
-type Report = { circuit_breakers: Record<string, { state: string; instances: Instance[] }>; overall_health: string; degraded_services: string[] };
+type Report = {
+  circuit_breakers: Record<string, { state: string; instances: Instance[] }>;
+  overall_health: string;
+  degraded_services: string[];
+};
 
 const report = async (): Promise<Report> => {
   const response = await api('GET', '/api/ops/circuit-breakers', { token: admin });
@@ -62,7 +66,8 @@ const report = async (): Promise<Report> => {
 };
 /** `service/instance` of every process that has `name`, sorted. */
 const holders = (r: Report, name: string) => (r.circuit_breakers[name]?.instances ?? []).map((i) => `${i.service}/${i.instance}`).sort();
-const pidsOf = (service: string) => stack.processes.filter((p) => p.name.startsWith(`${service}-`) && p.child.exitCode === null).map((p) => p.child.pid);
+const pidsOf = (service: string) =>
+  stack.processes.filter((p) => p.name.startsWith(`${service}-`) && p.child.exitCode === null).map((p) => p.child.pid);
 
 const configure = (url: string, body: unknown) =>
   fetch(`${url}/_config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -71,10 +76,14 @@ describe('every breaker of every service in operations', () => {
   it('lists each service’s breakers per process — both worker replicas included — and resets one process’s', async () => {
     let r: Report | undefined;
     // Every process answers within the gather window (a busy machine may need a second look).
-    await eventually(async () => {
-      r = await report();
-      return holders(r, 'postgres').length === 5 && holders(r, 'directory').length === 2 && holders(r, 'redis').length === 2;
-    }, 20_000, 250);
+    await eventually(
+      async () => {
+        r = await report();
+        return holders(r, 'postgres').length === 5 && holders(r, 'directory').length === 2 && holders(r, 'redis').length === 2;
+      },
+      20_000,
+      250,
+    );
     const byService = (name: string) => r!.circuit_breakers[name]!.instances.map((i) => i.service);
     expect(byService('postgres')).toEqual(['booking', 'enrollment', 'inventory', 'worker', 'worker']);
     expect(byService('publishing')).toEqual(['enrollment', 'worker', 'worker']);
@@ -88,9 +97,16 @@ describe('every breaker of every service in operations', () => {
     expect(workers.map((w) => Number(/:(\d+)$/.exec(w)?.[1])).sort()).toEqual(pidsOf('worker').sort());
 
     // A reset can name one process: only that one resets.
-    const one = await api('POST', `/api/ops/circuit-breakers/lms/reset?service=worker&instance=${encodeURIComponent(workers[1]!)}`, { token: admin });
+    const one = await api('POST', `/api/ops/circuit-breakers/lms/reset?service=worker&instance=${encodeURIComponent(workers[1]!)}`, {
+      token: admin,
+    });
     expect(one.status).toBe(200);
-    expect(one.body).toMatchObject({ name: 'lms', reset_instances: 1, resets: [{ service: 'worker', instance: workers[1], state: 'closed' }], state: 'closed' });
+    expect(one.body).toMatchObject({
+      name: 'lms',
+      reset_instances: 1,
+      resets: [{ service: 'worker', instance: workers[1], state: 'closed' }],
+      state: 'closed',
+    });
     // Or one service: every process of it.
     const service = await api('POST', '/api/ops/circuit-breakers/postgres/reset?service=worker', { token: admin });
     expect(service.body).toMatchObject({ reset_instances: 2 });
@@ -123,23 +139,35 @@ describe('every breaker of every service in operations', () => {
       const accepted = await api('POST', '/api/admin/onboarding/ingest', { token: admin, body: { students: list } });
       expect(accepted.status).toBe(202);
       let batchId: string | undefined;
-      await eventually(async () => {
-        const batches = (await api('GET', `/api/admin/tasks?type=batch&parent_id=${accepted.body.task_id}`, { token: admin })).body;
-        batchId = batches[0]?.id;
-        return batchId !== undefined;
-      }, 20_000, 50);
+      await eventually(
+        async () => {
+          const batches = (await api('GET', `/api/admin/tasks?type=batch&parent_id=${accepted.body.task_id}`, { token: admin })).body;
+          batchId = batches[0]?.id;
+          return batchId !== undefined;
+        },
+        20_000,
+        50,
+      );
 
       // The replica running the batch opens its directory breaker; ops shows it, with which process.
       let open: Instance | undefined;
-      await eventually(async () => {
-        const r = await report();
-        open = r.circuit_breakers.directory?.instances.find((i) => i.state !== 'closed');
-        return open !== undefined;
-      }, 20_000, 100);
+      await eventually(
+        async () => {
+          const r = await report();
+          open = r.circuit_breakers.directory?.instances.find((i) => i.state !== 'closed');
+          return open !== undefined;
+        },
+        20_000,
+        100,
+      );
       expect(open!.service).toBe('worker');
 
       // An operator's reset of that process's breaker: it closes at once (and the next failed calls open it again).
-      const reset = await api('POST', `/api/ops/circuit-breakers/directory/reset?service=worker&instance=${encodeURIComponent(open!.instance)}`, { token: admin });
+      const reset = await api(
+        'POST',
+        `/api/ops/circuit-breakers/directory/reset?service=worker&instance=${encodeURIComponent(open!.instance)}`,
+        { token: admin },
+      );
       expect(reset.status).toBe(200);
       expect(reset.body).toMatchObject({ reset_instances: 1, resets: [{ service: 'worker', instance: open!.instance, state: 'closed' }] });
 
@@ -149,10 +177,13 @@ describe('every breaker of every service in operations', () => {
       let pausedSeen = false;
       while (Date.now() < until) {
         const batch = (await api('GET', `/api/admin/tasks/${batchId}`, { token: admin })).body;
-        const workflows = (await api('GET', `/api/admin/tasks?type=workflow&parent_id=${batchId}&limit=100`, { token: admin })).body as WorkflowTask[];
+        const workflows = (await api('GET', `/api/admin/tasks?type=workflow&parent_id=${batchId}&limit=100`, { token: admin }))
+          .body as WorkflowTask[];
         expect(batch.status).not.toBe('failed');
         expect(batch.status).not.toBe('completed');
-        expect(workflows.filter((w) => w.status === 'failed' || w.status === 'completed').map((w) => [w.student_id, w.status, w.details])).toEqual([]);
+        expect(
+          workflows.filter((w) => w.status === 'failed' || w.status === 'completed').map((w) => [w.student_id, w.status, w.details]),
+        ).toEqual([]);
         pausedSeen ||= workflows.some((w) => /circuit open/.test(String(w.details?.last_error ?? '')));
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
@@ -163,21 +194,30 @@ describe('every breaker of every service in operations', () => {
 
       await configure(graph, { failureRate: 0 });
       let batch: WorkflowTask | undefined;
-      await eventually(async () => {
-        batch = (await api('GET', `/api/admin/tasks/${batchId}`, { token: admin })).body;
-        return batch!.status === 'completed' || batch!.status === 'failed';
-      }, 60_000, 200);
+      await eventually(
+        async () => {
+          batch = (await api('GET', `/api/admin/tasks/${batchId}`, { token: admin })).body;
+          return batch!.status === 'completed' || batch!.status === 'failed';
+        },
+        60_000,
+        200,
+      );
       expect(batch).toMatchObject({ status: 'completed', details: { completed: count, failed: 0 } });
-      const workflows = (await api('GET', `/api/admin/tasks?type=workflow&parent_id=${batchId}&limit=100`, { token: admin })).body as WorkflowTask[];
+      const workflows = (await api('GET', `/api/admin/tasks?type=workflow&parent_id=${batchId}&limit=100`, { token: admin }))
+        .body as WorkflowTask[];
       expect(workflows.filter((w) => w.status !== 'completed')).toEqual([]);
       expect(workflows.flatMap((w) => w.details.warnings ?? [])).toEqual([]);
       // Within one open period no breaker refuses calls any more: closed by the trial calls and
       // successes, or (a replica that has had no directory call since) half-open, its trial due.
       let after: Report | undefined;
-      await eventually(async () => {
-        after = await report();
-        return after.circuit_breakers.directory!.instances.every((i) => i.state !== 'open');
-      }, Number(WORKER.PROVIDER_CIRCUIT_RECOVERY_TIMEOUT) * 1000 + 3_000, 250);
+      await eventually(
+        async () => {
+          after = await report();
+          return after.circuit_breakers.directory!.instances.every((i) => i.state !== 'open');
+        },
+        Number(WORKER.PROVIDER_CIRCUIT_RECOVERY_TIMEOUT) * 1000 + 3_000,
+        250,
+      );
       expect(after!.circuit_breakers.directory!.instances.filter((i) => i.state === 'open')).toEqual([]);
       expect(after!.circuit_breakers.directory!.instances.some((i) => i.state === 'closed' && i.success_count > 0)).toBe(true);
     } finally {

@@ -50,7 +50,8 @@ afterAll(async () => {
   await rabbitmq?.stop();
 }, 120_000);
 
-const alive = () => stack.processes.filter((p) => !p.name.startsWith('stand-in-')).every((p) => p.child.exitCode === null && p.child.signalCode === null);
+const alive = () =>
+  stack.processes.filter((p) => !p.name.startsWith('stand-in-')).every((p) => p.child.exitCode === null && p.child.signalCode === null);
 
 describe('a RabbitMQ resource alarm', () => {
   it('is ridden out: callers get timely answers, no process dies, and what was accepted is done afterwards', async () => {
@@ -65,10 +66,19 @@ describe('a RabbitMQ resource alarm', () => {
       Array.from({ length: 40 }, async (_, i) => {
         const kind = i % 3;
         if (kind === 0)
-          return api('POST', '/api/bookings', { token: await token(`alarm-${i}`), body: { room_id: room.id, check_in: day(2 + (i % 10)), check_out: day(3 + (i % 10)) } });
+          return api('POST', '/api/bookings', {
+            token: await token(`alarm-${i}`),
+            body: { room_id: room.id, check_in: day(2 + (i % 10)), check_out: day(3 + (i % 10)) },
+          });
         if (kind === 1)
-          return api('POST', '/api/enrollments', { token: await token(`RA00${10 + (i % 40)}`, 'student'), body: { term: '1-2025', sections: ['G-HUM110-A'] } });
-        return api('POST', '/api/queries', { token: await token(`alarm-q-${i}`), body: { type: 'occupancy_report', params: { from: day(1), to: day(5) } } });
+          return api('POST', '/api/enrollments', {
+            token: await token(`RA00${10 + (i % 40)}`, 'student'),
+            body: { term: '1-2025', sections: ['G-HUM110-A'] },
+          });
+        return api('POST', '/api/queries', {
+          token: await token(`alarm-q-${i}`),
+          body: { type: 'occupancy_report', params: { from: day(1), to: day(5) } },
+        });
       }),
     );
     expect(Date.now() - started).toBeLessThan(15_000);
@@ -80,10 +90,17 @@ describe('a RabbitMQ resource alarm', () => {
     await rabbitmq.ctl(['set_vm_memory_high_watermark', '0.4']);
 
     // Everything works again…
-    const after = await eventually(async () => {
-      const booked = await api('POST', '/api/bookings', { token: await token('alarm-after'), body: { room_id: room.id, check_in: day(20), check_out: day(21) } });
-      return booked.status === 201;
-    }, 30_000, 500);
+    const after = await eventually(
+      async () => {
+        const booked = await api('POST', '/api/bookings', {
+          token: await token('alarm-after'),
+          body: { room_id: room.id, check_in: day(20), check_out: day(21) },
+        });
+        return booked.status === 201;
+      },
+      30_000,
+      500,
+    );
     expect(after).toBe(true);
     // …and what was accepted during the alarm reached its end.
     const requests = during.filter((r) => r.status === 202 && r.body.request_id).map((r) => r.body.request_id as string);
@@ -117,9 +134,7 @@ describe('a RabbitMQ resource alarm', () => {
       const payload = { filler: 'x'.repeat(2_000_000) };
       const BigCommand = rpcCommand('inventory.rooms.list.v1', z.object({ filler: z.string() }), z.unknown());
       const calls = await Promise.race([
-        Promise.allSettled(
-          Array.from({ length: 12 }, () => rpc.call(BigCommand, payload, { requestId: 'alarm-test' })),
-        ),
+        Promise.allSettled(Array.from({ length: 12 }, () => rpc.call(BigCommand, payload, { requestId: 'alarm-test' }))),
         new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 20_000)),
       ]);
       // Each call ends by its deadline (300 ms) or soon after: none waits on its publish.

@@ -120,7 +120,11 @@ describe('consumers the broker cancels or closes', () => {
     await createSection(api, { code: 'BF-DEL-1', course: 'BFD1', capacity: 5, schedule: [{ day: 'mon', start: '08:00', end: '09:00' }] });
     const watch = watchReadiness(proc);
     await withChannel((c) => c.deleteQueue(QUEUE));
-    const back = await eventually(async () => (await queueState(QUEUE))?.consumers === 1 && (await readiness(proc)).status === 200, 10_000, 50);
+    const back = await eventually(
+      async () => (await queueState(QUEUE))?.consumers === 1 && (await readiness(proc)).status === 200,
+      10_000,
+      50,
+    );
     const seen = await watch.stop();
     expect(back).toBe(true);
     expect(seen.some((r) => r.status === 503 && JSON.stringify(r.body).includes(`consumer:${QUEUE}`))).toBe(true);
@@ -154,7 +158,9 @@ describe('consumers the broker cancels or closes', () => {
     expect(proc.child.exitCode).toBeNull();
 
     await withChannel((c) => c.deleteQueue(QUEUE));
-    expect(await eventually(async () => (await readiness(proc)).status === 200 && (await queueState(QUEUE))?.consumers === 1, 15_000, 100)).toBe(true);
+    expect(
+      await eventually(async () => (await readiness(proc)).status === 200 && (await queueState(QUEUE))?.consumers === 1, 15_000, 100),
+    ).toBe(true);
     expect((await enrollAndWait('RA0012', 'BF-DECL-1'))?.status).toBe('completed');
   });
 });
@@ -170,10 +176,13 @@ describe('upgrading from classic job queues', () => {
     const started = await Promise.all([startReplica(), startReplica()]);
     for (const proc of started) expect((await readiness(proc)).status).toBe(200);
     // It is a quorum queue now: declaring it the old way is refused; both replicas consume it.
-    const declaredOldWay = await withChannel((c) => c.assertQueue(QUEUE, { durable: true })).then(() => true, () => false);
+    const declaredOldWay = await withChannel((c) => c.assertQueue(QUEUE, { durable: true })).then(
+      () => true,
+      () => false,
+    );
     expect(declaredOldWay).toBe(false);
     expect((await queueState(QUEUE))?.consumers).toBe(2);
-    expect((await queueState(`${QUEUE}.migration-lock`))).toBeUndefined();
+    expect(await queueState(`${QUEUE}.migration-lock`)).toBeUndefined();
     await createSection(api, { code: 'BF-MIG-1', course: 'BFG1', capacity: 5, schedule: [{ day: 'fri', start: '08:00', end: '09:00' }] });
     expect((await enrollAndWait('RA0015', 'BF-MIG-1'))?.status).toBe('completed');
   });
@@ -267,7 +276,12 @@ describe('a message that kills its consumer', () => {
       expect(view?.status).toBe('failed');
       expect(view?.error?.code).toBe('PROCESSING_FAILED');
       expect(view?.error?.detail).toContain(`delivered ${DELIVERY_LIMIT} times`);
-      expect(await eventually(async () => (await queueState(QUEUE))?.messages === 0 && (await queueState(`${QUEUE}.dead`))?.messages === 1, 10_000)).toBe(true);
+      expect(
+        await eventually(
+          async () => (await queueState(QUEUE))?.messages === 0 && (await queueState(`${QUEUE}.dead`))?.messages === 1,
+          10_000,
+        ),
+      ).toBe(true);
       expect(await waiting()).toBe(false);
     } finally {
       release();

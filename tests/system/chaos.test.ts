@@ -50,7 +50,13 @@ const FAST: NodeJS.ProcessEnv = {
   JOB_RETRY_MAX_MS: '1000',
 };
 const SERVICE_ENV = {
-  booking: { INVENTORY_TIMEOUT_MS: '1500', LOCK_WAIT_MS: '1500', STALE_PENDING_MS: '4000', RECOVERY_INTERVAL_MS: '250', RELEASE_GRACE_MS: '300' },
+  booking: {
+    INVENTORY_TIMEOUT_MS: '1500',
+    LOCK_WAIT_MS: '1500',
+    STALE_PENDING_MS: '4000',
+    RECOVERY_INTERVAL_MS: '250',
+    RELEASE_GRACE_MS: '300',
+  },
   enrollment: { RECOVERY_INTERVAL_MS: '500', STALE_REQUEST_MS: '5000' },
   worker: { SOURCE_TIMEOUT_MS: '2000', MAINTENANCE_INTERVAL_MS: '500', STALE_QUERY_MS: '5000' },
 };
@@ -143,9 +149,7 @@ describe('a booking whose first attempt failed', () => {
     const retried = await retryUntilDefinite(send, Date.now() + 20_000);
     // Nobody else wants this room: once inventory answers again, the booking is made.
     expect(retried.final?.status, `retries: ${attemptsOf(retried)}`).toBe(201);
-    expect(
-      await eventually(async () => invariantViolations(await nightStates(s, room.id)).length === 0, 10_000),
-    ).toBe(true);
+    expect(await eventually(async () => invariantViolations(await nightStates(s, room.id)).length === 0, 10_000)).toBe(true);
   }, 60_000);
 });
 
@@ -167,7 +171,13 @@ describe('chaos: servers restarted and replicas killed under a mixed load', () =
         code,
         course: `CHAOS${i}`,
         capacity: 6,
-        schedule: [{ day: dayOfWeek, start: `${8 + Math.floor(i / 7) * 2}:00`.padStart(5, '0'), end: `${9 + Math.floor(i / 7) * 2}:00`.padStart(5, '0') }],
+        schedule: [
+          {
+            day: dayOfWeek,
+            start: `${8 + Math.floor(i / 7) * 2}:00`.padStart(5, '0'),
+            end: `${9 + Math.floor(i / 7) * 2}:00`.padStart(5, '0'),
+          },
+        ],
       });
     }
     const students = Array.from({ length: 36 }, (_, i) => `CH${String(i).padStart(4, '0')}`);
@@ -230,7 +240,12 @@ describe('chaos: servers restarted and replicas killed under a mixed load', () =
     };
     const clients = Promise.all([
       ...Array.from({ length: 6 }, (_, i) => bookingClient(i)),
-      ...Array.from({ length: 3 }, (_, i) => enrollmentClient(i, students.filter((_, j) => j % 3 === i))),
+      ...Array.from({ length: 3 }, (_, i) =>
+        enrollmentClient(
+          i,
+          students.filter((_, j) => j % 3 === i),
+        ),
+      ),
       queryClient(),
     ]);
 
@@ -333,7 +348,9 @@ describe('chaos: servers restarted and replicas killed under a mixed load', () =
     const left = () => Math.max(1_000, settleDeadline - Date.now());
     const unsettled = async () =>
       (await s.bookingDb<{ n: number }[]>`SELECT count(*)::int AS n FROM bookings WHERE status = 'pending' OR release_owed`)[0]!.n;
-    expect.soft(await eventually(async () => (await unsettled()) === 0, left(), 250), 'bookings still pending or owing a release').toBe(true);
+    expect
+      .soft(await eventually(async () => (await unsettled()) === 0, left(), 250), 'bookings still pending or owing a release')
+      .toBe(true);
     for (const room of rooms) {
       expect.soft(invariantViolations(await nightStates(s, room.id)), `room ${room.id}: available = total − confirmed`).toEqual([]);
     }
@@ -356,16 +373,27 @@ describe('chaos: servers restarted and replicas killed under a mixed load', () =
     expect.soft(dishonoured, 'every 201 is a confirmed booking of the stay asked for').toEqual([]);
 
     // --- Enrollments and queries: every 202 reaches its end --------------------------------
-    const requestIds = operations.filter((op) => op.kind === 'enrollment' && op.call.final?.status === 202).map((op) => op.call.final!.body.request_id as string);
+    const requestIds = operations
+      .filter((op) => op.kind === 'enrollment' && op.call.final?.status === 202)
+      .map((op) => op.call.final!.body.request_id as string);
     const ended = await waitForTerminal(api, requestIds, admin, left());
-    expect.soft(requestIds.filter((id) => !ended.has(id)), 'accepted enrollment requests not completed or failed').toEqual([]);
+    expect
+      .soft(
+        requestIds.filter((id) => !ended.has(id)),
+        'accepted enrollment requests not completed or failed',
+      )
+      .toEqual([]);
     expect.soft(await enrollmentInvariantViolations(s), 'enrollment invariants').toEqual([]);
-    const queryIds = operations.filter((op) => op.kind === 'query' && op.call.final?.status === 202).map((op) => op.call.final!.body.query_id as string);
+    const queryIds = operations
+      .filter((op) => op.kind === 'query' && op.call.final?.status === 202)
+      .map((op) => op.call.final!.body.query_id as string);
     const answered = await waitForQueries(api, queryIds, admin, left());
     const stillPending = queryIds.filter((id) => !answered.has(id));
     if (stillPending.length > 0) {
       // Evidence: when the stuck queries were accepted, relative to the faults.
-      const rows = await s.workerDb<{ id: string; created_at: Date }[]>`SELECT id, created_at FROM queries WHERE id = ANY(${stillPending}::uuid[])`;
+      const rows = await s.workerDb<
+        { id: string; created_at: Date }[]
+      >`SELECT id, created_at FROM queries WHERE id = ANY(${stillPending}::uuid[])`;
       const unknown = stillPending.filter((id) => !rows.some((row) => row.id === id));
       if (unknown.length > 0) console.log(`queries accepted (202) but unknown to the worker's database: ${unknown.join(', ')}`);
       const phase = (at: number) => {
@@ -383,14 +411,21 @@ describe('chaos: servers restarted and replicas killed under a mixed load', () =
     const liveReplicas: Record<string, number> = {};
     for (const p of live) liveReplicas[serviceOf(p)] = (liveReplicas[serviceOf(p)] ?? 0) + 1;
     let shortfalls: string[] = [];
-    await eventually(async () => {
-      shortfalls = consumerShortfalls(await queueConsumers(servers!.rabbitmq, s), liveReplicas);
-      return shortfalls.length === 0;
-    }, Math.min(left(), 15_000), 1_000);
+    await eventually(
+      async () => {
+        shortfalls = consumerShortfalls(await queueConsumers(servers!.rabbitmq, s), liveReplicas);
+        return shortfalls.length === 0;
+      },
+      Math.min(left(), 15_000),
+      1_000,
+    );
     expect.soft(shortfalls, 'queues short of consumers (rabbitmqctl list_queues on the private node)').toEqual([]);
     const unready: string[] = [];
     for (const p of live.filter((proc) => !proc.name.startsWith('stand-in-'))) {
-      const ready = await eventually(async () => (await fetch(`http://127.0.0.1:${p.port}/readyz`).catch(() => undefined))?.status === 200, Math.min(left(), 10_000));
+      const ready = await eventually(
+        async () => (await fetch(`http://127.0.0.1:${p.port}/readyz`).catch(() => undefined))?.status === 200,
+        Math.min(left(), 10_000),
+      );
       if (!ready) unready.push(p.name);
     }
     expect.soft(unready, 'live processes whose /readyz is not 200').toEqual([]);
@@ -398,11 +433,15 @@ describe('chaos: servers restarted and replicas killed under a mixed load', () =
     const reporting = 1 + ['inventory', 'booking', 'enrollment', 'worker'].reduce((sum, service) => sum + (liveReplicas[service] ?? 0), 0);
     let breakers: BreakersView | undefined;
     let instances = new Set<string>();
-    await eventually(async () => {
-      breakers = (await api<BreakersView>('GET', '/api/ops/circuit-breakers', { token: admin })).body;
-      instances = new Set(Object.values(breakers?.circuit_breakers ?? {}).flatMap((b) => b.instances.map((i) => i.instance)));
-      return breakers?.overall_health === 'healthy' && instances.size === reporting;
-    }, Math.min(left(), 15_000), 500);
+    await eventually(
+      async () => {
+        breakers = (await api<BreakersView>('GET', '/api/ops/circuit-breakers', { token: admin })).body;
+        instances = new Set(Object.values(breakers?.circuit_breakers ?? {}).flatMap((b) => b.instances.map((i) => i.instance)));
+        return breakers?.overall_health === 'healthy' && instances.size === reporting;
+      },
+      Math.min(left(), 15_000),
+      500,
+    );
     expect.soft(breakers?.overall_health, `circuit breakers: ${JSON.stringify(breakers)}`).toBe('healthy');
     expect.soft(instances.size, `breaker reports from ${[...instances].join(', ')}`).toBe(reporting);
     console.log(

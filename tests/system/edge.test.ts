@@ -66,7 +66,13 @@ async function footprint() {
 describe('hostile input gets a 4xx problem and changes nothing', () => {
   it('answers a malformed percent-escape in a path with 400 VALIDATION_FAILED, on every kind of route', async () => {
     const guest = await token('edge-guest', 'guest');
-    for (const path of ['/api/sections/%FF', '/api/rooms/%E0%A4%A', '/api/bookings/%ZZ', '/api/ops/idempotency/%', '/api/students/%C0%AF/enrollments']) {
+    for (const path of [
+      '/api/sections/%FF',
+      '/api/rooms/%E0%A4%A',
+      '/api/bookings/%ZZ',
+      '/api/ops/idempotency/%',
+      '/api/students/%C0%AF/enrollments',
+    ]) {
       expectProblem(await api('GET', path, { token: path.startsWith('/api/ops') ? admin : guest }), 400, 'VALIDATION_FAILED');
     }
     expectProblem(await api('DELETE', '/api/ops/idempotency/%FF', { token: admin }), 400, 'VALIDATION_FAILED');
@@ -84,7 +90,11 @@ describe('hostile input gets a 4xx problem and changes nothing', () => {
       api('GET', '/api/bookings?user_id=a%00b', { token: admin }),
       api('GET', '/api/students/a%00b/enrollments', { token: admin }),
       api('DELETE', '/api/ops/idempotency/%00', { token: admin }),
-      api('POST', '/api/enrollments', { token: student, body: { term: '1-2025', sections: ['G-MAT101-A'] }, headers: { 'idempotency-key': 'a\tb' } }),
+      api('POST', '/api/enrollments', {
+        token: student,
+        body: { term: '1-2025', sections: ['G-MAT101-A'] },
+        headers: { 'idempotency-key': 'a\tb' },
+      }),
       api('POST', '/api/queries', { token: student, body: { type: 'section_roster', params: { section: 'G\u0000' } } }),
     ]);
     for (const answer of answers) expectProblem(answer, 400, 'VALIDATION_FAILED');
@@ -102,7 +112,10 @@ describe('hostile input gets a 4xx problem and changes nothing', () => {
       });
     const booking = stack.processes.find((p) => p.name.startsWith('booking'))!;
     const gatewayPort = Number(new URL(stack.gatewayUrl).port);
-    for (const [port, path] of [[gatewayPort, '/api/bookings'], [booking.port, '/healthz']] as const) {
+    for (const [port, path] of [
+      [gatewayPort, '/api/bookings'],
+      [booking.port, '/healthz'],
+    ] as const) {
       const answer = await raw(port, `POST ${path} HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\u0000b\r\nContent-Length: 2\r\n\r\n{}`);
       expect(answer).toMatch(/^HTTP\/1\.1 400 /);
       expect(answer).toMatch(/content-type: application\/problem\+json/i);
@@ -141,7 +154,11 @@ describe('hostile input gets a 4xx problem and changes nothing', () => {
     expectProblem(await api('POST', '/api/bookings', { token: guest, body: big }), 413, 'PAYLOAD_TOO_LARGE');
     // 300 students (~25 KB): over the general limit, within the ingest's. One bad e-mail makes
     // it a 400 that starts nothing — which shows the body was read and validated, not refused for its size.
-    const students = Array.from({ length: 300 }, (_, i) => ({ id: `EDGE${i}`, name: `Student number ${i}`, email: `edge.${i}@example.com` }));
+    const students = Array.from({ length: 300 }, (_, i) => ({
+      id: `EDGE${i}`,
+      name: `Student number ${i}`,
+      email: `edge.${i}@example.com`,
+    }));
     students[299]!.email = `${'a'.repeat(65)}@example.com`;
     const ingest = await api('POST', '/api/admin/onboarding/ingest', { token: admin, body: { students } });
     expectProblem(ingest, 400, 'VALIDATION_FAILED');
@@ -150,8 +167,16 @@ describe('hostile input gets a 4xx problem and changes nothing', () => {
 
   it('refuses an e-mail local part over 64 characters and an address over 254', async () => {
     const before = await footprint();
-    for (const email of [`${'a'.repeat(300)}@example.com`, `${'a'.repeat(65)}@example.com`, `a@${Array.from({ length: 5 }, () => 'b'.repeat(60)).join('.')}.com`]) {
-      expectProblem(await api('POST', '/api/admin/students', { token: admin, body: { id: 'RA9902', name: 'Long Mail', email } }), 400, 'VALIDATION_FAILED');
+    for (const email of [
+      `${'a'.repeat(300)}@example.com`,
+      `${'a'.repeat(65)}@example.com`,
+      `a@${Array.from({ length: 5 }, () => 'b'.repeat(60)).join('.')}.com`,
+    ]) {
+      expectProblem(
+        await api('POST', '/api/admin/students', { token: admin, body: { id: 'RA9902', name: 'Long Mail', email } }),
+        400,
+        'VALIDATION_FAILED',
+      );
     }
     expect(await footprint()).toEqual(before);
   });
@@ -163,7 +188,9 @@ describe('answers', () => {
     const guest = await token('edge-canceller', 'guest');
     const booked = await api('POST', '/api/bookings', { token: guest, body: { room_id: room.id, check_in: day(2), check_out: day(4) } });
     expect(booked.status).toBe(201);
-    const answers = await Promise.all(Array.from({ length: 6 }, () => api('POST', `/api/bookings/${booked.body.id}/cancel`, { token: guest })));
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => api('POST', `/api/bookings/${booked.body.id}/cancel`, { token: guest })),
+    );
     expect(answers.map((a) => [a.status, a.body.status])).toEqual(Array(6).fill([200, 'cancelled']));
     const states = await nightStates(stack, room.id);
     expect(invariantViolations(states)).toEqual([]);
@@ -185,7 +212,11 @@ describe('answers', () => {
 
   it('refuses a token without exp and one that would live longer than the cap', async () => {
     const key = new TextEncoder().encode(process.env.JWT_SECRET ?? 'dev-secret-change-me');
-    const forever = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('edge-admin').setIssuedAt().sign(key);
+    const forever = await new SignJWT({ role: 'admin' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('edge-admin')
+      .setIssuedAt()
+      .sign(key);
     expectProblem(await api('GET', '/api/ops/stats', { token: forever }), 401, 'UNAUTHORIZED');
     const decade = await signToken({ sub: 'edge-admin', role: 'admin', lifetimeSeconds: 10 * 365 * 86_400, env: {} });
     expectProblem(await api('GET', '/api/ops/stats', { token: decade }), 401, 'UNAUTHORIZED');
@@ -236,7 +267,12 @@ function expectRateLimited(response: ApiResponse, policy: string, quota: number)
 }
 
 describe('rate limits', () => {
-  const low = { RATE_LIMIT_CLIENT_READS: '5', RATE_LIMIT_CLIENT_WRITES: '1000', RATE_LIMIT_USER_READS: '1000', RATE_LIMIT_USER_WRITES: '3' };
+  const low = {
+    RATE_LIMIT_CLIENT_READS: '5',
+    RATE_LIMIT_CLIENT_WRITES: '1000',
+    RATE_LIMIT_USER_READS: '1000',
+    RATE_LIMIT_USER_WRITES: '3',
+  };
 
   it('share one budget per user across gateway replicas, writes apart from reads, and answer 429 with Retry-After and RateLimit fields', async () => {
     // Own key prefix: the stack's gateway (with raised budgets) counts the same addresses.

@@ -117,7 +117,9 @@ async function expectAllSettled(accepted: string[], codes: string[], cCapacity: 
   expect(final.size).toBe(accepted.length);
   const requestsFor = () => stack.enrollmentDb<{ id: string; status: string }[]>`
     SELECT id, status FROM enrollment_requests WHERE sections && ${codes}::text[]`;
-  expect(await eventually(async () => (await requestsFor()).every((r) => r.status === 'completed' || r.status === 'failed'), 30_000)).toBe(true);
+  expect(await eventually(async () => (await requestsFor()).every((r) => r.status === 'completed' || r.status === 'failed'), 30_000)).toBe(
+    true,
+  );
   const completed = (await requestsFor()).filter((r) => r.status === 'completed').length;
   expect(completed).toBeLessThanOrEqual(cCapacity);
   // All or nothing: every section holds exactly the completed requests' seats.
@@ -162,16 +164,19 @@ describe('enrollment under faults', () => {
       refusedAt = Date.now();
     });
     const student = await token(students[59]!, 'student');
-    const submitWhileDown = () =>
-      api('POST', '/api/enrollments', { token: student, body: { term: '1-2025', sections: codes } });
+    const submitWhileDown = () => api('POST', '/api/enrollments', { token: student, body: { term: '1-2025', sections: codes } });
 
     // Each replica's breaker opens after its third failed call; ops reports it.
     expect(
-      await eventually(async () => {
-        await submitWhileDown();
-        const report = await api<BreakersView>('GET', '/api/ops/circuit-breakers', { token: admin });
-        return report.body.circuit_breakers?.postgres?.instances.filter((i) => i.state === 'open').length === 2;
-      }, 10_000, 50),
+      await eventually(
+        async () => {
+          await submitWhileDown();
+          const report = await api<BreakersView>('GET', '/api/ops/circuit-breakers', { token: admin });
+          return report.body.circuit_breakers?.postgres?.instances.filter((i) => i.state === 'open').length === 2;
+        },
+        10_000,
+        50,
+      ),
     ).toBe(true);
     const report = await api('GET', '/api/ops/circuit-breakers', { token: admin });
     expect(report.body).toMatchObject({ overall_health: 'degraded', degraded_services: ['postgres'] });

@@ -12,8 +12,7 @@ import {
   type TestStack,
 } from './support.js';
 
-const students = (from: number, count: number) =>
-  Array.from({ length: count }, (_, i) => `RA${String(from + i).padStart(4, '0')}`);
+const students = (from: number, count: number) => Array.from({ length: count }, (_, i) => `RA${String(from + i).padStart(4, '0')}`);
 
 describe('course enrollment (2 enrollment replicas, real servers)', () => {
   let stack: TestStack;
@@ -44,7 +43,11 @@ describe('course enrollment (2 enrollment replicas, real servers)', () => {
       expect(response.status).toBe(202);
       expect(response.body).toMatchObject({ status: 'queued', status_url: `/api/enrollments/requests/${response.body.request_id}` });
     }
-    const final = await waitForTerminal(api, accepted.map((r) => r.body.request_id), admin);
+    const final = await waitForTerminal(
+      api,
+      accepted.map((r) => r.body.request_id),
+      admin,
+    );
     const views = [...final.values()];
     expect(views).toHaveLength(10);
     expect(views.filter((v) => v.status === 'completed')).toHaveLength(1);
@@ -72,11 +75,13 @@ describe('course enrollment (2 enrollment replicas, real servers)', () => {
       const created = await api('POST', '/api/admin/students', { token: admin, body: { id, name: id, email: `${id}@t.test` } });
       expect(created.status).toBe(201);
     }
-    const accepted = await Promise.all(
-      forty.map((s, i) => submit(s, i % 2 === 0 ? ['SAGA-S', 'SAGA-T'] : ['SAGA-T', 'SAGA-S'])),
-    );
+    const accepted = await Promise.all(forty.map((s, i) => submit(s, i % 2 === 0 ? ['SAGA-S', 'SAGA-T'] : ['SAGA-T', 'SAGA-S'])));
     expect(accepted.every((r) => r.status === 202)).toBe(true);
-    const final = await waitForTerminal(api, accepted.map((r) => r.body.request_id), admin);
+    const final = await waitForTerminal(
+      api,
+      accepted.map((r) => r.body.request_id),
+      admin,
+    );
     const views = [...final.values()];
     expect(views).toHaveLength(40);
     const completed = views.filter((v) => v.status === 'completed');
@@ -119,7 +124,9 @@ describe('course enrollment (2 enrollment replicas, real servers)', () => {
     const [againView] = [...(await waitForTerminal(api, [again.body.request_id], admin)).values()];
     expect(againView.error.code).toBe('ALREADY_ENROLLED');
 
-    const mine = await api<Enrollment[]>('GET', '/api/students/RA0031/enrollments?term=1-2025', { token: await token('RA0031', 'student') });
+    const mine = await api<Enrollment[]>('GET', '/api/students/RA0031/enrollments?term=1-2025', {
+      token: await token('RA0031', 'student'),
+    });
     expect(mine.status).toBe(200);
     expect(mine.body.map((e) => e.section)).toEqual(['G-MAT101-A']);
     expect(await enrollmentInvariantViolations(stack)).toEqual([]);
@@ -150,9 +157,7 @@ describe('course enrollment (2 enrollment replicas, real servers)', () => {
     expect(new Set(same.map((r) => r.body.request_id)).size).toBe(1);
     expect(same.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(7);
 
-    const keyed = await Promise.all(
-      Array.from({ length: 5 }, () => submit('RA0043', ['G-PRG101-A'], { 'idempotency-key': 'k-1' })),
-    );
+    const keyed = await Promise.all(Array.from({ length: 5 }, () => submit('RA0043', ['G-PRG101-A'], { 'idempotency-key': 'k-1' })));
     expect(new Set(keyed.map((r) => r.body.request_id)).size).toBe(1);
     const reused = await submit('RA0043', ['G-HUM110-A'], { 'idempotency-key': 'k-1' });
     expect(reused.status).toBe(422);
@@ -173,29 +178,89 @@ describe('course enrollment (2 enrollment replicas, real servers)', () => {
   });
 
   it('answers every contract error with its status and code, and changes nothing', async () => {
-    const countRequests = async () =>
-      (await stack.enrollmentDb<{ n: number }[]>`SELECT count(*)::int AS n FROM enrollment_requests`)[0]!.n;
+    const countRequests = async () => (await stack.enrollmentDb<{ n: number }[]>`SELECT count(*)::int AS n FROM enrollment_requests`)[0]!.n;
     const before = await countRequests();
     const student = await token('RA0044', 'student');
     const cases: [string, Promise<ApiResponse<Problem | undefined>>, number, string][] = [
       ['no token', api('POST', '/api/enrollments', { body: { term: '1-2025', sections: ['G-PRG101-A'] } }), 401, 'UNAUTHORIZED'],
-      ['a guest', api('POST', '/api/enrollments', { token: await token('g-1', 'guest'), body: { term: '1-2025', sections: ['G-PRG101-A'] } }), 403, 'FORBIDDEN'],
-      ['no sections', api('POST', '/api/enrollments', { token: student, body: { term: '1-2025', sections: [] } }), 400, 'VALIDATION_FAILED'],
-      ['repeated section', api('POST', '/api/enrollments', { token: student, body: { term: '1-2025', sections: ['A', 'A'] } }), 400, 'VALIDATION_FAILED'],
-      ['unknown field', api('POST', '/api/enrollments', { token: student, body: { term: '1-2025', sections: ['A'], x: 1 } }), 400, 'VALIDATION_FAILED'],
+      [
+        'a guest',
+        api('POST', '/api/enrollments', { token: await token('g-1', 'guest'), body: { term: '1-2025', sections: ['G-PRG101-A'] } }),
+        403,
+        'FORBIDDEN',
+      ],
+      [
+        'no sections',
+        api('POST', '/api/enrollments', { token: student, body: { term: '1-2025', sections: [] } }),
+        400,
+        'VALIDATION_FAILED',
+      ],
+      [
+        'repeated section',
+        api('POST', '/api/enrollments', { token: student, body: { term: '1-2025', sections: ['A', 'A'] } }),
+        400,
+        'VALIDATION_FAILED',
+      ],
+      [
+        'unknown field',
+        api('POST', '/api/enrollments', { token: student, body: { term: '1-2025', sections: ['A'], x: 1 } }),
+        400,
+        'VALIDATION_FAILED',
+      ],
       ['not json', api('POST', '/api/enrollments', { token: student, rawBody: '{nope' }), 400, 'VALIDATION_FAILED'],
-      ['unknown request', api('GET', '/api/enrollments/requests/00000000-0000-4000-8000-000000000000', { token: student }), 404, 'REQUEST_NOT_FOUND'],
+      [
+        'unknown request',
+        api('GET', '/api/enrollments/requests/00000000-0000-4000-8000-000000000000', { token: student }),
+        404,
+        'REQUEST_NOT_FOUND',
+      ],
       ['bad request id', api('GET', '/api/enrollments/requests/nope', { token: student }), 404, 'REQUEST_NOT_FOUND'],
       ['unknown section', api('GET', '/api/sections/NOPE-1'), 404, 'SECTION_NOT_FOUND'],
       ['bad term filter', api('GET', '/api/sections?term=%20'), 400, 'VALIDATION_FAILED'],
-      ['someone else\'s enrollments', api('GET', '/api/students/RA0001/enrollments', { token: student }), 403, 'FORBIDDEN'],
-      ['unknown enrollment', api('DELETE', '/api/enrollments/00000000-0000-4000-8000-000000000000', { token: student }), 404, 'ENROLLMENT_NOT_FOUND'],
+      ["someone else's enrollments", api('GET', '/api/students/RA0001/enrollments', { token: student }), 403, 'FORBIDDEN'],
+      [
+        'unknown enrollment',
+        api('DELETE', '/api/enrollments/00000000-0000-4000-8000-000000000000', { token: student }),
+        404,
+        'ENROLLMENT_NOT_FOUND',
+      ],
       ['admin route as student', api('POST', '/api/admin/sections', { token: student, body: {} }), 403, 'FORBIDDEN'],
-      ['bad section', api('POST', '/api/admin/sections', { token: admin, body: { code: 'X-1', course: 'C', term: '1-2025', capacity: 0, schedule: [{ day: 'mon', start: '10:00', end: '09:00' }] } }), 400, 'VALIDATION_FAILED'],
-      ['duplicate section', api('POST', '/api/admin/sections', { token: admin, body: { code: 'G-ELC108-E', course: 'ELC108', term: '1-2025', capacity: 5, schedule: [] } }), 409, 'SECTION_EXISTS'],
-      ['section in unknown term', api('POST', '/api/admin/sections', { token: admin, body: { code: 'X-2', course: 'C', term: '9-2099', capacity: 5, schedule: [] } }), 404, 'TERM_NOT_FOUND'],
-      ['duplicate student', api('POST', '/api/admin/students', { token: admin, body: { id: 'RA0001', name: 'x', email: 'x@example.com' } }), 409, 'STUDENT_EXISTS'],
-      ['bad student', api('POST', '/api/admin/students', { token: admin, body: { id: 'RA 1', name: '', email: 'no' } }), 400, 'VALIDATION_FAILED'],
+      [
+        'bad section',
+        api('POST', '/api/admin/sections', {
+          token: admin,
+          body: { code: 'X-1', course: 'C', term: '1-2025', capacity: 0, schedule: [{ day: 'mon', start: '10:00', end: '09:00' }] },
+        }),
+        400,
+        'VALIDATION_FAILED',
+      ],
+      [
+        'duplicate section',
+        api('POST', '/api/admin/sections', {
+          token: admin,
+          body: { code: 'G-ELC108-E', course: 'ELC108', term: '1-2025', capacity: 5, schedule: [] },
+        }),
+        409,
+        'SECTION_EXISTS',
+      ],
+      [
+        'section in unknown term',
+        api('POST', '/api/admin/sections', { token: admin, body: { code: 'X-2', course: 'C', term: '9-2099', capacity: 5, schedule: [] } }),
+        404,
+        'TERM_NOT_FOUND',
+      ],
+      [
+        'duplicate student',
+        api('POST', '/api/admin/students', { token: admin, body: { id: 'RA0001', name: 'x', email: 'x@example.com' } }),
+        409,
+        'STUDENT_EXISTS',
+      ],
+      [
+        'bad student',
+        api('POST', '/api/admin/students', { token: admin, body: { id: 'RA 1', name: '', email: 'no' } }),
+        400,
+        'VALIDATION_FAILED',
+      ],
       ['ops as student', api('GET', '/api/ops/stats', { token: student }), 403, 'FORBIDDEN'],
       ['unknown breaker', api('POST', '/api/ops/circuit-breakers/nope/reset', { token: admin }), 404, 'CIRCUIT_BREAKER_NOT_FOUND'],
       ['purge running sagas', api('DELETE', '/api/ops/sagas?status=running', { token: admin }), 400, 'VALIDATION_FAILED'],
@@ -219,7 +284,11 @@ describe('course enrollment (2 enrollment replicas, real servers)', () => {
         api('POST', '/api/enrollments', { token: await token(who, 'student'), body: { term, sections } }),
       ),
     );
-    const final = await waitForTerminal(api, accepted.map((r) => r.body.request_id), admin);
+    const final = await waitForTerminal(
+      api,
+      accepted.map((r) => r.body.request_id),
+      admin,
+    );
     expect(accepted.map((r) => final.get(r.body.request_id)?.error?.code)).toEqual(refusals.map((r) => r[3]));
     expect(await enrollmentInvariantViolations(stack)).toEqual([]);
   });

@@ -72,7 +72,14 @@ export function operationsOf(document: OpenApiDocument): Operation[] {
     if (Array.isArray(node)) return node.map(resolve);
     if (!node || typeof node !== 'object') return node;
     const { $ref, ...rest } = node as Node;
-    const base = $ref ? resolve(($ref as string).slice(2).split('/').reduce<unknown>((n, k: string) => (n as Node)[k], document)) : {};
+    const base = $ref
+      ? resolve(
+          ($ref as string)
+            .slice(2)
+            .split('/')
+            .reduce<unknown>((n, k: string) => (n as Node)[k], document),
+        )
+      : {};
     return { ...(base as Node), ...Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, resolve(v)])) };
   };
   const operations: Operation[] = [];
@@ -105,7 +112,19 @@ export interface PoolRef {
   $pool: PoolName;
   i: number;
 }
-export type PoolName = 'rooms' | 'bookings' | 'requests' | 'enrollments' | 'queries' | 'tasks' | 'sections' | 'students' | 'users' | 'terms' | 'breakers' | 'idemEntries';
+export type PoolName =
+  | 'rooms'
+  | 'bookings'
+  | 'requests'
+  | 'enrollments'
+  | 'queries'
+  | 'tasks'
+  | 'sections'
+  | 'students'
+  | 'users'
+  | 'terms'
+  | 'breakers'
+  | 'idemEntries';
 
 export type Role = 'guest' | 'student' | 'admin';
 export type TokenKind = 'valid' | 'none' | 'expired' | 'foreign-secret' | 'alg-none' | 'no-exp' | 'too-long' | 'garbage';
@@ -164,10 +183,16 @@ const nearDate = fc.integer({ min: -3, max: 40 }).map((days) => ({ $day: days })
  * reports get past validation and reach the services.
  */
 function withStays(record: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<Record<string, unknown>> {
-  const stay = fc.tuple(fc.integer({ min: -1, max: 35 }), fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 5 }) }, { weight: 1, arbitrary: fc.integer({ min: -1, max: 32 }) }));
+  const stay = fc.tuple(
+    fc.integer({ min: -1, max: 35 }),
+    fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 5 }) }, { weight: 1, arbitrary: fc.integer({ min: -1, max: 32 }) }),
+  );
   return fc.tuple(record, stay, fc.nat({ max: 4 })).map(([value, [start, nights], keep]) => {
     if (keep === 0) return value;
-    for (const [from, to] of [['check_in', 'check_out'], ['from', 'to']] as const) {
+    for (const [from, to] of [
+      ['check_in', 'check_out'],
+      ['from', 'to'],
+    ] as const) {
       if (from in value && to in value) return { ...value, [from]: { $day: start }, [to]: { $day: start + nights } };
     }
     return value;
@@ -178,7 +203,11 @@ const CONTROL = fc.constantFrom('\u0000', '\u0007', '\u001b', '\u007f', '\u0085'
 
 function safeString(minLength: number, maxLength: number): fc.Arbitrary<string> {
   return fc
-    .string({ minLength, maxLength: Math.min(maxLength, 80), unit: fc.oneof(fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789 -_.'), fc.constantFrom('é', 'ß', '王', '😀', 'Ω')) })
+    .string({
+      minLength,
+      maxLength: Math.min(maxLength, 80),
+      unit: fc.oneof(fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789 -_.'), fc.constantFrom('é', 'ß', '王', '😀', 'Ω')),
+    })
     .filter((s) => s.trim().length >= minLength);
 }
 
@@ -190,7 +219,14 @@ export function valueOf(schema: Schema, field?: string): fc.Arbitrary<unknown> {
   if (pool && schema.type !== 'array') return fc.oneof({ weight: 4, arbitrary: poolRef(pool) }, { weight: 1, arbitrary: schemaBased });
   if (pool && schema.type === 'array') {
     return fc.oneof(
-      { weight: 4, arbitrary: fc.uniqueArray(poolRef(pool), { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 5, 4), selector: (r) => r.i % 8 }) },
+      {
+        weight: 4,
+        arbitrary: fc.uniqueArray(poolRef(pool), {
+          minLength: schema.minItems ?? 0,
+          maxLength: Math.min(schema.maxItems ?? 5, 4),
+          selector: (r) => r.i % 8,
+        }),
+      },
       { weight: 1, arbitrary: schemaBased },
     );
   }
@@ -215,7 +251,9 @@ function fromSchema(schema: Schema, field?: string): fc.Arbitrary<unknown> {
     case 'array': {
       const items = valueOf(schema.items ?? {}, field);
       const constraints = { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 5, 5) };
-      return schema.uniqueItems ? fc.uniqueArray(items, { ...constraints, selector: (v) => JSON.stringify(v) }) : fc.array(items, constraints);
+      return schema.uniqueItems
+        ? fc.uniqueArray(items, { ...constraints, selector: (v) => JSON.stringify(v) })
+        : fc.array(items, constraints);
     }
     case 'object': {
       const properties = (schema.properties ?? {}) as Record<string, Schema>;
@@ -227,7 +265,11 @@ function fromSchema(schema: Schema, field?: string): fc.Arbitrary<unknown> {
     case 'string':
     default: {
       if (schema.format === 'uuid') return fc.uuid();
-      if (schema.format === 'date') return fc.oneof(nearDate, fc.date({ min: new Date('2000-01-01'), max: new Date('2100-12-31'), noInvalidDate: true }).map(isoDateOf));
+      if (schema.format === 'date')
+        return fc.oneof(
+          nearDate,
+          fc.date({ min: new Date('2000-01-01'), max: new Date('2100-12-31'), noInvalidDate: true }).map(isoDateOf),
+        );
       if (schema.format === 'email') {
         return fc
           .tuple(fc.stringMatching(/^[a-z][a-z0-9.]{0,20}[a-z0-9]$/), fc.constantFrom('example.com', 'uni.test', 'cupo.example.org'))
@@ -272,14 +314,16 @@ function fieldsOf(value: unknown, schema: Schema, at: JsonPath = []): { path: Js
 }
 
 function objectsOf(value: unknown, schema: Schema, at: JsonPath = []): { path: JsonPath; schema: Schema }[] {
-  const here = schema.oneOf && value && typeof value === 'object'
-    ? (schema.oneOf as Schema[]).find((s) => s.properties?.type?.const === (value as Record<string, unknown>).type)
-    : schema;
+  const here =
+    schema.oneOf && value && typeof value === 'object'
+      ? (schema.oneOf as Schema[]).find((s) => s.properties?.type?.const === (value as Record<string, unknown>).type)
+      : schema;
   if (!here) return [];
   const found = here.type === 'object' && value && typeof value === 'object' && !Array.isArray(value) ? [{ path: at, schema: here }] : [];
   for (const field of fieldsOf(value, here, at)) {
     const v = field.path.reduce<unknown>((n, k) => (n as Record<string | number, unknown> | undefined)?.[k], { root: value }.root);
-    if (field.schema.type === 'object' && v && typeof v === 'object' && !('$pool' in v) && !('$day' in v)) found.push({ path: field.path, schema: field.schema });
+    if (field.schema.type === 'object' && v && typeof v === 'object' && !('$pool' in v) && !('$day' in v))
+      found.push({ path: field.path, schema: field.schema });
   }
   return found;
 }
@@ -296,7 +340,7 @@ function setAt(value: unknown, path: JsonPath, replacement: unknown, remove = fa
 }
 
 const wrongTypeFor = (schema: Schema): unknown[] => {
-  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type ?? (schema.const !== undefined ? 'string' : undefined);
+  const type = Array.isArray(schema.type) ? schema.type[0] : (schema.type ?? (schema.const !== undefined ? 'string' : undefined));
   switch (type) {
     case 'integer':
     case 'number':
@@ -319,7 +363,9 @@ function invalidFor(schema: Schema): string | undefined {
   if (schema.format === 'date') return '2031-02-30';
   if (schema.format === 'uuid') return 'not-a-uuid';
   const candidates = ['not valid!', '-leading', ...(schema.maxLength !== undefined ? ['x'.repeat(schema.maxLength + 1)] : [])];
-  return candidates.find((c) => (schema.pattern && !new RegExp(schema.pattern, 'u').test(c)) || (schema.maxLength !== undefined && c.length > schema.maxLength));
+  return candidates.find(
+    (c) => (schema.pattern && !new RegExp(schema.pattern, 'u').test(c)) || (schema.maxLength !== undefined && c.length > schema.maxLength),
+  );
 }
 
 /** Path values invalid for every parameter the API has (all its ids, codes, names and keys). */
@@ -334,7 +380,10 @@ export function planArbitrary(op: Operation): fc.Arbitrary<Plan> {
     Object.fromEntries(
       pathParams.map((p) => {
         const pool = POOL_BY_PATH_PARAM[op.path];
-        return [p.name, pool ? fc.oneof({ weight: 5, arbitrary: poolRef(pool) }, { weight: 1, arbitrary: fromSchema(p.schema) }) : fromSchema(p.schema)];
+        return [
+          p.name,
+          pool ? fc.oneof({ weight: 5, arbitrary: poolRef(pool) }, { weight: 1, arbitrary: fromSchema(p.schema) }) : fromSchema(p.schema),
+        ];
       }),
     ),
   );
@@ -355,7 +404,9 @@ export function planArbitrary(op: Operation): fc.Arbitrary<Plan> {
     body: bodyArb,
     role: roleArb,
     user: fc.nat({ max: 5 }),
-    idempotencyKey: takesKey ? fc.option(fc.constantFrom('fz-1', 'fz-2', 'fz-3', 'fz-4', 'fz-5', 'fz-6', 'fz-7', 'fz-8'), { nil: undefined, freq: 2 }) : fc.constant(undefined),
+    idempotencyKey: takesKey
+      ? fc.option(fc.constantFrom('fz-1', 'fz-2', 'fz-3', 'fz-4', 'fz-5', 'fz-6', 'fz-7', 'fz-8'), { nil: undefined, freq: 2 })
+      : fc.constant(undefined),
     gzip: fc.boolean(),
   });
 
@@ -377,16 +428,16 @@ export function planArbitrary(op: Operation): fc.Arbitrary<Plan> {
 
     if (op.secured) {
       mutations.push(
-        fc.constantFrom<TokenKind>('none', 'expired', 'foreign-secret', 'alg-none', 'no-exp', 'too-long', 'garbage').map((kind) =>
-          refuse(`token: ${kind}`, { token: { ...plan.token, kind } }),
-        ),
+        fc
+          .constantFrom<TokenKind>('none', 'expired', 'foreign-secret', 'alg-none', 'no-exp', 'too-long', 'garbage')
+          .map((kind) => refuse(`token: ${kind}`, { token: { ...plan.token, kind } })),
       );
     }
     if (pathParams.length > 0) {
       mutations.push(
-        fc.tuple(fc.constantFrom(...pathParams.map((p) => p.name)), fc.constantFrom(...GARBAGE_PATH)).map(([name, raw]) =>
-          refuse(`path ${name} = ${raw.slice(0, 20)}`, { rawPath: { [name]: raw } }),
-        ),
+        fc
+          .tuple(fc.constantFrom(...pathParams.map((p) => p.name)), fc.constantFrom(...GARBAGE_PATH))
+          .map(([name, raw]) => refuse(`path ${name} = ${raw.slice(0, 20)}`, { rawPath: { [name]: raw } })),
       );
     }
     const requiredQuery = queryParams.filter((p) => p.required);
@@ -400,7 +451,9 @@ export function planArbitrary(op: Operation): fc.Arbitrary<Plan> {
     }
     if (queryParams.length > 0) {
       mutations.push(
-        fc.tuple(fc.constantFrom(...queryParams), CONTROL).map(([p, c]) => refuse(`query ${p.name} with a control character`, { query: { ...plan.query, [p.name]: `a${c}b` } })),
+        fc
+          .tuple(fc.constantFrom(...queryParams), CONTROL)
+          .map(([p, c]) => refuse(`query ${p.name} with a control character`, { query: { ...plan.query, [p.name]: `a${c}b` } })),
       );
       const checked = queryParams.filter((p) => invalidFor(p.schema) !== undefined);
       if (checked.length > 0) {
@@ -418,8 +471,12 @@ export function planArbitrary(op: Operation): fc.Arbitrary<Plan> {
     if (op.body) {
       const bodySchema = op.body.schema;
       mutations.push(
-        fc.constantFrom('{', '{"room_id":', '[1,2', 'nul', '{"a":1}}', '\u0000', '{"x":"\\ud800"').map((text) => refuse('malformed JSON', { body: { kind: 'raw', text } })),
-        fc.constantFrom<Plan['encoding']>('gzip-truncated', 'br-garbage', 'unknown').map((encoding) => refuse(`Content-Encoding ${encoding}`, { encoding })),
+        fc
+          .constantFrom('{', '{"room_id":', '[1,2', 'nul', '{"a":1}}', '\u0000', '{"x":"\\ud800"')
+          .map((text) => refuse('malformed JSON', { body: { kind: 'raw', text } })),
+        fc
+          .constantFrom<Plan['encoding']>('gzip-truncated', 'br-garbage', 'unknown')
+          .map((encoding) => refuse(`Content-Encoding ${encoding}`, { encoding })),
       );
       if (op.body.required) mutations.push(fc.constant(refuse('body missing', { body: { kind: 'none' } })));
       if (plan.body.kind === 'json') {
@@ -428,34 +485,66 @@ export function planArbitrary(op: Operation): fc.Arbitrary<Plan> {
         const objects = objectsOf(value, bodySchema);
         const required = objects.flatMap((o) => ((o.schema.required ?? []) as string[]).map((name) => [...o.path, name]));
         if (required.length > 0) {
-          mutations.push(fc.constantFrom(...required).map((path) => refuse(`body ${path.join('.')} missing`, { body: { kind: 'json', value: setAt(value, path, undefined, true) } })));
+          mutations.push(
+            fc
+              .constantFrom(...required)
+              .map((path) =>
+                refuse(`body ${path.join('.')} missing`, { body: { kind: 'json', value: setAt(value, path, undefined, true) } }),
+              ),
+          );
         }
         if (fields.length > 0) {
           mutations.push(
-            fc.constantFrom(...fields).chain((f) =>
-              fc.constantFrom(...wrongTypeFor(f.schema)).map((wrong) => refuse(`body ${f.path.join('.')} of the wrong type`, { body: { kind: 'json', value: setAt(value, f.path, wrong) } })),
-            ),
+            fc
+              .constantFrom(...fields)
+              .chain((f) =>
+                fc
+                  .constantFrom(...wrongTypeFor(f.schema))
+                  .map((wrong) =>
+                    refuse(`body ${f.path.join('.')} of the wrong type`, { body: { kind: 'json', value: setAt(value, f.path, wrong) } }),
+                  ),
+              ),
           );
         }
         const closed = objects.filter((o) => o.schema.additionalProperties === false);
         if (closed.length > 0) {
-          mutations.push(fc.constantFrom(...closed).map((o) => refuse(`body ${o.path.join('.') || '(root)'} with an extra field`, { body: { kind: 'json', value: setAt(value, [...o.path, 'user_id'], 'intruder') } })));
+          mutations.push(
+            fc.constantFrom(...closed).map((o) =>
+              refuse(`body ${o.path.join('.') || '(root)'} with an extra field`, {
+                body: { kind: 'json', value: setAt(value, [...o.path, 'user_id'], 'intruder') },
+              }),
+            ),
+          );
         }
         const strings = fields.filter((f) => f.schema.type === 'string' && !f.schema.enum && f.schema.const === undefined);
         if (strings.length > 0) {
           mutations.push(
-            fc.tuple(fc.constantFrom(...strings), CONTROL).map(([f, c]) => refuse(`body ${f.path.join('.')} with a control character`, { body: { kind: 'json', value: setAt(value, f.path, `ab${c}cd`) } })),
+            fc.tuple(fc.constantFrom(...strings), CONTROL).map(([f, c]) =>
+              refuse(`body ${f.path.join('.')} with a control character`, {
+                body: { kind: 'json', value: setAt(value, f.path, `ab${c}cd`) },
+              }),
+            ),
           );
         }
-        const bounded = fields.filter((f) => f.schema.maxLength !== undefined || f.schema.maximum !== undefined || f.schema.minimum !== undefined || f.schema.maxItems !== undefined);
+        const bounded = fields.filter(
+          (f) =>
+            f.schema.maxLength !== undefined ||
+            f.schema.maximum !== undefined ||
+            f.schema.minimum !== undefined ||
+            f.schema.maxItems !== undefined,
+        );
         if (bounded.length > 0) {
           mutations.push(
             fc.constantFrom(...bounded).map((f) => {
               const s = f.schema;
-              const past = s.maxLength !== undefined ? 'x'.repeat(s.maxLength + 1)
-                : s.maxItems !== undefined ? Array.from({ length: s.maxItems + 1 }, (_, i) => `X${i}`)
-                : s.maximum !== undefined ? s.maximum + 1
-                : s.minimum! - 1;
+              const past =
+                s.maxLength !== undefined
+                  ? 'x'.repeat(s.maxLength + 1)
+                  : s.maxItems !== undefined
+                    ? Array.from({ length: s.maxItems + 1 }, (_, i) => `X${i}`)
+                    : s.maximum !== undefined
+                      ? s.maximum + 1
+                      : s.minimum! - 1;
               return refuse(`body ${f.path.join('.')} past its bound`, { body: { kind: 'json', value: setAt(value, f.path, past) } });
             }),
           );
@@ -463,6 +552,9 @@ export function planArbitrary(op: Operation): fc.Arbitrary<Plan> {
       }
     }
     // As many valid plans as mutated ones: the valid ones reach the services and the databases.
-    return fc.oneof({ weight: Math.max(1, mutations.length), arbitrary: fc.constant(plan) }, ...mutations.map((arbitrary) => ({ weight: 1, arbitrary })));
+    return fc.oneof(
+      { weight: Math.max(1, mutations.length), arbitrary: fc.constant(plan) },
+      ...mutations.map((arbitrary) => ({ weight: 1, arbitrary })),
+    );
   });
 }

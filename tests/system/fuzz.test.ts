@@ -100,7 +100,12 @@ async function makeToken(kind: Plan['token']['kind'], role: Role, sub: string): 
     case 'valid':
       return signToken({ sub, role });
     case 'expired':
-      return new SignJWT({ role }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt(now - 120).setExpirationTime(now - 60).sign(key);
+      return new SignJWT({ role })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(sub)
+        .setIssuedAt(now - 120)
+        .setExpirationTime(now - 60)
+        .sign(key);
     case 'foreign-secret':
       return signToken({ sub, role, secret: 'somebody-elses-secret-entirely' });
     case 'alg-none': {
@@ -162,7 +167,11 @@ async function resolve(plan: Plan, op: Operation): Promise<Sent> {
   }
   const query = materialise(plan.query) as Record<string, unknown>;
   if (op.key === 'GET /api/bookings' && query.user_id !== undefined && query.user_id !== sub) foreign('bookings');
-  const search = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])).toString();
+  const search = new URLSearchParams(
+    Object.entries(query)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  ).toString();
   const headers: Record<string, string> = {};
   const token = await tokenFor(plan);
   if (token) headers.authorization = `Bearer ${token}`;
@@ -171,7 +180,15 @@ async function resolve(plan: Plan, op: Operation): Promise<Sent> {
   if (plan.body.kind === 'json') bodyText = JSON.stringify(materialise(plan.body.value));
   if (plan.body.kind === 'raw') bodyText = plan.body.text;
   if (bodyText !== undefined) headers['content-type'] = 'application/json';
-  return { plan, method: op.method, url: `${stack.gatewayUrl}${path}${search ? `?${search}` : ''}`, headers, ...(bodyText === undefined ? {} : { bodyText }), ...(mustRefuse ? { mustRefuse } : {}), sub };
+  return {
+    plan,
+    method: op.method,
+    url: `${stack.gatewayUrl}${path}${search ? `?${search}` : ''}`,
+    headers,
+    ...(bodyText === undefined ? {} : { bodyText }),
+    ...(mustRefuse ? { mustRefuse } : {}),
+    sub,
+  };
 }
 
 function encode(sent: Sent): { body?: Buffer | string; headers: Record<string, string> } {
@@ -230,7 +247,10 @@ function remember(op: Operation, sent: Sent, status: number, body: unknown): voi
 /** How often each operation got each status: shows whether valid requests reach deep code. */
 const answers = new Map<string, number>();
 
-const processExits = () => stack.processes.filter((p) => p.child.exitCode !== null || p.child.signalCode !== null).map((p) => `${p.name} exited (${p.child.exitCode ?? p.child.signalCode}); see ${p.logFile}`);
+const processExits = () =>
+  stack.processes
+    .filter((p) => p.child.exitCode !== null || p.child.signalCode !== null)
+    .map((p) => `${p.name} exited (${p.child.exitCode ?? p.child.signalCode}); see ${p.logFile}`);
 
 /** One request, sent and judged: what is wrong with its answer, if anything. */
 async function exercise(plan: Plan): Promise<string[]> {
@@ -257,12 +277,22 @@ async function exercise(plan: Plan): Promise<string[]> {
   const status = response.status;
   const what = `${summary(sent)} → ${status} ${text.slice(0, 300)}`;
   if (status >= 400) {
-    if (!/^application\/problem\+json/.test(response.headers.get('content-type') ?? '')) problems.push(`${what}: an error that is not problem+json`);
-    else if (!parsed || parsed.status !== status || typeof parsed.code !== 'string' || !/^[A-Z][A-Z0-9_]*$/.test(parsed.code) || typeof parsed.type !== 'string' || typeof parsed.title !== 'string' || typeof parsed.detail !== 'string') {
+    if (!/^application\/problem\+json/.test(response.headers.get('content-type') ?? ''))
+      problems.push(`${what}: an error that is not problem+json`);
+    else if (
+      !parsed ||
+      parsed.status !== status ||
+      typeof parsed.code !== 'string' ||
+      !/^[A-Z][A-Z0-9_]*$/.test(parsed.code) ||
+      typeof parsed.type !== 'string' ||
+      typeof parsed.title !== 'string' ||
+      typeof parsed.detail !== 'string'
+    ) {
       problems.push(`${what}: a problem without type, title, status, detail and code`);
     }
   }
-  if (status >= 500 && !DELIBERATE_5XX.get(status)?.has(parsed?.code)) problems.push(`${what}: a 5xx that is no deliberate breaker or limit`);
+  if (status >= 500 && !DELIBERATE_5XX.get(status)?.has(parsed?.code))
+    problems.push(`${what}: a 5xx that is no deliberate breaker or limit`);
   if (status < 300 && sent.mustRefuse) problems.push(`${what}: accepted, but must be refused (${sent.mustRefuse})`);
   if (!response.headers.get('x-request-id')) problems.push(`${what}: no X-Request-Id`);
   remember(op, sent, status, parsed);
@@ -272,7 +302,11 @@ async function exercise(plan: Plan): Promise<string[]> {
 }
 
 function summary(sent: Sent): string {
-  const extra = [sent.plan.encoding !== 'identity' ? `Content-Encoding ${sent.plan.encoding}` : '', sent.headers['idempotency-key'] !== undefined ? `Idempotency-Key ${JSON.stringify(sent.headers['idempotency-key'])}` : '', `token ${sent.plan.token.kind} ${sent.plan.token.role}`]
+  const extra = [
+    sent.plan.encoding !== 'identity' ? `Content-Encoding ${sent.plan.encoding}` : '',
+    sent.headers['idempotency-key'] !== undefined ? `Idempotency-Key ${JSON.stringify(sent.headers['idempotency-key'])}` : '',
+    `token ${sent.plan.token.kind} ${sent.plan.token.role}`,
+  ]
     .filter(Boolean)
     .join(', ');
   return `${sent.method} ${sent.url.replace(stack.gatewayUrl, '')} ${sent.bodyText === undefined ? '' : JSON.stringify(sent.bodyText.slice(0, 300))} (${extra})`;
@@ -286,7 +320,9 @@ describe('the public API under generated hostile and valid input', () => {
     for (const op of operations) expect(() => fc.sample(planArbitrary(op), { numRuns: 20, seed: 1 }), op.key).not.toThrow();
   });
 
-  it(`never answers 5xx, a non-problem error or a forbidden 2xx, and breaks no invariant (seed ${SEED}, ${SECONDS} s)`, { timeout: SECONDS * 1_000 + 240_000 }, async () => {
+  it(`never answers 5xx, a non-problem error or a forbidden 2xx, and breaks no invariant (seed ${SEED}, ${SECONDS} s)`, {
+    timeout: SECONDS * 1_000 + 240_000,
+  }, async () => {
     console.info(`fuzz: seed ${SEED}, ${SECONDS} s — replay with FUZZ_SEED=${SEED} (FUZZ_SECONDS=${SECONDS})`);
     let requests = 0;
     const started = Date.now();
@@ -297,25 +333,49 @@ describe('the public API under generated hostile and valid input', () => {
         found.push(...processExits());
         if (found.length > 0) throw new Error(`seed ${SEED}:\n${found.join('\n')}`);
       }),
-      { seed: SEED, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: SECONDS * 1_000, markInterruptAsFailure: false, endOnFailure: true },
+      {
+        seed: SEED,
+        numRuns: Number.MAX_SAFE_INTEGER,
+        interruptAfterTimeLimit: SECONDS * 1_000,
+        markInterruptAsFailure: false,
+        endOnFailure: true,
+      },
     );
     const deadlines = [...answers].filter(([k]) => / 50[34]$/.test(k)).reduce((n, [, c]) => n + c, 0);
     console.info(`fuzz: ${deadlines} deliberate 503/504 answers`);
-    console.info(`fuzz: ${requests} requests in ${((Date.now() - started) / 1000).toFixed(0)} s, ${pools.bookings.length} bookings, ${pools.requests.length} enrollment requests, ${pools.queries.length} queries`);
-    if (process.env.FUZZ_VERBOSE) console.info([...answers].sort().map(([k, n]) => `${k}: ${n}`).join('\n'));
+    console.info(
+      `fuzz: ${requests} requests in ${((Date.now() - started) / 1000).toFixed(0)} s, ${pools.bookings.length} bookings, ${pools.requests.length} enrollment requests, ${pools.queries.length} queries`,
+    );
+    if (process.env.FUZZ_VERBOSE)
+      console.info(
+        [...answers]
+          .sort()
+          .map(([k, n]) => `${k}: ${n}`)
+          .join('\n'),
+      );
 
     // Settled: every request and query answered, no booking half-way, then the invariants.
     expect(
-      await eventually(async () => {
-        const [open] = await stack.enrollmentDb<{ n: number }[]>`SELECT count(*)::int AS n FROM enrollment_requests WHERE status IN ('queued', 'processing')`;
-        const [pending] = await stack.bookingDb<{ n: number }[]>`SELECT count(*)::int AS n FROM bookings WHERE status = 'pending' OR release_owed`;
-        const [queries] = await stack.workerDb<{ n: number }[]>`SELECT count(*)::int AS n FROM queries WHERE status = 'pending'`;
-        return open!.n === 0 && pending!.n === 0 && queries!.n === 0;
-      }, 90_000, 500),
+      await eventually(
+        async () => {
+          const [open] = await stack.enrollmentDb<
+            { n: number }[]
+          >`SELECT count(*)::int AS n FROM enrollment_requests WHERE status IN ('queued', 'processing')`;
+          const [pending] = await stack.bookingDb<
+            { n: number }[]
+          >`SELECT count(*)::int AS n FROM bookings WHERE status = 'pending' OR release_owed`;
+          const [queries] = await stack.workerDb<{ n: number }[]>`SELECT count(*)::int AS n FROM queries WHERE status = 'pending'`;
+          return open!.n === 0 && pending!.n === 0 && queries!.n === 0;
+        },
+        90_000,
+        500,
+      ),
       'every enrollment request, booking and query reached its end',
     ).toBe(true);
     const rooms = await stack.inventoryDb<{ id: number }[]>`SELECT id FROM rooms`;
-    const nights = (await Promise.all(rooms.map(async (r) => invariantViolations(await nightStates(stack, r.id)).map((v) => `room ${r.id} ${v}`)))).flat();
+    const nights = (
+      await Promise.all(rooms.map(async (r) => invariantViolations(await nightStates(stack, r.id)).map((v) => `room ${r.id} ${v}`)))
+    ).flat();
     expect(nights).toEqual([]);
     expect(await reservationMismatches(stack)).toEqual([]);
     expect(await enrollmentInvariantViolations(stack)).toEqual([]);

@@ -27,8 +27,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const startGateway = async (env: NodeJS.ProcessEnv = {}) =>
-  stack.startReplica('gateway', { PORT: String(await freePort()), ...env });
+const startGateway = async (env: NodeJS.ProcessEnv = {}) => stack.startReplica('gateway', { PORT: String(await freePort()), ...env });
 const publicUrl = (gateway: ServiceProcess) => `http://127.0.0.1:${gateway.httpPort}`;
 const readyz = async (gateway: ServiceProcess) =>
   (await fetch(`http://127.0.0.1:${gateway.port}/readyz`, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined))?.status;

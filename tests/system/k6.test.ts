@@ -69,19 +69,27 @@ describe.skipIf(lacking(k6, prometheusBinary))(titleNeeding('a k6 run streamed t
     delete config.rule_files;
     for (const job of config.scrape_configs) {
       delete job.dns_sd_configs;
-      job.static_configs = [{ targets: stack.processes.filter((p) => p.name.startsWith(`${job.job_name}-`)).map((p) => `127.0.0.1:${p.port}`) }];
+      job.static_configs = [
+        { targets: stack.processes.filter((p) => p.name.startsWith(`${job.job_name}-`)).map((p) => `127.0.0.1:${p.port}`) },
+      ];
     }
     writeFileSync(join(workDir, 'prometheus.yml'), stringify(config));
     const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'));
-    const receiving = (compose.services.prometheus.command as string[]).filter((flag) => /^--(web\.enable-remote-write-receiver|enable-feature=)/.test(flag));
+    const receiving = (compose.services.prometheus.command as string[]).filter((flag) =>
+      /^--(web\.enable-remote-write-receiver|enable-feature=)/.test(flag),
+    );
     const port = await freePort();
     promUrl = `http://127.0.0.1:${port}`;
-    prometheus = spawn(prometheusBinary.path!, [
-      `--config.file=${join(workDir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(workDir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      ...receiving,
-    ], { stdio: 'ignore' });
+    prometheus = spawn(
+      prometheusBinary.path!,
+      [
+        `--config.file=${join(workDir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(workDir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        ...receiving,
+      ],
+      { stdio: 'ignore' },
+    );
     expect(await eventually(async () => (await fetch(`${promUrl}/-/ready`).catch(() => undefined))?.ok === true, 20_000)).toBe(true);
   });
   afterAll(() => {
@@ -90,7 +98,11 @@ describe.skipIf(lacking(k6, prometheusBinary))(titleNeeding('a k6 run streamed t
 
   async function query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
     const response = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
-    const body = (await response.json()) as { status: string; error?: string; data?: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    const body = (await response.json()) as {
+      status: string;
+      error?: string;
+      data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
     if (body.status !== 'success') throw new Error(`${expr}: ${body.error}`);
     return body.data!.result;
   }
@@ -106,7 +118,16 @@ describe.skipIf(lacking(k6, prometheusBinary))(titleNeeding('a k6 run streamed t
       baseUrl: stack.gatewayUrl,
       prometheusUrl: promUrl,
       testId,
-      env: { ...process.env, TARGET_RATE: '4', RAMP: '1s', HOLD: '4s', ROOMS: '3', SECTIONS: '3', STUDENTS: '12', K6_PROMETHEUS_RW_PUSH_INTERVAL: '1s' },
+      env: {
+        ...process.env,
+        TARGET_RATE: '4',
+        RAMP: '1s',
+        HOLD: '4s',
+        ROOMS: '3',
+        SECTIONS: '3',
+        STUDENTS: '12',
+        K6_PROMETHEUS_RW_PUSH_INTERVAL: '1s',
+      },
       // Its thresholds are for a full-size run (≥ 100 requests/s); this one is about the stream.
       args: ['--no-thresholds', `--summary-export=${summaryFile}`],
     });

@@ -29,7 +29,9 @@ describe('make run supervises its replicas', () => {
     victim.child.kill('SIGKILL');
 
     expect(await eventually(async () => lines.some((line) => line.startsWith('inventory-1 restarted')), 30_000, 50)).toBe(true);
-    expect(lines[0]).toMatch(/^inventory-1 exited unexpectedly \(signal SIGKILL\); see .*inventory-1\.log; restarting it in 200 ms \(restart 1 in a row\)$/);
+    expect(lines[0]).toMatch(
+      /^inventory-1 exited unexpectedly \(signal SIGKILL\); see .*inventory-1\.log; restarting it in 200 ms \(restart 1 in a row\)$/,
+    );
     const revived = inventory();
     expect(revived).not.toBe(victim);
     expect(revived.port).toBe(victim.port);

@@ -90,7 +90,13 @@ beforeAll(async () => {
       JOB_RETRY_MAX_MS: '500',
     },
     serviceEnv: {
-      booking: { INVENTORY_TIMEOUT_MS: '1000', LOCK_WAIT_MS: '1500', STALE_PENDING_MS: '3000', RECOVERY_INTERVAL_MS: '200', RELEASE_GRACE_MS: '200' },
+      booking: {
+        INVENTORY_TIMEOUT_MS: '1000',
+        LOCK_WAIT_MS: '1500',
+        STALE_PENDING_MS: '3000',
+        RECOVERY_INTERVAL_MS: '200',
+        RELEASE_GRACE_MS: '200',
+      },
       enrollment: { RECOVERY_INTERVAL_MS: '300', STALE_REQUEST_MS: '3000' },
       worker: { SOURCE_TIMEOUT_MS: '1500', MAINTENANCE_INTERVAL_MS: '300', STALE_QUERY_MS: '3000' },
     },
@@ -186,12 +192,11 @@ function judgeBooking(m: Model, user: number, key: string, body: BookingBody, r:
   const what = `user ${user} key ${key} ${JSON.stringify(body)} → ${describeAnswer(r)}`;
   const code = r.body?.code as string | undefined;
   const asRemembered =
-    previous !== undefined &&
-    r.status === previous.status &&
-    (r.status === 201 ? r.body?.id === previous.id : code === previous.code);
+    previous !== undefined && r.status === previous.status && (r.status === 201 ? r.body?.id === previous.id : code === previous.code);
   if (previous && previous.epoch === m.redisEpoch) {
     if (sameBody(previous.body, body)) {
-      if (!asRemembered) throw new Error(`a retry with the same key and body must replay ${previous.status} ${previous.id ?? previous.code}: ${what}`);
+      if (!asRemembered)
+        throw new Error(`a retry with the same key and body must replay ${previous.status} ${previous.id ?? previous.code}: ${what}`);
       if (r.headers.get('idempotent-replayed') !== 'true') throw new Error(`a replay must say Idempotent-Replayed: true: ${what}`);
     } else if (r.status !== 422 || code !== 'IDEMPOTENCY_KEY_REUSED') {
       throw new Error(`the same key with another body must be 422 IDEMPOTENCY_KEY_REUSED: ${what}`);
@@ -210,9 +215,15 @@ function judgeBooking(m: Model, user: number, key: string, body: BookingBody, r:
     }
     const known = m.bookings.get(b.id);
     if (known) {
-      if (!sameBody(known.body, body) || known.status !== b.status) throw new Error(`answered booking ${b.id} as it is not (${known.status} ${JSON.stringify(known.body)}): ${what}`);
+      if (!sameBody(known.body, body) || known.status !== b.status)
+        throw new Error(`answered booking ${b.id} as it is not (${known.status} ${JSON.stringify(known.body)}): ${what}`);
     } else {
-      if (!hasRoomFor(m, body)) throw new Error(`booked with no room left (model: ${nightsOf(body).map((n) => `${n}:${confirmedOn(m, body.room_id, n)}/${ROOM_TOTAL}`).join(' ')}): ${what}`);
+      if (!hasRoomFor(m, body))
+        throw new Error(
+          `booked with no room left (model: ${nightsOf(body)
+            .map((n) => `${n}:${confirmedOn(m, body.room_id, n)}/${ROOM_TOTAL}`)
+            .join(' ')}): ${what}`,
+        );
       if (b.status !== 'confirmed') throw new Error(`a new booking must be confirmed: ${what}`);
       m.bookings.set(b.id, { user, body, nights: nightsOf(body), status: 'confirmed' });
     }
@@ -232,13 +243,21 @@ function judgeBooking(m: Model, user: number, key: string, body: BookingBody, r:
 type Command = fc.AsyncCommand<Model, Real>;
 
 class Book implements Command {
-  constructor(readonly user: number, readonly room: number, readonly offset: number, readonly nights: number, readonly key: 'fresh' | 'k1' | 'k2') {}
+  constructor(
+    readonly user: number,
+    readonly room: number,
+    readonly offset: number,
+    readonly nights: number,
+    readonly key: 'fresh' | 'k1' | 'k2',
+  ) {}
   check = () => true;
   async run(m: Model, real: Real) {
     const key = this.key === 'fresh' ? `f${(m.keys += 1)}-${m.run}` : `${this.key}-${m.run}`;
     const body = { room_id: m.rooms[this.room]!, check_in: day(1 + this.offset), check_out: day(1 + this.offset + this.nights) };
     const t = await bearer(real, guest(m, this.user));
-    const r = await answered(`book ${key}`, () => real.api('POST', '/api/bookings', { token: t, body, headers: { 'Idempotency-Key': key } }));
+    const r = await answered(`book ${key}`, () =>
+      real.api('POST', '/api/bookings', { token: t, body, headers: { 'Idempotency-Key': key } }),
+    );
     judgeBooking(m, this.user, key, body, r);
   }
   toString = () => `Book(user ${this.user}, room ${this.room}, +${this.offset}d × ${this.nights}, key ${this.key})`;
@@ -250,14 +269,21 @@ class Book implements Command {
  * retries with its key, as the 5xx invites, and the answer is judged like any other.
  */
 class BookThroughOutage implements Command {
-  constructor(readonly user: number, readonly room: number, readonly offset: number, readonly nights: number) {}
+  constructor(
+    readonly user: number,
+    readonly room: number,
+    readonly offset: number,
+    readonly nights: number,
+  ) {}
   check = () => true;
   async run(m: Model, real: Real) {
     const key = `o${(m.keys += 1)}-${m.run}`;
     const body = { room_id: m.rooms[this.room]!, check_in: day(1 + this.offset), check_out: day(1 + this.offset + this.nights) };
     const t = await bearer(real, guest(m, this.user));
     const send = () => real.api('POST', '/api/bookings', { token: t, body, headers: { 'Idempotency-Key': key } });
-    const frozen = stack!.processes.filter((p) => p.name.startsWith('inventory-') && p.child.exitCode === null && p.child.signalCode === null);
+    const frozen = stack!.processes.filter(
+      (p) => p.name.startsWith('inventory-') && p.child.exitCode === null && p.child.signalCode === null,
+    );
     for (const p of frozen) p.child.kill('SIGSTOP');
     let first: ApiResponse;
     try {
@@ -277,20 +303,28 @@ class BookThroughOutage implements Command {
 
 /** Sends a request this user already made again, same key and body: the client's retry. */
 class Retry implements Command {
-  constructor(readonly user: number, readonly pick: number) {}
+  constructor(
+    readonly user: number,
+    readonly pick: number,
+  ) {}
   check = (m: Readonly<Model>) => [...m.answers.values()].some((a) => a.user === this.user);
   async run(m: Model, real: Real) {
     const mine = [...m.answers.values()].filter((a) => a.user === this.user);
     const { key, body } = mine[this.pick % mine.length]!;
     const t = await bearer(real, guest(m, this.user));
-    const r = await answered(`retry ${key}`, () => real.api('POST', '/api/bookings', { token: t, body, headers: { 'Idempotency-Key': key } }));
+    const r = await answered(`retry ${key}`, () =>
+      real.api('POST', '/api/bookings', { token: t, body, headers: { 'Idempotency-Key': key } }),
+    );
     judgeBooking(m, this.user, key, body, r);
   }
   toString = () => `Retry(user ${this.user}, #${this.pick})`;
 }
 
 class Cancel implements Command {
-  constructor(readonly actor: number, readonly pick: number) {}
+  constructor(
+    readonly actor: number,
+    readonly pick: number,
+  ) {}
   check = (m: Readonly<Model>) => m.bookings.size > 0;
   async run(m: Model, real: Real) {
     const [id, booking] = [...m.bookings.entries()][this.pick % m.bookings.size]!;
@@ -300,7 +334,8 @@ class Cancel implements Command {
       if (r.status !== 403) throw new Error(`another user's cancel must be 403: ${describeAnswer(r)}`);
       return;
     }
-    if (r.status !== 200 || r.body.status !== 'cancelled' || r.body.id !== id) throw new Error(`cancel ${id} (${booking.status}): ${describeAnswer(r)}`);
+    if (r.status !== 200 || r.body.status !== 'cancelled' || r.body.id !== id)
+      throw new Error(`cancel ${id} (${booking.status}): ${describeAnswer(r)}`);
     booking.status = 'cancelled';
   }
   toString = () => `Cancel(by user ${this.actor}, #${this.pick})`;
@@ -310,7 +345,10 @@ const overlaps = (a: (typeof SECTIONS)[number], b: (typeof SECTIONS)[number]) =>
   a.schedule.some((x) => b.schedule.some((y) => x.day === y.day && x.start < y.end && y.start < x.end));
 
 class Enroll implements Command {
-  constructor(readonly student: number, readonly picks: number[]) {}
+  constructor(
+    readonly student: number,
+    readonly picks: number[],
+  ) {}
   check = () => true;
   async run(m: Model, real: Real) {
     const student = m.students[this.student]!;
@@ -333,13 +371,18 @@ class Enroll implements Command {
     const final = (await waitForTerminal(real.api, [requestId], admin, 30_000)).get(requestId);
     if (!final) throw new Error(`enrollment request ${requestId} (${JSON.stringify(body)}) did not end within 30 s`);
     if ((final.status === 'completed') !== shouldComplete) {
-      throw new Error(`enrollment ${JSON.stringify(body)} of ${student} holding [${[...mine.keys()]}] ${final.status}, model says ${shouldComplete ? 'completed' : 'failed'}: ${JSON.stringify(final)}`);
+      throw new Error(
+        `enrollment ${JSON.stringify(body)} of ${student} holding [${[...mine.keys()]}] ${final.status}, model says ${shouldComplete ? 'completed' : 'failed'}: ${JSON.stringify(final)}`,
+      );
     }
     // The same key again: the same request, not a new one.
     const again = await answered(`enroll again ${key}`, send);
-    if (again.status !== 202 || again.body.request_id !== requestId) throw new Error(`retried enrollment ${key}: ${describeAnswer(again)}, first ${requestId}`);
+    if (again.status !== 202 || again.body.request_id !== requestId)
+      throw new Error(`retried enrollment ${key}: ${describeAnswer(again)}, first ${requestId}`);
     if (!shouldComplete) return;
-    const list = await answered(`enrollments of ${student}`, () => real.api('GET', `/api/students/${student}/enrollments?term=1-2025`, { token: t }));
+    const list = await answered(`enrollments of ${student}`, () =>
+      real.api('GET', `/api/students/${student}/enrollments?term=1-2025`, { token: t }),
+    );
     for (const code of codes) {
       const enrollment = (list.body as Enrollment[]).find((e) => e.section === code);
       if (!enrollment) throw new Error(`${student} completed ${code} but does not list it: ${describeAnswer(list)}`);
@@ -351,7 +394,10 @@ class Enroll implements Command {
 }
 
 class Drop implements Command {
-  constructor(readonly student: number, readonly pick: number) {}
+  constructor(
+    readonly student: number,
+    readonly pick: number,
+  ) {}
   check = (m: Readonly<Model>) => (m.held.get(m.students[this.student]!)?.size ?? 0) > 0;
   async run(m: Model, real: Real) {
     const student = m.students[this.student]!;
@@ -390,7 +436,9 @@ class KillReplica implements Command {
   constructor(readonly service: Exclude<ServiceName, 'gateway'>) {}
   check = () => true;
   async run() {
-    const victim = stack!.processes.find((p: ServiceProcess) => p.name.startsWith(`${this.service}-`) && p.child.exitCode === null && p.child.signalCode === null)!;
+    const victim = stack!.processes.find(
+      (p: ServiceProcess) => p.name.startsWith(`${this.service}-`) && p.child.exitCode === null && p.child.signalCode === null,
+    )!;
     killed.add(victim);
     victim.child.kill('SIGKILL');
     await stack!.startReplica(this.service);
@@ -408,7 +456,10 @@ class Cut implements Command {
 }
 
 class Restart implements Command {
-  constructor(readonly server: ServerName, readonly downMs: number) {}
+  constructor(
+    readonly server: ServerName,
+    readonly downMs: number,
+  ) {}
   check = () => true;
   async run(m: Model) {
     await servers![this.server].restart({ downMs: this.downMs });
@@ -442,7 +493,10 @@ const command = fc.oneof(
   },
   { weight: 2, arbitrary: fc.tuple(user, fc.nat(20)).map(([u, pick]) => new Retry(u, pick) as Command) },
   { weight: 2, arbitrary: fc.tuple(user, fc.nat(20)).map(([u, pick]) => new Cancel(u, pick) as Command) },
-  { weight: 2, arbitrary: fc.tuple(student, fc.shuffledSubarray([0, 1, 2], { minLength: 1 })).map(([s, picks]) => new Enroll(s, picks) as Command) },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(student, fc.shuffledSubarray([0, 1, 2], { minLength: 1 })).map(([s, picks]) => new Enroll(s, picks) as Command),
+  },
   { weight: 1, arbitrary: fc.tuple(student, fc.nat(5)).map(([s, pick]) => new Drop(s, pick) as Command) },
   { weight: 1, arbitrary: fc.constant(new Report() as Command) },
   {
@@ -454,7 +508,9 @@ const command = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(...SERVERS).map((server) => new Cut(server) as Command) },
   {
     weight: 1,
-    arbitrary: fc.tuple(fc.constantFrom(...SERVERS), fc.constantFrom(200, 1_000)).map(([server, downMs]) => new Restart(server, downMs) as Command),
+    arbitrary: fc
+      .tuple(fc.constantFrom(...SERVERS), fc.constantFrom(200, 1_000))
+      .map(([server, downMs]) => new Restart(server, downMs) as Command),
   },
 );
 
@@ -471,7 +527,16 @@ async function newWorld(): Promise<{ model: Model; real: Real }> {
   const live = stack!.processes.filter((p) => !killed.has(p) && p.child.exitCode === null && p.child.signalCode === null);
   const ready = await eventually(
     async () =>
-      (await Promise.all(live.map((p) => fetch(`http://127.0.0.1:${p.port}/readyz`).then((r) => r.status, () => 0)))).every((s) => s === 200),
+      (
+        await Promise.all(
+          live.map((p) =>
+            fetch(`http://127.0.0.1:${p.port}/readyz`).then(
+              (r) => r.status,
+              () => 0,
+            ),
+          ),
+        )
+      ).every((s) => s === 200),
     30_000,
     100,
   );
@@ -482,7 +547,12 @@ async function newWorld(): Promise<{ model: Model; real: Real }> {
   ];
   const sections = SECTIONS.map((s) => `MB-${run}-${s.letter}`.toUpperCase());
   for (const [i, s] of SECTIONS.entries()) {
-    await createSection(api, { code: sections[i]!, course: `MB${run}${s.letter}`.toUpperCase(), capacity: s.capacity, schedule: [...s.schedule] });
+    await createSection(api, {
+      code: sections[i]!,
+      course: `MB${run}${s.letter}`.toUpperCase(),
+      capacity: s.capacity,
+      schedule: [...s.schedule],
+    });
   }
   const students = Array.from({ length: STUDENTS }, (_, i) => `MB${run}${i}`.toUpperCase());
   for (const id of students) {
@@ -503,7 +573,9 @@ async function disagreements(m: Model): Promise<string[]> {
     for (const n of await nightStates(ctx, roomId)) {
       const expected = confirmedOn(m, roomId, n.night);
       if (n.confirmed !== expected || n.available !== n.total - expected) {
-        problems.push(`room ${roomId} ${n.night}: total ${n.total}, available ${n.available}, confirmed ${n.confirmed}; model confirmed ${expected}`);
+        problems.push(
+          `room ${roomId} ${n.night}: total ${n.total}, available ${n.available}, confirmed ${n.confirmed}; model confirmed ${expected}`,
+        );
       }
     }
   }
@@ -518,40 +590,46 @@ async function disagreements(m: Model): Promise<string[]> {
 }
 
 describe('model-based: users and faults in random order', () => {
-  it('answers every step as the model says, and the databases agree with the model after each', async () => {
-    console.log(`model-based test: seed ${SEED} (replay with CUPO_MODEL_SEED=${SEED}), up to ${SECONDS} s, ${RUNS} runs`);
-    let runs = 0;
-    let steps = 0;
-    const property = fc.asyncProperty(fc.commands([command], { maxCommands: 25, size: 'medium' }), async (sequence) => {
-      runs += 1;
-      const world = await newWorld();
-      const checked = [...sequence].map((command) => ({
-        check: (m: Readonly<Model>) => command.check(m),
-        run: async (m: Model, real: Real) => {
-          steps += 1;
-          await command.run(m, real);
-          const died = stack!.processes.filter((p) => !killed.has(p) && (p.child.exitCode !== null || p.child.signalCode !== null));
-          if (died.length > 0) {
-            throw new Error(`after ${command.toString()}, processes died of their own accord:\n${died.map((p) => `${p.name} (code ${p.child.exitCode}):\n${tail(p.logFile, 12)}`).join('\n')}`);
-          }
-          let problems: string[] = [];
-          const agreed = await eventually(async () => (problems = await disagreements(m)).length === 0, 15_000, 200);
-          if (!agreed) throw new Error(`after ${command.toString()}, the system disagrees with the model:\n${problems.join('\n')}`);
-        },
-        toString: () => command.toString(),
-      }));
-      await fc.asyncModelRun(() => world, checked);
-    });
-    await fc.assert(property, {
-      seed: SEED,
-      ...(PATH ? { path: PATH } : {}),
-      numRuns: RUNS,
-      interruptAfterTimeLimit: SECONDS * 1_000,
-      markInterruptAsFailure: false,
-      endOnFailure: !SHRINK,
-      verbose: fc.VerbosityLevel.Verbose,
-    });
-    console.log(`model-based test: ${runs} runs, ${steps} steps, seed ${SEED}`);
-    expect(runs).toBeGreaterThan(0);
-  }, (SECONDS + 120) * 1_000);
+  it(
+    'answers every step as the model says, and the databases agree with the model after each',
+    async () => {
+      console.log(`model-based test: seed ${SEED} (replay with CUPO_MODEL_SEED=${SEED}), up to ${SECONDS} s, ${RUNS} runs`);
+      let runs = 0;
+      let steps = 0;
+      const property = fc.asyncProperty(fc.commands([command], { maxCommands: 25, size: 'medium' }), async (sequence) => {
+        runs += 1;
+        const world = await newWorld();
+        const checked = [...sequence].map((command) => ({
+          check: (m: Readonly<Model>) => command.check(m),
+          run: async (m: Model, real: Real) => {
+            steps += 1;
+            await command.run(m, real);
+            const died = stack!.processes.filter((p) => !killed.has(p) && (p.child.exitCode !== null || p.child.signalCode !== null));
+            if (died.length > 0) {
+              throw new Error(
+                `after ${command.toString()}, processes died of their own accord:\n${died.map((p) => `${p.name} (code ${p.child.exitCode}):\n${tail(p.logFile, 12)}`).join('\n')}`,
+              );
+            }
+            let problems: string[] = [];
+            const agreed = await eventually(async () => (problems = await disagreements(m)).length === 0, 15_000, 200);
+            if (!agreed) throw new Error(`after ${command.toString()}, the system disagrees with the model:\n${problems.join('\n')}`);
+          },
+          toString: () => command.toString(),
+        }));
+        await fc.asyncModelRun(() => world, checked);
+      });
+      await fc.assert(property, {
+        seed: SEED,
+        ...(PATH ? { path: PATH } : {}),
+        numRuns: RUNS,
+        interruptAfterTimeLimit: SECONDS * 1_000,
+        markInterruptAsFailure: false,
+        endOnFailure: !SHRINK,
+        verbose: fc.VerbosityLevel.Verbose,
+      });
+      console.log(`model-based test: ${runs} runs, ${steps} steps, seed ${SEED}`);
+      expect(runs).toBeGreaterThan(0);
+    },
+    (SECONDS + 120) * 1_000,
+  );
 });

@@ -26,8 +26,7 @@ let workDir: string;
 
 beforeAll(async () => {
   stack = await startTestStack('observe', { replicas: { inventory: 2, booking: 2, enrollment: 2, worker: 2 } });
-  const portsOf = (service: string) =>
-    stack.processes.filter((p) => p.name.startsWith(`${service}-`)).map((p) => `127.0.0.1:${p.port}`);
+  const portsOf = (service: string) => stack.processes.filter((p) => p.name.startsWith(`${service}-`)).map((p) => `127.0.0.1:${p.port}`);
 
   const config = parse(readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8'));
   config.global.scrape_interval = '1s';
@@ -41,11 +40,15 @@ beforeAll(async () => {
   writeFileSync(join(workDir, 'prometheus.yml'), stringify(config));
   const port = await freePort();
   promUrl = `http://127.0.0.1:${port}`;
-  prometheus = spawn(prometheusBinary.path!, [
-    `--config.file=${join(workDir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(workDir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-  ], { stdio: 'ignore' });
+  prometheus = spawn(
+    prometheusBinary.path!,
+    [
+      `--config.file=${join(workDir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(workDir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { stdio: 'ignore' },
+  );
   expect(await eventually(async () => (await fetch(`${promUrl}/-/ready`).catch(() => undefined))?.ok === true, 20_000)).toBe(true);
 });
 
@@ -65,11 +68,16 @@ async function query(expr: string): Promise<unknown[]> {
 describe.skipIf(lacking(prometheusBinary))(titleNeeding('Prometheus with the repository’s configuration', prometheusBinary), () => {
   it('scrapes every replica of every service', async () => {
     const targets = async () => {
-      const body = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: { job: string }; health: string }[] } };
+      const body = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as {
+        data: { activeTargets: { labels: { job: string }; health: string }[] };
+      };
       return body.data.activeTargets;
     };
     expect(await eventually(async () => (await targets()).filter((t) => t.health === 'up').length === 9, 20_000)).toBe(true);
-    const byJob = (await targets()).reduce<Record<string, number>>((acc, t) => ({ ...acc, [t.labels.job]: (acc[t.labels.job] ?? 0) + 1 }), {});
+    const byJob = (await targets()).reduce<Record<string, number>>(
+      (acc, t) => ({ ...acc, [t.labels.job]: (acc[t.labels.job] ?? 0) + 1 }),
+      {},
+    );
     expect(byJob).toEqual({ gateway: 1, inventory: 2, booking: 2, enrollment: 2, worker: 2 });
   });
 
@@ -90,7 +98,9 @@ describe.skipIf(lacking(prometheusBinary))(titleNeeding('Prometheus with the rep
   });
 
   it('loads the alert rules', async () => {
-    const body = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; health: string }[] }[] } };
+    const body = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as {
+      data: { groups: { rules: { name: string; health: string }[] }[] };
+    };
     const rules = body.data.groups.flatMap((g) => g.rules);
     expect(rules.map((r) => r.name).sort()).toEqual([
       'CupoBookingLatencyHigh',
@@ -140,7 +150,10 @@ describe.skipIf(lacking(prometheusBinary))(titleNeeding('Prometheus with the rep
         ),
         api('POST', '/api/queries', {
           token: await token('obs-reporter', round % 2 ? 'admin' : 'guest'),
-          body: round % 2 ? { type: 'section_roster', params: { section: 'OBS-A' } } : { type: 'room_search', params: { from: day(1), to: day(3) } },
+          body:
+            round % 2
+              ? { type: 'section_roster', params: { section: 'OBS-A' } }
+              : { type: 'room_search', params: { from: day(1), to: day(3) } },
         }),
         api('GET', '/api/rooms'),
         api('GET', '/api/sections?term=1-2025'),

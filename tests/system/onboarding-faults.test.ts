@@ -86,26 +86,36 @@ async function ingest(list: { id: string }[]): Promise<string> {
   }
   expect(accepted.status).toBe(202);
   let batchId: string | undefined;
-  await eventually(async () => {
-    const batches = (await api('GET', `/api/admin/tasks?type=batch&parent_id=${accepted.body.task_id}`, { token: admin })).body;
-    batchId = batches[0]?.id;
-    return batchId !== undefined;
-  }, 20_000, 50);
+  await eventually(
+    async () => {
+      const batches = (await api('GET', `/api/admin/tasks?type=batch&parent_id=${accepted.body.task_id}`, { token: admin })).body;
+      batchId = batches[0]?.id;
+      return batchId !== undefined;
+    },
+    20_000,
+    50,
+  );
   return batchId!;
 }
 
 async function settled(batchId: string, timeoutMs = 60_000): Promise<{ batch: Task; workflows: Task[] }> {
   let batch!: Task;
-  await eventually(async () => {
-    batch = (await api<Task>('GET', `/api/admin/tasks/${batchId}`, { token: admin })).body;
-    return batch.status === 'completed' || batch.status === 'failed';
-  }, timeoutMs, 100);
+  await eventually(
+    async () => {
+      batch = (await api<Task>('GET', `/api/admin/tasks/${batchId}`, { token: admin })).body;
+      return batch.status === 'completed' || batch.status === 'failed';
+    },
+    timeoutMs,
+    100,
+  );
   const workflows = (await api<Task[]>('GET', `/api/admin/tasks?type=workflow&parent_id=${batchId}`, { token: admin })).body;
   return { batch, workflows };
 }
 
 /** Per student of `prefix`: mails sent, accounts created at the directory, LMS users created. */
-async function effects(prefix: string): Promise<{ mails: Map<string, number>; accounts: Map<string, number>; lmsUsers: Map<string, number> }> {
+async function effects(
+  prefix: string,
+): Promise<{ mails: Map<string, number>; accounts: Map<string, number>; lmsUsers: Map<string, number> }> {
   const p = prefix.toLowerCase();
   const tally = (list: Call[], key: (c: Call) => string | undefined) => {
     const counts = new Map<string, number>();
@@ -119,10 +129,16 @@ async function effects(prefix: string): Promise<{ mails: Map<string, number>; ac
   return {
     mails: tally(
       (await calls(smtpAdmin)).filter((c) => c.op === 'mail.send' && c.status === 200),
-      (c) => /^(\S+)@mail/.exec(c.subject ?? '')?.[1]?.startsWith(p) ? /^(\S+)@mail/.exec(c.subject!)![1] : undefined,
+      (c) => (/^(\S+)@mail/.exec(c.subject ?? '')?.[1]?.startsWith(p) ? /^(\S+)@mail/.exec(c.subject!)![1] : undefined),
     ),
-    accounts: tally((await calls(graph)).filter((c) => c.op === 'users.create' && c.status === 201), (c) => (c.subject?.startsWith(p) ? c.subject : undefined)),
-    lmsUsers: tally((await calls(moodle)).filter((c) => c.op === 'core_user_create_users' && c.status === 200), (c) => (c.subject?.startsWith(p) ? c.subject : undefined)),
+    accounts: tally(
+      (await calls(graph)).filter((c) => c.op === 'users.create' && c.status === 201),
+      (c) => (c.subject?.startsWith(p) ? c.subject : undefined),
+    ),
+    lmsUsers: tally(
+      (await calls(moodle)).filter((c) => c.op === 'core_user_create_users' && c.status === 200),
+      (c) => (c.subject?.startsWith(p) ? c.subject : undefined),
+    ),
   };
 }
 
@@ -213,7 +229,10 @@ describe('onboarding under redelivery, shutdown and blips', () => {
     expect(retried.headers.get('location')).toBe(`/api/admin/tasks/${failed.id}`);
     expect(retried.body).toMatchObject({ id: failed.id, status: 'pending', details: { admin_retries: 1, retried_by: 'admin-1' } });
     expect(
-      await eventually(async () => (await api('GET', `/api/admin/tasks/${failed.id}`, { token: admin })).body.status === 'completed', 30_000),
+      await eventually(
+        async () => (await api('GET', `/api/admin/tasks/${failed.id}`, { token: admin })).body.status === 'completed',
+        30_000,
+      ),
     ).toBe(true);
     const again = await settled(batchId);
     expect(again.batch).toMatchObject({ status: 'completed', details: { completed: 2, failed: 0 } });
@@ -258,13 +277,21 @@ describe('onboarding under redelivery, shutdown and blips', () => {
 
     // The directory answers 503 for longer than one request's own retries last.
     const providerBatch = await ingest(students('BLIPD', 12));
-    await eventually(async () => (await calls(graph)).filter((c) => c.op === 'users.create' && c.subject?.startsWith('blipd')).length >= 2, 30_000, 20);
+    await eventually(
+      async () => (await calls(graph)).filter((c) => c.op === 'users.create' && c.subject?.startsWith('blipd')).length >= 2,
+      30_000,
+      20,
+    );
     await configure(graph, { failureRate: 1 });
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     await configure(graph, { failureRate: 0 });
     expect((await calls(graph)).some((c) => c.subject?.startsWith('blipd') && c.status === 503)).toBe(true);
 
-    for (const [batchId, prefix] of [[redisBatch, 'BLIPR'], [pgBatch, 'BLIPP'], [providerBatch, 'BLIPD']] as const) {
+    for (const [batchId, prefix] of [
+      [redisBatch, 'BLIPR'],
+      [pgBatch, 'BLIPP'],
+      [providerBatch, 'BLIPD'],
+    ] as const) {
       const { batch, workflows } = await settled(batchId);
       expect(workflows.filter((w) => w.status !== 'completed').map((w) => [w.student_id, w.status, w.details.errors])).toEqual([]);
       expect(workflows.flatMap((w) => w.details.warnings ?? [])).toEqual([]);

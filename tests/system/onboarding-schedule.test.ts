@@ -29,7 +29,8 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const workers = () => stack.processes.filter((p) => p.name.startsWith('worker-') && p.child.exitCode === null && p.child.signalCode === null);
+const workers = () =>
+  stack.processes.filter((p) => p.name.startsWith('worker-') && p.child.exitCode === null && p.child.signalCode === null);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Fired {
@@ -100,10 +101,19 @@ describe('scheduled ingest', () => {
     for (const t of perSecond) expect(t % 1_000).toBe(0);
     expect(everyTwo.length).toBeGreaterThanOrEqual(2);
     for (const t of everyTwo) expect(t % 2_000).toBe(0);
-    const gaps = [...perSecond.slice(1).map((t, i) => (t - perSecond[i]!) / 1_000), ...everyTwo.slice(1).map((t, i) => (t - everyTwo[i]!) / 2_000)];
-    expect(gaps.every((n) => n === 1), `slots between consecutive firings: ${gaps}`).toBe(true);
+    const gaps = [
+      ...perSecond.slice(1).map((t, i) => (t - perSecond[i]!) / 1_000),
+      ...everyTwo.slice(1).map((t, i) => (t - everyTwo[i]!) / 2_000),
+    ];
+    expect(
+      gaps.every((n) => n === 1),
+      `slots between consecutive firings: ${gaps}`,
+    ).toBe(true);
     // Both replicas took part in the race (each fired some slots, and none twice).
-    console.log('slots fired per replica', Object.fromEntries([...new Set(fired.map((f) => f.fired_by))].map((r) => [r, fired.filter((f) => f.fired_by === r).length])));
+    console.log(
+      'slots fired per replica',
+      Object.fromEntries([...new Set(fired.map((f) => f.fired_by))].map((r) => [r, fired.filter((f) => f.fired_by === r).length])),
+    );
     expect(workers().map((p) => p.child.pid)).toEqual(pids);
 
     // Off: nothing more fires.
@@ -118,10 +128,25 @@ describe('scheduled ingest', () => {
       await eventually(async () => (await api('GET', `/api/admin/tasks/${last.id}`, { token: admin })).body.status === 'completed', 20_000),
     ).toBe(true);
     const task = (await api('GET', `/api/admin/tasks/${last.id}`, { token: admin })).body;
-    expect(task).toMatchObject({ type: 'ingest', scheduled: true, details: { scheduled_for: last.slot.toISOString(), requested_by: 'schedule' } });
-    const listed = (await api('GET', '/api/admin/tasks?type=ingest&limit=200', { token: admin })).body as { id: string; scheduled: boolean }[];
-    expect(listed.filter((t) => t.scheduled).map((t) => t.id).sort()).toEqual(fired.map((f) => f.id).sort());
-    const manual = await api('POST', '/api/admin/onboarding/ingest', { token: admin, body: { students: [{ id: 'SCHED1', name: 'Man Ual', email: 'sched1@example.com' }] } });
+    expect(task).toMatchObject({
+      type: 'ingest',
+      scheduled: true,
+      details: { scheduled_for: last.slot.toISOString(), requested_by: 'schedule' },
+    });
+    const listed = (await api('GET', '/api/admin/tasks?type=ingest&limit=200', { token: admin })).body as {
+      id: string;
+      scheduled: boolean;
+    }[];
+    expect(
+      listed
+        .filter((t) => t.scheduled)
+        .map((t) => t.id)
+        .sort(),
+    ).toEqual(fired.map((f) => f.id).sort());
+    const manual = await api('POST', '/api/admin/onboarding/ingest', {
+      token: admin,
+      body: { students: [{ id: 'SCHED1', name: 'Man Ual', email: 'sched1@example.com' }] },
+    });
     expect((await api('GET', `/api/admin/tasks/${manual.body.task_id}`, { token: admin })).body.scheduled).toBe(false);
   });
 

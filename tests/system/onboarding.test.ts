@@ -67,7 +67,9 @@ async function ingestAndWait(body: unknown): Promise<{ ingest: Task; batches: Ta
     return batches.every((b) => b.status === 'completed' || b.status === 'failed');
   }, 60_000);
   const workflows = (
-    await Promise.all(batches.map(async (b) => (await api<Task[]>('GET', `/api/admin/tasks?type=workflow&parent_id=${b.id}`, { token: admin })).body))
+    await Promise.all(
+      batches.map(async (b) => (await api<Task[]>('GET', `/api/admin/tasks?type=workflow&parent_id=${b.id}`, { token: admin })).body),
+    )
   ).flat();
   return { ingest, batches, workflows };
 }
@@ -142,16 +144,25 @@ describe('student onboarding (2 worker replicas, real provider stand-ins)', () =
       const url = `/api/admin/onboarding/${accepted.body.task_id}/progress`;
       // The ingest task completes once it has planned its batch; the work under it has not.
       expect(
-        await eventually(async () => {
-          progress = (await api<IngestProgress>('GET', url, { token: admin })).body;
-          return progress.phase === 'onboarding';
-        }, 20_000, 20),
+        await eventually(
+          async () => {
+            progress = (await api<IngestProgress>('GET', url, { token: admin })).body;
+            return progress.phase === 'onboarding';
+          },
+          20_000,
+          20,
+        ),
       ).toBe(true);
       expect((await api('GET', `/api/admin/tasks/${accepted.body.task_id}`, { token: admin })).body.status).toBe('completed');
       expect(progress).toMatchObject({ received: 6, new: 5, source: 'request', finished_at: null, batches: { total: 1 } });
       expect(progress.workflows.total).toBe(5);
       expect(progress.workflows.completed + progress.workflows.failed).toBeLessThan(5);
-      expect(await eventually(async () => (progress = (await api<IngestProgress>('GET', url, { token: admin })).body).phase === 'finished', 30_000)).toBe(true);
+      expect(
+        await eventually(
+          async () => (progress = (await api<IngestProgress>('GET', url, { token: admin })).body).phase === 'finished',
+          30_000,
+        ),
+      ).toBe(true);
     } finally {
       await configure(stack.providers!.graph, { latencyMs: 0 });
     }
@@ -208,8 +219,13 @@ describe('student onboarding (2 worker replicas, real provider stand-ins)', () =
     // Slow the directory so the kill lands inside the batch.
     await configure(stack.providers!.graph, { latencyMs: 60 });
     const accepted = await api('POST', '/api/admin/onboarding/ingest', { token: admin, body: { students: students('KILL', 20) } });
-    await eventually(async () => (await calls(stack.providers!.graph)).filter((c) => c.subject?.startsWith('kill') && c.op === 'users.create').length >= 3, 30_000, 20);
-    for (const worker of stack.processes.filter((p) => p.name.startsWith('worker-') && p.child.exitCode === null)) worker.child.kill('SIGKILL');
+    await eventually(
+      async () => (await calls(stack.providers!.graph)).filter((c) => c.subject?.startsWith('kill') && c.op === 'users.create').length >= 3,
+      30_000,
+      20,
+    );
+    for (const worker of stack.processes.filter((p) => p.name.startsWith('worker-') && p.child.exitCode === null))
+      worker.child.kill('SIGKILL');
     await configure(stack.providers!.graph, { latencyMs: 0 });
     await stack.startReplica('worker');
     await stack.startReplica('worker');
@@ -220,9 +236,13 @@ describe('student onboarding (2 worker replicas, real provider stand-ins)', () =
     }, 60_000);
     const workflows = (await api<Task[]>('GET', `/api/admin/tasks?type=workflow&parent_id=${batches[0]!.id}`, { token: admin })).body;
     expect(workflows.filter((w) => w.status === 'completed')).toHaveLength(20);
-    const created = (await calls(stack.providers!.graph)).filter((c) => c.op === 'users.create' && c.status === 201 && c.subject?.startsWith('kill'));
+    const created = (await calls(stack.providers!.graph)).filter(
+      (c) => c.op === 'users.create' && c.status === 201 && c.subject?.startsWith('kill'),
+    );
     expect(new Set(created.map((c) => c.subject)).size).toBe(created.length);
-    const lmsCreated = (await calls(stack.providers!.moodle)).filter((c) => c.op === 'core_user_create_users' && c.status === 200 && c.subject?.startsWith('kill'));
+    const lmsCreated = (await calls(stack.providers!.moodle)).filter(
+      (c) => c.op === 'core_user_create_users' && c.status === 200 && c.subject?.startsWith('kill'),
+    );
     expect(new Set(lmsCreated.map((c) => c.subject)).size).toBe(lmsCreated.length);
     const mails = (await calls(stack.providers!.smtpAdmin)).filter((c) => c.subject?.includes('kill'));
     expect(new Set(mails.map((c) => c.subject)).size).toBe(mails.length);
@@ -244,7 +264,11 @@ describe('student onboarding (2 worker replicas, real provider stand-ins)', () =
       await eventually(async () => (await api('GET', `/api/admin/tasks/${batch}`, { token: admin })).body.status === 'completed', 20_000),
     ).toBe(true);
     const done = (await api('GET', `/api/admin/tasks/${workflow}`, { token: admin })).body;
-    expect(done).toMatchObject({ status: 'completed', student_id: 'REAPED1', details: { user_principal_name: 'reaped1@students.cupo.test' } });
+    expect(done).toMatchObject({
+      status: 'completed',
+      student_id: 'REAPED1',
+      details: { user_principal_name: 'reaped1@students.cupo.test' },
+    });
     expect((await api('GET', `/api/admin/tasks/${batch}`, { token: admin })).body.details.requeues).toBe(1);
   });
 
@@ -262,7 +286,10 @@ describe('student onboarding (2 worker replicas, real provider stand-ins)', () =
     expect(
       await eventually(async () => (await api('GET', `/api/admin/tasks/${batch}`, { token: admin })).body.status === 'completed', 20_000),
     ).toBe(true);
-    expect((await api('GET', `/api/admin/tasks/${workflow}`, { token: admin })).body).toMatchObject({ status: 'completed', student_id: 'LOST1' });
+    expect((await api('GET', `/api/admin/tasks/${workflow}`, { token: admin })).body).toMatchObject({
+      status: 'completed',
+      student_id: 'LOST1',
+    });
   });
 
   it('validates the config and reports stuck tasks on request', async () => {

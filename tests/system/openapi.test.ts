@@ -8,7 +8,11 @@ const openapi = parse(readFileSync(fileURLToPath(new URL('../../openapi.yaml', i
   paths: Record<string, Record<string, unknown> & { servers?: { url: string }[] }>;
 };
 /** Paths documented on a server of their own: the gateway's ops port (/readyz, /metrics). */
-const onOpsPort = new Set(Object.entries(openapi.paths).filter(([, item]) => item.servers?.some((s) => s.url.endsWith(':9090'))).map(([path]) => path));
+const onOpsPort = new Set(
+  Object.entries(openapi.paths)
+    .filter(([, item]) => item.servers?.some((s) => s.url.endsWith(':9090')))
+    .map(([path]) => path),
+);
 const contractFile = fileURLToPath(new URL('../../../shared/CONTRACT.md', import.meta.url));
 const METHODS = ['get', 'post', 'put', 'delete', 'patch'];
 
@@ -18,13 +22,18 @@ function contractRoutes(section: string): string[] {
   const start = text.indexOf(`## ${section}`);
   const body = text.slice(start, text.indexOf('\n## ', start + 3));
   return [...body.matchAll(/^\| (GET|POST|PUT|DELETE|GET, PUT) \| `([^`]+)`/gm)].flatMap(([, methods, path]) => {
-    const paths = [path!, ...[...body.matchAll(/\(alias `([^`]+)`\)/g)].filter(() => path === '/api/bookings' && methods === 'POST').map((m) => m[1]!)];
+    const paths = [
+      path!,
+      ...[...body.matchAll(/\(alias `([^`]+)`\)/g)].filter(() => path === '/api/bookings' && methods === 'POST').map((m) => m[1]!),
+    ];
     return methods!.split(', ').flatMap((m) => paths.map((p) => `${m.toLowerCase()} ${p.split('?')[0]!.replace(/:(\w+)/g, '{$1}')}`));
   });
 }
 
 const documented = Object.entries(openapi.paths).flatMap(([path, item]) =>
-  Object.keys(item).filter((k) => METHODS.includes(k)).map((method) => `${method} ${path}`),
+  Object.keys(item)
+    .filter((k) => METHODS.includes(k))
+    .map((method) => `${method} ${path}`),
 );
 
 describe('openapi.yaml', () => {
@@ -34,7 +43,13 @@ describe('openapi.yaml', () => {
       if (key === '$ref') refs.add(value);
       return value;
     });
-    const missing = [...refs].filter((ref) => ref.slice(2).split('/').reduce<unknown>((node, k) => (node as Record<string, unknown> | undefined)?.[k], openapi) === undefined);
+    const missing = [...refs].filter(
+      (ref) =>
+        ref
+          .slice(2)
+          .split('/')
+          .reduce<unknown>((node, k) => (node as Record<string, unknown> | undefined)?.[k], openapi) === undefined,
+    );
     expect(missing).toEqual([]);
   });
 
@@ -72,18 +87,23 @@ describe('openapi.yaml', () => {
       const admin = await token('openapi-admin', 'admin');
       for (const route of documented) {
         const [method, path] = route.split(' ') as [string, string];
-        const uuidPath = ['/api/bookings', '/api/enrollments', '/api/queries', '/api/admin/tasks'].some((prefix) => path.startsWith(prefix));
+        const uuidPath = ['/api/bookings', '/api/enrollments', '/api/queries', '/api/admin/tasks'].some((prefix) =>
+          path.startsWith(prefix),
+        );
         const concrete = path
           .replace('{id}', uuidPath ? '00000000-0000-4000-8000-000000000000' : '1')
           .replace('{code}', 'G-ELC108-E')
           .replace('{name}', 'postgres')
           .replace('{key}', 'no-such-key');
         const query = route === 'delete /api/ops/sagas' ? '?status=completed&older_than_seconds=3600' : '';
-        const body = route === 'put /api/admin/config'
-          ? { batch_size: 20, rate_limit_directory_per_min: 10, rate_limit_lms_per_min: 30, rate_limit_email_per_min: 60 }
-          : route === 'post /api/admin/onboarding/ingest'
-            ? { students: [{ id: 'OAPI1', name: 'Open Api', email: 'oapi1@example.com' }] }
-            : method === 'post' ? {} : undefined;
+        const body =
+          route === 'put /api/admin/config'
+            ? { batch_size: 20, rate_limit_directory_per_min: 10, rate_limit_lms_per_min: 30, rate_limit_email_per_min: 60 }
+            : route === 'post /api/admin/onboarding/ingest'
+              ? { students: [{ id: 'OAPI1', name: 'Open Api', email: 'oapi1@example.com' }] }
+              : method === 'post'
+                ? {}
+                : undefined;
         if (onOpsPort.has(path)) {
           expect((await ops(method.toUpperCase(), concrete)).status, route).toBe(200);
           expect((await api(method.toUpperCase(), concrete)).status, `${route} on the public port`).toBe(404);

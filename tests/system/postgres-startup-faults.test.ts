@@ -68,10 +68,16 @@ afterAll(async () => {
 async function traffic(roomId: number, round: number): Promise<void> {
   const guest = await token(`pgstartup-${round}`);
   await Promise.allSettled([
-    api('POST', '/api/bookings', { token: guest, body: { room_id: roomId, check_in: day(1 + (round % 20)), check_out: day(2 + (round % 20)) } }),
+    api('POST', '/api/bookings', {
+      token: guest,
+      body: { room_id: roomId, check_in: day(1 + (round % 20)), check_out: day(2 + (round % 20)) },
+    }),
     api('GET', `/api/rooms/${roomId}/availability?from=${day(1)}&to=${day(5)}`),
     api('GET', '/api/bookings', { token: guest }),
-    api('POST', '/api/enrollments', { token: await token(`RA00${10 + (round % 40)}`, 'student'), body: { term: '1-2025', sections: ['G-HUM110-A'] } }),
+    api('POST', '/api/enrollments', {
+      token: await token(`RA00${10 + (round % 40)}`, 'student'),
+      body: { term: '1-2025', sections: ['G-HUM110-A'] },
+    }),
     api('POST', '/api/queries', { token: guest, body: { type: 'occupancy_report', params: { from: day(1), to: day(3) } } }),
   ]);
 }
@@ -93,7 +99,8 @@ describe('a connection reset while porsager/postgres fetches its types', () => {
     while (!struck() && !dead() && Date.now() < deadline) {
       if (!switched && [...proxies.values()].every((p) => p.faultsInjected >= perService / 2)) {
         switched = true;
-        for (const proxy of proxies.values()) proxy.failOnClientData(TYPE_QUERY, perService / 2, { action: 'respond', bytes: terminatedBackend() });
+        for (const proxy of proxies.values())
+          proxy.failOnClientData(TYPE_QUERY, perService / 2, { action: 'respond', bytes: terminatedBackend() });
       }
       await traffic(room.id, round++);
       for (const proxy of proxies.values()) proxy.cutAll();
@@ -104,27 +111,41 @@ describe('a connection reset while porsager/postgres fetches its types', () => {
       expect({ service, exitCode: proc.child.exitCode, signal: proc.child.signalCode }).toEqual({ service, exitCode: null, signal: null });
     }
     const injected = Object.fromEntries([...proxies].map(([service, p]) => [service, p.faultsInjected]));
-    expect(Object.values(injected).every((n) => n >= perService), JSON.stringify(injected)).toBe(true);
+    expect(
+      Object.values(injected).every((n) => n >= perService),
+      JSON.stringify(injected),
+    ).toBe(true);
 
     // Disarmed: every service serves again, array parameters included (the types were refetched).
     for (const proxy of proxies.values()) proxy.failOnClientData(TYPE_QUERY, 0);
     const guest = await token('pgstartup-after');
     let booked: Awaited<ReturnType<typeof api>> | undefined;
     expect(
-      await eventually(async () => {
-        booked = await api('POST', '/api/bookings', { token: guest, body: { room_id: room.id, check_in: day(25), check_out: day(28) } });
-        return booked.status === 201;
-      }, 20_000, 300),
+      await eventually(
+        async () => {
+          booked = await api('POST', '/api/bookings', { token: guest, body: { room_id: room.id, check_in: day(25), check_out: day(28) } });
+          return booked.status === 201;
+        },
+        20_000,
+        300,
+      ),
       JSON.stringify(booked?.body),
     ).toBe(true);
     const admin = await token('admin-pgstartup', 'admin');
     // A breaker that opened during the faults lets calls through again within a second or two.
     let enroll: Awaited<ReturnType<typeof api>> | undefined;
     expect(
-      await eventually(async () => {
-        enroll = await api('POST', '/api/enrollments', { token: await token('RA0050', 'student'), body: { term: '1-2025', sections: ['G-MAT101-B'] } });
-        return enroll.status === 202;
-      }, 20_000, 300),
+      await eventually(
+        async () => {
+          enroll = await api('POST', '/api/enrollments', {
+            token: await token('RA0050', 'student'),
+            body: { term: '1-2025', sections: ['G-MAT101-B'] },
+          });
+          return enroll.status === 202;
+        },
+        20_000,
+        300,
+      ),
       JSON.stringify(enroll?.body),
     ).toBe(true);
     if (!enroll) throw new Error('no answer');
@@ -132,16 +153,27 @@ describe('a connection reset while porsager/postgres fetches its types', () => {
     expect(view?.status).toBe('completed');
     let query: Awaited<ReturnType<typeof api>> | undefined;
     expect(
-      await eventually(async () => {
-        query = await api('POST', '/api/queries', { token: guest, body: { type: 'room_search', params: { from: day(25), to: day(28) } } });
-        return query.status === 202;
-      }, 20_000, 300),
+      await eventually(
+        async () => {
+          query = await api('POST', '/api/queries', {
+            token: guest,
+            body: { type: 'room_search', params: { from: day(25), to: day(28) } },
+          });
+          return query.status === 202;
+        },
+        20_000,
+        300,
+      ),
       JSON.stringify(query?.body),
     ).toBe(true);
     if (!query) throw new Error('no answer');
     expect(
-      await eventually(async () => (await api('GET', `/api/queries/${query.body.query_id}`, { token: guest })).body.status === 'completed', 20_000),
+      await eventually(
+        async () => (await api('GET', `/api/queries/${query.body.query_id}`, { token: guest })).body.status === 'completed',
+        20_000,
+      ),
     ).toBe(true);
-    for (const [service, proc] of proxied) expect({ service, alive: proc.child.exitCode === null && proc.child.signalCode === null }).toEqual({ service, alive: true });
+    for (const [service, proc] of proxied)
+      expect({ service, alive: proc.child.exitCode === null && proc.child.signalCode === null }).toEqual({ service, alive: true });
   });
 });

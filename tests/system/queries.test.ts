@@ -12,7 +12,13 @@ beforeAll(async () => {
   stack = await startTestStack('queries', {
     replicas: { inventory: 2, booking: 2, enrollment: 2, worker: 2 },
     serviceEnv: {
-      worker: { JOB_MAX_ATTEMPTS: '20', JOB_RETRY_INITIAL_MS: '50', JOB_RETRY_MAX_MS: '300', SOURCE_TIMEOUT_MS: '500', MAINTENANCE_INTERVAL_MS: '300' },
+      worker: {
+        JOB_MAX_ATTEMPTS: '20',
+        JOB_RETRY_INITIAL_MS: '50',
+        JOB_RETRY_MAX_MS: '300',
+        SOURCE_TIMEOUT_MS: '500',
+        MAINTENANCE_INTERVAL_MS: '300',
+      },
     },
   });
   api = apiClient(stack.gatewayUrl);
@@ -25,10 +31,14 @@ afterAll(async () => {
 
 async function waitForAnswer(id: string, who = admin): Promise<ReportView> {
   let view!: ReportView;
-  await eventually(async () => {
-    view = (await api<ReportView>('GET', `/api/queries/${id}`, { token: who })).body;
-    return view.status !== 'pending';
-  }, 30_000, 100);
+  await eventually(
+    async () => {
+      view = (await api<ReportView>('GET', `/api/queries/${id}`, { token: who })).body;
+      return view.status !== 'pending';
+    },
+    30_000,
+    100,
+  );
   return view;
 }
 
@@ -56,7 +66,8 @@ describe('asynchronous queries (2 worker replicas)', () => {
     const ids = submitted.map((r) => r.body.query_id as string);
     expect(
       await eventually(async () => {
-        const [row] = await stack.workerDb`SELECT count(*)::int AS n FROM queries WHERE id IN ${stack.workerDb(ids)} AND status = 'completed'`;
+        const [row] =
+          await stack.workerDb`SELECT count(*)::int AS n FROM queries WHERE id IN ${stack.workerDb(ids)} AND status = 'completed'`;
         return row!.n === 100;
       }, 30_000),
     ).toBe(true);
@@ -70,7 +81,8 @@ describe('asynchronous queries (2 worker replicas)', () => {
     const guest = await token('q-booker', 'guest');
     const booked = await api('POST', '/api/bookings', { token: guest, body: { room_id: room.id, check_in: day(3), check_out: day(5) } });
     expect(booked.status).toBe(201);
-    const ask = async (body: unknown) => waitForAnswer((await api<QueryAccepted>('POST', '/api/queries', { token: admin, body })).body.query_id);
+    const ask = async (body: unknown) =>
+      waitForAnswer((await api<QueryAccepted>('POST', '/api/queries', { token: admin, body })).body.query_id);
 
     const occupancy = await ask({ type: 'occupancy_report', params: { from: day(3), to: day(5) } });
     const row = occupancy.result.rooms.find((r) => r.room_id === room.id);
@@ -81,8 +93,13 @@ describe('asynchronous queries (2 worker replicas)', () => {
     const search1 = await ask({ type: 'room_search', params: { from: day(3), to: day(5), min_available: 1 } });
     expect(search1.result.rooms.find((r) => r.room_id === room.id)).toMatchObject({ min_available: 1 });
 
-    const enrolled = await api('POST', '/api/enrollments', { token: await token('RA0007', 'student'), body: { term: '1-2025', sections: ['G-PRG101-A'] } });
-    await eventually(async () => (await api('GET', `/api/enrollments/requests/${enrolled.body.request_id}`, { token: admin })).body.status === 'completed');
+    const enrolled = await api('POST', '/api/enrollments', {
+      token: await token('RA0007', 'student'),
+      body: { term: '1-2025', sections: ['G-PRG101-A'] },
+    });
+    await eventually(
+      async () => (await api('GET', `/api/enrollments/requests/${enrolled.body.request_id}`, { token: admin })).body.status === 'completed',
+    );
     const roster = await ask({ type: 'section_roster', params: { section: 'G-PRG101-A' } });
     expect(roster.result.students.map((s) => s.student_id)).toContain('RA0007');
 
@@ -122,14 +139,19 @@ describe('asynchronous queries (2 worker replicas)', () => {
 
   it('answers every accepted query though its source was down and its workers were killed', async () => {
     // The roster's owner is away: workers take the queries and keep retrying.
-    await Promise.all(stack.processes.filter((p) => p.name.startsWith('enrollment-') && p.child.exitCode === null).map((p) => stopProcess(p)));
+    await Promise.all(
+      stack.processes.filter((p) => p.name.startsWith('enrollment-') && p.child.exitCode === null).map((p) => stopProcess(p)),
+    );
     const accepted = await Promise.all(
-      Array.from({ length: 10 }, () => api('POST', '/api/queries', { token: admin, body: { type: 'section_roster', params: { section: 'G-ELC108-E' } } })),
+      Array.from({ length: 10 }, () =>
+        api('POST', '/api/queries', { token: admin, body: { type: 'section_roster', params: { section: 'G-ELC108-E' } } }),
+      ),
     );
     expect(accepted.every((r) => r.status === 202)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 500));
     // Both workers die with the queries in hand.
-    for (const worker of stack.processes.filter((p) => p.name.startsWith('worker-') && p.child.exitCode === null)) worker.child.kill('SIGKILL');
+    for (const worker of stack.processes.filter((p) => p.name.startsWith('worker-') && p.child.exitCode === null))
+      worker.child.kill('SIGKILL');
     const pending = await stack.workerDb`SELECT count(*)::int AS n FROM queries WHERE status = 'pending'`;
     expect(pending[0]!.n).toBeGreaterThanOrEqual(10);
     await stack.startReplica('enrollment');
@@ -138,7 +160,8 @@ describe('asynchronous queries (2 worker replicas)', () => {
   });
 
   describe('whose source never answers', () => {
-    const live = (service: string) => stack.processes.filter((p) => p.name.startsWith(`${service}-`) && p.child.exitCode === null && p.child.signalCode === null);
+    const live = (service: string) =>
+      stack.processes.filter((p) => p.name.startsWith(`${service}-`) && p.child.exitCode === null && p.child.signalCode === null);
     const roster = () => api('POST', '/api/queries', { token: admin, body: { type: 'section_roster', params: { section: 'G-ELC108-E' } } });
 
     beforeAll(async () => {
@@ -177,7 +200,8 @@ describe('asynchronous queries (2 worker replicas)', () => {
       // One each, plus one re-announcement per 2 s that passed (and one at the edge) — not one per sweep.
       expect(messages).toBeGreaterThanOrEqual(5);
       expect(messages).toBeLessThanOrEqual(5 * (1 + Math.ceil(elapsed / 2_000) + 1));
-      const [row] = await stack.workerDb`SELECT count(*)::int AS n FROM queries WHERE id IN ${stack.workerDb(asked.map((r) => r.body.query_id))} AND status = 'pending'`;
+      const [row] =
+        await stack.workerDb`SELECT count(*)::int AS n FROM queries WHERE id IN ${stack.workerDb(asked.map((r) => r.body.query_id))} AND status = 'pending'`;
       expect(row!.n).toBe(5);
     });
   });

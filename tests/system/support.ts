@@ -305,12 +305,7 @@ export type RpcReply<R = unknown> = { ok: true; result: R } | { ok: false; error
  * Sends one RPC command straight onto the bus, as another service (or a redelivery) would:
  * for tests that must send the very same command twice, which the gateway never does.
  */
-export async function rpcCall(
-  stack: Pick<TestStack, 'amqpUrl'>,
-  command: string,
-  payload: unknown,
-  timeoutMs = 10_000,
-): Promise<RpcReply> {
+export async function rpcCall(stack: Pick<TestStack, 'amqpUrl'>, command: string, payload: unknown, timeoutMs = 10_000): Promise<RpcReply> {
   const amqp = await import('amqplib');
   const connection = await amqp.connect(stack.amqpUrl);
   try {
@@ -381,7 +376,9 @@ export async function waitForQueries(
   const deadline = Date.now() + timeoutMs;
   while (done.size < queryIds.length && Date.now() < deadline) {
     const pending = queryIds.filter((id) => !done.has(id)).slice(0, 50);
-    const views = await Promise.all(pending.map((id) => api<ReportView>('GET', `/api/queries/${id}`, { token: adminToken }).catch(() => undefined)));
+    const views = await Promise.all(
+      pending.map((id) => api<ReportView>('GET', `/api/queries/${id}`, { token: adminToken }).catch(() => undefined)),
+    );
     views.forEach((view, i) => {
       if (view?.status === 200 && view.body.status !== 'pending') done.set(pending[i]!, view.body);
     });

@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, createRoom, createSection, day, eventually, startTestStack, token, waitForTerminal, type TestStack } from './support.js';
+import {
+  apiClient,
+  createRoom,
+  createSection,
+  day,
+  eventually,
+  startTestStack,
+  token,
+  waitForTerminal,
+  type TestStack,
+} from './support.js';
 import { descendsFrom, orphans, otlpEnv, SPAN_KIND, startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 
 /**
@@ -40,12 +50,16 @@ function clientSpan() {
  */
 async function settledTrace(traceId: string, ready: (spans: ReceivedSpan[]) => boolean, rootParent: string): Promise<ReceivedSpan[]> {
   let size = -1;
-  await eventually(async () => {
-    const spans = receiver.trace(traceId);
-    const settled = ready(spans) && orphans(spans, rootParent).length === 0 && spans.length === size;
-    size = spans.length;
-    return settled;
-  }, 30_000, 300);
+  await eventually(
+    async () => {
+      const spans = receiver.trace(traceId);
+      const settled = ready(spans) && orphans(spans, rootParent).length === 0 && spans.length === size;
+      size = spans.length;
+      return settled;
+    },
+    30_000,
+    300,
+  );
   return receiver.trace(traceId);
 }
 
@@ -76,11 +90,13 @@ describe('one booking is one trace: gateway → booking → inventory', () => {
     expect(http!.parentSpanId).toBe(client.spanId);
     expect(http!.attributes['http.request.method'] ?? http!.attributes['http.method']).toBe('POST');
     expect(orphans(spans, client.spanId), trace).toEqual([]);
-    for (const span of spans.filter((s) => s !== http)) expect(descendsFrom(spans, span, http!), `${span.service}: ${span.name}`).toBe(true);
+    for (const span of spans.filter((s) => s !== http))
+      expect(descendsFrom(spans, span, http!), `${span.service}: ${span.name}`).toBe(true);
 
     // Gateway → booking and booking → inventory are RPCs over RabbitMQ: a client span in the
     // caller, a server span (a child of it) in the callee.
-    const rpcServer = (service: string) => spans.filter((s) => s.service === service && s.kind === SPAN_KIND.server && s.attributes['rpc.system'] === 'cupo-amqp');
+    const rpcServer = (service: string) =>
+      spans.filter((s) => s.service === service && s.kind === SPAN_KIND.server && s.attributes['rpc.system'] === 'cupo-amqp');
     for (const service of ['booking', 'inventory']) {
       const servers = rpcServer(service);
       expect(servers.length, trace).toBeGreaterThan(0);
@@ -137,19 +153,30 @@ describe('one enrollment is one trace: from the 202 through the outbox and the q
     expect(http?.parentSpanId, trace).toBe(client.spanId);
 
     // The request's own RPC wrote the outbox row; the relay published it later, in this trace.
-    const [publish] = spans.filter((s) => s.service === 'enrollment' && s.kind === SPAN_KIND.producer && String(s.attributes['messaging.message.id']).startsWith('outbox-'));
+    const [publish] = spans.filter(
+      (s) =>
+        s.service === 'enrollment' && s.kind === SPAN_KIND.producer && String(s.attributes['messaging.message.id']).startsWith('outbox-'),
+    );
     expect(publish, trace).toBeDefined();
-    const submit = spans.find((s) => s.service === 'enrollment' && s.kind === SPAN_KIND.server && s.attributes['rpc.system'] === 'cupo-amqp');
+    const submit = spans.find(
+      (s) => s.service === 'enrollment' && s.kind === SPAN_KIND.server && s.attributes['rpc.system'] === 'cupo-amqp',
+    );
     expect(submit, trace).toBeDefined();
     expect(descendsFrom(spans, publish!, submit!)).toBe(true);
-    expect(of(spans, 'enrollment').filter(isDb).some((q) => /INSERT INTO outbox/.test(String(q.attributes['db.query.text'])) && descendsFrom(spans, q, submit!))).toBe(true);
+    expect(
+      of(spans, 'enrollment')
+        .filter(isDb)
+        .some((q) => /INSERT INTO outbox/.test(String(q.attributes['db.query.text'])) && descendsFrom(spans, q, submit!)),
+    ).toBe(true);
 
     // The queue's consumer continues from the publish, and each saga step runs inside it.
     const consumers = spans.filter((s) => s.kind === SPAN_KIND.consumer && s.service === 'enrollment');
     expect(consumers.length, trace).toBeGreaterThan(0);
     expect(consumers.some((c) => c.parentSpanId === publish!.spanId)).toBe(true);
     const names = steps(spans).map((s) => `${s.name}${s.attributes['cupo.section'] ? ` ${s.attributes['cupo.section']}` : ''}`);
-    expect(names, trace).toEqual(expect.arrayContaining(['saga step validate', 'saga step reserve TR-OTL-1', 'saga step reserve TR-OTL-2', 'saga step confirm']));
+    expect(names, trace).toEqual(
+      expect.arrayContaining(['saga step validate', 'saga step reserve TR-OTL-1', 'saga step reserve TR-OTL-2', 'saga step confirm']),
+    );
     for (const step of steps(spans)) {
       expect(consumers.some((c) => descendsFrom(spans, step, c))).toBe(true);
       expect(descendsFrom(spans, step, http!)).toBe(true);
@@ -174,8 +201,14 @@ describe('an onboarding ingest is one trace down to the worker’s provider call
     expect(accepted.status).toBe(202);
 
     const providerCalls = (s: ReceivedSpan[]) =>
-      s.filter((span) => span.service === 'worker' && span.kind === SPAN_KIND.client && (span.attributes['http.request.method'] ?? span.attributes['http.method']) !== undefined);
-    const hosts = (s: ReceivedSpan[]) => new Set(providerCalls(s).map((span) => new URL(String(span.attributes['url.full'] ?? span.attributes['http.url'])).port));
+      s.filter(
+        (span) =>
+          span.service === 'worker' &&
+          span.kind === SPAN_KIND.client &&
+          (span.attributes['http.request.method'] ?? span.attributes['http.method']) !== undefined,
+      );
+    const hosts = (s: ReceivedSpan[]) =>
+      new Set(providerCalls(s).map((span) => new URL(String(span.attributes['url.full'] ?? span.attributes['http.url'])).port));
     const spans = await settledTrace(client.traceId, (s) => hosts(s).size >= 2, client.spanId);
     const trace = describeTrace(spans);
     expect(orphans(spans, client.spanId), trace).toEqual([]);
@@ -189,7 +222,10 @@ describe('an onboarding ingest is one trace down to the worker’s provider call
     }
     // The directory is asked for the student by UPN (`/v1.0/users/<upn>`): the spans name the
     // path's template, and no provider call's attributes hold a name with an `@` or a query string.
-    expect(calls.map((call) => String(call.attributes['url.path'])), trace).toContainEqual(expect.stringMatching(/\/users\/\{id\}$/));
+    expect(
+      calls.map((call) => String(call.attributes['url.path'])),
+      trace,
+    ).toContainEqual(expect.stringMatching(/\/users\/\{id\}$/));
     for (const call of calls) {
       expect(call.attributes).not.toHaveProperty('url.query');
       expect(JSON.stringify(call.attributes)).not.toMatch(/@|%40|otel1/i);

@@ -25,7 +25,15 @@ export async function launchBrowser(): Promise<Browser> {
   mkdirSync(SHOTS, { recursive: true });
   return chromium.launch({
     executablePath: chromiumBinary.path!,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -69,7 +77,11 @@ export async function audit(page: Page, name: string, size: Size): Promise<void>
   await page.waitForFunction(() => !document.querySelector('main [aria-busy="true"]'));
   if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
   const violations = await page.evaluate(async () => {
-    const result = await (window as unknown as { axe: { run: (c: Document, o: unknown) => Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe.run(document, { resultTypes: ['violations'] });
+    const result = await (
+      window as unknown as {
+        axe: { run: (c: Document, o: unknown) => Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> };
+      }
+    ).axe.run(document, { resultTypes: ['violations'] });
     return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   });
   expect(violations, `axe on ${name} (${size.name})`).toEqual([]);
@@ -78,9 +90,11 @@ export async function audit(page: Page, name: string, size: Size): Promise<void>
   if (size.name === 'phone') {
     const small = await page.evaluate(() =>
       [...document.querySelectorAll<HTMLElement>('a[href], button, input, select, textarea, summary')]
-        .filter((el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden' && el.getBoundingClientRect().left >= 0)
+        .filter(
+          (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden' && el.getBoundingClientRect().left >= 0,
+        )
         .map((el) => {
-          const target = el.matches('input[type="checkbox"], input[type="radio"]') ? (el.closest('li, .check') as HTMLElement) ?? el : el;
+          const target = el.matches('input[type="checkbox"], input[type="radio"]') ? ((el.closest('li, .check') as HTMLElement) ?? el) : el;
           const box = target.getBoundingClientRect();
           return { what: el.outerHTML.slice(0, 90), width: Math.round(box.width), height: Math.round(box.height) };
         })

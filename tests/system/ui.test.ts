@@ -37,10 +37,13 @@ afterAll(async () => {
 });
 
 const dayName = (date: string) =>
-  new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' }).format(new Date(`${date}T00:00:00Z`));
+  new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' }).format(
+    new Date(`${date}T00:00:00Z`),
+  );
 
 /** expect.poll with room for a shared machine: each look is quick, but work may queue. */
-const eventually = <T>(look: () => Promise<T> | T, options: { timeout?: number } = {}) => expect.poll(look, { timeout: 10_000, ...options });
+const eventually = <T>(look: () => Promise<T> | T, options: { timeout?: number } = {}) =>
+  expect.poll(look, { timeout: 10_000, ...options });
 
 /** What a screen reader says for a night of the calendar. */
 const nightName = (page: Page, date: string) => page.locator(`.night[data-date="${date}"]`).evaluate((button) => button.textContent);
@@ -76,7 +79,9 @@ suite.each(SIZES)(titleNeeding('the web UI at $name size ($width×$height)', chr
     await createRoom(api, { name: `Garden ${tag}`, total_quantity: 2, open_days: 30 });
     const last = await createRoom(api, { name: `Attic ${tag}`, total_quantity: 1, open_days: 30 });
     const other = await token(`other-${tag}`, 'guest');
-    expect((await api('POST', '/api/bookings', { token: other, body: { room_id: last.id, check_in: day(6), check_out: day(7) } })).status).toBe(201);
+    expect(
+      (await api('POST', '/api/bookings', { token: other, body: { room_id: last.id, check_in: day(6), check_out: day(7) } })).status,
+    ).toBe(201);
     const { page, go } = await openPage(browser, stack.gatewayUrl, size, { sub: `guest-${tag}`, role: 'guest' });
 
     await go(`#/rooms?in=${day(3)}&out=${day(5)}`);
@@ -110,7 +115,9 @@ suite.each(SIZES)(titleNeeding('the web UI at $name size ($width×$height)', chr
     await setDate(page, '#check_in', day(3));
     await setDate(page, '#check_out', day(5));
     await page.getByRole('button', { name: 'Book 2 nights' }).click();
-    await eventually(() => page.locator('#book-result').innerText()).toContain(`Booked Garden ${tag}: ${dayName(day(3))} → ${dayName(day(5))}, 2 nights.`);
+    await eventually(() => page.locator('#book-result').innerText()).toContain(
+      `Booked Garden ${tag}: ${dayName(day(3))} → ${dayName(day(5))}, 2 nights.`,
+    );
     expect(await page.locator('#book-result a').innerText()).toBe('See My bookings');
     expect(await focused(page)).toBe('book-result');
     await eventually(() => page.locator(`.night[data-date="${day(3)}"]`).innerText()).toContain('1 left');
@@ -118,7 +125,9 @@ suite.each(SIZES)(titleNeeding('the web UI at $name size ($width×$height)', chr
 
     // Nights the guest already holds: asked first, nothing sent on "no"; then the last unit too.
     await page.getByRole('button', { name: 'Book 2 nights' }).click();
-    await eventually(() => page.locator('#book-result').innerText()).toContain(`You already hold Garden ${tag} on ${dayName(day(3))} – ${dayName(day(4))}. Book another unit?`);
+    await eventually(() => page.locator('#book-result').innerText()).toContain(
+      `You already hold Garden ${tag} on ${dayName(day(3))} – ${dayName(day(4))}. Book another unit?`,
+    );
     await page.getByRole('button', { name: 'Do not book' }).click();
     await eventually(() => page.locator('#book-result').innerText()).toBe('Nothing was booked.');
     await page.getByRole('button', { name: 'Book 2 nights' }).click();
@@ -132,7 +141,9 @@ suite.each(SIZES)(titleNeeding('the web UI at $name size ($width×$height)', chr
     await setDate(page, '#check_in', day(31));
     await setDate(page, '#check_out', day(32));
     await page.getByRole('button', { name: 'Book 1 night' }).click();
-    await eventually(() => page.locator('#book-result').innerText()).toBe(`Garden ${tag} is not on sale on ${dayName(day(31))}. Choose other dates.`);
+    await eventually(() => page.locator('#book-result').innerText()).toBe(
+      `Garden ${tag} is not on sale on ${dayName(day(31))}. Choose other dates.`,
+    );
 
     // A night sold out before the guest looked: sold out, not "someone else just took it".
     await go(`#/rooms?room=${last.id}&in=${day(6)}&out=${day(7)}`);
@@ -140,12 +151,18 @@ suite.each(SIZES)(titleNeeding('the web UI at $name size ($width×$height)', chr
     expect(await nightName(page, day(6))).toBe(`${dayName(day(6))}: Sold out, in your stay`);
     expect(await page.locator(`.night[data-date="${day(6)}"]`).isDisabled()).toBe(true);
     await page.getByRole('button', { name: 'Book 1 night' }).click();
-    await eventually(() => page.locator('#book-result').innerText()).toBe(`Attic ${tag} is sold out on ${dayName(day(6))}. Choose other dates or another room.`);
+    await eventually(() => page.locator('#book-result').innerText()).toBe(
+      `Attic ${tag} is sold out on ${dayName(day(6))}. Choose other dates or another room.`,
+    );
     // A night that was free when the guest looked and is taken meanwhile: someone else just took it.
     await page.locator(`.night[data-date="${day(8)}"]`).click();
-    expect((await api('POST', '/api/bookings', { token: other, body: { room_id: last.id, check_in: day(8), check_out: day(9) } })).status).toBe(201);
+    expect(
+      (await api('POST', '/api/bookings', { token: other, body: { room_id: last.id, check_in: day(8), check_out: day(9) } })).status,
+    ).toBe(201);
     await page.getByRole('button', { name: 'Book 1 night' }).click();
-    await eventually(() => page.locator('#book-result').innerText()).toBe(`Someone else just took Attic ${tag} on ${dayName(day(8))}. The calendar now shows what is left.`);
+    await eventually(() => page.locator('#book-result').innerText()).toBe(
+      `Someone else just took Attic ${tag} on ${dayName(day(8))}. The calendar now shows what is left.`,
+    );
     expect(await page.locator(`.night[data-date="${day(8)}"]`).innerText()).toContain('Sold out');
 
     // My bookings: names and dates; cancel asks first, and "keep" changes nothing.
@@ -173,7 +190,10 @@ suite.each(SIZES)(titleNeeding('the web UI at $name size ($width×$height)', chr
     await createSection(api, { code: one, course: `ONE${tag}`, capacity: 1, schedule: [{ day: 'thu', start: '18:00', end: '19:00' }] });
     // G-ELC108-E has one seat: taken, so it shows as full.
     if (size.name === 'desktop') {
-      const taken = await api('POST', '/api/enrollments', { token: await token('RA0049', 'student'), body: { term: '1-2025', sections: ['G-ELC108-E'] } });
+      const taken = await api('POST', '/api/enrollments', {
+        token: await token('RA0049', 'student'),
+        body: { term: '1-2025', sections: ['G-ELC108-E'] },
+      });
       await waitForTerminal(api, [taken.body.request_id], admin);
     }
     const { page, go } = await openPage(browser, stack.gatewayUrl, size, { sub: student, role: 'student' });
@@ -237,11 +257,18 @@ suite.each(SIZES)(titleNeeding('the web UI at $name size ($width×$height)', chr
     await go('#/enroll');
     await page.locator(`label[for="s-${one}"]`).click();
     await page.locator('label[for="s-G-HUM110-A"]').click();
-    const rival = await api('POST', '/api/enrollments', { token: await token(`RA00${size.name === 'desktop' ? 21 : 22}`, 'student'), body: { term: '1-2025', sections: [one] } });
+    const rival = await api('POST', '/api/enrollments', {
+      token: await token(`RA00${size.name === 'desktop' ? 21 : 22}`, 'student'),
+      body: { term: '1-2025', sections: [one] },
+    });
     await waitForTerminal(api, [rival.body.request_id], admin);
     await page.getByRole('button', { name: 'Submit request for 2 sections' }).click();
-    await eventually(() => page.locator('#requests').innerText(), { timeout: 15_000 }).toContain(`Not enrolled: ONE${tag} (${one}) has no seats left.`);
-    expect(await page.locator('#requests').innerText()).toContain('Technical Writing (G-HUM110-A): Not tried: the request stopped before it');
+    await eventually(() => page.locator('#requests').innerText(), { timeout: 15_000 }).toContain(
+      `Not enrolled: ONE${tag} (${one}) has no seats left.`,
+    );
+    expect(await page.locator('#requests').innerText()).toContain(
+      'Technical Writing (G-HUM110-A): Not tried: the request stopped before it',
+    );
     await audit(page, 'enroll-refused', size);
 
     // My courses: the timetable, and Drop asks first.
@@ -271,7 +298,9 @@ suite.each(SIZES)(titleNeeding('the web UI at $name size ($width×$height)', chr
     const table = page.locator('#report-table');
     await table.waitFor({ timeout: 15_000 });
     expect(await table.locator('thead th').allInnerTexts()).toEqual(['Room', 'Type', 'Room-nights on sale', 'Sold', 'Occupancy']);
-    const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c as HTMLElement).innerText)));
+    const rows = await table
+      .locator('tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c as HTMLElement).innerText)));
     const totals = (await table.locator('tfoot tr > *').allInnerTexts()).map((t) => t.trim());
     expect(totals[0]).toBe('All rooms');
     expect(Number(totals[2])).toBe(rows.reduce((sum, r) => sum + Number(r[2]), 0));
@@ -340,13 +369,21 @@ suite.each(SIZES)(titleNeeding('the web UI at $name size ($width×$height)', chr
     let returned = 0;
     try {
       await page.getByRole('button', { name: 'Onboard these students' }).click();
-      await eventually(() => page.locator('#ingest-phase').innerText().catch(() => '')).toMatch(/^Onboarding 12 new students: \d+ of 12 done/);
+      await eventually(() =>
+        page
+          .locator('#ingest-phase')
+          .innerText()
+          .catch(() => ''),
+      ).toMatch(/^Onboarding 12 new students: \d+ of 12 done/);
       // Leave and come back: the newest ingest still at work is found again.
       await go('#/admin/tasks');
       await go('#/admin');
       returned = Date.now();
       while (Date.now() - returned < 30_000) {
-        const text = await page.locator('#ingest-phase').innerText().catch(() => '');
+        const text = await page
+          .locator('#ingest-phase')
+          .innerText()
+          .catch(() => '');
         if (text && phases.at(-1) !== text) phases.push(text);
         if (text.startsWith('Finished')) break;
         await page.waitForTimeout(100);
@@ -356,7 +393,9 @@ suite.each(SIZES)(titleNeeding('the web UI at $name size ($width×$height)', chr
     }
     // Following costs one request a second: only the progress summary, at least a second apart.
     const following = calls.filter((c) => c.at > returned + 500);
-    expect(new Set(following.map((c) => c.path.replace(/[0-9a-f-]{36}/, '{id}')))).toEqual(new Set(['/api/admin/onboarding/{id}/progress']));
+    expect(new Set(following.map((c) => c.path.replace(/[0-9a-f-]{36}/, '{id}')))).toEqual(
+      new Set(['/api/admin/onboarding/{id}/progress']),
+    );
     expect(following.length, 'progress looks while following').toBeGreaterThanOrEqual(2);
     for (let i = 1; i < following.length; i++) expect(following[i]!.at - following[i - 1]!.at).toBeGreaterThanOrEqual(950);
     expect(phases.at(-1)).toBe('Finished: 12 of 12 new students onboarded.');
@@ -367,7 +406,14 @@ suite.each(SIZES)(titleNeeding('the web UI at $name size ($width×$height)', chr
 
     // From the student-information source (30 students; the second run finds nobody new).
     await page.getByRole('button', { name: 'Ingest new students from the student-information source' }).click();
-    await eventually(() => page.locator('#ingest-phase').innerText().catch(() => ''), { timeout: 30_000 }).toMatch(
+    await eventually(
+      () =>
+        page
+          .locator('#ingest-phase')
+          .innerText()
+          .catch(() => ''),
+      { timeout: 30_000 },
+    ).toMatch(
       size.name === 'desktop' ? /^Finished: 30 of 30 new students onboarded\.$/ : /^Finished: nobody new \(30 students already known\)\.$/,
     );
     expect(await focused(page)).toBe('ingest-phase');
@@ -450,14 +496,20 @@ suite.each(SIZES)(titleNeeding('the web UI at $name size ($width×$height)', chr
     // One more enrollment replica, reaching its database through a proxy that is then cut.
     const url = new URL(stack.databaseUrls.enrollment);
     const proxy = await new TcpProxy({ host: url.hostname, port: Number(url.port) }).start();
-    const replica = await stack.startReplica('enrollment', { DATABASE_URL: proxy.rewrite(stack.databaseUrls.enrollment), DATABASE_CIRCUIT_RECOVERY_TIMEOUT: '120' });
+    const replica = await stack.startReplica('enrollment', {
+      DATABASE_URL: proxy.rewrite(stack.databaseUrls.enrollment),
+      DATABASE_CIRCUIT_RECOVERY_TIMEOUT: '120',
+    });
     try {
       proxy.refuse(true);
       await expect
-        .poll(async () => {
-          await Promise.all(Array.from({ length: 6 }, () => api('GET', '/api/sections/G-MAT101-A')));
-          return (await api('GET', '/api/ops/circuit-breakers', { token: admin })).body.circuit_breakers.postgres.state;
-        }, { timeout: 20_000 })
+        .poll(
+          async () => {
+            await Promise.all(Array.from({ length: 6 }, () => api('GET', '/api/sections/G-MAT101-A')));
+            return (await api('GET', '/api/ops/circuit-breakers', { token: admin })).body.circuit_breakers.postgres.state;
+          },
+          { timeout: 20_000 },
+        )
         .toBe('open');
       proxy.refuse(false);
       await go('#/admin/health');
@@ -466,7 +518,9 @@ suite.each(SIZES)(titleNeeding('the web UI at $name size ($width×$height)', chr
       expect(await page.getByRole('button', { name: /^Reset/ }).count()).toBe(1);
       await audit(page, 'admin-health-open', size);
       await reset.click();
-      await eventually(() => page.locator('#breaker-result').innerText()).toMatch(/^Reset Databases \(PostgreSQL\) on 7 processes: now working\.$/);
+      await eventually(() => page.locator('#breaker-result').innerText()).toMatch(
+        /^Reset Databases \(PostgreSQL\) on 7 processes: now working\.$/,
+      );
       expect(await page.getByRole('button', { name: /^Reset/ }).count()).toBe(0);
     } finally {
       proxy.refuse(false);
@@ -566,7 +620,13 @@ suite(titleNeeding('the web UI, whatever the size', chromiumBinary), () => {
         status: 429,
         contentType: 'application/problem+json',
         headers: { 'retry-after': '2' },
-        body: JSON.stringify({ type: 'urn:cupo:problem:rate-limited', title: 'Too Many Requests', status: 429, detail: 'Too many requests', code: 'RATE_LIMITED' }),
+        body: JSON.stringify({
+          type: 'urn:cupo:problem:rate-limited',
+          title: 'Too Many Requests',
+          status: 429,
+          detail: 'Too many requests',
+          code: 'RATE_LIMITED',
+        }),
       });
     });
     await go('#/admin/settings');

@@ -29,12 +29,8 @@ export function connectAmqp(options: AmqpConnectionOptions): AmqpConnectionManag
     },
   });
   connection.on('connect', () => options.logger.info('amqp connected'));
-  connection.on('disconnect', ({ err }) =>
-    options.logger.warn({ err }, 'amqp disconnected; reconnecting'),
-  );
-  connection.on('connectFailed', ({ err }) =>
-    options.logger.warn({ err: err.message }, 'amqp connect failed; retrying'),
-  );
+  connection.on('disconnect', ({ err }) => options.logger.warn({ err }, 'amqp disconnected; reconnecting'));
+  connection.on('connectFailed', ({ err }) => options.logger.warn({ err: err.message }, 'amqp connect failed; retrying'));
   connection.on('blocked', ({ reason }) => options.logger.warn({ reason }, 'amqp blocked'));
   connection.on('unblocked', () => options.logger.info('amqp unblocked'));
   return connection;

@@ -68,11 +68,7 @@ const jobQueueArguments = (topology: JobTopology) => ({
  * the owner's sweep announces again whatever has not progressed (enrollment's stale-request
  * sweep, the worker's stale-query sweep and task reaper) — so nothing is lost, only delayed.
  */
-export async function assertJobTopology(
-  channel: Channel,
-  topology: JobTopology,
-  connection: AmqpConnectionManager,
-): Promise<void> {
+export async function assertJobTopology(channel: Channel, topology: JobTopology, connection: AmqpConnectionManager): Promise<void> {
   await migrateClassicQueue(connection, topology);
   await channel.assertExchange(topology.exchange, 'direct', { durable: true });
   await channel.assertQueue(deadQueueOf(topology.queue), { durable: true });
@@ -212,19 +208,23 @@ export class JobConsumer<T> {
   ) {
     this.publisher = new ConfirmedPublisher(connection, { name: `${options.topology.queue}:moves`, logger: options.logger });
     // Several consumers in one process (the worker's queries and onboarding) share the metrics.
-    this.outcomes = (options.registry.getSingleMetric('job_messages_total') as Counter<'queue' | 'outcome'> | undefined) ?? new Counter({
-      name: 'job_messages_total',
-      help: 'Job messages by queue and outcome (ok, retried, outage_retry, dead_lettered)',
-      labelNames: ['queue', 'outcome'],
-      registers: [options.registry],
-    });
-    this.duration = (options.registry.getSingleMetric('job_duration_seconds') as Histogram<'queue' | 'outcome'> | undefined) ?? new Histogram({
-      name: 'job_duration_seconds',
-      help: 'Time spent handling one job message, by queue and outcome',
-      labelNames: ['queue', 'outcome'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [options.registry],
-    });
+    this.outcomes =
+      (options.registry.getSingleMetric('job_messages_total') as Counter<'queue' | 'outcome'> | undefined) ??
+      new Counter({
+        name: 'job_messages_total',
+        help: 'Job messages by queue and outcome (ok, retried, outage_retry, dead_lettered)',
+        labelNames: ['queue', 'outcome'],
+        registers: [options.registry],
+      });
+    this.duration =
+      (options.registry.getSingleMetric('job_duration_seconds') as Histogram<'queue' | 'outcome'> | undefined) ??
+      new Histogram({
+        name: 'job_duration_seconds',
+        help: 'Time spent handling one job message, by queue and outcome',
+        labelNames: ['queue', 'outcome'],
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        registers: [options.registry],
+      });
   }
 
   async start(): Promise<void> {
@@ -373,23 +373,22 @@ export class JobConsumer<T> {
       if (fate.fate === 'give_up') return this.giveUp(channel, message, payload, error, context);
       if (fate.fate !== 'retry') throw new Error(`unexpected fate ${fate.fate} for a failed job`);
       context.logger.warn({ err: error, retryInMs: fate.delayMs }, 'job failed; retrying');
-      await this.move(message, retryQueueOf(this.options.topology.queue), {
-        [HEADER_ATTEMPTS]: fate.nextAttempt,
-        [HEADER_LAST_ERROR]: describe(error),
-      }, fate.delayMs);
+      await this.move(
+        message,
+        retryQueueOf(this.options.topology.queue),
+        {
+          [HEADER_ATTEMPTS]: fate.nextAttempt,
+          [HEADER_LAST_ERROR]: describe(error),
+        },
+        fate.delayMs,
+      );
       safeAck(channel, message, context.logger);
       return 'retried';
     }
   }
 
   /** Records the failure with the job's owner, then parks the message in the dead-letter queue. */
-  private async giveUp(
-    channel: Channel,
-    message: ConsumeMessage,
-    payload: T,
-    error: unknown,
-    context: JobContext,
-  ): Promise<string> {
+  private async giveUp(channel: Channel, message: ConsumeMessage, payload: T, error: unknown, context: JobContext): Promise<string> {
     try {
       await this.options.onGiveUp(payload, error, context);
     } catch (recordError) {
@@ -441,12 +440,7 @@ export class JobConsumer<T> {
     return 'outage_retry';
   }
 
-  private move(
-    message: ConsumeMessage,
-    queue: string,
-    headers: Record<string, unknown>,
-    delayMs?: number,
-  ): Promise<void> {
+  private move(message: ConsumeMessage, queue: string, headers: Record<string, unknown>, delayMs?: number): Promise<void> {
     const { properties } = message;
     return this.publisher.publish('', queue, message.content, {
       contentType: properties.contentType as string | undefined,

@@ -48,7 +48,12 @@ export class ConfirmedPublisher {
    * stored with the row active), whose context goes out in the message's headers.
    */
   async publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish = {}): Promise<void> {
-    const attributes = messagingAttributes('send', exchange, routingKey, options.messageId ? { 'messaging.message.id': options.messageId } : {});
+    const attributes = messagingAttributes(
+      'send',
+      exchange,
+      routingKey,
+      options.messageId ? { 'messaging.message.id': options.messageId } : {},
+    );
     await inSpan(`publish ${exchange || routingKey}`, { kind: SpanKind.PRODUCER, attributes }, async () => {
       if (!this.connection.isConnected()) throw new DependencyUnavailableError('RabbitMQ');
       try {

@@ -86,9 +86,7 @@ export class RpcClient {
   async ready(timeoutMs = 10_000): Promise<void> {
     await Promise.race([
       this.channel.waitForConnect(),
-      new Promise((_, reject) =>
-        setTimeout(() => reject(new Error('RabbitMQ not reachable')), timeoutMs).unref(),
-      ),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('RabbitMQ not reachable')), timeoutMs).unref()),
     ]);
   }
 
@@ -114,11 +112,7 @@ export class RpcClient {
     const command = rpc.name;
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs;
     const started = process.hrtime.bigint();
-    const observe = (outcome: string) =>
-      this.duration.observe(
-        { command, outcome },
-        Number(process.hrtime.bigint() - started) / 1e9,
-      );
+    const observe = (outcome: string) => this.duration.observe({ command, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
     if (!this.connection.isConnected() || !this.channel.isAttached()) {
       observe('unavailable');
       throw new DependencyUnavailableError('RabbitMQ');

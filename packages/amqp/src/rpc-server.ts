@@ -21,9 +21,9 @@ import { messagingAttributes, SpanKind, traceContextOf, tracer } from './tracing
 
 /** Anything with zod's `safeParse` shape: a job consumer validates its messages without depending on zod. */
 export interface PayloadSchema<T> {
-  safeParse(input: unknown):
-    | { success: true; data: T }
-    | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } };
+  safeParse(
+    input: unknown,
+  ): { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } };
 }
 
 export interface RpcContext {
@@ -214,10 +214,7 @@ export class RpcServer {
       // A name no handler serves (anything can be published to a broadcast exchange) is one
       // label, `unknown`: the histogram's series stay as many as the commands this server has.
       this.duration.observe({ command: this.handlers.has(command) ? command : 'unknown', outcome }, seconds);
-      logger.info(
-        { outcome, ms: Math.round(seconds * 10_000) / 10, redelivered: message.fields.redelivered },
-        'command handled',
-      );
+      logger.info({ outcome, ms: Math.round(seconds * 10_000) / 10, redelivered: message.fields.redelivered }, 'command handled');
       this.inFlight -= 1;
       if (this.inFlight === 0) this.drained?.();
     }

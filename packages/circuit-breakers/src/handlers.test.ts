@@ -11,7 +11,11 @@ const context: RpcContext = { requestId: 'r', deadline: Date.now() + 10_000, red
 async function opened() {
   const breakers = new CircuitBreakers(new Registry());
   breakers.add('postgres', { dependency: 'PostgreSQL', failureThreshold: 1, openMs: 60_000, successThreshold: 1, isFailure: () => true });
-  await breakers.run('postgres', async () => { throw new Error('down'); }).catch(() => undefined);
+  await breakers
+    .run('postgres', async () => {
+      throw new Error('down');
+    })
+    .catch(() => undefined);
   return breakers;
 }
 

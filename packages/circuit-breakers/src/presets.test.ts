@@ -19,11 +19,22 @@ describe('breaker presets', () => {
   });
 
   it('give postgres and publishing their own thresholds, each counting only its dependency', async () => {
-    const b = storeAndOutboxBreakers(new Registry(), StoreAndOutboxBreakerEnv.parse({ DATABASE_CIRCUIT_FAILURE_THRESHOLD: '1', PUBLISH_CIRCUIT_FAILURE_THRESHOLD: '2' }));
+    const b = storeAndOutboxBreakers(
+      new Registry(),
+      StoreAndOutboxBreakerEnv.parse({ DATABASE_CIRCUIT_FAILURE_THRESHOLD: '1', PUBLISH_CIRCUIT_FAILURE_THRESHOLD: '2' }),
+    );
     expect(b.names()).toEqual(['postgres', 'publishing']);
-    await expect(b.run('publishing', async () => { throw new DependencyUnavailableError('PostgreSQL'); })).rejects.toThrow();
+    await expect(
+      b.run('publishing', async () => {
+        throw new DependencyUnavailableError('PostgreSQL');
+      }),
+    ).rejects.toThrow();
     expect(b.stateOf('publishing')).toBe('closed');
-    await expect(b.run('postgres', async () => { throw new DependencyUnavailableError('PostgreSQL'); })).rejects.toThrow();
+    await expect(
+      b.run('postgres', async () => {
+        throw new DependencyUnavailableError('PostgreSQL');
+      }),
+    ).rejects.toThrow();
     expect(b.stateOf('postgres')).toBe('open');
   });
 
@@ -35,9 +46,14 @@ describe('breaker presets', () => {
       email: { dependency: 'mail', isFailure: (e) => e instanceof Away },
     });
     expect(b.names()).toEqual(['postgres', 'publishing', 'lms', 'email']);
-    for (let i = 0; i < 2; i++) await expect(b.run('lms', async () => { throw new Away(); })).rejects.toThrow();
+    for (let i = 0; i < 2; i++)
+      await expect(
+        b.run('lms', async () => {
+          throw new Away();
+        }),
+      ).rejects.toThrow();
     expect(b.stateOf('lms')).toBe('open');
     expect(b.stateOf('email')).toBe('closed');
-    expect(b.refusingFor("lms")).toBeGreaterThan(14_000);
+    expect(b.refusingFor('lms')).toBeGreaterThan(14_000);
   });
 });

@@ -33,7 +33,12 @@ describe('circuit breakers', () => {
 
   it('do not count errors that are not dependency failures', async () => {
     const b = breakers();
-    for (let i = 0; i < 5; i++) await expect(b.run('postgres', async () => { throw new Error('constraint'); })).rejects.toThrow();
+    for (let i = 0; i < 5; i++)
+      await expect(
+        b.run('postgres', async () => {
+          throw new Error('constraint');
+        }),
+      ).rejects.toThrow();
     expect(b.stateOf('postgres')).toBe('closed');
   });
 
@@ -80,6 +85,8 @@ describe('refusingFor', () => {
 
   it('refuses two breakers of one name', () => {
     const b = breakers();
-    expect(() => b.add('postgres', { dependency: 'x', failureThreshold: 1, openMs: 1, successThreshold: 1, isFailure: () => true })).toThrow(/two/);
+    expect(() =>
+      b.add('postgres', { dependency: 'x', failureThreshold: 1, openMs: 1, successThreshold: 1, isFailure: () => true }),
+    ).toThrow(/two/);
   });
 });

@@ -20,7 +20,13 @@ class FlakyStore {
 
 function guarded() {
   const breakers = new CircuitBreakers(new Registry());
-  breakers.add('postgres', { dependency: 'PostgreSQL', failureThreshold: 2, openMs: 60_000, successThreshold: 1, isFailure: failureOf('PostgreSQL') });
+  breakers.add('postgres', {
+    dependency: 'PostgreSQL',
+    failureThreshold: 2,
+    openMs: 60_000,
+    successThreshold: 1,
+    isFailure: failureOf('PostgreSQL'),
+  });
   const store = new FlakyStore();
   return { breakers, store, guarded: guardedByBreaker(store, breakers, 'postgres') };
 }
@@ -48,7 +54,11 @@ describe('guardedByBreaker', () => {
   it('translates first, so a raw failure becomes one the breaker counts', async () => {
     const breakers = new CircuitBreakers(new Registry());
     breakers.add('redis', { dependency: 'Redis', failureThreshold: 1, openMs: 60_000, successThreshold: 1, isFailure: failureOf('Redis') });
-    const raw = { get: async () => { throw new Error('ECONNREFUSED'); } };
+    const raw = {
+      get: async () => {
+        throw new Error('ECONNREFUSED');
+      },
+    };
     const translate = async <R>(work: () => Promise<R>): Promise<R> => {
       try {
         return await work();

@@ -17,16 +17,14 @@ export const BookingRequestBody = z
   })
   .superRefine((body, ctx) => {
     const nights = daysBetween(body.check_in, body.check_out);
-    if (nights < 1)
-      ctx.addIssue({ code: 'custom', path: ['check_out'], message: 'must be after check_in' });
+    if (nights < 1) ctx.addIssue({ code: 'custom', path: ['check_out'], message: 'must be after check_in' });
     else if (nights > MAX_NIGHTS)
       ctx.addIssue({
         code: 'custom',
         path: ['check_out'],
         message: `a stay may cover at most ${MAX_NIGHTS} nights`,
       });
-    if (body.check_in < todayUtc())
-      ctx.addIssue({ code: 'custom', path: ['check_in'], message: 'must not be in the past' });
+    if (body.check_in < todayUtc()) ctx.addIssue({ code: 'custom', path: ['check_in'], message: 'must not be in the past' });
   });
 export type BookingRequestBody = z.infer<typeof BookingRequestBody>;
 

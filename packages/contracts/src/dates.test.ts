@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { IsoDate, MAX_NIGHTS, addDays, daysBetween, daysFromToday, isIsoDate, isoDateOf, nightsBetween, nightsFrom, todayUtc } from './dates.js';
+import {
+  IsoDate,
+  MAX_NIGHTS,
+  addDays,
+  daysBetween,
+  daysFromToday,
+  isIsoDate,
+  isoDateOf,
+  nightsBetween,
+  nightsFrom,
+  todayUtc,
+} from './dates.js';
 
 describe('calendar dates', () => {
   it('are YYYY-MM-DD dates that exist', () => {

@@ -18,10 +18,7 @@ export function isIsoDate(value: string): boolean {
 }
 
 /** A calendar date `YYYY-MM-DD` that exists (no 2025-02-30). */
-export const IsoDate = z
-  .string()
-  .regex(ISO_DATE, 'must be a date in the form YYYY-MM-DD')
-  .refine(isIsoDate, 'is not a real calendar date');
+export const IsoDate = z.string().regex(ISO_DATE, 'must be a date in the form YYYY-MM-DD').refine(isIsoDate, 'is not a real calendar date');
 
 /** Whole days from `from` to `to` (both `YYYY-MM-DD`, UTC calendar). */
 export function daysBetween(from: string, to: string): number {

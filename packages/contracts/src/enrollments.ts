@@ -20,9 +20,7 @@ export type Meeting = z.infer<typeof Meeting>;
 export const Schedule = z.array(Meeting).max(14);
 
 export const TermCode = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$/, 'must be a term code such as 1-2025');
-export const SectionCode = z
-  .string()
-  .regex(/^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/, 'must be a section code such as G-ELC108-E');
+export const SectionCode = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/, 'must be a section code such as G-ELC108-E');
 export const CourseCode = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$/, 'must be a course code such as ELC108');
 export const StudentId = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/, 'must be a student id such as RA0001');
 
@@ -75,9 +73,7 @@ export const EnrollmentRequestView = z.object({
   student_id: StudentId,
   term: TermCode,
   status: RequestStatus,
-  sections: z
-    .array(z.object({ code: SectionCode, status: SectionOutcome, error: FailureReason.optional() }))
-    .max(MAX_SECTIONS_PER_REQUEST),
+  sections: z.array(z.object({ code: SectionCode, status: SectionOutcome, error: FailureReason.optional() })).max(MAX_SECTIONS_PER_REQUEST),
   error: FailureReason.optional(),
   accepted_at: z.iso.datetime({ offset: true }),
   finished_at: z.iso.datetime({ offset: true }).optional(),
@@ -246,7 +242,11 @@ export const ListEnrollmentRequests = rpcCommand('enrollment.list-requests.v1', 
 export const ListTerms = rpcCommand('enrollment.list-terms.v2', ListTermsCommand, pageOf(Term));
 export const ListSections = rpcCommand('enrollment.list-sections.v2', ListSectionsCommand, pageOf(Section));
 export const GetSection = rpcCommand('enrollment.get-section.v1', GetSectionCommand, Section);
-export const ListStudentEnrollments = rpcCommand('enrollment.list-student-enrollments.v2', ListStudentEnrollmentsCommand, pageOf(Enrollment));
+export const ListStudentEnrollments = rpcCommand(
+  'enrollment.list-student-enrollments.v2',
+  ListStudentEnrollmentsCommand,
+  pageOf(Enrollment),
+);
 export const DropEnrollment = rpcCommand('enrollment.drop.v1', DropEnrollmentCommand, Enrollment);
 export const CreateSection = rpcCommand('enrollment.create-section.v1', CreateSectionBody, Section);
 export const CreateStudent = rpcCommand('enrollment.create-student.v1', CreateStudentBody, Student);
@@ -258,4 +258,3 @@ export const ForgetIdempotencyKey = rpcCommand(
   ForgetIdempotencyKeyCommand,
   z.object({ forgotten: z.boolean() }),
 );
-

@@ -59,7 +59,10 @@ export const TaskStatus = z.enum(['pending', 'running', 'completed', 'failed']);
 export const TasksQuery = z.strictObject({
   type: TaskType.optional(),
   status: TaskStatus.optional(),
-  stuck: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  stuck: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
   parent_id: z.uuid().optional(),
 });
 

@@ -10,12 +10,7 @@ const Cursor = z.string().min(1).max(MAX_CURSOR_LENGTH);
 
 /** `?limit=&cursor=` of a list endpoint (query strings are text, hence the coercion). */
 export const PageQuery = z.strictObject({
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`)
-    .default(DEFAULT_PAGE_SIZE),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`).default(DEFAULT_PAGE_SIZE),
   cursor: Cursor.optional(),
 });
 

@@ -30,18 +30,16 @@ export type NightAvailability = z.infer<typeof NightAvailability>;
 /** Longest window one availability query may ask for. */
 export const MAX_AVAILABILITY_WINDOW_DAYS = 366;
 
-export const AvailabilityQuery = z
-  .object({ from: IsoDate, to: IsoDate })
-  .superRefine((q, ctx) => {
-    const days = daysBetween(q.from, q.to);
-    if (days < 1) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
-    if (days > MAX_AVAILABILITY_WINDOW_DAYS)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['to'],
-        message: `the window may span at most ${MAX_AVAILABILITY_WINDOW_DAYS} days`,
-      });
-  });
+export const AvailabilityQuery = z.object({ from: IsoDate, to: IsoDate }).superRefine((q, ctx) => {
+  const days = daysBetween(q.from, q.to);
+  if (days < 1) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
+  if (days > MAX_AVAILABILITY_WINDOW_DAYS)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['to'],
+      message: `the window may span at most ${MAX_AVAILABILITY_WINDOW_DAYS} days`,
+    });
+});
 
 export const CreateRoomBody = z.strictObject({
   name: safeText(MAX_ROOM_NAME),

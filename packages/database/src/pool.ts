@@ -31,7 +31,9 @@ export function createPool(options: PoolOptions): Sql {
     idle_timeout: 30,
     connect_timeout: 5,
     onnotice: () => undefined,
-    ...(options.onQuery ? { debug: (_connection: number, statement: string, parameters: unknown[]) => options.onQuery!(statement, parameters) } : {}),
+    ...(options.onQuery
+      ? { debug: (_connection: number, statement: string, parameters: unknown[]) => options.onQuery!(statement, parameters) }
+      : {}),
     connection: { application_name: options.applicationName },
     types: {
       date: {
@@ -91,10 +93,12 @@ export async function withDatabase<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** An integrity violation with SQLSTATE `code`, on the named constraint if one is given (porsager keeps constraint_name). */
-const violation = (code: string) => (error: unknown, constraint?: string): boolean => {
-  const e = error as { code?: string; constraint_name?: string } | null;
-  return e?.code === code && (constraint === undefined || e.constraint_name === constraint);
-};
+const violation =
+  (code: string) =>
+  (error: unknown, constraint?: string): boolean => {
+    const e = error as { code?: string; constraint_name?: string } | null;
+    return e?.code === code && (constraint === undefined || e.constraint_name === constraint);
+  };
 
 /** PostgreSQL's unique_violation (23505). */
 export const isUniqueViolation = violation('23505');

@@ -37,7 +37,11 @@ interface QueryLike {
 }
 
 const isQuery = (value: unknown): value is QueryLike =>
-  typeof value === 'object' && value !== null && typeof (value as QueryLike).handle === 'function' && 'strings' in value && 'executed' in value;
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as QueryLike).handle === 'function' &&
+  'strings' in value &&
+  'executed' in value;
 
 /** The statement's text with `$n` where the values go (the values themselves are never recorded). */
 function statementOf(query: QueryLike): string {

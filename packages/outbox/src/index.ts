@@ -29,7 +29,11 @@ export interface OutboxKick {
  * Runs `work` (which commits before it resolves) and kicks the relay when `wrote` says the
  * committed work wrote outbox rows. Nothing is kicked when the work fails.
  */
-export async function kickingAfterCommit<T>(relay: OutboxKick, work: () => Promise<T>, wrote: (result: T) => boolean = () => true): Promise<T> {
+export async function kickingAfterCommit<T>(
+  relay: OutboxKick,
+  work: () => Promise<T>,
+  wrote: (result: T) => boolean = () => true,
+): Promise<T> {
   const result = await work();
   if (wrote(result)) relay.kick();
   return result;
@@ -127,13 +131,15 @@ export class OutboxRelay implements OutboxKick {
     }
     // Not part of whichever request kicked it: the pass publishes other requests' rows too, each
     // in its own row's trace (the queries of the pass, outside any trace, make no spans).
-    this.draining = context.with(ROOT_CONTEXT, () => this.drain()).finally(() => {
-      this.draining = undefined;
-      if (this.again && !this.stopped) {
-        this.again = false;
-        this.kick();
-      }
-    });
+    this.draining = context
+      .with(ROOT_CONTEXT, () => this.drain())
+      .finally(() => {
+        this.draining = undefined;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.kick();
+        }
+      });
   }
 
   private async drain(): Promise<void> {

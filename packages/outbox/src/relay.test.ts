@@ -17,7 +17,12 @@ function countingRelay() {
   } as unknown as Sql;
   const breakers = { run: <T>(_name: string, work: () => Promise<T>) => work() } as unknown as CircuitBreakers;
   const publisher = { publish: async () => undefined } as unknown as ConfirmedPublisher;
-  const relay = new OutboxRelay(sql, publisher, breakers, { batchSize: 10, pollMs: 60_000, logger: pino({ level: 'silent' }), registry: new Registry() });
+  const relay = new OutboxRelay(sql, publisher, breakers, {
+    batchSize: 10,
+    pollMs: 60_000,
+    logger: pino({ level: 'silent' }),
+    registry: new Registry(),
+  });
   return { relay, passes };
 }
 

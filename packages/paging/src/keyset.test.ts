@@ -23,10 +23,20 @@ describe('a keyset cursor', () => {
   it('names a next page only when the extra row shows there is one', () => {
     const rows = [1, 2, 3].map((n) => ({ n }));
     const rooms = new Keyset('rooms', z.tuple([z.number().int()]));
-    const full = rooms.page(rows, 2, (r) => [r.n] as const, (r) => r.n);
+    const full = rooms.page(
+      rows,
+      2,
+      (r) => [r.n] as const,
+      (r) => r.n,
+    );
     expect(full.items).toEqual([1, 2]);
     expect(rooms.decode(full.next)).toEqual([2]);
-    const last = rooms.page(rows, 3, (r) => [r.n] as const, (r) => r.n);
+    const last = rooms.page(
+      rows,
+      3,
+      (r) => [r.n] as const,
+      (r) => r.n,
+    );
     expect(last).toEqual({ items: [1, 2, 3] });
   });
 });

@@ -50,7 +50,13 @@ describe('refuseDevelopmentDefaults', () => {
 
 describe('serviceEnv', () => {
   const schema = z
-    .object({ ...serviceEnv.base(), ...serviceEnv.postgres(LOCAL_SERVERS.databaseUrl('cupo_x'), 4), ...serviceEnv.amqp(LOCAL_SERVERS.AMQP_URL), ...serviceEnv.jobs(), ...serviceEnv.outbox() })
+    .object({
+      ...serviceEnv.base(),
+      ...serviceEnv.postgres(LOCAL_SERVERS.databaseUrl('cupo_x'), 4),
+      ...serviceEnv.amqp(LOCAL_SERVERS.AMQP_URL),
+      ...serviceEnv.jobs(),
+      ...serviceEnv.outbox(),
+    })
     .superRefine(refuseDevelopmentDefaults({ DATABASE_URL: LOCAL_SERVERS.databaseUrl('cupo_x'), AMQP_URL: LOCAL_SERVERS.AMQP_URL }));
 
   it('gives every service the same settings under the same names, with the same defaults', () => {
@@ -71,7 +77,8 @@ describe('serviceEnv', () => {
   });
 
   it('refuses the local servers in production', () => {
-    expect(() => parseConfig(schema, { NODE_ENV: 'production' })).toThrow(/DATABASE_URL: is missing or the development default[^]*AMQP_URL/);
+    expect(() => parseConfig(schema, { NODE_ENV: 'production' })).toThrow(
+      /DATABASE_URL: is missing or the development default[^]*AMQP_URL/,
+    );
   });
 });
-

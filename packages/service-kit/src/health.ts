@@ -64,12 +64,7 @@ export async function startOpsServer(
   return listen(app, options.port, options.host ?? '0.0.0.0', options.logger);
 }
 
-export function listen(
-  app: Express,
-  port: number,
-  host: string,
-  logger: Logger,
-): Promise<{ server: Server; port: number }> {
+export function listen(app: Express, port: number, host: string, logger: Logger): Promise<{ server: Server; port: number }> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
     server.once('error', reject);
@@ -97,7 +92,9 @@ function answerMalformedRequest(error: Error & { code?: string }, socket: Duplex
     return;
   }
   const [status, title, code] =
-    error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'HEADERS_TOO_LARGE'] : [400, 'Bad Request', 'VALIDATION_FAILED'];
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'HEADERS_TOO_LARGE']
+      : [400, 'Bad Request', 'VALIDATION_FAILED'];
   const body = JSON.stringify({
     type: `urn:cupo:problem:${code.toLowerCase().replaceAll('_', '-')}`,
     title,

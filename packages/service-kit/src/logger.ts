@@ -16,13 +16,13 @@ export type { Logger } from 'pino';
 export function createLogger(options: { service: string; level: string; destination?: DestinationStream }): Logger {
   return pino(
     {
-    level: options.level,
-    // Inside a span, the line carries its trace_id and span_id (OpenTelemetry's log correlation).
-    mixin: traceFields,
-    base: { service: options.service, replica: `${hostname()}:${process.pid}` },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-    serializers: { err: pino.stdSerializers.err },
+      level: options.level,
+      // Inside a span, the line carries its trace_id and span_id (OpenTelemetry's log correlation).
+      mixin: traceFields,
+      base: { service: options.service, replica: `${hostname()}:${process.pid}` },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: pino.stdSerializers.err },
     },
     options.destination ?? pino.destination({ dest: 1, sync: false }),
   );

@@ -14,9 +14,7 @@ export function createMetricsRegistry(service: string): Registry {
 }
 
 /** Latency buckets that resolve the sub-millisecond RPCs as well as the 1.5 s SLA. */
-export const LATENCY_BUCKETS = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2.5, 5, 10,
-];
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2.5, 5, 10];
 
 export function httpDurationHistogram(registry: Registry): Histogram<'method' | 'route' | 'status'> {
   return new Histogram({

@@ -53,7 +53,9 @@ describe('runService', () => {
     await service.waitFor((line) => line.msg === 'fixture ready');
     service.child.kill('SIGTERM');
     expect(await service.exited).toBe(0);
-    const events = service.lines.flatMap((line) => (line.fixture ? [line.fixture] : line.msg === 'shutdown step done' ? [`step ${String(line.step)}`] : []));
+    const events = service.lines.flatMap((line) =>
+      line.fixture ? [line.fixture] : line.msg === 'shutdown step done' ? [`step ${String(line.step)}`] : [],
+    );
     expect(events.filter((e) => typeof e === 'string' && e.startsWith('step '))).toEqual([
       'step mark not ready',
       'step stop taking work',
@@ -80,11 +82,22 @@ describe('runService', () => {
     const service = runFixture({ FIXTURE_USES: '1', FIXTURE_DEPENDENCY_DOWN: '1' });
     const { port } = (await service.waitFor((line) => line.msg === 'http listening')) as { port: number };
     await service.waitFor((line) => line.msg === 'fixture ready');
-    expect(await readyz(port)).toEqual({ status: 503, body: { status: 'not_ready', checks: { postgres: 'ok', redis: 'down', rabbitmq: 'ok' } } });
+    expect(await readyz(port)).toEqual({
+      status: 503,
+      body: { status: 'not_ready', checks: { postgres: 'ok', redis: 'down', rabbitmq: 'ok' } },
+    });
     service.child.kill('SIGTERM');
     expect(await service.exited).toBe(0);
     const steps = service.lines.filter((line) => line.msg === 'shutdown step done').map((line) => line.step);
-    expect(steps).toEqual(['mark not ready', 'stop taking work', 'close rpc client', 'close amqp', 'close redis', 'close postgres', 'close ops server']);
+    expect(steps).toEqual([
+      'mark not ready',
+      'stop taking work',
+      'close rpc client',
+      'close amqp',
+      'close redis',
+      'close postgres',
+      'close ops server',
+    ]);
   });
 
   it('answers 503 naming the dependency that does not answer', async () => {

@@ -120,7 +120,12 @@ async function run<C extends ServiceConfig>(options: ServiceOptions<C>): Promise
   Object.assign(checks, service.checks);
 
   const closeOps: ShutdownStep = { name: 'close ops server', run: () => closeHttpServer(ops.server) };
-  const closeClients = clientSteps({ sql: uses.postgres?.client, redis: uses.redis?.client, amqp: uses.rabbitmq?.client, ...service.clients });
+  const closeClients = clientSteps({
+    sql: uses.postgres?.client,
+    redis: uses.redis?.client,
+    amqp: uses.rabbitmq?.client,
+    ...service.clients,
+  });
   const shutdown = createShutdown(
     logger,
     [

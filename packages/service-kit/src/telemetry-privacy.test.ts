@@ -9,13 +9,25 @@ import { startTelemetry, tracesSampler, type Telemetry } from './telemetry.js';
 const randomTraceId = () => randomBytes(16).toString('hex');
 /** A parent that arrived from elsewhere (an HTTP header, a message header), sampled or not. */
 const remoteParent = (traceId: string, sampled: boolean): Context =>
-  trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId: 'b7ad6b7169203331', traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true });
+  trace.setSpanContext(ROOT_CONTEXT, {
+    traceId,
+    spanId: 'b7ad6b7169203331',
+    traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
+    isRemote: true,
+  });
 const localParent = (traceId: string, sampled: boolean): Context =>
   trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId: 'b7ad6b7169203331', traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE });
 /** The HTTP server span's start attributes, as instrumentation-http gives them to the sampler. */
 const HTTP_SERVER: Attributes = { 'http.request.method': 'POST', 'url.path': '/api/bookings', 'url.scheme': 'http' };
 
-function sampledShare(sampler: Sampler, runs: number, context: (traceId: string) => Context, kind: SpanKind, attributes: Attributes, traceId = randomTraceId) {
+function sampledShare(
+  sampler: Sampler,
+  runs: number,
+  context: (traceId: string) => Context,
+  kind: SpanKind,
+  attributes: Attributes,
+  traceId = randomTraceId,
+) {
   let sampled = 0;
   for (let i = 0; i < runs; i++) {
     const id = traceId();
@@ -34,7 +46,16 @@ describe('sampling: a client’s traceparent keeps its trace id, not its say on 
     expect(share).toBeLessThan(0.15);
     // Nor can the client pick a trace id that a trace-id ratio would always keep.
     const chosen = '00000000000000000000000000000001';
-    expect(sampledShare(sampler, 1000, (id) => remoteParent(id, true), SpanKind.SERVER, HTTP_SERVER, () => chosen)).toBeLessThan(0.2);
+    expect(
+      sampledShare(
+        sampler,
+        1000,
+        (id) => remoteParent(id, true),
+        SpanKind.SERVER,
+        HTTP_SERVER,
+        () => chosen,
+      ),
+    ).toBeLessThan(0.2);
   });
 
   it('samples everything at ratio 1, whatever flag the client sent, and nothing at always_off', async () => {
@@ -78,7 +99,9 @@ describe('span attributes carry no personal data from URLs', () => {
       const upn = 'ana.garcia@alumnos.example.org';
       await trace.getTracer('test').startActiveSpan('ingest', async (span) => {
         // As the worker's directory provider asks (graph-directory.ts), plus a query string.
-        const response = await fetch(`http://127.0.0.1:${port}/v1.0/users/${encodeURIComponent(upn)}?$filter=mail eq '${upn}'&search=garcia`);
+        const response = await fetch(
+          `http://127.0.0.1:${port}/v1.0/users/${encodeURIComponent(upn)}?$filter=mail eq '${upn}'&search=garcia`,
+        );
         await response.text();
         span.end();
       });

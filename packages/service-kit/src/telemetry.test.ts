@@ -7,7 +7,11 @@ import { startTelemetry, type Telemetry } from './telemetry.js';
 /** A logger whose lines land in an array instead of stdout. */
 function capturedLogger() {
   const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({ service: 'test', level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+  const logger = createLogger({
+    service: 'test',
+    level: 'info',
+    destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+  });
   return { logger, lines };
 }
 

@@ -1,5 +1,14 @@
 import { createRequire } from 'node:module';
-import { trace, isSpanContextValid, SpanKind, type Attributes, type AttributeValue, type Context, type Link, type Span } from '@opentelemetry/api';
+import {
+  trace,
+  isSpanContextValid,
+  SpanKind,
+  type Attributes,
+  type AttributeValue,
+  type Context,
+  type Link,
+  type Span,
+} from '@opentelemetry/api';
 import type { ReadableSpan, Sampler, SamplingResult, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 /** What runService holds on to: whether traces are exported, and how to flush them at exit. */
@@ -45,7 +54,9 @@ const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const env = options.env ?? process.env;
   // The traces endpoint as the OTLP exporters' spec builds it: the signal's own URL, or the base + /v1/traces.
-  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || (env.OTEL_EXPORTER_OTLP_ENDPOINT ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : undefined);
+  const url =
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ||
+    (env.OTEL_EXPORTER_OTLP_ENDPOINT ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : undefined);
   if (!url && !options.spanProcessors) return OFF;
 
   const [sdk, resources, semconv, core, instrumentation, http, express, ioredis, undici] = await Promise.all([
@@ -134,7 +145,11 @@ export async function tracesSampler(env: NodeJS.ProcessEnv = process.env): Promi
   const given = env.OTEL_TRACES_SAMPLER_ARG?.trim() ? Number(env.OTEL_TRACES_SAMPLER_ARG) : Number.NaN;
   const byRatio = name.endsWith('traceidratio');
   const ratio = name.endsWith('always_off') ? 0 : byRatio && given >= 0 && given <= 1 ? given : 1;
-  const root = name.endsWith('always_off') ? new base.AlwaysOffSampler() : byRatio ? new base.TraceIdRatioBasedSampler(ratio) : new base.AlwaysOnSampler();
+  const root = name.endsWith('always_off')
+    ? new base.AlwaysOffSampler()
+    : byRatio
+      ? new base.TraceIdRatioBasedSampler(ratio)
+      : new base.AlwaysOnSampler();
   const inner = name.startsWith('parentbased_') ? new base.ParentBasedSampler({ root }) : root;
   const sampled: SamplingResult = { decision: base.SamplingDecision.RECORD_AND_SAMPLED };
   const dropped: SamplingResult = { decision: base.SamplingDecision.NOT_RECORD };

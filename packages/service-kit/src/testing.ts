@@ -24,7 +24,11 @@ export function describeBackendConfig(
 
     it('refuses in production every server left to its development default, naming each', () => {
       expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
-        new RegExp(Object.keys(developmentDefaults).map((key) => `${key}: is missing or the development default`).join('[^]*')),
+        new RegExp(
+          Object.keys(developmentDefaults)
+            .map((key) => `${key}: is missing or the development default`)
+            .join('[^]*'),
+        ),
       );
     });
 

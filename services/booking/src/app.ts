@@ -1,5 +1,13 @@
 import { RpcServer, type AmqpConnectionManager, type RpcClient } from '@cupo/amqp';
-import { addDatabaseBreaker, addRedisBreaker, breakerBroadcastServer, CircuitBreakers, guardedByBreaker, type DatabaseBreakerConfig, type RedisBreakerConfig } from '@cupo/circuit-breakers';
+import {
+  addDatabaseBreaker,
+  addRedisBreaker,
+  breakerBroadcastServer,
+  CircuitBreakers,
+  guardedByBreaker,
+  type DatabaseBreakerConfig,
+  type RedisBreakerConfig,
+} from '@cupo/circuit-breakers';
 import { todayUtc } from '@cupo/contracts';
 import type { Sql } from '@cupo/database';
 import { PeriodicTask, type Logger } from '@cupo/service-kit';
@@ -58,16 +66,20 @@ export function createBookingService(parts: BookingServiceParts) {
   const deps: BookingDeps = {
     bookings: guardedByBreaker(new PostgresBookingStore(parts.sql), breakers, 'postgres'),
     inventory: new InventoryRpcClient(parts.rpc, config.INVENTORY_TIMEOUT_MS),
-    locks: guardedByBreaker(new RedisRoomNightLocks(
-      parts.redis,
-      {
-        keyPrefix: config.REDIS_KEY_PREFIX,
-        ttlMs: config.LOCK_TTL_MS,
-        retryInitialDelayMs: config.LOCK_RETRY_INITIAL_MS,
-        retryMaxDelayMs: config.LOCK_RETRY_MAX_MS,
-      },
-      parts.registry,
-    ), breakers, 'redis'),
+    locks: guardedByBreaker(
+      new RedisRoomNightLocks(
+        parts.redis,
+        {
+          keyPrefix: config.REDIS_KEY_PREFIX,
+          ttlMs: config.LOCK_TTL_MS,
+          retryInitialDelayMs: config.LOCK_RETRY_INITIAL_MS,
+          retryMaxDelayMs: config.LOCK_RETRY_MAX_MS,
+        },
+        parts.registry,
+      ),
+      breakers,
+      'redis',
+    ),
     metrics: bookingMetrics(parts.registry),
     clock: { today: () => todayUtc() },
   };
@@ -97,15 +109,17 @@ export function createBookingService(parts: BookingServiceParts) {
     'booking reconciler',
     config.RECONCILE_INTERVAL_MS,
     async () => {
-      const done = await reconcileReservations(
-        deps,
-        { graceMs: config.RECONCILE_GRACE_MS, pageSize: config.RECONCILE_PAGE_SIZE },
-        logger,
-      );
+      const done = await reconcileReservations(deps, { graceMs: config.RECONCILE_GRACE_MS, pageSize: config.RECONCILE_PAGE_SIZE }, logger);
       if (done.released + done.restored + done.cancelled > 0) logger.warn(done, 'reconciler repaired');
     },
     logger,
   );
-  const broadcasts = breakerBroadcastServer(parts.amqp, { service: 'booking', instance: parts.instance, breakers, logger, registry: parts.registry });
+  const broadcasts = breakerBroadcastServer(parts.amqp, {
+    service: 'booking',
+    instance: parts.instance,
+    breakers,
+    logger,
+    registry: parts.registry,
+  });
   return { deps, rpc, recovery, reconciler, breakers, broadcasts };
 }

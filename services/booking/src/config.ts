@@ -30,8 +30,7 @@ const Schema = z
   })
   .refine((c) => c.STALE_PENDING_MS > c.INVENTORY_TIMEOUT_MS + c.LOCK_WAIT_MS, {
     path: ['STALE_PENDING_MS'],
-    message:
-      'must exceed INVENTORY_TIMEOUT_MS + LOCK_WAIT_MS, or live bookings would be given up while still working',
+    message: 'must exceed INVENTORY_TIMEOUT_MS + LOCK_WAIT_MS, or live bookings would be given up while still working',
   })
   .refine((c) => c.PG_POOL_MAX >= 2, {
     path: ['PG_POOL_MAX'],
@@ -39,8 +38,7 @@ const Schema = z
   })
   .refine((c) => c.RECONCILE_GRACE_MS > c.STALE_PENDING_MS + c.RELEASE_GRACE_MS, {
     path: ['RECONCILE_GRACE_MS'],
-    message:
-      'must exceed STALE_PENDING_MS + RELEASE_GRACE_MS, or the reconciler would judge bookings the recovery loop is still settling',
+    message: 'must exceed STALE_PENDING_MS + RELEASE_GRACE_MS, or the reconciler would judge bookings the recovery loop is still settling',
   })
   .superRefine(refuseDevelopmentDefaults(DEVELOPMENT_DEFAULTS));
 

@@ -33,7 +33,6 @@ export interface EnrollmentServiceDeps {
   instance: string;
 }
 
-
 /** Builds the service from its dependencies; main.ts starts and stops what this returns. */
 export function createEnrollmentService(deps: EnrollmentServiceDeps) {
   const { config, logger, registry } = deps;

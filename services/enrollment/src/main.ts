@@ -10,7 +10,14 @@ runService({
   loadConfig,
   wire: ({ config, logger, registry, instance }) => {
     const uses = { postgres: postgresFromEnv(config, 'enrollment'), rabbitmq: amqpFromEnv(config, 'enrollment', logger) };
-    const { rpc, consumer, broadcasts, recovery, sagaPurge, relay, publisher } = createEnrollmentService({ sql: uses.postgres.client, amqp: uses.rabbitmq.client, registry, logger, config, instance });
+    const { rpc, consumer, broadcasts, recovery, sagaPurge, relay, publisher } = createEnrollmentService({
+      sql: uses.postgres.client,
+      amqp: uses.rabbitmq.client,
+      registry,
+      logger,
+      config,
+      instance,
+    });
     return {
       uses,
       start: async () => {
@@ -23,7 +30,12 @@ runService({
       // Every source of work stops at once (each stop() cancels its consumer first), then what is in hand
       // finishes. A saga not done within this share stays unacked and is resumed by another replica from its saved steps.
       stop: [
-        { name: 'stop commands, requests, recovery and broadcasts; finish in-flight work', weight: 6, run: async ({ ms }) => void (await Promise.all([rpc.stop(ms), consumer.stop(ms), recovery.stop(), sagaPurge.stop(), broadcasts.stop(ms)])) },
+        {
+          name: 'stop commands, requests, recovery and broadcasts; finish in-flight work',
+          weight: 6,
+          run: async ({ ms }) =>
+            void (await Promise.all([rpc.stop(ms), consumer.stop(ms), recovery.stop(), sagaPurge.stop(), broadcasts.stop(ms)])),
+        },
         { name: 'flush the outbox', weight: 2, run: () => relay.stop() },
         { name: 'close publisher', run: () => publisher.close() },
       ],

@@ -14,9 +14,17 @@ describe('the gateway configuration', () => {
 
   it('refuses in production every development default — the public JWT secret and the local servers — naming each', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
-      new RegExp(Object.keys(DEVELOPMENT_DEFAULTS).map((key) => `${key}: is missing or the development default`).join('[^]*')),
+      new RegExp(
+        Object.keys(DEVELOPMENT_DEFAULTS)
+          .map((key) => `${key}: is missing or the development default`)
+          .join('[^]*'),
+      ),
     );
-    const real = { AMQP_URL: 'amqps://gw:pw@mq.internal/cupo', REDIS_URL: 'rediss://:pw@redis.internal:6380', JWT_SECRET: 'a-production-secret-of-sufficient-length' };
+    const real = {
+      AMQP_URL: 'amqps://gw:pw@mq.internal/cupo',
+      REDIS_URL: 'rediss://:pw@redis.internal:6380',
+      JWT_SECRET: 'a-production-secret-of-sufficient-length',
+    };
     expect(loadConfig({ NODE_ENV: 'production', ...real }).NODE_ENV).toBe('production');
   });
 });

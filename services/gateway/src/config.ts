@@ -22,7 +22,10 @@ const TrustProxy = z
   .string()
   .default('false')
   .transform((value) => value.trim())
-  .refine((value) => !['true', '*'].includes(value.toLowerCase()), 'trusting every hop lets any client choose its address; name the proxies or a hop count')
+  .refine(
+    (value) => !['true', '*'].includes(value.toLowerCase()),
+    'trusting every hop lets any client choose its address; name the proxies or a hop count',
+  )
   .transform((value): false | number | string => (value === '' || value === 'false' ? false : /^\d+$/.test(value) ? Number(value) : value));
 
 const Schema = z

@@ -45,15 +45,19 @@ describe('the web UI’s CSV', () => {
   it('reads students with a header in any order, quotes, and names each line it cannot use', () => {
     const { students, problems } = parseStudents('email,id,name\n"a@x.edu",RA1,"Lovelace, Ada"\nb@x.edu,RA2,\n,RA3,Cy\nc@x.edu,RA1,Dup\n');
     expect(students).toEqual([{ id: 'RA1', name: 'Lovelace, Ada', email: 'a@x.edu' }]);
-    expect(problems).toEqual([
-      'Line 3: the name is missing.',
-      'Line 4: “” is not an e-mail address.',
-      'Line 5: RA1 is listed twice.',
-    ]);
+    expect(problems).toEqual(['Line 3: the name is missing.', 'Line 4: “” is not an e-mail address.', 'Line 5: RA1 is listed twice.']);
   });
 
   it('writes a header line and quotes what needs it', () => {
-    expect(toCsv([{ a: 'x,y', b: 'say "hi"' }], [{ key: 'a', label: 'A' }, { key: 'b', label: 'B' }])).toBe('A,B\r\n"x,y","say ""hi"""\r\n');
+    expect(
+      toCsv(
+        [{ a: 'x,y', b: 'say "hi"' }],
+        [
+          { key: 'a', label: 'A' },
+          { key: 'b', label: 'B' },
+        ],
+      ),
+    ).toBe('A,B\r\n"x,y","say ""hi"""\r\n');
   });
 });
 

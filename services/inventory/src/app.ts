@@ -1,6 +1,12 @@
 import { RpcServer, type AmqpConnectionManager } from '@cupo/amqp';
 import { todayUtc } from '@cupo/contracts';
-import { addDatabaseBreaker, breakerBroadcastServer, CircuitBreakers, guardedByBreaker, type DatabaseBreakerConfig } from '@cupo/circuit-breakers';
+import {
+  addDatabaseBreaker,
+  breakerBroadcastServer,
+  CircuitBreakers,
+  guardedByBreaker,
+  type DatabaseBreakerConfig,
+} from '@cupo/circuit-breakers';
 import type { Sql } from '@cupo/database';
 import type { Logger } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
@@ -36,6 +42,12 @@ export function createInventoryService(parts: InventoryServiceParts) {
     logger: parts.logger,
     registry: parts.registry,
   });
-  const broadcasts = breakerBroadcastServer(parts.amqp, { service: 'inventory', instance: parts.instance, breakers, logger: parts.logger, registry: parts.registry });
+  const broadcasts = breakerBroadcastServer(parts.amqp, {
+    service: 'inventory',
+    instance: parts.instance,
+    breakers,
+    logger: parts.logger,
+    registry: parts.registry,
+  });
   return { deps, rpc, breakers, broadcasts };
 }

@@ -10,13 +10,26 @@ runService({
   loadConfig,
   wire: ({ config, logger, registry, instance }) => {
     const uses = { postgres: postgresFromEnv(config, 'inventory'), rabbitmq: amqpFromEnv(config, 'inventory', logger) };
-    const { rpc, broadcasts } = createInventoryService({ sql: uses.postgres.client, amqp: uses.rabbitmq.client, registry, logger, config, instance });
+    const { rpc, broadcasts } = createInventoryService({
+      sql: uses.postgres.client,
+      amqp: uses.rabbitmq.client,
+      registry,
+      logger,
+      config,
+      instance,
+    });
     return {
       uses,
       // Not ready until every consumer is attached: a replica that answers /readyz must be able to serve.
       start: async () => void (await Promise.all([rpc.start(), broadcasts.start()])),
       // Commands not finished within this share stay unacked and go back to the queue when the channel closes.
-      stop: [{ name: 'stop consuming and drain', weight: 6, run: async ({ ms }) => void (await Promise.all([rpc.stop(ms), broadcasts.stop(ms)])) }],
+      stop: [
+        {
+          name: 'stop consuming and drain',
+          weight: 6,
+          run: async ({ ms }) => void (await Promise.all([rpc.stop(ms), broadcasts.stop(ms)])),
+        },
+      ],
     };
   },
 });

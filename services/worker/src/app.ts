@@ -1,4 +1,14 @@
-import { ConfirmedPublisher, JobConsumer, QueueInspector, RpcServer, deadQueueOf, retryQueueOf, assertJobTopology, type AmqpConnectionManager, type RpcClient } from '@cupo/amqp';
+import {
+  ConfirmedPublisher,
+  JobConsumer,
+  QueueInspector,
+  RpcServer,
+  deadQueueOf,
+  retryQueueOf,
+  assertJobTopology,
+  type AmqpConnectionManager,
+  type RpcClient,
+} from '@cupo/amqp';
 import { breakerBroadcastServer, guardedByBreaker, storeAndOutboxBreakers } from '@cupo/circuit-breakers';
 import { withDatabase, type Sql } from '@cupo/database';
 import { OutboxRelay } from '@cupo/outbox';
@@ -12,7 +22,13 @@ import { GraphDirectory } from './adapters/providers/graph-directory.js';
 import { MoodleLms } from './adapters/providers/moodle-lms.js';
 import { HttpStudentSource } from './adapters/providers/sis-source.js';
 import { SmtpMailer } from './adapters/providers/smtp-mailer.js';
-import { addProviderBreakersTo, guardedDirectory, guardedLms, guardedMailer, guardedSource } from './adapters/providers/provider-breakers.js';
+import {
+  addProviderBreakersTo,
+  guardedDirectory,
+  guardedLms,
+  guardedMailer,
+  guardedSource,
+} from './adapters/providers/provider-breakers.js';
 import { PostgresOnboardingStore } from './adapters/postgres/onboarding-store.js';
 import { PostgresOnboardingProgress } from './adapters/postgres/onboarding-progress.js';
 import { progressHandlers } from './adapters/amqp/progress-handlers.js';
@@ -39,17 +55,27 @@ export interface WorkerDeps {
   config: WorkerConfig;
 }
 
-
 /** Builds the worker from its dependencies; main.ts starts and stops what this returns. */
 export function createWorker(deps: WorkerDeps) {
   const { config, logger, registry } = deps;
   // postgres and publishing, and one per outside provider: all listed and reset through ops.
   const breakers = addProviderBreakersTo(storeAndOutboxBreakers(registry, config), config);
-  const broadcasts = breakerBroadcastServer(deps.amqp, { service: 'worker', instance: deps.instance ?? deps.replicaId, breakers, logger, registry });
+  const broadcasts = breakerBroadcastServer(deps.amqp, {
+    service: 'worker',
+    instance: deps.instance ?? deps.replicaId,
+    breakers,
+    logger,
+    registry,
+  });
   // The stores wake the outbox relay (built below) after each commit that wrote to the outbox.
   const outbox = { kick: () => relay.kick() };
   const store = guardedByBreaker(new PostgresQueryStore(deps.sql, outbox), breakers, 'postgres', withDatabase);
-  const onboarding = guardedByBreaker(new PostgresOnboardingStore(deps.sql, config.STUCK_TASK_SECONDS, outbox), breakers, 'postgres', withDatabase);
+  const onboarding = guardedByBreaker(
+    new PostgresOnboardingStore(deps.sql, config.STUCK_TASK_SECONDS, outbox),
+    breakers,
+    'postgres',
+    withDatabase,
+  );
   rateLimitGauge(registry, () => onboarding.getConfig());
   const runDeps = {
     store,
@@ -63,17 +89,28 @@ export function createWorker(deps: WorkerDeps) {
   const handBack = new AbortController();
   const batchDeps = {
     store: onboarding,
-    directory: guardedDirectory(new GraphDirectory({
-      baseUrl: config.GRAPH_URL,
-      loginUrl: config.GRAPH_LOGIN_URL,
-      tenantId: config.GRAPH_TENANT_ID,
-      clientId: config.GRAPH_CLIENT_ID,
-      clientSecret: config.GRAPH_CLIENT_SECRET,
-      domain: config.GRAPH_USER_DOMAIN,
-      licenseSkuId: config.GRAPH_LICENSE_SKU_ID,
-      timeoutMs: config.PROVIDER_TIMEOUT_MS,
-    }), breakers),
-    lms: guardedLms(new MoodleLms({ baseUrl: config.MOODLE_URL, token: config.MOODLE_TOKEN, welcomeCourseId: config.MOODLE_WELCOME_COURSE_ID, timeoutMs: config.PROVIDER_TIMEOUT_MS }), breakers),
+    directory: guardedDirectory(
+      new GraphDirectory({
+        baseUrl: config.GRAPH_URL,
+        loginUrl: config.GRAPH_LOGIN_URL,
+        tenantId: config.GRAPH_TENANT_ID,
+        clientId: config.GRAPH_CLIENT_ID,
+        clientSecret: config.GRAPH_CLIENT_SECRET,
+        domain: config.GRAPH_USER_DOMAIN,
+        licenseSkuId: config.GRAPH_LICENSE_SKU_ID,
+        timeoutMs: config.PROVIDER_TIMEOUT_MS,
+      }),
+      breakers,
+    ),
+    lms: guardedLms(
+      new MoodleLms({
+        baseUrl: config.MOODLE_URL,
+        token: config.MOODLE_TOKEN,
+        welcomeCourseId: config.MOODLE_WELCOME_COURSE_ID,
+        timeoutMs: config.PROVIDER_TIMEOUT_MS,
+      }),
+      breakers,
+    ),
     mailer: guardedMailer(mailer, breakers),
     limiter: new RedisProviderRateLimiter(deps.redis, config.REDIS_KEY_PREFIX),
     metrics: onboardingMetrics(registry),
@@ -146,7 +183,12 @@ export function createWorker(deps: WorkerDeps) {
     config.INGEST_SCHEDULE_TICK_MS,
     async () => {
       // A look later than this after the last slot fired catches up only the latest slot.
-      await fireDueIngest({ store: onboarding, logger, replicaId: deps.replicaId, catchUpMs: Math.max(10_000, 10 * config.INGEST_SCHEDULE_TICK_MS) });
+      await fireDueIngest({
+        store: onboarding,
+        logger,
+        replicaId: deps.replicaId,
+        catchUpMs: Math.max(10_000, 10 * config.INGEST_SCHEDULE_TICK_MS),
+      });
     },
     logger,
   );
@@ -207,14 +249,23 @@ export function createWorker(deps: WorkerDeps) {
      * when `ms` ends goes back to the queue as the channels close.
      */
     async stopTakingWork(ms: number) {
-      const stopped = Promise.all([rpcServer.stop(ms), broadcasts.stop(ms), queries.stop(ms), onboardingJobs.stop(ms), maintenance.stop(), reaper.stop(), schedule.stop()]);
+      const stopped = Promise.all([
+        rpcServer.stop(ms),
+        broadcasts.stop(ms),
+        queries.stop(ms),
+        onboardingJobs.stop(ms),
+        maintenance.stop(),
+        reaper.stop(),
+        schedule.stop(),
+      ]);
       handBack.abort(); // onboarding runs finish the request in flight and hand the rest back
       await stopped;
       // One last try at what the runs sent and could not record; what is left is the one
       // window README's onboarding section describes (sent again, same Message-ID).
       await sendRecorder.stop();
       await recordUnrecordedSends(batchDeps);
-      if (batchDeps.unrecorded.size > 0) logger.warn({ students: [...batchDeps.unrecorded.keys()] }, 'stopping with sent e-mails not recorded');
+      if (batchDeps.unrecorded.size > 0)
+        logger.warn({ students: [...batchDeps.unrecorded.keys()] }, 'stopping with sent e-mails not recorded');
     },
   };
 }

@@ -11,10 +11,24 @@ runService({
   name: 'worker',
   loadConfig,
   wire: ({ config, logger, registry, instance }) => {
-    const uses = { postgres: postgresFromEnv(config, 'worker'), rabbitmq: amqpFromEnv(config, 'worker', logger), redis: redisFromEnv(config, logger) };
+    const uses = {
+      postgres: postgresFromEnv(config, 'worker'),
+      rabbitmq: amqpFromEnv(config, 'worker', logger),
+      redis: redisFromEnv(config, logger),
+    };
     const amqp = uses.rabbitmq.client;
     const rpc = new RpcClient(amqp, { defaultTimeoutMs: config.SOURCE_TIMEOUT_MS, logger, registry });
-    const worker = createWorker({ replicaId: `${hostname()}:${process.pid}`, instance, sql: uses.postgres.client, amqp, rpc, redis: uses.redis.client, registry, logger, config });
+    const worker = createWorker({
+      replicaId: `${hostname()}:${process.pid}`,
+      instance,
+      sql: uses.postgres.client,
+      amqp,
+      rpc,
+      redis: uses.redis.client,
+      registry,
+      logger,
+      config,
+    });
     return {
       uses,
       start: () => worker.start(),

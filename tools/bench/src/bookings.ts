@@ -44,7 +44,12 @@ try {
   const cold = await Promise.all(
     tokens.slice(0, 50).map((t) => post('/api/bookings', t, { room_id: 1, check_in: day(28), check_out: day(30) })),
   );
-  summary('seed burst, first (cold) run', cold.map((r) => r.ms), 1, new Map(cold.map((r) => [r.status, cold.filter((c) => c.status === r.status).length])));
+  summary(
+    'seed burst, first (cold) run',
+    cold.map((r) => r.ms),
+    1,
+    new Map(cold.map((r) => [r.status, cold.filter((c) => c.status === r.status).length])),
+  );
   const burstLatencies: number[] = [];
   const burstStatuses = new Map<number, number>();
   const burstWalls: number[] = [];
@@ -60,7 +65,12 @@ try {
     const wins = results.filter((r) => r.status === 201).length;
     if (wins !== 1) console.log(`  burst ${b}: ${wins} confirmed (expected 1)`);
   }
-  summary(`seed burst, warm (${BURSTS} × 50 guests, 1 room-night unit)`, burstLatencies, burstWalls.reduce((a, b) => a + b, 0) / 1000, burstStatuses);
+  summary(
+    `seed burst, warm (${BURSTS} × 50 guests, 1 room-night unit)`,
+    burstLatencies,
+    burstWalls.reduce((a, b) => a + b, 0) / 1000,
+    burstStatuses,
+  );
   console.log(`  burst wall time: mean ${fmt(burstWalls.reduce((a, b) => a + b, 0) / burstWalls.length)}`);
 
   // (ii) steady load over many rooms.

@@ -64,7 +64,10 @@ export class CpuMeter {
     }
     const backends = await this.admin<{ pid: number }[]>`
       SELECT pid FROM pg_stat_activity WHERE datname IN ${this.admin(this.databases)}`;
-    groups.set('postgres', backends.map((b) => b.pid));
+    groups.set(
+      'postgres',
+      backends.map((b) => b.pid),
+    );
     groups.set('redis', pidsNamed('redis-server'));
     groups.set('rabbitmq', pidsNamed('beam.smp'));
     return groups;

@@ -154,11 +154,9 @@ try {
     await setup(admin, 'RATE'),
     { rate },
   );
-  await run(
-    `enrollment, ${STUDENTS} students, ${CONCURRENCY} concurrent clients (closed loop, stress)`,
-    await setup(admin, 'BURST'),
-    { concurrency: CONCURRENCY },
-  );
+  await run(`enrollment, ${STUDENTS} students, ${CONCURRENCY} concurrent clients (closed loop, stress)`, await setup(admin, 'BURST'), {
+    concurrency: CONCURRENCY,
+  });
   const broken = await db`
     SELECT s.code FROM sections s
     WHERE s.enrolled <> (SELECT count(*) FROM enrollments e WHERE e.section = s.code AND e.status IN ('held', 'active'))

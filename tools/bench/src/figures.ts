@@ -1,6 +1,5 @@
 /** Percentile of an ascending list (nearest rank). */
-export const pct = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+export const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 export const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 
 export function summary(label: string, latencies: number[], seconds: number, statuses: Map<number, number>): void {

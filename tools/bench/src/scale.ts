@@ -67,29 +67,51 @@ async function scenarios(stack: Stack, tag: string): Promise<Row[]> {
       p95: pct(sorted, 95),
       cpuMs: sample.totalMs / Math.max(1, results.length),
       ownCpuMs: ownMs(sample) / Math.max(1, results.length),
-      byGroup: Object.fromEntries(Object.entries(sample.ms).map(([group, ms]) => [group, Math.round((ms / Math.max(1, results.length)) * 100) / 100])),
+      byGroup: Object.fromEntries(
+        Object.entries(sample.ms).map(([group, ms]) => [group, Math.round((ms / Math.max(1, results.length)) * 100) / 100]),
+      ),
       statuses,
     };
     console.log(
-      `  ${scenario}: n=${row.ops} p50 ${row.p50.toFixed(1)} ms p95 ${row.p95.toFixed(1)} ms, CPU ${row.cpuMs.toFixed(2)} ms/op (own ${row.ownCpuMs.toFixed(2)}: ${Object.entries(row.byGroup).sort((a, b) => b[1] - a[1]).map(([g, ms]) => `${g} ${ms}`).join(', ')}) ${JSON.stringify(statuses)}`,
+      `  ${scenario}: n=${row.ops} p50 ${row.p50.toFixed(1)} ms p95 ${row.p95.toFixed(1)} ms, CPU ${row.cpuMs.toFixed(2)} ms/op (own ${row.ownCpuMs.toFixed(2)}: ${Object.entries(
+        row.byGroup,
+      )
+        .sort((a, b) => b[1] - a[1])
+        .map(([g, ms]) => `${g} ${ms}`)
+        .join(', ')}) ${JSON.stringify(statuses)}`,
     );
     rows.push(row);
   };
 
   try {
     // Setup through the API (not measured): rooms, sections, students, fast provider limits.
-    const burstRoom = (await call('POST', '/api/admin/rooms', admin, { name: `${tag} burst`, type: 'bench', total_quantity: 1, open_days: 30 })).body as { id: number };
+    const burstRoom = (
+      await call('POST', '/api/admin/rooms', admin, { name: `${tag} burst`, type: 'bench', total_quantity: 1, open_days: 30 })
+    ).body as { id: number };
     const rooms: number[] = [];
-    await inParallel(Array.from({ length: 100 }, (_, i) => i), 8, async (i) => {
-      const r = await call('POST', '/api/admin/rooms', admin, { name: `${tag} ${i}`, type: 'bench', total_quantity: 1000, open_days: 30 });
-      rooms.push((r.body as { id: number }).id);
-    });
+    await inParallel(
+      Array.from({ length: 100 }, (_, i) => i),
+      8,
+      async (i) => {
+        const r = await call('POST', '/api/admin/rooms', admin, {
+          name: `${tag} ${i}`,
+          type: 'bench',
+          total_quantity: 1000,
+          open_days: 30,
+        });
+        rooms.push((r.body as { id: number }).id);
+      },
+    );
     const sections = Array.from({ length: 20 }, (_, i) => `${tag.toUpperCase()}-${String(i).padStart(2, '0')}`);
     const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
     await inParallel(sections, 4, async (code, i) => {
       const hour = String(7 + Math.floor(i / DAYS.length)).padStart(2, '0');
       const r = await call('POST', '/api/admin/sections', admin, {
-        code, course: `${code}C`, term: '1-2025', capacity: 8, schedule: [{ day: DAYS[i % DAYS.length], start: `${hour}:00`, end: `${hour}:50` }],
+        code,
+        course: `${code}C`,
+        term: '1-2025',
+        capacity: 8,
+        schedule: [{ day: DAYS[i % DAYS.length], start: `${hour}:00`, end: `${hour}:50` }],
       });
       if (r.status !== 201) throw new Error(`section ${code}: ${r.status} ${JSON.stringify(r.body)}`);
     });
@@ -99,11 +121,18 @@ async function scenarios(stack: Stack, tag: string): Promise<Row[]> {
       if (r.status !== 201) throw new Error(`student ${id}: ${r.status}`);
     });
     const studentTokens = await Promise.all(students.map((sub) => signToken({ sub, role: 'student' })));
-    await call('PUT', '/api/admin/config', admin, { batch_size: 10, rate_limit_directory_per_min: 100_000, rate_limit_lms_per_min: 100_000, rate_limit_email_per_min: 100_000 });
+    await call('PUT', '/api/admin/config', admin, {
+      batch_size: 10,
+      rate_limit_directory_per_min: 100_000,
+      rate_limit_lms_per_min: 100_000,
+      rate_limit_email_per_min: 100_000,
+    });
     // Warm-up: pools, JIT, prepared statements on each path measured below.
     for (let i = 0; i < 3; i++) {
       await Promise.all(guests.map((t) => call('GET', '/api/rooms', t)));
-      await Promise.all(guests.slice(0, 10).map((t, j) => call('POST', '/api/bookings', t, { room_id: rooms[j]!, check_in: day(29), check_out: day(30) })));
+      await Promise.all(
+        guests.slice(0, 10).map((t, j) => call('POST', '/api/bookings', t, { room_id: rooms[j]!, check_in: day(29), check_out: day(30) })),
+      );
       await call('GET', '/api/ops/stats', admin);
       await call('GET', '/api/admin/tasks?limit=50', admin);
     }
@@ -131,7 +160,13 @@ async function scenarios(stack: Stack, tag: string): Promise<Row[]> {
         Array.from({ length: 16 }, async (_, w) => {
           for (let i = 0; performance.now() < until; i++) {
             const start = 1 + ((w + i) % 25);
-            out.push(await call('POST', '/api/bookings', guests[w]!, { room_id: rooms[(w * 7919 + i * 104_729) % rooms.length]!, check_in: day(start), check_out: day(start + 1 + (i % 3)) }));
+            out.push(
+              await call('POST', '/api/bookings', guests[w]!, {
+                room_id: rooms[(w * 7919 + i * 104_729) % rooms.length]!,
+                check_in: day(start),
+                check_out: day(start + 1 + (i % 3)),
+              }),
+            );
           }
         }),
       );
@@ -147,7 +182,10 @@ async function scenarios(stack: Stack, tag: string): Promise<Row[]> {
         const wait = started + i * 25 - performance.now();
         if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
         inFlight.push(
-          call('POST', '/api/enrollments', studentTokens[i], { term: '1-2025', sections: [...new Set([sections[i % 20]!, sections[(i * 7 + 3) % 20]!])] }).then((r) => {
+          call('POST', '/api/enrollments', studentTokens[i], {
+            term: '1-2025',
+            sections: [...new Set([sections[i % 20]!, sections[(i * 7 + 3) % 20]!])],
+          }).then((r) => {
             statuses.push(r.status);
             if (r.status === 202) ids.push((r.body as { request_id: string }).request_id);
           }),
@@ -156,38 +194,53 @@ async function scenarios(stack: Stack, tag: string): Promise<Row[]> {
       await Promise.all(inFlight);
       const deadline = Date.now() + 120_000;
       while (Date.now() < deadline) {
-        const [row] = await enrollmentDb<{ open: number }[]>`SELECT count(*)::int AS open FROM enrollment_requests WHERE id IN ${enrollmentDb(ids)} AND status IN ('queued', 'processing')`;
+        const [row] = await enrollmentDb<
+          { open: number }[]
+        >`SELECT count(*)::int AS open FROM enrollment_requests WHERE id IN ${enrollmentDb(ids)} AND status IN ('queued', 'processing')`;
         if ((row?.open ?? 0) === 0) break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const rows = await enrollmentDb<{ ms: number; status: string }[]>`
         SELECT extract(epoch FROM finished_at - accepted_at)::float8 * 1000 AS ms, status FROM enrollment_requests
         WHERE id IN ${enrollmentDb(ids)} AND finished_at IS NOT NULL`;
-      return [...rows.map((r) => ({ ms: r.ms, status: r.status })), ...statuses.filter((s) => s !== 202).map((s) => ({ ms: 0, status: s }))];
+      return [
+        ...rows.map((r) => ({ ms: r.ms, status: r.status })),
+        ...statuses.filter((s) => s !== 202).map((s) => ({ ms: 0, status: s })),
+      ];
     });
 
     await measure('reports (30 queries, 3 at a time, submit→answer)', async () => {
       const out: { ms: number; status: string }[] = [];
-      await inParallel(Array.from({ length: 30 }, (_, i) => i), 3, async (i) => {
-        const body = i % 2 === 0
-          ? { type: 'room_search', params: { from: day(2), to: day(5), min_available: 1 } }
-          : { type: 'occupancy_report', params: { from: day(2), to: day(9) } };
-        const started = performance.now();
-        const submitted = await call('POST', '/api/queries', admin, body);
-        const id = (submitted.body as { query_id?: string }).query_id;
-        if (!id) return void out.push({ ms: performance.now() - started, status: String(submitted.status) });
-        for (;;) {
-          const r = await call('GET', `/api/queries/${id}`, admin);
-          const status = (r.body as { status?: string }).status ?? String(r.status);
-          if (status !== 'pending' || performance.now() - started > 60_000) return void out.push({ ms: performance.now() - started, status });
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      });
+      await inParallel(
+        Array.from({ length: 30 }, (_, i) => i),
+        3,
+        async (i) => {
+          const body =
+            i % 2 === 0
+              ? { type: 'room_search', params: { from: day(2), to: day(5), min_available: 1 } }
+              : { type: 'occupancy_report', params: { from: day(2), to: day(9) } };
+          const started = performance.now();
+          const submitted = await call('POST', '/api/queries', admin, body);
+          const id = (submitted.body as { query_id?: string }).query_id;
+          if (!id) return void out.push({ ms: performance.now() - started, status: String(submitted.status) });
+          for (;;) {
+            const r = await call('GET', `/api/queries/${id}`, admin);
+            const status = (r.body as { status?: string }).status ?? String(r.status);
+            if (status !== 'pending' || performance.now() - started > 60_000)
+              return void out.push({ ms: performance.now() - started, status });
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        },
+      );
       return out;
     });
 
     await measure('onboarding batch (30 students, per student)', async () => {
-      const list = Array.from({ length: 30 }, (_, i) => ({ id: `${tag.toUpperCase()}ON${i}`, name: `Onboarded ${i}`, email: `${tag}on${i}@bench.test` }));
+      const list = Array.from({ length: 30 }, (_, i) => ({
+        id: `${tag.toUpperCase()}ON${i}`,
+        name: `Onboarded ${i}`,
+        email: `${tag}on${i}@bench.test`,
+      }));
       const started = performance.now();
       const accepted = await call('POST', '/api/admin/onboarding/ingest', admin, { students: list });
       const id = (accepted.body as { task_id?: string }).task_id;
@@ -209,27 +262,45 @@ async function scenarios(stack: Stack, tag: string): Promise<Row[]> {
     });
 
     await measure('admin lists (5 lists × 40, 4 at a time)', async () => {
-      const paths = ['/api/admin/tasks?limit=50', '/api/admin/tasks?type=workflow&status=completed&limit=50', '/api/ops/sagas?limit=50', '/api/ops/sagas?status=completed&limit=50', '/api/bookings?limit=50'];
+      const paths = [
+        '/api/admin/tasks?limit=50',
+        '/api/admin/tasks?type=workflow&status=completed&limit=50',
+        '/api/ops/sagas?limit=50',
+        '/api/ops/sagas?status=completed&limit=50',
+        '/api/bookings?limit=50',
+      ];
       const out: { ms: number; status: number }[] = [];
-      await inParallel(Array.from({ length: 200 }, (_, i) => paths[i % paths.length]!), 4, async (path) => {
-        out.push(await call('GET', path, admin));
-      });
+      await inParallel(
+        Array.from({ length: 200 }, (_, i) => paths[i % paths.length]!),
+        4,
+        async (path) => {
+          out.push(await call('GET', path, admin));
+        },
+      );
       return out;
     });
 
     await measure('task summary (40, 2 at a time)', async () => {
       const out: { ms: number; status: number }[] = [];
-      await inParallel(Array.from({ length: 40 }, (_, i) => i), 2, async () => {
-        out.push(await call('GET', '/api/admin/tasks/summary', admin));
-      });
+      await inParallel(
+        Array.from({ length: 40 }, (_, i) => i),
+        2,
+        async () => {
+          out.push(await call('GET', '/api/admin/tasks/summary', admin));
+        },
+      );
       return out;
     });
 
     await measure('ops stats (40, 2 at a time)', async () => {
       const out: { ms: number; status: number }[] = [];
-      await inParallel(Array.from({ length: 40 }, (_, i) => i), 2, async () => {
-        out.push(await call('GET', '/api/ops/stats', admin));
-      });
+      await inParallel(
+        Array.from({ length: 40 }, (_, i) => i),
+        2,
+        async () => {
+          out.push(await call('GET', '/api/ops/stats', admin));
+        },
+      );
       return out;
     });
   } finally {
@@ -263,7 +334,11 @@ async function run(label: string, factor: number): Promise<Row[]> {
         await p.exited;
       }
       const started = performance.now();
-      await loadHistory({ databaseUrls: stack.databaseUrls, redisUrl: defaultUrls().redisUrl, redisKeyPrefix: stack.redisKeyPrefix }, factor, console.log);
+      await loadHistory(
+        { databaseUrls: stack.databaseUrls, redisUrl: defaultUrls().redisUrl, redisKeyPrefix: stack.redisKeyPrefix },
+        factor,
+        console.log,
+      );
       console.log(`  history loaded in ${((performance.now() - started) / 1000).toFixed(0)} s: ${JSON.stringify(countsAt(factor))}`);
       for (const p of services) await stack.respawn(p);
     }
@@ -289,8 +364,13 @@ const lines = [
     return `| ${s.scenario} | ${s.p50.toFixed(1)} | ${s.p95.toFixed(1)} | ${s.ownCpuMs.toFixed(2)} | ${b.p50.toFixed(1)} | ${b.p95.toFixed(1)} | ${b.ownCpuMs.toFixed(2)} | ${change(s.p50, b.p50)}${flag(s.p50, b.p50)} | ${change(s.p95, b.p95)}${flag(s.p95, b.p95)} | ${change(s.ownCpuMs, b.ownCpuMs)}${flag(s.ownCpuMs, b.ownCpuMs)} |`;
   }),
 ];
-console.log(`\nsmall (empty) vs scale ${SCALE} (history: ${JSON.stringify(countsAt(SCALE))}); latency in ms; CPU = the stack's own processes and PostgreSQL backends, per operation; ⚠ = more than 20 % above the small run`);
+console.log(
+  `\nsmall (empty) vs scale ${SCALE} (history: ${JSON.stringify(countsAt(SCALE))}); latency in ms; CPU = the stack's own processes and PostgreSQL backends, per operation; ⚠ = more than 20 % above the small run`,
+);
 console.log(lines.join('\n'));
 const out = join(REPO_ROOT, 'test-results');
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, `bench-scale-${SCALE}.json`), `${JSON.stringify({ scale: SCALE, at: new Date().toISOString(), small, scaleRun: scale }, null, 2)}\n`);
+writeFileSync(
+  join(out, `bench-scale-${SCALE}.json`),
+  `${JSON.stringify({ scale: SCALE, at: new Date().toISOString(), small, scaleRun: scale }, null, 2)}\n`,
+);

@@ -20,7 +20,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function rssKb(proc: ServiceProcess): number {
   try {
-    const line = readFileSync(`/proc/${proc.child.pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    const line = readFileSync(`/proc/${proc.child.pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:'));
     return Number(line?.split(/\s+/)[1] ?? 0);
   } catch {
     return 0;
@@ -59,7 +61,12 @@ try {
   const admin = await signToken({ sub: 'soak-admin', role: 'admin' });
   const rooms: number[] = [];
   for (let i = 0; i < 20; i++) {
-    const r = await client.request('POST', '/api/admin/rooms', admin, { name: `Soak ${i}`, type: 'soak', total_quantity: 1000, open_days: 30 });
+    const r = await client.request('POST', '/api/admin/rooms', admin, {
+      name: `Soak ${i}`,
+      type: 'soak',
+      total_quantity: 1000,
+      open_days: 30,
+    });
     if (r.status !== 201) throw new Error(`room: ${r.status} ${JSON.stringify(r.body)}`);
     rooms.push((r.body as { id: number }).id);
   }
@@ -68,7 +75,11 @@ try {
   for (const [i, code] of sections.entries()) {
     const hour = String(7 + Math.floor(i / 7) * 2).padStart(2, '0');
     await client.request('POST', '/api/admin/sections', admin, {
-      code, course: `${code}C`, term: '1-2025', capacity: 10_000, schedule: [{ day: DAYS[i % 7], start: `${hour}:00`, end: `${hour}:50` }],
+      code,
+      course: `${code}C`,
+      term: '1-2025',
+      capacity: 10_000,
+      schedule: [{ day: DAYS[i % 7], start: `${hour}:00`, end: `${hour}:50` }],
     });
   }
   // Bring the gateway's per-token state to its cap before the warm-up figure is taken: more
@@ -86,7 +97,8 @@ try {
   );
   const started = Date.now();
   const end = started + (WARMUP_SECONDS + MINUTES * 60) * 1000;
-  const count = (what: string, status: number | string) => void statuses.set(`${what} ${status}`, (statuses.get(`${what} ${status}`) ?? 0) + 1);
+  const count = (what: string, status: number | string) =>
+    void statuses.set(`${what} ${status}`, (statuses.get(`${what} ${status}`) ?? 0) + 1);
 
   // A loop firing `work` every `everyMs`, never more than `inFlight` at once (a slow system is not piled on).
   const loop = async (what: string, everyMs: number, inFlight: number, work: (i: number) => Promise<number | string>) => {
@@ -96,7 +108,10 @@ try {
       if (running < inFlight) {
         running += 1;
         const p = work(i)
-          .then((status) => count(what, status), () => count(what, 'error'))
+          .then(
+            (status) => count(what, status),
+            () => count(what, 'error'),
+          )
           .finally(() => {
             running -= 1;
             pending.delete(p);
@@ -133,22 +148,33 @@ try {
     loop('booking', 50, 16, async (i) => {
       const start = 1 + (i % 25);
       const r = await client.request('POST', '/api/bookings', await token('guest', i % 20_000), {
-        room_id: rooms[i % rooms.length]!, check_in: day(start), check_out: day(start + 1 + (i % 3)),
+        room_id: rooms[i % rooms.length]!,
+        check_in: day(start),
+        check_out: day(start + 1 + (i % 3)),
       });
       return r.status;
     }),
     loop('enrollment', 250, 8, async (i) => {
       const r = await client.request('POST', '/api/enrollments', await student(i % 3_000), {
-        term: '1-2025', sections: [sections[i % sections.length]!],
+        term: '1-2025',
+        sections: [sections[i % sections.length]!],
       });
       return r.status;
     }),
     loop('reads', 50, 16, async (i) => {
-      const paths = ['/api/rooms', `/api/rooms/${rooms[i % rooms.length]}/availability?from=${day(1)}&to=${day(8)}`, '/api/sections?term=1-2025', '/api/bookings?limit=20'];
+      const paths = [
+        '/api/rooms',
+        `/api/rooms/${rooms[i % rooms.length]}/availability?from=${day(1)}&to=${day(8)}`,
+        '/api/sections?term=1-2025',
+        '/api/bookings?limit=20',
+      ];
       return (await client.request('GET', paths[i % paths.length]!, await token('guest', i % 20_000))).status;
     }),
     loop('report', 2_000, 2, async (i) => {
-      const r = await client.request('POST', '/api/queries', admin, { type: 'room_search', params: { from: day(1 + (i % 20)), to: day(4 + (i % 20)), min_available: 1 } });
+      const r = await client.request('POST', '/api/queries', admin, {
+        type: 'room_search',
+        params: { from: day(1 + (i % 20)), to: day(4 + (i % 20)), min_available: 1 },
+      });
       return r.status;
     }),
     loop('ops', 1_000, 2, async (i) => {
@@ -159,12 +185,19 @@ try {
   ]);
 
   const window = (from: number, to: number, name: string, of: 'kb' | 'heapKb' = 'kb') =>
-    median(samples.get(name)!.filter((s) => s.at >= from && s.at <= to && s[of] > 0).map((s) => s[of]));
+    median(
+      samples
+        .get(name)!
+        .filter((s) => s.at >= from && s.at <= to && s[of] > 0)
+        .map((s) => s[of]),
+    );
   const totalSeconds = (Date.now() - started) / 1000;
   console.log(`soak: ${MINUTES} min after ${WARMUP_SECONDS} s of warm-up; requests ${JSON.stringify(Object.fromEntries(statuses))}`);
   console.log('RSS each minute (MB, median of that minute’s samples):');
   for (const p of services) {
-    const minutes = Array.from({ length: Math.floor(totalSeconds / 60) }, (_, m) => (window(m * 60, m * 60 + 60, p.name) / 1024).toFixed(0));
+    const minutes = Array.from({ length: Math.floor(totalSeconds / 60) }, (_, m) =>
+      (window(m * 60, m * 60 + 60, p.name) / 1024).toFixed(0),
+    );
     console.log(`  ${p.name}: ${minutes.join(' ')}`);
   }
   console.log('| process | RSS after warm-up | RSS at the end | change | V8 heap used after warm-up | at the end |');

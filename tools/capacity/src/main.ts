@@ -81,7 +81,12 @@ async function createRooms(base: string, admin: string, count: number, quantity:
   for (let i = 0; i < count; i += 20) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(20, count - i) }, (_, j) =>
-        request(base, 'POST', '/api/admin/rooms', admin, { name: `Capacity ${i + j}`, type: 'capacity', total_quantity: quantity, open_days: 60 }),
+        request(base, 'POST', '/api/admin/rooms', admin, {
+          name: `Capacity ${i + j}`,
+          type: 'capacity',
+          total_quantity: quantity,
+          open_days: 60,
+        }),
       ),
     );
     for (const r of batch) if (r.status !== 201) throw new Error(`room creation failed: ${r.status} ${JSON.stringify(r.body)}`);
@@ -171,7 +176,9 @@ const data: CapacityData = {
       offset += rate * STEP_SECONDS;
       const step: LoadStep = { offered: rate, ...summarise(run), resources };
       data.loadSweep.push(step);
-      console.log(`offered ${rate}/s: achieved ${step.throughput.toFixed(0)}/s p50 ${step.p50.toFixed(0)} p95 ${step.p95.toFixed(0)} p99 ${step.p99.toFixed(0)} ms; machine ${(resources.machine * 100).toFixed(0)}%`);
+      console.log(
+        `offered ${rate}/s: achieved ${step.throughput.toFixed(0)}/s p50 ${step.p50.toFixed(0)} p95 ${step.p95.toFixed(0)} p99 ${step.p99.toFixed(0)} ms; machine ${(resources.machine * 100).toFixed(0)}%`,
+      );
       if (step.p95 > 5_000 || step.throughput < rate * 0.6) break; // well past the knee
     }
     for (const size of BURSTS) {
@@ -182,7 +189,17 @@ const data: CapacityData = {
       const wall = performance.now() - started;
       const latencies = results.map((r) => r.ms);
       const winners = results.filter((r) => r.status === 201).length;
-      data.bursts.push({ size, p50: pct(latencies, 50), p95: pct(latencies, 95), max: Math.max(...latencies), wall, winners, statuses: Object.fromEntries([...new Set(results.map((r) => r.status))].map((s) => [s, results.filter((r) => r.status === s).length])) });
+      data.bursts.push({
+        size,
+        p50: pct(latencies, 50),
+        p95: pct(latencies, 95),
+        max: Math.max(...latencies),
+        wall,
+        winners,
+        statuses: Object.fromEntries(
+          [...new Set(results.map((r) => r.status))].map((s) => [s, results.filter((r) => r.status === s).length]),
+        ),
+      });
       console.log(`burst ${size}: p50 ${pct(latencies, 50).toFixed(0)} p95 ${pct(latencies, 95).toFixed(0)} ms, ${winners} winner(s)`);
     }
   } finally {
@@ -202,7 +219,9 @@ for (const booking of REPLICAS) {
     const run = await closedLoop(base, tokens, rooms, 32, STEP_SECONDS);
     const resources = monitor.end();
     data.replicas.push({ replicas: booking, ...summarise(run), resources });
-    console.log(`${booking} booking replica(s): ${(run.latencies.length / run.elapsed).toFixed(0)}/s p95 ${pct(run.latencies, 95).toFixed(0)} ms; machine ${(resources.machine * 100).toFixed(0)}%`);
+    console.log(
+      `${booking} booking replica(s): ${(run.latencies.length / run.elapsed).toFixed(0)}/s p95 ${pct(run.latencies, 95).toFixed(0)} ms; machine ${(resources.machine * 100).toFixed(0)}%`,
+    );
   } finally {
     await stack.destroy();
   }
@@ -217,18 +236,33 @@ for (const booking of REPLICAS) {
     const most = Math.max(...ENROLL_BURSTS);
     const students = Array.from({ length: most }, (_, i) => `CAP${String(i).padStart(5, '0')}`);
     for (let i = 0; i < students.length; i += 25) {
-      await Promise.all(students.slice(i, i + 25).map((id) => request(base, 'POST', '/api/admin/students', admin, { id, name: id, email: `${id.toLowerCase()}@cap.test` })));
+      await Promise.all(
+        students
+          .slice(i, i + 25)
+          .map((id) => request(base, 'POST', '/api/admin/students', admin, { id, name: id, email: `${id.toLowerCase()}@cap.test` })),
+      );
     }
     const tokens = await Promise.all(students.map((sub) => signToken({ sub, role: 'student' })));
     const samples: { depth: number; ms: number }[] = [];
     for (const [b, size] of ENROLL_BURSTS.entries()) {
       const codes = Array.from({ length: 50 }, (_, i) => `CAP${b}-${i}`);
       for (const code of codes) {
-        const created = await request(base, 'POST', '/api/admin/sections', admin, { code, course: code, term: '1-2025', capacity: 10_000, schedule: [] });
+        const created = await request(base, 'POST', '/api/admin/sections', admin, {
+          code,
+          course: code,
+          term: '1-2025',
+          capacity: 10_000,
+          schedule: [],
+        });
         if (created.status !== 201) throw new Error(`section creation failed: ${created.status} ${JSON.stringify(created.body)}`);
       }
       // Warm the path once (unmeasured) before the first burst.
-      if (b === 0) await Promise.all(tokens.slice(0, 50).map((t, i) => request(base, 'POST', '/api/enrollments', t, { term: '1-2025', sections: [`${codes[i % 50]}`] })));
+      if (b === 0)
+        await Promise.all(
+          tokens
+            .slice(0, 50)
+            .map((t, i) => request(base, 'POST', '/api/enrollments', t, { term: '1-2025', sections: [`${codes[i % 50]}`] })),
+        );
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const ids: string[] = [];
       const accepts: number[] = [];
@@ -239,14 +273,19 @@ for (const booking of REPLICAS) {
         Array.from({ length: 50 }, async () => {
           while (next < Math.min(end, tokens.length)) {
             const i = next++;
-            const r = await request(base, 'POST', '/api/enrollments', tokens[i % tokens.length]!, { term: '1-2025', sections: [codes[i % 50]!] });
+            const r = await request(base, 'POST', '/api/enrollments', tokens[i % tokens.length]!, {
+              term: '1-2025',
+              sections: [codes[i % 50]!],
+            });
             accepts.push(r.ms);
             if (r.status === 202) ids.push(r.body?.request_id as string);
           }
         }),
       );
       for (;;) {
-        const [row] = await db<{ open: number }[]>`SELECT count(*)::int AS open FROM enrollment_requests WHERE id IN ${db(ids)} AND finished_at IS NULL`;
+        const [row] = await db<
+          { open: number }[]
+        >`SELECT count(*)::int AS open FROM enrollment_requests WHERE id IN ${db(ids)} AND finished_at IS NULL`;
         if ((row?.open ?? 0) === 0) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -262,13 +301,30 @@ for (const booking of REPLICAS) {
         samples.push({ depth, ms: r.finished - r.accepted });
       }
       const latencies = rows.map((r) => r.finished - r.accepted);
-      data.enrollment.bursts.push({ size, maxDepth, acceptP95: pct(accepts, 95), p50: pct(latencies, 50), p95: pct(latencies, 95), max: Math.max(...latencies), resources });
-      console.log(`enrollment burst ${size}: max depth ${maxDepth}, accept→terminal p50 ${pct(latencies, 50).toFixed(0)} p95 ${pct(latencies, 95).toFixed(0)} ms`);
+      data.enrollment.bursts.push({
+        size,
+        maxDepth,
+        acceptP95: pct(accepts, 95),
+        p50: pct(latencies, 50),
+        p95: pct(latencies, 95),
+        max: Math.max(...latencies),
+        resources,
+      });
+      console.log(
+        `enrollment burst ${size}: max depth ${maxDepth}, accept→terminal p50 ${pct(latencies, 50).toFixed(0)} p95 ${pct(latencies, 95).toFixed(0)} ms`,
+      );
     }
     const edges = [0, 10, 25, 50, 100, 200, 400, 800, Infinity];
     for (let i = 0; i < edges.length - 1; i++) {
       const inBucket = samples.filter((s) => s.depth >= edges[i]! && s.depth < edges[i + 1]!).map((s) => s.ms);
-      if (inBucket.length >= 5) data.enrollment.byDepth.push({ from: edges[i]!, to: edges[i + 1]!, n: inBucket.length, p50: pct(inBucket, 50), p95: pct(inBucket, 95) });
+      if (inBucket.length >= 5)
+        data.enrollment.byDepth.push({
+          from: edges[i]!,
+          to: edges[i + 1]!,
+          n: inBucket.length,
+          p50: pct(inBucket, 50),
+          p95: pct(inBucket, 95),
+        });
     }
   } finally {
     await db.end({ timeout: 5 });

@@ -26,8 +26,20 @@ describe('the capacity report', () => {
       xLabel: 'x',
       yLabel: 'y',
       series: [
-        { label: 'p50', points: [{ x: 1, y: 2 }, { x: 2, y: 3 }] },
-        { label: 'p95', points: [{ x: 1, y: 4 }, { x: 2, y: 9 }] },
+        {
+          label: 'p50',
+          points: [
+            { x: 1, y: 2 },
+            { x: 2, y: 3 },
+          ],
+        },
+        {
+          label: 'p95',
+          points: [
+            { x: 1, y: 4 },
+            { x: 2, y: 9 },
+          ],
+        },
       ],
       hLine: { y: 5, label: 'SLA' },
     });

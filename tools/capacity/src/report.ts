@@ -51,7 +51,10 @@ function bottleneck(step: LoadStep): string {
   const cpuBound = r.machine > 0.85;
   lines.push(
     cpuBound
-      ? `**The bottleneck is CPU.** Every component wants more of the two cores at once; the largest consumers are ${ranked.slice(0, 3).map(([n]) => n).join(', ')}.`
+      ? `**The bottleneck is CPU.** Every component wants more of the two cores at once; the largest consumers are ${ranked
+          .slice(0, 3)
+          .map(([n]) => n)
+          .join(', ')}.`
       : `The CPU was not saturated (${(r.machine * 100).toFixed(0)}%): the limit lies in waiting, not computing.`,
   );
   lines.push(
@@ -133,7 +136,10 @@ ${sweep.map((s) => `| ${s.offered} | ${s.throughput.toFixed(0)} | ${ms(s.p50)} |
 
 ${knee ? `**The knee is at about ${knee.offered} bookings/s offered** (the first step whose p95 is over three times the lightest one's): queueing starts there. ${bottleneck(knee)}` : 'No knee within the offered range.'}
 
-Throughput tops out at about ${Math.max(...sweep.map((s) => s.throughput)).toFixed(0)} bookings/s; offered beyond that, the excess only queues (latency climbs, throughput stays flat). There, one booking costs about ${(() => { const top = sweep.reduce((a, b) => (b.throughput > a.throughput ? b : a), sweep[0]!); return ((Object.values(top.resources.cores).reduce((x, y) => x + y, 0) / top.throughput) * 1000).toFixed(1); })()} ms of CPU summed over every process (load generator included): two cores divided by that is the ceiling. To go faster, give the processes more cores (more nodes) or make a booking cheaper.
+Throughput tops out at about ${Math.max(...sweep.map((s) => s.throughput)).toFixed(0)} bookings/s; offered beyond that, the excess only queues (latency climbs, throughput stays flat). There, one booking costs about ${(() => {
+    const top = sweep.reduce((a, b) => (b.throughput > a.throughput ? b : a), sweep[0]!);
+    return ((Object.values(top.resources.cores).reduce((x, y) => x + y, 0) / top.throughput) * 1000).toFixed(1);
+  })()} ms of CPU summed over every process (load generator included): two cores divided by that is the ceiling. To go faster, give the processes more cores (more nodes) or make a booking cheaper.
 
 ## Throughput with 1, 2 and 4 booking replicas
 

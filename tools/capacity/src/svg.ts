@@ -19,7 +19,13 @@ function ticks(max: number, count = 5): number[] {
 
 const esc = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
-export function lineChart(options: { title: string; xLabel: string; yLabel: string; series: Series[]; hLine?: { y: number; label: string } }): string {
+export function lineChart(options: {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: Series[];
+  hLine?: { y: number; label: string };
+}): string {
   const all = options.series.flatMap((s) => s.points);
   const xMax = Math.max(...all.map((p) => p.x), 1) * 1.05;
   const yMax = Math.max(...all.map((p) => p.y), options.hLine?.y ?? 0, 1e-9) * 1.1;
@@ -43,10 +49,16 @@ export function lineChart(options: { title: string; xLabel: string; yLabel: stri
   parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${H - M.bottom}" y2="${H - M.bottom}" stroke="#333"/>`);
   parts.push(`<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${H - M.bottom}" stroke="#333"/>`);
   parts.push(`<text x="${(M.left + W - M.right) / 2}" y="${H - 15}" text-anchor="middle">${esc(options.xLabel)}</text>`);
-  parts.push(`<text transform="translate(18 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">${esc(options.yLabel)}</text>`);
+  parts.push(
+    `<text transform="translate(18 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">${esc(options.yLabel)}</text>`,
+  );
   if (options.hLine) {
-    parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${sy(options.hLine.y)}" y2="${sy(options.hLine.y)}" stroke="#999" stroke-dasharray="6 4"/>`);
-    parts.push(`<text x="${W - M.right - 4}" y="${sy(options.hLine.y) - 5}" text-anchor="end" fill="#666">${esc(options.hLine.label)}</text>`);
+    parts.push(
+      `<line x1="${M.left}" x2="${W - M.right}" y1="${sy(options.hLine.y)}" y2="${sy(options.hLine.y)}" stroke="#999" stroke-dasharray="6 4"/>`,
+    );
+    parts.push(
+      `<text x="${W - M.right - 4}" y="${sy(options.hLine.y) - 5}" text-anchor="end" fill="#666">${esc(options.hLine.label)}</text>`,
+    );
   }
   options.series.forEach((series, i) => {
     const color = COLORS[i % COLORS.length];

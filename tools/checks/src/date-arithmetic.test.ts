@@ -45,7 +45,12 @@ describe('date arithmetic', () => {
 
   it('in the web UI, which cannot import it, agrees with it', () => {
     expect(UI_MAX_NIGHTS).toBe(MAX_NIGHTS);
-    for (const [from, to] of [['2028-02-27', '2028-03-02'], ['2030-12-30', '2031-01-02'], ['2030-03-29', '2030-04-01'], ['2030-01-05', '2030-01-04']] as const) {
+    for (const [from, to] of [
+      ['2028-02-27', '2028-03-02'],
+      ['2030-12-30', '2031-01-02'],
+      ['2030-03-29', '2030-04-01'],
+      ['2030-01-05', '2030-01-04'],
+    ] as const) {
       expect(ui.daysBetween(from, to)).toBe(daysBetween(from, to));
       expect(ui.nightsOf(from, to)).toEqual(nightsBetween(from, to));
       expect(ui.addDays(from, 3)).toBe(addDays(from, 3));

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -72,11 +72,27 @@ describe('the lint rules make test runs', () => {
   });
 
   it('refuse unused imports and variables', () => {
-    expect(found('packages/contracts/src/unused.ts').sort()).toEqual(['lint/correctness/noUnusedImports', 'lint/correctness/noUnusedVariables']);
+    expect(found('packages/contracts/src/unused.ts').sort()).toEqual([
+      'lint/correctness/noUnusedImports',
+      'lint/correctness/noUnusedVariables',
+    ]);
   });
 
   it('let inward imports through', () => {
     expect(found('services/booking/src/domain/fine.ts')).toEqual([]);
     expect(found('services/booking/src/app/fine.ts')).toEqual([]);
   });
+
+  it('refuse a file out of the house format: make lint runs biome check, which formats as it lints', async () => {
+    const makefile = await readFile(join(ROOT, 'Makefile'), 'utf8');
+    expect(makefile).toMatch(/^lint:.*\n\t\$\(PNPM\) exec biome check --error-on-warnings \.$/m);
+    const path = 'services/booking/src/domain/misformatted.ts';
+    await writeFile(join(scratch, path), 'export const  x = {a:1,\n  b : "two"}\n');
+    const output = await promisify(execFile)(BIOME, ['check', '--vcs-enabled=false', '--reporter=json', path], { cwd: scratch }).then(
+      (done) => done.stdout,
+      (failed: { stdout: string }) => failed.stdout,
+    );
+    const categories = (JSON.parse(output) as { diagnostics: Diagnostic[] }).diagnostics.map((d) => d.category);
+    expect(categories).toContain('format');
+  }, 30_000);
 });

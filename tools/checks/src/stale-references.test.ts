@@ -49,14 +49,19 @@ function missingIn(path: string, text: string, isDoc: boolean): string[] {
 
 describe('references to files', () => {
   it('in the README, docs/ and code comments name files that exist', () => {
-    const missing = [...docs.flatMap((path) => missingIn(path, read(path), true)), ...code.flatMap((path) => missingIn(path, read(path), false))];
+    const missing = [
+      ...docs.flatMap((path) => missingIn(path, read(path), true)),
+      ...code.flatMap((path) => missingIn(path, read(path), false)),
+    ];
     expect(missing).toEqual([]);
   });
 
   it('are found, and a missing one is reported', () => {
     expect(missingIn('x.ts', '// see packages/outbox/src/index.ts and src/app.js, built to dist/migrate.js', false)).toEqual([]);
     expect(missingIn('x.ts', "// the relay in outbox-relay.ts\nconst a = 'b.ts';", false)).toEqual(['x.ts:1: outbox-relay.ts']);
-    expect(missingIn('m.sql', '-- published by the relay after commit (see outbox-relay.ts).', false)).toEqual(['m.sql:1: outbox-relay.ts']);
+    expect(missingIn('m.sql', '-- published by the relay after commit (see outbox-relay.ts).', false)).toEqual([
+      'm.sql:1: outbox-relay.ts',
+    ]);
     expect(missingIn('README.md', 'run `tools/stack/browser-tools.sh` or tools/nothing-here.sh on Node.js', true)).toEqual([
       'README.md:1: tools/nothing-here.sh',
     ]);

@@ -32,7 +32,8 @@ app.use('/v1.0', (req, res, next) => {
 
 app.get('/v1.0/users/:upn', async (req, res) => {
   const verdict = await recorder.gate('users.get', req.params.upn);
-  if (verdict) return refuse(res, verdict, graphError(verdict.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', 'stand-in refusal'));
+  if (verdict)
+    return refuse(res, verdict, graphError(verdict.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', 'stand-in refusal'));
   const user = users.get(req.params.upn.toLowerCase());
   if (!user) return void res.status(404).json(graphError('Request_ResourceNotFound', `Resource '${req.params.upn}' does not exist.`));
   res.json(user);
@@ -41,14 +42,17 @@ app.get('/v1.0/users/:upn', async (req, res) => {
 app.post('/v1.0/users', async (req, res) => {
   const upn = String(req.body?.userPrincipalName ?? '');
   const { refusal: verdict, call } = await recorder.admit('users.create', upn);
-  if (verdict) return refuse(res, verdict, graphError(verdict.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', 'stand-in refusal'));
+  if (verdict)
+    return refuse(res, verdict, graphError(verdict.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', 'stand-in refusal'));
   if (!upn || !req.body?.displayName || !req.body?.mailNickname || req.body?.accountEnabled === undefined) {
     call.status = 400;
     return void res.status(400).json(graphError('Request_BadRequest', 'Required properties are missing.'));
   }
   if (users.has(upn.toLowerCase())) {
     call.status = 400;
-    return void res.status(400).json(graphError('Request_BadRequest', 'Another object with the same value for property userPrincipalName already exists.'));
+    return void res
+      .status(400)
+      .json(graphError('Request_BadRequest', 'Another object with the same value for property userPrincipalName already exists.'));
   }
   call.status = 201;
   const user = { id: randomUUID(), userPrincipalName: upn, displayName: String(req.body.displayName), assignedLicenses: [] };
@@ -60,7 +64,8 @@ app.post('/v1.0/users', async (req, res) => {
 app.post('/v1.0/users/:id/assignLicense', async (req, res) => {
   const user = [...users.values()].find((u) => u.id === req.params.id);
   const verdict = await recorder.gate('users.assignLicense', user?.userPrincipalName);
-  if (verdict) return refuse(res, verdict, graphError(verdict.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', 'stand-in refusal'));
+  if (verdict)
+    return refuse(res, verdict, graphError(verdict.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', 'stand-in refusal'));
   if (!user) return void res.status(404).json(graphError('Request_ResourceNotFound', 'No such user.'));
   user.assignedLicenses = req.body?.addLicenses ?? [];
   res.json(user);

@@ -17,10 +17,23 @@ recorder.mountAdmin(app);
 const exception = (errorcode: string, message: string) => ({ exception: 'moodle_exception', errorcode, message });
 
 app.post('/webservice/rest/server.php', express.urlencoded({ extended: true }), async (req, res) => {
-  const body = req.body as { wsfunction?: string; wstoken?: string; values?: string[]; users?: Record<string, string>[]; enrolments?: Record<string, string>[] };
+  const body = req.body as {
+    wsfunction?: string;
+    wstoken?: string;
+    values?: string[];
+    users?: Record<string, string>[];
+    enrolments?: Record<string, string>[];
+  };
   const fn = String(body.wsfunction ?? req.query.wsfunction ?? '');
   if (!body.wstoken && !req.query.wstoken) return void res.json(exception('invalidtoken', 'Invalid token - token not found'));
-  const subject = fn === 'core_user_create_users' ? body.users?.[0]?.username : fn === 'core_user_get_users_by_field' ? body.values?.[0] : fn === 'enrol_manual_enrol_users' ? [...users.values()].find((u) => String(u.id) === String(body.enrolments?.[0]?.userid))?.username : undefined;
+  const subject =
+    fn === 'core_user_create_users'
+      ? body.users?.[0]?.username
+      : fn === 'core_user_get_users_by_field'
+        ? body.values?.[0]
+        : fn === 'enrol_manual_enrol_users'
+          ? [...users.values()].find((u) => String(u.id) === String(body.enrolments?.[0]?.userid))?.username
+          : undefined;
   const verdict = await recorder.gate(fn, subject);
   if (verdict) {
     if (verdict.retryAfter !== undefined) res.set('Retry-After', String(verdict.retryAfter));

@@ -36,7 +36,12 @@ const PLACES: Record<ExternalToolName, Place> = {
   kubectl: { file: '.tools/deploy/bin/kubectl', variable: 'CUPO_KUBECTL', provider: '`make deploy-tools` to find or fetch one' },
   // No registry the project uses carries k6: the team's machines have a copy beside the
   // project (../shared/bin, see its README), anyone else installs it the usual way.
-  k6: { file: '../shared/bin/k6', variable: 'CUPO_K6', provider: 'install k6 (https://grafana.com/docs/k6/latest/set-up/install-k6/)', onPath: true },
+  k6: {
+    file: '../shared/bin/k6',
+    variable: 'CUPO_K6',
+    provider: 'install k6 (https://grafana.com/docs/k6/latest/set-up/install-k6/)',
+    onPath: true,
+  },
 };
 
 const executable = (path: string) => {
@@ -58,12 +63,18 @@ export function externalTool(name: ExternalToolName, env: NodeJS.ProcessEnv = pr
   const enable = `\`${variable}=/path/to/${name} make test\``;
   const named = env[variable];
   if (named) {
-    return executable(named) ? { name, path: named } : { name, missing: `${variable}=${named} is not an executable file; enable with ${enable}` };
+    return executable(named)
+      ? { name, path: named }
+      : { name, missing: `${variable}=${named} is not an executable file; enable with ${enable}` };
   }
   const provided = resolve(REPO_ROOT, file);
   if (executable(provided)) return { name, path: provided };
   if (onPath) {
-    const found = (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, name)).find(executable);
+    const found = (env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((dir) => join(dir, name))
+      .find(executable);
     if (found) return { name, path: found };
   }
   return { name, missing: `${name} not found (${file}${onPath ? ', PATH' : ''}); enable with ${enable}, or ${provider}` };

@@ -33,7 +33,8 @@ export interface K6Run {
  * in it (/api/bookings/…) would make a series per request. Requests are grouped by their `name`
  * tag instead (the scripts name the ones whose URL carries an id).
  */
-export const K6_SYSTEM_TAGS = 'proto,subproto,status,method,name,group,check,error,error_code,tls_version,scenario,service,expected_response';
+export const K6_SYSTEM_TAGS =
+  'proto,subproto,status,method,name,group,check,error,error_code,tls_version,scenario,service,expected_response';
 
 export function scriptPath(script: string): string {
   if (isAbsolute(script) || script.includes('/')) return script;

@@ -12,9 +12,10 @@ export function composeVersion(docker = 'docker'): Promise<ComposeCheck> {
   return new Promise((resolve) => {
     execFile(docker, ['compose', 'version'], { timeout: 15_000 }, (error, stdout, stderr) => {
       if (!error) return resolve({ ok: true, version: stdout.trim().split('\n')[0] ?? '' });
-      const why = (error as NodeJS.ErrnoException).code === 'ENOENT'
-        ? 'docker is not installed'
-        : `\`docker compose version\` failed: ${(stderr.trim() || stdout.trim() || error.message).split('\n')[0]}`;
+      const why =
+        (error as NodeJS.ErrnoException).code === 'ENOENT'
+          ? 'docker is not installed'
+          : `\`docker compose version\` failed: ${(stderr.trim() || stdout.trim() || error.message).split('\n')[0]}`;
       resolve({ ok: false, why });
     });
   });
@@ -64,5 +65,4 @@ export async function chooseRunMode(input: {
   };
 }
 
-const list = (names: string[]) =>
-  names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+const list = (names: string[]) => (names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`);

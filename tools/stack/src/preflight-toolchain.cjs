@@ -17,7 +17,12 @@ function option(name) {
 }
 
 function parts(version) {
-  return String(version).replace(/^v/, '').split('.').map(function (n) { return parseInt(n, 10) || 0; });
+  return String(version)
+    .replace(/^v/, '')
+    .split('.')
+    .map(function (n) {
+      return parseInt(n, 10) || 0;
+    });
 }
 
 /** Negative when a < b, as dotted version numbers (missing parts count as 0). */
@@ -49,12 +54,21 @@ function checkNode(packageFile) {
   }
   var minimum = minimumOf(range);
   var running = process.versions.node;
-  if (!minimum) return { ok: false, line: 'Node.js: package.json engines.node "' + range + '" is not a ">=X.Y.Z" range this check understands' };
+  if (!minimum)
+    return { ok: false, line: 'Node.js: package.json engines.node "' + range + '" is not a ">=X.Y.Z" range this check understands' };
   if (compare(running, minimum) < 0) {
     return {
       ok: false,
-      line: 'Node.js ' + running + ' is older than package.json engines ' + range + ': install Node.js ' + minimum +
-        ' or newer (https://nodejs.org/en/download, or `nvm install ' + parts(minimum)[0] + '`) and put it first on PATH',
+      line:
+        'Node.js ' +
+        running +
+        ' is older than package.json engines ' +
+        range +
+        ': install Node.js ' +
+        minimum +
+        ' or newer (https://nodejs.org/en/download, or `nvm install ' +
+        parts(minimum)[0] +
+        '`) and put it first on PATH',
     };
   }
   return { ok: true, line: 'Node.js ' + running + ' ok (package.json engines ' + range + ')' };
@@ -62,14 +76,24 @@ function checkNode(packageFile) {
 
 function checkMake(version, features, needs) {
   if (!version) {
-    return { ok: false, line: 'make: not GNU make (no MAKE_VERSION): install GNU make (Debian: `apt-get install make`, macOS: `xcode-select --install` or `brew install make`, then use `gmake`)' };
+    return {
+      ok: false,
+      line: 'make: not GNU make (no MAKE_VERSION): install GNU make (Debian: `apt-get install make`, macOS: `xcode-select --install` or `brew install make`, then use `gmake`)',
+    };
   }
   var have = (features || '').split(/\s+/);
-  var missing = (needs || '').split(/\s+/).filter(function (f) { return f && have.indexOf(f) === -1; });
+  var missing = (needs || '').split(/\s+/).filter(function (f) {
+    return f && have.indexOf(f) === -1;
+  });
   if (missing.length > 0) {
     return {
       ok: false,
-      line: 'GNU make ' + version + ' lacks ' + missing.join(', ') + ' (the Makefile uses them): install GNU make 3.81 or newer ' +
+      line:
+        'GNU make ' +
+        version +
+        ' lacks ' +
+        missing.join(', ') +
+        ' (the Makefile uses them): install GNU make 3.81 or newer ' +
         '(Debian: `apt-get install make`, macOS: `brew install make`, then use `gmake`)',
     };
   }
@@ -84,4 +108,10 @@ var failuresOnly = process.argv.indexOf('--failures-only') !== -1;
 results.forEach(function (result) {
   if (!result.ok || !failuresOnly) process.stderr.write(result.line + '\n');
 });
-process.exit(results.every(function (result) { return result.ok; }) ? 0 : 1);
+process.exit(
+  results.every(function (result) {
+    return result.ok;
+  })
+    ? 0
+    : 1,
+);

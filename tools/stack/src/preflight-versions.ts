@@ -69,7 +69,7 @@ export const SERVER_REQUIREMENTS: ServerRequirement[] = [
     name: 'Redis',
     urlVariable: 'REDIS_URL',
     minimum: '5.0',
-    because: 'the rate limiter\'s script writes after calling TIME, which scripts may do by default only from 5.0 on',
+    because: "the rate limiter's script writes after calling TIME, which scripts may do by default only from 5.0 on",
     readVersion: redisVersion,
   },
   {
@@ -112,7 +112,10 @@ export async function checkServerVersions(
         return { ok: false, line: `${req.name}: could not read its version (${(error as Error).message})` };
       }
       return compareVersions(version, req.minimum) < 0
-        ? { ok: false, line: `${req.name} ${version} is older than ${req.minimum}, which the code needs (${req.because}): upgrade it, or point ${req.urlVariable} at a newer one` }
+        ? {
+            ok: false,
+            line: `${req.name} ${version} is older than ${req.minimum}, which the code needs (${req.because}): upgrade it, or point ${req.urlVariable} at a newer one`,
+          }
         : { ok: true, line: `${req.name} ${version} ok (needs ${req.minimum} or newer: ${req.because})` };
     }),
   );

@@ -101,9 +101,9 @@ async function hasRabbitmqctl(): Promise<boolean> {
 async function management(amqpUrl: string, method: string, path: string, body?: unknown): Promise<unknown> {
   const url = new URL(amqpUrl);
   const base = process.env.RABBITMQ_MANAGEMENT_URL ?? `http://${url.hostname}:15672`;
-  const auth = Buffer.from(
-    `${decodeURIComponent(url.username || 'guest')}:${decodeURIComponent(url.password || 'guest')}`,
-  ).toString('base64');
+  const auth = Buffer.from(`${decodeURIComponent(url.username || 'guest')}:${decodeURIComponent(url.password || 'guest')}`).toString(
+    'base64',
+  );
   const response = await fetch(`${base}${path}`, {
     method,
     headers: { authorization: `Basic ${auth}`, 'content-type': 'application/json' },

@@ -118,9 +118,7 @@ const entry = (service: ServiceName, file = 'main.js') => join(REPO_ROOT, 'servi
 export async function startStack(options: StackOptions): Promise<Stack> {
   const log = options.log ?? (() => undefined);
   mkdirSync(options.logDir, { recursive: true });
-  await assertReachable(
-    dependencies({ postgres: options.pgUrl, redis: options.redisUrl, amqp: options.amqpUrl }),
-  );
+  await assertReachable(dependencies({ postgres: options.pgUrl, redis: options.redisUrl, amqp: options.amqpUrl }));
 
   const ns = options.namespace;
   const dbName = (service: string) => (ns ? `cupo_${ns}_${service}` : `cupo_${service}`);

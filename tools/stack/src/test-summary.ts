@@ -43,7 +43,9 @@ for (const result of report.testResults) {
   const where = relative(REPO_ROOT, result.name);
   // A failed file with no failed test, or with an error of its own, failed in its setup.
   const setupFailed = result.status === 'failed' && (!!result.message || !result.assertionResults.some((t) => t.status === 'failed'));
-  const setupError = setupFailed ? (result.message ?? '').split('\n')[0] || 'its setup failed (the error is in the output above)' : undefined;
+  const setupError = setupFailed
+    ? (result.message ?? '').split('\n')[0] || 'its setup failed (the error is in the output above)'
+    : undefined;
   if (setupError && result.assertionResults.length === 0) {
     failed += 1;
     note(`failed in ${where}: ${setupError}`);

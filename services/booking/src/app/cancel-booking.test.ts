@@ -91,7 +91,8 @@ describe('cancelling a booking that cannot be cancelled (in-memory store)', () =
     const inventory = new InMemoryInventory();
     inventory.open(['2030-05-01', '2030-05-02'], 1);
     store.add(row);
-    if (row.status === 'confirmed') await inventory.reserve({ bookingId: row.id, attempt: row.attempt }, row.roomId, ['2030-05-01', '2030-05-02']);
+    if (row.status === 'confirmed')
+      await inventory.reserve({ bookingId: row.id, attempt: row.attempt }, row.roomId, ['2030-05-01', '2030-05-02']);
     const { metrics, outcomes } = recordingMetrics();
     const deps = { bookings: store, inventory, metrics } as unknown as BookingDeps;
     return { deps, store, inventory, outcomes };

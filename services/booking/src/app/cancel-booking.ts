@@ -8,12 +8,7 @@ import type { BookingDeps, CallContext } from './ports.js';
  * debt commit together; the release itself follows at once, or from the recovery loop if
  * inventory cannot be reached. Cancelling twice answers the cancelled booking again.
  */
-export async function cancelBooking(
-  deps: BookingDeps,
-  bookingId: string,
-  actor: Actor,
-  context: CallContext,
-): Promise<Booking> {
+export async function cancelBooking(deps: BookingDeps, bookingId: string, actor: Actor, context: CallContext): Promise<Booking> {
   const booking = await deps.bookings.find(bookingId);
   if (!booking || !isVisible(booking)) throw new BookingNotFoundError(bookingId);
   assertCanAccess(actor, booking);

@@ -5,16 +5,7 @@ import type { Booking } from '../domain/booking.js';
 import { LockTimeoutError, RoomUnavailableError } from '../domain/errors.js';
 import { confirmBooking, type ConfirmBookingCommand } from './confirm-booking.js';
 import { InMemoryBookingStore, recordingMetrics } from './testing/in-memory.js';
-import type {
-  BookingDeps,
-  BookingStore,
-  CallContext,
-  HeldLock,
-  Inventory,
-  NewBooking,
-  ReservationKey,
-  RoomNightLocks,
-} from './ports.js';
+import type { BookingDeps, BookingStore, CallContext, HeldLock, Inventory, NewBooking, ReservationKey, RoomNightLocks } from './ports.js';
 
 /**
  * confirmBooking against in-memory fakes of its ports: each fake keeps the guarantee its
@@ -40,11 +31,28 @@ class FakeBookings implements Partial<BookingStore> {
   async insertPending(b: NewBooking) {
     const row = this.rows.get(b.id);
     if (row) return { ...row };
-    return this.put({ ...b, status: 'pending', attempt: 1, failureCode: null, releaseOwed: false, createdAt: new Date(), cancelledAt: null });
+    return this.put({
+      ...b,
+      status: 'pending',
+      attempt: 1,
+      failureCode: null,
+      releaseOwed: false,
+      createdAt: new Date(),
+      cancelledAt: null,
+    });
   }
   async recordRefusal(b: NewBooking, code: string) {
     const row = this.rows.get(b.id);
-    if (!row) return this.put({ ...b, status: 'failed', attempt: 1, failureCode: code, releaseOwed: false, createdAt: new Date(), cancelledAt: null });
+    if (!row)
+      return this.put({
+        ...b,
+        status: 'failed',
+        attempt: 1,
+        failureCode: code,
+        releaseOwed: false,
+        createdAt: new Date(),
+        cancelledAt: null,
+      });
     if (row.status !== 'failed' || row.releaseOwed) return { ...row };
     return this.put({ ...row, failureCode: code, attemptId: b.attemptId });
   }
@@ -269,7 +277,9 @@ describe('confirming a booking', () => {
     await expect(book({ checkOut: '2030-05-02', attemptId: 'request-2' })).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
     inventory.available.set(NIGHTS[0]!, 0);
     await expect(book({ bookingId: 'b-2' })).rejects.toMatchObject({ code: 'ROOM_UNAVAILABLE' });
-    await expect(book({ bookingId: 'b-2', userId: 'bob', attemptId: 'request-3' })).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+    await expect(book({ bookingId: 'b-2', userId: 'bob', attemptId: 'request-3' })).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+    });
   });
 
   it('never lets a stalled handler of an earlier attempt confirm a later one (no oversell)', async () => {
@@ -365,7 +375,13 @@ describe('what confirming costs the booking store', () => {
     const fresh = new FakeInventory();
     fresh.open(NIGHTS, 1);
     const { metrics } = recordingMetrics();
-    const storeDeps: BookingDeps = { bookings: store, inventory: fresh, locks: new FakeLocks(), metrics, clock: { today: () => '2030-01-01' } };
+    const storeDeps: BookingDeps = {
+      bookings: store,
+      inventory: fresh,
+      locks: new FakeLocks(),
+      metrics,
+      clock: { today: () => '2030-01-01' },
+    };
     await expect(confirmBooking(storeDeps, command(), context(), 500)).resolves.toMatchObject({ status: 'confirmed' });
     expect(store.calls).toEqual(['insertPending', 'markConfirmed']);
     // A replay of it: the one statement (which finds the row and writes nothing).

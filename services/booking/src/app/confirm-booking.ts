@@ -1,11 +1,6 @@
 import { DependencyUnavailableError, DomainError, IdempotencyKeyReusedError } from '@cupo/errors';
 import { isDefiniteRefusal, isFinal, isSameRequest, type Booking } from '../domain/booking.js';
-import {
-  BookingAbandonedError,
-  PreviousAttemptUnsettledError,
-  RoomNotFoundError,
-  RoomUnavailableError,
-} from '../domain/errors.js';
+import { BookingAbandonedError, PreviousAttemptUnsettledError, RoomNotFoundError, RoomUnavailableError } from '../domain/errors.js';
 import { nightsFrom, stayOf, type Stay } from '../domain/stay.js';
 import { releaseOwedNights } from './release-owed-nights.js';
 import type { BookingDeps, CallContext, NewBooking } from './ports.js';

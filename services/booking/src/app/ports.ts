@@ -58,11 +58,7 @@ export interface RoomNightLocks {
    * held elsewhere it retries until `waitUntil`, asking `keepWaiting` between attempts;
    * it throws LockTimeoutError when the time runs out.
    */
-  acquire(
-    roomId: number,
-    nights: string[],
-    options: { waitUntil: number; keepWaiting: () => Promise<void> },
-  ): Promise<HeldLock>;
+  acquire(roomId: number, nights: string[], options: { waitUntil: number; keepWaiting: () => Promise<void> }): Promise<HeldLock>;
 }
 
 export type NewBooking = Pick<Booking, 'id' | 'userId' | 'roomId' | 'checkIn' | 'checkOut' | 'nights'> & {

@@ -14,8 +14,7 @@ function setup() {
   return { deps: { bookings, inventory, metrics }, reconciled, logger, lines };
 }
 
-const reserve = (inventory: InMemoryInventory, bookingId: string, attempt = 1) =>
-  inventory.reserve({ bookingId, attempt }, 7, NIGHTS);
+const reserve = (inventory: InMemoryInventory, bookingId: string, attempt = 1) => inventory.reserve({ bookingId, attempt }, 7, NIGHTS);
 
 describe('reconciling bookings with inventory', () => {
   it('changes nothing when both sides agree: confirmed bookings hold their nights, a pending one may', async () => {

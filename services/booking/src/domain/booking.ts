@@ -41,10 +41,7 @@ export function isFinal(booking: Booking): boolean {
 }
 
 /** The request a booking id was made for: the same user, room and dates. */
-export function isSameRequest(
-  booking: Booking,
-  request: { userId: string; roomId: number; checkIn: string; checkOut: string },
-): boolean {
+export function isSameRequest(booking: Booking, request: { userId: string; roomId: number; checkIn: string; checkOut: string }): boolean {
   return (
     booking.userId === request.userId &&
     booking.roomId === request.roomId &&

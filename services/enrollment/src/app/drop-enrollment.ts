@@ -7,7 +7,11 @@ import type { CatalogStore } from './ports.js';
  * Drops an active enrollment and gives its seat back. Dropping one that is already dropped
  * answers the same enrollment and frees nothing: a retried DELETE is harmless.
  */
-export async function dropEnrollment(store: Pick<CatalogStore, 'findEnrollment' | 'dropEnrollment'>, enrollmentId: string, actor: Actor): Promise<Enrollment> {
+export async function dropEnrollment(
+  store: Pick<CatalogStore, 'findEnrollment' | 'dropEnrollment'>,
+  enrollmentId: string,
+  actor: Actor,
+): Promise<Enrollment> {
   const existing = await store.findEnrollment(enrollmentId);
   if (!existing) throw new EnrollmentNotFoundError(enrollmentId);
   assertMayActFor(actor, existing.student_id);

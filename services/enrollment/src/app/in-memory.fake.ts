@@ -154,7 +154,9 @@ export class InMemorySagaStore implements SagaStore {
         return {
           student: tx.students.get(request.studentId),
           term: tx.terms.get(request.term),
-          sections: new Map(request.sections.flatMap((code) => (tx.sections.has(code) ? [[code, { ...tx.sections.get(code)!, code }]] : []))),
+          sections: new Map(
+            request.sections.flatMap((code) => (tx.sections.has(code) ? [[code, { ...tx.sections.get(code)!, code }]] : [])),
+          ),
         };
       },
       lockSeat: async (code) => {

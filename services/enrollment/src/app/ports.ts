@@ -173,11 +173,5 @@ export interface OpsStore {
 /** What the use cases report; prom-client stays in the adapters. */
 export interface EnrollmentMetrics {
   submitted(outcome: SubmitOutcome['kind']): void;
-  finished(outcome: {
-    status: 'completed' | 'failed';
-    code?: string;
-    acceptedAt: Date;
-    sagaStartedAt?: Date;
-    compensations: number;
-  }): void;
+  finished(outcome: { status: 'completed' | 'failed'; code?: string; acceptedAt: Date; sagaStartedAt?: Date; compensations: number }): void;
 }

@@ -70,12 +70,7 @@ export async function processEnrollmentRequest(deps: ProcessDeps, requestId: str
  * Gives up on a request whose processing keeps failing (the consumer's last attempt): its
  * saga compensates whatever it holds and the request ends `failed` with PROCESSING_FAILED.
  */
-export async function abandonEnrollmentRequest(
-  deps: ProcessDeps,
-  requestId: string,
-  attempts: number,
-  cause: string,
-): Promise<void> {
+export async function abandonEnrollmentRequest(deps: ProcessDeps, requestId: string, attempts: number, cause: string): Promise<void> {
   const reason = reasonOf(new ProcessingFailedError(attempts, cause));
   const result = await deps.store.inSaga(requestId, async (unit): Promise<StepResult> => {
     if (unit.request.status === 'completed' || unit.request.status === 'failed') return DONE;

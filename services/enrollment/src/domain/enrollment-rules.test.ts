@@ -34,7 +34,9 @@ describe('the checks on a request', () => {
   };
 
   it('come in the contract order: student, term, sections, overlaps inside the request', () => {
-    expect(() => checkRequest({ ...base, student: undefined, term: undefined, requested: ['A'] })).toThrow(/Student 'RA0001' does not exist/);
+    expect(() => checkRequest({ ...base, student: undefined, term: undefined, requested: ['A'] })).toThrow(
+      /Student 'RA0001' does not exist/,
+    );
     expect(() => checkRequest({ ...base, student: { id: 'RA0001', active: false }, requested: ['A'] })).toThrow(/not active/);
     expect(() => checkRequest({ ...base, term: { code: '1-2025', open: false }, requested: ['NOPE'] })).toThrow(/not open/);
     expect(() => checkRequest({ ...base, requested: ['A', 'NOPE'] })).toThrow(/'NOPE' does not exist/);

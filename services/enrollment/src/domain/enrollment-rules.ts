@@ -70,9 +70,7 @@ export function checkRequest(input: {
 export function checkSeat(input: { studentId: string; section: SectionFacts; seats: readonly SeatFacts[] }): void {
   const { section, seats } = input;
   if (section.enrolled >= section.capacity) throw new SectionFullError(section.code);
-  const others = seats
-    .filter((seat) => seat.course !== section.course)
-    .map((seat) => ({ code: seat.section, schedule: seat.schedule }));
+  const others = seats.filter((seat) => seat.course !== section.course).map((seat) => ({ code: seat.section, schedule: seat.schedule }));
   const overlap = firstOverlap({ code: section.code, schedule: section.schedule }, others);
   if (overlap) throw new ScheduleConflictError(overlap.a, overlap.b, overlap.when);
   const sameCourse = seats.find((seat) => seat.course === section.course);

@@ -50,11 +50,7 @@ export class ScheduleConflictError extends DomainError {
 
 export class AlreadyEnrolledError extends DomainError {
   constructor(student: string, course: string, section: string) {
-    super(
-      'conflict',
-      'ALREADY_ENROLLED',
-      `Student '${student}' is already enrolled in course '${course}' (section '${section}')`,
-    );
+    super('conflict', 'ALREADY_ENROLLED', `Student '${student}' is already enrolled in course '${course}' (section '${section}')`);
   }
 }
 

@@ -73,8 +73,8 @@ export function validated(saga: Saga): Saga {
 
 /** A refusal before any seat was taken: nothing to give back. */
 export function validationFailed(saga: Saga, error: FailureReason): Saga {
-  const steps = saga.steps.map((s): SagaStep =>
-    s.name === 'validate_request' ? { ...s, status: 'failed', error } : { ...s, status: 'skipped' },
+  const steps = saga.steps.map(
+    (s): SagaStep => (s.name === 'validate_request' ? { ...s, status: 'failed', error } : { ...s, status: 'skipped' }),
   );
   return { ...saga, status: 'failed', steps, failure: error };
 }

@@ -28,7 +28,10 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
  * and its order followed). Returns the students and, for each line that is not one, why.
  */
 export function parseStudents(text) {
-  const lines = text.split(/\r?\n/).map((line, i) => ({ number: i + 1, values: cells(line) })).filter((l) => l.values.some(Boolean));
+  const lines = text
+    .split(/\r?\n/)
+    .map((line, i) => ({ number: i + 1, values: cells(line) }))
+    .filter((l) => l.values.some(Boolean));
   let order = { id: 0, name: 1, email: 2 };
   const header = lines[0]?.values.map((v) => v.toLowerCase().replace(/[^a-z]/g, ''));
   if (header && header.includes('email') && header.some((h) => h === 'id' || h === 'studentid')) {

@@ -9,7 +9,8 @@ export const $$ = (selector, root = document) => [...root.querySelectorAll(selec
 /** Moves focus to an element (made focusable if it is not), so keyboard and screen-reader users follow. */
 export function focusOn(element) {
   if (!element) return;
-  if (!element.hasAttribute('tabindex') && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(element.tagName)) element.setAttribute('tabindex', '-1');
+  if (!element.hasAttribute('tabindex') && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(element.tagName))
+    element.setAttribute('tabindex', '-1');
   element.focus({ preventScroll: false });
 }
 

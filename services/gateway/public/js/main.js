@@ -32,9 +32,10 @@ function renderHeader(page) {
   render(
     $('#nav'),
     html`<ul>${links.map(
-      (p) => html`<li><a href="${p.hash}" aria-current="${p.hash === page ? 'page' : 'false'}">${
-        p.hash === '#/bookings' && who?.role === 'admin' ? 'Bookings' : p.label
-      }</a></li>`,
+      (p) =>
+        html`<li><a href="${p.hash}" aria-current="${p.hash === page ? 'page' : 'false'}">${
+          p.hash === '#/bookings' && who?.role === 'admin' ? 'Bookings' : p.label
+        }</a></li>`,
     )}</ul>`,
   );
   render(
@@ -58,7 +59,10 @@ async function route() {
   const params = new URLSearchParams(hash.split('?')[1] || '');
   let view = VIEWS[page];
   if (!view) view = notFound;
-  else if (!mayUse(hash)) view = session() ? notForYou : (target) => signInView(target, { params: new URLSearchParams({ next: hash }), reason: 'Sign in to see this page.' });
+  else if (!mayUse(hash))
+    view = session()
+      ? notForYou
+      : (target) => signInView(target, { params: new URLSearchParams({ next: hash }), reason: 'Sign in to see this page.' });
   try {
     // Views draw their heading before their first await: focus goes there at once, so
     // keyboard and screen-reader users start at the top of the new page.
@@ -68,7 +72,10 @@ async function route() {
     await running;
   } catch (error) {
     if (error instanceof LeftPage || signal.aborted) return;
-    render(main, html`<h2>Something went wrong</h2><div class="notice bad" role="alert">${error.message}. Reload the page to try again.</div>`);
+    render(
+      main,
+      html`<h2>Something went wrong</h2><div class="notice bad" role="alert">${error.message}. Reload the page to try again.</div>`,
+    );
   }
 }
 
@@ -78,7 +85,9 @@ function notFound(main) {
 
 function notForYou(main) {
   const names = { admin: 'administrators', student: 'students' };
-  const needed = PAGES.find((p) => p.hash === pageOf(currentHash()))?.roles.filter((r) => r && r !== role()).at(-1);
+  const needed = PAGES.find((p) => p.hash === pageOf(currentHash()))
+    ?.roles.filter((r) => r && r !== role())
+    .at(-1);
   render(
     main,
     html`<h2>Not available to you</h2>

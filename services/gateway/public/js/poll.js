@@ -9,7 +9,11 @@ import { pageSignal, sleep } from './api.js';
 export const done = (value) => ({ done: true, value });
 
 /** What a look returns otherwise; pass the answer so a 429 or a failure slows the loop down. */
-export const again = (answer) => ({ done: false, retryAfter: answer?.status === 429 ? answer.retryAfter : 0, failed: Boolean(answer && !answer.ok) });
+export const again = (answer) => ({
+  done: false,
+  retryAfter: answer?.status === 429 ? answer.retryAfter : 0,
+  failed: Boolean(answer && !answer.ok),
+});
 
 function whileHidden(signal) {
   if (!document.hidden) return Promise.resolve();

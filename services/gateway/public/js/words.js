@@ -34,16 +34,18 @@ export function fieldLabel(path) {
 
 /** A validator's message in plain words, field names included ("must be after check_in"). */
 function plain(message) {
-  return String(message)
-    // Every number this API takes is whole: "> 0" reads best as "at least 1".
-    .replace(/Too big: expected \w+ to (?:be|have) <=\s*(\d+)\s*(\w*)/i, 'must be at most $1 $2')
-    .replace(/Too big: expected \w+ to (?:be|have) <\s*(\d+)\s*(\w*)/i, (_, n, unit) => `must be at most ${Number(n) - 1} ${unit}`)
-    .replace(/Too small: expected \w+ to (?:be|have) >=\s*(\d+)\s*(\w*)/i, 'must be at least $1 $2')
-    .replace(/Too small: expected \w+ to (?:be|have) >\s*(\d+)\s*(\w*)/i, (_, n, unit) => `must be at least ${Number(n) + 1} ${unit}`)
-    .replace(/Invalid email address/i, 'must be an e-mail address')
-    .replace(/Invalid input: expected (\w+), received undefined/i, 'is missing')
-    .replace(/\b[a-z]+(?:_[a-z]+)+\b|\b(?:check_in|check_out)\b/g, (word) => fieldName(word).toLowerCase())
-    .replace(/\s+$/, '');
+  return (
+    String(message)
+      // Every number this API takes is whole: "> 0" reads best as "at least 1".
+      .replace(/Too big: expected \w+ to (?:be|have) <=\s*(\d+)\s*(\w*)/i, 'must be at most $1 $2')
+      .replace(/Too big: expected \w+ to (?:be|have) <\s*(\d+)\s*(\w*)/i, (_, n, unit) => `must be at most ${Number(n) - 1} ${unit}`)
+      .replace(/Too small: expected \w+ to (?:be|have) >=\s*(\d+)\s*(\w*)/i, 'must be at least $1 $2')
+      .replace(/Too small: expected \w+ to (?:be|have) >\s*(\d+)\s*(\w*)/i, (_, n, unit) => `must be at least ${Number(n) + 1} ${unit}`)
+      .replace(/Invalid email address/i, 'must be an e-mail address')
+      .replace(/Invalid input: expected (\w+), received undefined/i, 'is missing')
+      .replace(/\b[a-z]+(?:_[a-z]+)+\b|\b(?:check_in|check_out)\b/g, (word) => fieldName(word).toLowerCase())
+      .replace(/\s+$/, '')
+  );
 }
 
 const ADVICE = {
@@ -68,7 +70,8 @@ export function explain(answer) {
     return [...new Set(sentences)].join(' ');
   }
   if (problem.code === 'FORBIDDEN') return ADVICE[403];
-  if (problem.code === 'RATE_LIMITED') return `That was a lot of requests in a short time. Wait ${answer.retryAfter} seconds and try again.`;
+  if (problem.code === 'RATE_LIMITED')
+    return `That was a lot of requests in a short time. Wait ${answer.retryAfter} seconds and try again.`;
   if (problem.code === 'LOCK_TIMEOUT') return 'Many people are booking this room right now. Try again in a moment.';
   if (ADVICE[answer?.status] && (answer.status === 0 || answer.status >= 500 || answer.status === 401)) return ADVICE[answer.status];
   if (problem.detail) return `${plain(problem.detail)}.`.replace(/\.\.$/, '.');
@@ -87,7 +90,13 @@ export const SEAT_STATUS = {
 };
 export const TASK_TYPE = { ingest: 'Ingest', batch: 'Batch', workflow: 'Student' };
 export const TASK_STATUS = { pending: 'Waiting', running: 'Running', completed: 'Done', failed: 'Failed' };
-export const SAGA_STATUS = { running: 'Running', compensating: 'Giving seats back', completed: 'Completed', compensated: 'Undone', failed: 'Failed' };
+export const SAGA_STATUS = {
+  running: 'Running',
+  compensating: 'Giving seats back',
+  completed: 'Completed',
+  compensated: 'Undone',
+  failed: 'Failed',
+};
 export const STEP_NAME = { validate_request: 'Checks', reserve_seat: 'Seat', confirm_enrollment: 'Confirm' };
 export const STEP_STATUS = { pending: 'to do', completed: 'done', failed: 'failed', compensated: 'given back', skipped: 'skipped' };
 export const BREAKER_STATE = { closed: 'Working', open: 'Open: failing fast', half_open: 'Testing recovery' };

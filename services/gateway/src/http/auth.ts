@@ -54,9 +54,7 @@ export function authenticate(
   policy: TokenPolicy,
   verified = new BoundedLru<string, { actor: Actor; expiresAt: number }>(VERIFIED_CACHE_SIZE),
 ): RequestHandler {
-  const key = crypto.subtle.importKey('raw', new TextEncoder().encode(policy.secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-    'verify',
-  ]);
+  const key = crypto.subtle.importKey('raw', new TextEncoder().encode(policy.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
   return async (req: Request, _res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);

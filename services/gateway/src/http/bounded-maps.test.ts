@@ -52,7 +52,9 @@ describe('the verified-token cache', () => {
   it('holds at most its cap of tokens however many distinct ones verify, keeping the one in use', async () => {
     const now = Math.floor(Date.now() / 1000);
     const sign = (sub: string) =>
-      new SignJWT({ sub, role: 'guest', iat: now, exp: now + 600 }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
+      new SignJWT({ sub, role: 'guest', iat: now, exp: now + 600 })
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(new TextEncoder().encode(SECRET));
     const regular = await sign('regular');
     for (let i = 0; i < 200; i++) {
       for (const token of [await sign(`user-${i}`), regular]) {
@@ -106,7 +108,12 @@ describe('the rate limiter’s in-memory fallback', () => {
 describe('request metrics', () => {
   it('label by route template: any number of distinct paths stays a handful of series', async () => {
     const registry = new Registry();
-    const histogram = new Histogram({ name: 'http_request_duration_seconds', help: 'h', labelNames: ['method', 'route', 'status'], registers: [registry] });
+    const histogram = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'h',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    });
     const app = express();
     app.use(requestMetrics(histogram));
     app.get('/api/rooms/:id', (_req, res) => void res.json({}));
@@ -119,8 +126,9 @@ describe('request metrics', () => {
         await fetch(`${base}/no/such/${i}?x=${i}`);
         await fetch(`${base}/api/rooms/${i}/x${i}`, { method: 'POST' });
       }
-      const values = (await registry.getSingleMetric('http_request_duration_seconds')!.get()).values
-        .filter((v) => (v as { metricName?: string }).metricName === 'http_request_duration_seconds_count');
+      const values = (await registry.getSingleMetric('http_request_duration_seconds')!.get()).values.filter(
+        (v) => (v as { metricName?: string }).metricName === 'http_request_duration_seconds_count',
+      );
       expect(values.map((v) => `${v.labels.method} ${v.labels.route} ${v.labels.status}`).sort()).toEqual([
         'GET /api/rooms/:id 200',
         'GET unmatched 404',

@@ -26,10 +26,7 @@ export function requestMetrics(histogram: Histogram<'method' | 'route' | 'status
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-      histogram.observe(
-        { method: req.method, route, status: String(res.statusCode) },
-        Number(process.hrtime.bigint() - started) / 1e9,
-      );
+      histogram.observe({ method: req.method, route, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
     });
     next();
   };

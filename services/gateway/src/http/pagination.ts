@@ -8,10 +8,7 @@ import { parseInput } from './validate.js';
  * opaque `cursor` of a previous page. Filters and paging are refused together, field by
  * field, like any other bad input.
  */
-export function parseListQuery<S extends z.ZodObject>(
-  filters: S,
-  query: unknown,
-): { filters: z.output<S>; page: PageRequest } {
+export function parseListQuery<S extends z.ZodObject>(filters: S, query: unknown): { filters: z.output<S>; page: PageRequest } {
   const { limit, cursor, ...rest } = parseInput(filters.extend(PageQuery.shape), query) as z.output<S> & PageRequest;
   return { filters: rest as z.output<S>, page: cursor === undefined ? { limit } : { limit, cursor } };
 }

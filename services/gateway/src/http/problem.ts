@@ -107,7 +107,8 @@ function classifiedHttpError(error: unknown): RenderedProblem | undefined {
     });
   }
   if (status === 413) return problem(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large');
-  if (status === 415) return problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as UTF-8 application/json, uncompressed or gzip/deflate/br');
+  if (status === 415)
+    return problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as UTF-8 application/json, uncompressed or gzip/deflate/br');
   if (status === 400) {
     const message = typeof e.message === 'string' ? e.message.slice(0, 200) : 'malformed request';
     // The router's URIError names a path parameter; everything else here is about the body.

@@ -24,7 +24,13 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export class RateLimitedError extends DomainError {
   constructor(policy: Policy, retryAfterSeconds: number) {
-    super('rate_limited', 'RATE_LIMITED', `Too many requests (${policy}): try again in ${retryAfterSeconds} s`, undefined, retryAfterSeconds);
+    super(
+      'rate_limited',
+      'RATE_LIMITED',
+      `Too many requests (${policy}): try again in ${retryAfterSeconds} s`,
+      undefined,
+      retryAfterSeconds,
+    );
   }
 }
 

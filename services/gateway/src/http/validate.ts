@@ -41,7 +41,12 @@ export function refuseUnsafeInput(): RequestHandler {
 }
 
 /** A path parameter that cannot be what the route names (an id, a code) names nothing: `404 <code>`, not a 400. */
-export function pathParam<S extends z.ZodType>(schema: S, raw: string | string[] | undefined, code: `${string}_NOT_FOUND`, what: string): z.infer<S> {
+export function pathParam<S extends z.ZodType>(
+  schema: S,
+  raw: string | string[] | undefined,
+  code: `${string}_NOT_FOUND`,
+  what: string,
+): z.infer<S> {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new ResourceNotFoundError(code, what, String(raw).slice(0, 100));
   return parsed.data;

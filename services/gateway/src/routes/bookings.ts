@@ -14,12 +14,7 @@ import { fingerprintOf, type IdempotencyStore, type StoredResponse } from '../id
 /** Namespace for booking ids derived from (user, Idempotency-Key). */
 const BOOKING_ID_NAMESPACE = '6f1c7a52-3f0e-4d7b-9a54-2b8e1f0c9d11';
 
-
-export function bookingRoutes(
-  rpc: RpcClient,
-  idempotency: IdempotencyStore,
-  auth: ReturnType<typeof authenticate>,
-): Router {
+export function bookingRoutes(rpc: RpcClient, idempotency: IdempotencyStore, auth: ReturnType<typeof authenticate>): Router {
   const router = Router();
 
   const confirm = async (req: Request, res: Response) => {
@@ -53,31 +48,15 @@ export function bookingRoutes(
 
   router.get('/api/bookings', auth, async (req, res) => {
     const { filters, page } = parseListQuery(ListBookingsQuery, req.query);
-    sendPage(
-      req,
-      res,
-      await rpc.call(ListBookings, { actor: actorOf(req), ...filters, page }, { requestId: req.requestId }),
-    );
+    sendPage(req, res, await rpc.call(ListBookings, { actor: actorOf(req), ...filters, page }, { requestId: req.requestId }));
   });
 
   router.get('/api/bookings/:id', auth, async (req, res) => {
-    res.json(
-      await rpc.call(
-        GetBooking,
-        { booking_id: bookingIdOf(req.params.id), actor: actorOf(req) },
-        { requestId: req.requestId },
-      ),
-    );
+    res.json(await rpc.call(GetBooking, { booking_id: bookingIdOf(req.params.id), actor: actorOf(req) }, { requestId: req.requestId }));
   });
 
   router.post('/api/bookings/:id/cancel', auth, async (req, res) => {
-    res.json(
-      await rpc.call(
-        CancelBooking,
-        { booking_id: bookingIdOf(req.params.id), actor: actorOf(req) },
-        { requestId: req.requestId },
-      ),
-    );
+    res.json(await rpc.call(CancelBooking, { booking_id: bookingIdOf(req.params.id), actor: actorOf(req) }, { requestId: req.requestId }));
   });
 
   return router;

@@ -28,7 +28,6 @@ import { IdempotencyKeyHeader, parseInput, pathParam, uuidParam } from '../http/
 import { fingerprintOf } from '../idempotency/idempotency-store.js';
 import { scopedKey } from '../idempotency/scoped-key.js';
 
-
 /**
  * Course enrollment: public catalog reads, students' requests (queued, answered 202), and
  * admin creation of students and sections. Served by enrollment over RPC.
@@ -88,7 +87,11 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
     const query = parseInput(RequestsQuery, req.query);
     const page = await rpc.call(ListEnrollmentRequests, { actor: actorOf(req), ...query }, { requestId: req.requestId });
     if (page.next !== undefined) {
-      const params = new URLSearchParams({ ...(query.status ? { status: query.status } : {}), limit: String(query.limit), cursor: page.next });
+      const params = new URLSearchParams({
+        ...(query.status ? { status: query.status } : {}),
+        limit: String(query.limit),
+        cursor: page.next,
+      });
       res.set('Link', `</api/enrollments/requests?${params}>; rel="next"`);
     }
     res.json(page.items);
@@ -129,4 +132,3 @@ export function enrollmentRoutes(rpc: RpcClient, auth: ReturnType<typeof authent
 
   return router;
 }
-

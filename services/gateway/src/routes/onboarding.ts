@@ -17,7 +17,6 @@ import { actorOf, requireRole } from '../http/auth.js';
 import { parseListQuery, sendPage } from '../http/pagination.js';
 import { parseInput, uuidParam } from '../http/validate.js';
 
-
 /** Student onboarding, for admins: ingest, tasks, and the batch and rate-limit settings. Served by the worker. */
 export function onboardingRoutes(rpc: RpcClient, auth: RequestHandler, ingestBody: RequestHandler): Router {
   const router = Router();
@@ -57,11 +56,7 @@ export function onboardingRoutes(rpc: RpcClient, auth: RequestHandler, ingestBod
   // Runs a failed task again (a workflow; a batch's failed workflows; an ingest): 202, then poll the task.
   router.post('/api/admin/tasks/:id/retry', ...admin, async (req, res) => {
     const id = uuidParam(req.params.id, 'TASK_NOT_FOUND', 'Task');
-    const accepted = await rpc.call(
-      RetryTask,
-      { task_id: id, requested_by: actorOf(req).id },
-      { requestId: req.requestId },
-    );
+    const accepted = await rpc.call(RetryTask, { task_id: id, requested_by: actorOf(req).id }, { requestId: req.requestId });
     res.status(202).location(accepted.status_url).json(accepted.task);
   });
 

@@ -1,6 +1,12 @@
 import { Router } from 'express';
 import { deadQueueOf, retryQueueOf, type QueueInspector, type RpcClient } from '@cupo/amqp';
-import { CircuitBreakerNotFoundError, healthOf, mergeBreakerReports, type CircuitBreakers, type InstanceReport } from '@cupo/circuit-breakers';
+import {
+  CircuitBreakerNotFoundError,
+  healthOf,
+  mergeBreakerReports,
+  type CircuitBreakers,
+  type InstanceReport,
+} from '@cupo/circuit-breakers';
 import {
   BreakerBroadcasts,
   BreakerName,
@@ -131,9 +137,7 @@ export function opsRoutes(deps: {
     // Keys name their owner: `booking:<user>:<key>` lives in the gateway's Redis,
     // `enrollment:…` in enrollment's database (which need not be running for the other).
     const [inEnrollment, inGateway] = await Promise.all([
-      key.startsWith('enrollment:')
-        ? rpc.call(ForgetIdempotencyKey, { key }, { requestId: req.requestId })
-        : { forgotten: false },
+      key.startsWith('enrollment:') ? rpc.call(ForgetIdempotencyKey, { key }, { requestId: req.requestId }) : { forgotten: false },
       deps.idempotency.forget(key),
     ]);
     if (!inEnrollment.forgotten && !inGateway) throw new IdempotencyKeyNotFoundError(key);

@@ -4,7 +4,6 @@ import { GetQuery, QueryRequestBody, SubmitQuery } from '@cupo/contracts';
 import { actorOf, type authenticate } from '../http/auth.js';
 import { parseInput, uuidParam } from '../http/validate.js';
 
-
 /**
  * Asynchronous queries (reports): recorded `pending` by the worker together with their
  * message (outbox), answered 202; clients poll. Who may ask for which report and read which
@@ -16,11 +15,7 @@ export function queryRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate
 
   router.post('/api/queries', auth, async (req, res) => {
     const query = parseInput(QueryRequestBody, req.body);
-    const accepted = await rpc.call(
-      SubmitQuery,
-      { query, actor: actorOf(req) },
-      { requestId: req.requestId },
-    );
+    const accepted = await rpc.call(SubmitQuery, { query, actor: actorOf(req) }, { requestId: req.requestId });
     res.status(202).location(accepted.status_url).json(accepted);
   });
 

@@ -24,13 +24,7 @@ export function roomRoutes(rpc: RpcClient, auth: ReturnType<typeof authenticate>
   router.get('/api/rooms/:id/availability', async (req, res) => {
     const roomId = roomIdOf(req.params.id);
     const query = parseInput(AvailabilityQuery, req.query);
-    res.json(
-      await rpc.call(
-        GetAvailability,
-        { room_id: roomId, from: query.from, to: query.to },
-        { requestId: req.requestId },
-      ),
-    );
+    res.json(await rpc.call(GetAvailability, { room_id: roomId, from: query.from, to: query.to }, { requestId: req.requestId }));
   });
 
   router.post('/api/admin/rooms', auth, requireRole('admin'), async (req, res) => {

@@ -25,8 +25,12 @@ describe('inventory reports', () => {
 
   it('room search: only rooms with enough free units on every night, freest first', async () => {
     const deps = await setup();
-    expect((await roomSearchReport(deps, { from: '2030-03-01', to: '2030-03-03', min_available: 1 })).map((r) => r.name)).toEqual(['Double']);
-    expect((await roomSearchReport(deps, { from: '2030-03-02', to: '2030-03-04', min_available: 1 })).map((r) => [r.name, r.min_available])).toEqual([
+    expect((await roomSearchReport(deps, { from: '2030-03-01', to: '2030-03-03', min_available: 1 })).map((r) => r.name)).toEqual([
+      'Double',
+    ]);
+    expect(
+      (await roomSearchReport(deps, { from: '2030-03-02', to: '2030-03-04', min_available: 1 })).map((r) => [r.name, r.min_available]),
+    ).toEqual([
       ['Double', 3],
       ['Single', 1],
     ]);

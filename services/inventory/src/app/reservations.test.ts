@@ -72,9 +72,13 @@ describe('the reconciler’s reads', () => {
     const first = await listHeldReservations(deps, { older_than_ms: 0, limit: 1 });
     const rest = await listHeldReservations(deps, { after: first[0], older_than_ms: 0, limit: 10 });
     expect([...first, ...rest].map((r) => r.booking_id).sort()).toEqual(['b1', 'b3']);
-    expect(await findHeldAmong(deps, [{ booking_id: 'b1', attempt: 1 }, { booking_id: 'b2', attempt: 1 }, { booking_id: 'b1', attempt: 2 }])).toEqual([
-      { booking_id: 'b1', attempt: 1 },
-    ]);
+    expect(
+      await findHeldAmong(deps, [
+        { booking_id: 'b1', attempt: 1 },
+        { booking_id: 'b2', attempt: 1 },
+        { booking_id: 'b1', attempt: 2 },
+      ]),
+    ).toEqual([{ booking_id: 'b1', attempt: 1 }]);
   });
 
   it('answers an empty question without asking the store', async () => {

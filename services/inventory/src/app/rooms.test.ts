@@ -23,7 +23,9 @@ describe('rooms', () => {
   it('answers ROOM_NOT_FOUND for a room that does not exist, on a read and on availability', async () => {
     const deps = setup();
     await expect(getRoom(deps, 42)).rejects.toMatchObject({ code: 'ROOM_NOT_FOUND', kind: 'not_found' });
-    await expect(getAvailability(deps, { room_id: 42, from: '2030-03-01', to: '2030-03-02' })).rejects.toMatchObject({ code: 'ROOM_NOT_FOUND' });
+    await expect(getAvailability(deps, { room_id: 42, from: '2030-03-01', to: '2030-03-02' })).rejects.toMatchObject({
+      code: 'ROOM_NOT_FOUND',
+    });
   });
 
   it('lists rooms by id, a page at a time', async () => {

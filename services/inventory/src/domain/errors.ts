@@ -11,11 +11,8 @@ export { RoomUnavailableError } from '@cupo/contracts';
 
 export class ReservationReleasedError extends DomainError {
   constructor(bookingId: string) {
-    super(
-      'conflict',
-      'RESERVATION_RELEASED',
-      `Booking ${bookingId} was released already and cannot reserve again`,
-      { booking_id: bookingId },
-    );
+    super('conflict', 'RESERVATION_RELEASED', `Booking ${bookingId} was released already and cannot reserve again`, {
+      booking_id: bookingId,
+    });
   }
 }

@@ -17,10 +17,31 @@ export function queryMetrics(registry: Registry): QueryMetrics {
 }
 
 export function onboardingMetrics(registry: Registry): OnboardingMetrics {
-  const calls = new Counter({ name: 'onboarding_provider_calls_total', help: 'Provider requests by provider and outcome (ok, throttled, unavailable, failed)', labelNames: ['provider', 'outcome'], registers: [registry] });
-  const wait = new Histogram({ name: 'onboarding_limiter_wait_seconds', help: 'Time a provider request waited for its rate-limit slot', labelNames: ['provider'], buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [registry] });
-  const workflows = new Counter({ name: 'onboarding_workflows_total', help: 'Student workflows by outcome', labelNames: ['outcome'], registers: [registry] });
-  const batches = new Histogram({ name: 'onboarding_batch_duration_seconds', help: 'Time to run one batch of workflows', buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600], registers: [registry] });
+  const calls = new Counter({
+    name: 'onboarding_provider_calls_total',
+    help: 'Provider requests by provider and outcome (ok, throttled, unavailable, failed)',
+    labelNames: ['provider', 'outcome'],
+    registers: [registry],
+  });
+  const wait = new Histogram({
+    name: 'onboarding_limiter_wait_seconds',
+    help: 'Time a provider request waited for its rate-limit slot',
+    labelNames: ['provider'],
+    buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const workflows = new Counter({
+    name: 'onboarding_workflows_total',
+    help: 'Student workflows by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const batches = new Histogram({
+    name: 'onboarding_batch_duration_seconds',
+    help: 'Time to run one batch of workflows',
+    buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+    registers: [registry],
+  });
   return {
     providerCall: (provider, outcome) => calls.inc({ provider, outcome }),
     limiterWait: (provider, ms) => wait.observe({ provider }, ms / 1000),

@@ -48,11 +48,15 @@ describe('dueSlots', () => {
   });
 
   it('is only the latest after longer than the window with nothing fired (everything was down)', () => {
-    expect(dueSlots(everySecond, at('2026-03-10T12:01:00.200Z'), since, at('2026-03-10T12:00:00Z'), 10_000)).toEqual([at('2026-03-10T12:01:00Z')]);
+    expect(dueSlots(everySecond, at('2026-03-10T12:01:00.200Z'), since, at('2026-03-10T12:00:00Z'), 10_000)).toEqual([
+      at('2026-03-10T12:01:00Z'),
+    ]);
   });
 
   it('is the latest alone when it has fired already or nothing ever has', () => {
-    expect(dueSlots(everySecond, at('2026-03-10T12:00:00.500Z'), since, at('2026-03-10T12:00:00Z'), 10_000)).toEqual([at('2026-03-10T12:00:00Z')]);
+    expect(dueSlots(everySecond, at('2026-03-10T12:00:00.500Z'), since, at('2026-03-10T12:00:00Z'), 10_000)).toEqual([
+      at('2026-03-10T12:00:00Z'),
+    ]);
     expect(dueSlots(everySecond, at('2026-03-10T12:00:00.500Z'), since, null, 10_000)).toEqual([at('2026-03-10T12:00:00Z')]);
   });
 

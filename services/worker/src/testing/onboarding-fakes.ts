@@ -1,24 +1,38 @@
 import type { IncomingStudent, OnboardingConfig } from '@cupo/contracts';
 import { DependencyUnavailableError } from '@cupo/errors';
-import type {
-  ClaimOutcome,
-  Directory,
-  EffectClaim,
-  Mailer,
-  OnboardingStore,
-  Task,
-  WorkflowUnit,
-} from '../app/onboarding/ports.js';
+import type { ClaimOutcome, Directory, EffectClaim, Mailer, OnboardingStore, Task, WorkflowUnit } from '../app/onboarding/ports.js';
 
 /** The store's rules (claims, leases, effects) over plain maps: what runBatch relies on, nothing more. */
 export class InMemoryStore implements Partial<OnboardingStore> {
-  readonly tasks = new Map<string, { type: Task['type']; status: Task['status']; parent?: string; student?: IncomingStudent; owner: string | null; leaseUntil: number; attempts: number; details: Record<string, unknown> }>();
+  readonly tasks = new Map<
+    string,
+    {
+      type: Task['type'];
+      status: Task['status'];
+      parent?: string;
+      student?: IncomingStudent;
+      owner: string | null;
+      leaseUntil: number;
+      attempts: number;
+      details: Record<string, unknown>;
+    }
+  >();
   readonly effects = new Map<string, { status: 'claimed' | 'done'; owner: string | null; leaseUntil: number; externalId: string | null }>();
   failConfirms = 0;
 
   batch(id: string, students: IncomingStudent[]): void {
     this.tasks.set(id, { type: 'batch', status: 'pending', owner: null, leaseUntil: 0, attempts: 0, details: {} });
-    for (const s of students) this.tasks.set(`wf-${s.id}`, { type: 'workflow', status: 'pending', parent: id, student: s, owner: null, leaseUntil: 0, attempts: 0, details: {} });
+    for (const s of students)
+      this.tasks.set(`wf-${s.id}`, {
+        type: 'workflow',
+        status: 'pending',
+        parent: id,
+        student: s,
+        owner: null,
+        leaseUntil: 0,
+        attempts: 0,
+        details: {},
+      });
   }
 
   async getConfig(): Promise<OnboardingConfig> {
@@ -29,7 +43,8 @@ export class InMemoryStore implements Partial<OnboardingStore> {
     const t = this.tasks.get(taskId);
     if (!t) return { claimed: false, state: 'missing' };
     if (t.status === 'completed' || t.status === 'failed') return { claimed: false, state: 'ended' };
-    if (t.status === 'running' && t.owner !== null && t.owner !== owner && t.leaseUntil > Date.now()) return { claimed: false, state: 'held' };
+    if (t.status === 'running' && t.owner !== null && t.owner !== owner && t.leaseUntil > Date.now())
+      return { claimed: false, state: 'held' };
     Object.assign(t, { status: 'running', owner, leaseUntil: Date.now() + leaseMs, attempts: t.attempts + 1 });
     return { claimed: true, attempts: t.attempts };
   }
@@ -116,4 +131,3 @@ export function countingMailer(gate?: Promise<void>): Mailer & { sent: string[] 
     },
   };
 }
-

@@ -28,7 +28,8 @@ describe('coalesced availability reads', () => {
       const reads = [];
       for (let room = 0; room < 500; room++) {
         // Three askers for each room and range: one call between them.
-        for (let asker = 0; asker < 3; asker++) reads.push(inventory.availability(room, [`2026-12-${String(1 + (round % 28)).padStart(2, '0')}`], context).catch(() => 'failed'));
+        for (let asker = 0; asker < 3; asker++)
+          reads.push(inventory.availability(room, [`2026-12-${String(1 + (round % 28)).padStart(2, '0')}`], context).catch(() => 'failed'));
       }
       expect(inFlight.size).toBe(500);
       for (const done of settle.splice(0)) done();

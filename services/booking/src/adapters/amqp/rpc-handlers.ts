@@ -28,18 +28,14 @@ export function rpcHandlers(deps: BookingDeps, lockWaitMs: number): RpcHandler[]
       ),
     ),
 
-    rpcHandler(GetBooking, async (command) =>
-      toView(await getBooking(deps, command.booking_id, command.actor)),
-    ),
+    rpcHandler(GetBooking, async (command) => toView(await getBooking(deps, command.booking_id, command.actor))),
 
     rpcHandler(ListBookings, async (command) => {
       const page = await listBookings(deps, command.actor, command.user_id, command.page);
       return { ...page, items: page.items.map(toView) };
     }),
 
-    rpcHandler(CancelBooking, async (command, context) =>
-      toView(await cancelBooking(deps, command.booking_id, command.actor, context)),
-    ),
+    rpcHandler(CancelBooking, async (command, context) => toView(await cancelBooking(deps, command.booking_id, command.actor, context))),
   ];
 }
 

@@ -227,11 +227,7 @@ export class PostgresBookingStore implements BookingStore {
     return rows.map((row) => ({ ...toBooking(row), confirmedAt: row.confirmed_at_text }));
   }
 
-  async repairConfirmed(
-    id: string,
-    attempt: number,
-    repair: () => Promise<boolean>,
-  ): Promise<'restored' | 'cancelled' | undefined> {
+  async repairConfirmed(id: string, attempt: number, repair: () => Promise<boolean>): Promise<'restored' | 'cancelled' | undefined> {
     return withDatabase(() =>
       this.sql.begin(async (tx) => {
         const [row] = await tx`

@@ -94,8 +94,7 @@ export class RedisRoomNightLocks implements RoomNightLocks {
   ): Promise<HeldLock> {
     const keys = this.keysFor(roomId, nights);
     const started = process.hrtime.bigint();
-    const observe = (outcome: string) =>
-      this.wait.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+    const observe = (outcome: string) => this.wait.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
     const policy = retry(handleType(LocksBusyError), {
       maxAttempts: Number.MAX_SAFE_INTEGER,
       backoff: new ExponentialBackoff({

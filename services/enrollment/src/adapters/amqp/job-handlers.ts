@@ -26,12 +26,7 @@ export function jobHandlers(deps: {
     backoff: deps.backoff,
     handle: (message) => processEnrollmentRequest(processDeps, message.request_id),
     onGiveUp: (message, error, context) =>
-      abandonEnrollmentRequest(
-        processDeps,
-        message.request_id,
-        context.attempt,
-        error instanceof Error ? error.message : String(error),
-      ),
+      abandonEnrollmentRequest(processDeps, message.request_id, context.attempt, error instanceof Error ? error.message : String(error)),
     logger: deps.logger,
     registry: deps.registry,
   });

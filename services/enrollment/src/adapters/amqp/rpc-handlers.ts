@@ -39,13 +39,9 @@ export function rpcHandlers(deps: RpcDeps): RpcHandler[] {
     rpcHandler(SubmitEnrollment, (command, context) =>
       submitEnrollment({ store: sagas, metrics: deps.metrics, keyTtlSeconds: deps.keyTtlSeconds }, command, context.requestId),
     ),
-    rpcHandler(GetEnrollmentRequest, (command) =>
-      getEnrollmentRequest(sagas, command.request_id, command.actor),
-    ),
+    rpcHandler(GetEnrollmentRequest, (command) => getEnrollmentRequest(sagas, command.request_id, command.actor)),
     rpcHandler(ListTerms, (command) => catalog.listTerms(command.page)),
-    rpcHandler(ListSections, (command) =>
-      catalog.listSections(command.term, command.page),
-    ),
+    rpcHandler(ListSections, (command) => catalog.listSections(command.term, command.page)),
     rpcHandler(ListEnrollmentRequests, (command) =>
       listEnrollmentRequests(sagas, command.actor, command.status, {
         limit: command.limit,
@@ -60,9 +56,7 @@ export function rpcHandlers(deps: RpcDeps): RpcHandler[] {
     rpcHandler(ListStudentEnrollments, (command) =>
       listStudentEnrollments(catalog, command.student_id, command.actor, command.term, command.page),
     ),
-    rpcHandler(DropEnrollment, (command) =>
-      dropEnrollment(catalog, command.enrollment_id, command.actor),
-    ),
+    rpcHandler(DropEnrollment, (command) => dropEnrollment(catalog, command.enrollment_id, command.actor)),
     rpcHandler(SectionRosterReport, async (command) => {
       const roster = await ops.roster(command.section);
       if (!roster) throw new SectionNotFoundError(command.section);

@@ -2,16 +2,7 @@ import type { CreateSectionBody, CreateStudentBody, Enrollment, Page, PageReques
 import { isUniqueViolation, type Sql } from '@cupo/database';
 import type { CatalogStore } from '../../app/ports.js';
 import { SectionExistsError, StudentExistsError, TermNotFoundError } from '../../domain/errors.js';
-import {
-  SECTIONS,
-  STUDENT_ENROLLMENTS,
-  TERMS,
-  json,
-  toEnrollment,
-  toSection,
-  type EnrollmentRow,
-  type SectionRow,
-} from './rows.js';
+import { SECTIONS, STUDENT_ENROLLMENTS, TERMS, json, toEnrollment, toSection, type EnrollmentRow, type SectionRow } from './rows.js';
 
 /** Terms, sections, students and their enrollments. */
 export class PostgresCatalogStore implements CatalogStore {
@@ -24,7 +15,12 @@ export class PostgresCatalogStore implements CatalogStore {
       SELECT code, name, open FROM terms
       ${after ? this.sql`WHERE code > ${after[0]}` : this.sql``}
       ORDER BY code LIMIT ${page.limit + 1}`;
-    return TERMS.page(rows, page.limit, (term) => [term.code], (term) => ({ ...term }));
+    return TERMS.page(
+      rows,
+      page.limit,
+      (term) => [term.code],
+      (term) => ({ ...term }),
+    );
   }
 
   /** By (term, code), in one term or all: either way a range scan of sections_term. */
@@ -48,7 +44,7 @@ export class PostgresCatalogStore implements CatalogStore {
 
   async createSection(section: CreateSectionBody): Promise<Section> {
     try {
-      return await this.sql.begin(async (tx) => {
+      return (await this.sql.begin(async (tx) => {
         const [term] = await tx`SELECT 1 FROM terms WHERE code = ${section.term}`;
         if (!term) throw new TermNotFoundError(section.term);
         await tx`INSERT INTO courses (code, name) VALUES (${section.course}, ${section.course}) ON CONFLICT DO NOTHING`;
@@ -58,7 +54,7 @@ export class PostgresCatalogStore implements CatalogStore {
           RETURNING code, course, term, capacity, enrolled, schedule`;
         const [course] = await tx<{ name: string }[]>`SELECT name FROM courses WHERE code = ${section.course}`;
         return toSection({ ...row!, course_name: course!.name });
-      }) as Section;
+      })) as Section;
     } catch (error) {
       if (isUniqueViolation(error, 'sections_pkey')) throw new SectionExistsError(section.code);
       throw error;

@@ -112,18 +112,23 @@ export class PostgresOpsStore implements OpsStore {
         ${status ? this.sql`AND status = ${status}` : this.sql``}
         ${after ? this.sql`AND (started_at, id) < (${after[0]}::text::timestamptz, ${after[1]}::uuid)` : this.sql``}
       ORDER BY started_at DESC, id DESC LIMIT ${page.limit + 1}`;
-    return SAGAS.page(rows, page.limit, (row) => [row.cursor_at, row.id], (row) => ({
-      saga_id: row.id,
-      name: row.name,
-      status: row.status,
-      steps: row.steps.map((step) => ({
-        name: step.section ? `${step.name}:${step.section}` : step.name,
-        status: step.status,
-        ...(step.section ? { section: step.section } : {}),
-      })),
-      started_at: row.started_at.toISOString(),
-      ...(row.finished_at ? { finished_at: row.finished_at.toISOString() } : {}),
-    }));
+    return SAGAS.page(
+      rows,
+      page.limit,
+      (row) => [row.cursor_at, row.id],
+      (row) => ({
+        saga_id: row.id,
+        name: row.name,
+        status: row.status,
+        steps: row.steps.map((step) => ({
+          name: step.section ? `${step.name}:${step.section}` : step.name,
+          status: step.status,
+          ...(step.section ? { section: step.section } : {}),
+        })),
+        started_at: row.started_at.toISOString(),
+        ...(row.finished_at ? { finished_at: row.finished_at.toISOString() } : {}),
+      }),
+    );
   }
 
   async purgeSagas(status: SagaStatus, olderThanSeconds: number): Promise<number> {

@@ -119,4 +119,3 @@ export const toEnrollment = (row: EnrollmentRow): Enrollment => ({
 });
 
 export const json = (sql: Sql | TransactionSql, value: unknown) => sql.json(value as Parameters<Sql['json']>[0]);
-

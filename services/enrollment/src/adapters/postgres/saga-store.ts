@@ -174,7 +174,8 @@ export class PostgresSagaStore implements SagaStore {
           if (heldSeat) {
             // One section lock per transaction: a second would let two requests asking for
             // the same sections in opposite orders deadlock.
-            if (heldSeat.section !== code) throw new Error(`saga ${requestId} already holds ${heldSeat.section}'s lock; not locking ${code} too`);
+            if (heldSeat.section !== code)
+              throw new Error(`saga ${requestId} already holds ${heldSeat.section}'s lock; not locking ${code} too`);
             return heldSeat.seat;
           }
           const seatNow = await withPending(async () => toSeat(await this.lockSeatReads(tx, requestId, tx`${code}`, OPEN)));

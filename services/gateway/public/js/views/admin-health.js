@@ -22,7 +22,10 @@ export async function healthView(target) {
           <caption>Circuit breakers</caption>
           <thead><tr><th scope="col">Dependency</th><th scope="col">State</th><th scope="col" class="number">Failures</th><th scope="col" class="number wide-only">Processes</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
           <tbody>${breakers.map(
-            ([name, b]) => html`<tr data-breaker="${name}"><th scope="row">${BREAKER_NAME[name] ?? name}</th><td>${BREAKER_STATE[b.state] ?? b.state}</td>
+            ([
+              name,
+              b,
+            ]) => html`<tr data-breaker="${name}"><th scope="row">${BREAKER_NAME[name] ?? name}</th><td>${BREAKER_STATE[b.state] ?? b.state}</td>
               <td class="number">${b.failure_count}</td><td class="number wide-only">${b.instances?.length ?? 1}</td>
               <td>${b.state === 'closed' ? '' : html`<button type="button" class="secondary" data-reset="${name}" aria-label="Reset: ${BREAKER_NAME[name] ?? name}">Reset</button>`}</td></tr>`,
           )}</tbody></table></div>`,

@@ -37,8 +37,12 @@ function progressMarkup(p) {
   const w = p.workflows;
   return html`<h4>Ingest started ${momentText(p.created_at)}</h4>
     <p id="ingest-phase" class="phase-${p.phase}">${progressSentence(p)}</p>
-    ${w.total ? html`<progress max="${w.total}" value="${w.completed + w.failed}" aria-label="Students onboarded">${w.completed + w.failed} of ${w.total}</progress>
-      <p class="hint">Batches: ${p.batches.completed + p.batches.failed} of ${p.batches.total} done.${p.finished_at ? ` Ended ${momentText(p.finished_at)}.` : ''}</p>` : ''}
+    ${
+      w.total
+        ? html`<progress max="${w.total}" value="${w.completed + w.failed}" aria-label="Students onboarded">${w.completed + w.failed} of ${w.total}</progress>
+      <p class="hint">Batches: ${p.batches.completed + p.batches.failed} of ${p.batches.total} done.${p.finished_at ? ` Ended ${momentText(p.finished_at)}.` : ''}</p>`
+        : ''
+    }
     ${w.failed ? html`<p><a href="#/admin/tasks?type=workflow&status=failed">See the failed students in Tasks</a></p>` : ''}`;
 }
 
@@ -96,7 +100,9 @@ export async function onboardingView(target) {
       $('#list-check', target),
       parsed.problems.length
         ? html`<span class="bad">${parsed.problems.slice(0, 5).join(' ')}${parsed.problems.length > 5 ? ` (${parsed.problems.length - 5} more lines like these)` : ''}</span>`
-        : parsed.students.length ? `${plural(parsed.students.length, 'student')} ready.` : '',
+        : parsed.students.length
+          ? `${plural(parsed.students.length, 'student')} ready.`
+          : '',
     );
   };
   on($('#pasted', target), 'input', check);

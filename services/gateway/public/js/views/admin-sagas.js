@@ -18,7 +18,8 @@ const AGES = [
   { seconds: 604_800, label: 'older than a week' },
 ];
 
-const stepText = (step) => `${STEP_NAME[step.name.split(':')[0]] ?? step.name}${step.section ? ` ${step.section}` : ''}: ${STEP_STATUS[step.status] ?? step.status}`;
+const stepText = (step) =>
+  `${STEP_NAME[step.name.split(':')[0]] ?? step.name}${step.section ? ` ${step.section}` : ''}: ${STEP_STATUS[step.status] ?? step.status}`;
 
 const row = (s) => html`<tr>
   <th scope="row">${s.name.replace(/^enrollment_/, 'Student ')}</th>
@@ -69,11 +70,17 @@ export async function sagasView(target, { params }) {
     if (!answer) return;
     // Drawn again, so the counts and the list no longer show what was purged.
     await sagasView(target, { params });
-    notice($('#purge-result', target), 'ok', `Purged ${plural(answer.body.purged, `${SAGA_STATUS[which].toLowerCase()} saga`)} ${age.label}.`, { focus: true });
+    notice(
+      $('#purge-result', target),
+      'ok',
+      `Purged ${plural(answer.body.purged, `${SAGA_STATUS[which].toLowerCase()} saga`)} ${age.label}.`,
+      { focus: true },
+    );
   });
   const stats = await api('GET', '/api/ops/stats');
   const counts = stats.ok ? stats.body.sagas : undefined;
-  if (counts) render($('#saga-counts', target), `Sagas: ${STATUSES.map((s) => `${counts[s] ?? 0} ${SAGA_STATUS[s].toLowerCase()}`).join(', ')}.`);
+  if (counts)
+    render($('#saga-counts', target), `Sagas: ${STATUSES.map((s) => `${counts[s] ?? 0} ${SAGA_STATUS[s].toLowerCase()}`).join(', ')}.`);
   const loadMore = filteredRows(target, 'sagas', {
     url: `/api/ops/sagas${status ? `?status=${status}` : ''}`,
     row,

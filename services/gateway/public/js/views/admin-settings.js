@@ -45,6 +45,11 @@ export async function settingsView(target) {
     busy(button, true);
     const saved = await api('PUT', '/api/admin/config', { body });
     busy(button, false);
-    notice($('#config-result', target), saved.ok ? 'ok' : 'bad', saved.ok ? 'Saved. Workers use the new settings from their next call.' : explain(saved), { focus: true });
+    notice(
+      $('#config-result', target),
+      saved.ok ? 'ok' : 'bad',
+      saved.ok ? 'Saved. Workers use the new settings from their next call.' : explain(saved),
+      { focus: true },
+    );
   });
 }

@@ -13,9 +13,11 @@ const STATUSES = ['pending', 'running', 'completed', 'failed'];
 
 function subject(t) {
   const d = t.details ?? {};
-  if (t.type === 'workflow') return d.student?.name ? `${d.student.name} (${t.student_id})` : t.student_id ?? '';
+  if (t.type === 'workflow') return d.student?.name ? `${d.student.name} (${t.student_id})` : (t.student_id ?? '');
   if (t.type === 'batch') return `Batch ${d.index ?? ''} of ${t.entity_count} students`;
-  return d.source === 'request' ? `A list of ${d.received ?? '?'} students` : `The student-information source${d.received !== undefined ? ` (${d.received} read)` : ''}`;
+  return d.source === 'request'
+    ? `A list of ${d.received ?? '?'} students`
+    : `The student-information source${d.received !== undefined ? ` (${d.received} read)` : ''}`;
 }
 
 function row(t) {
@@ -63,7 +65,11 @@ export async function tasksView(target, { params }) {
     const query = new URLSearchParams([...form].filter(([, v]) => v).map(([k, v]) => [k, k === 'stuck' ? 'true' : v]));
     location.hash = `#/admin/tasks${query.size ? `?${query}` : ''}`;
   });
-  const query = new URLSearchParams(Object.entries(filter).filter(([, v]) => v).map(([k, v]) => [k, String(v)]));
+  const query = new URLSearchParams(
+    Object.entries(filter)
+      .filter(([, v]) => v)
+      .map(([k, v]) => [k, String(v)]),
+  );
   const summary = await api('GET', '/api/admin/tasks/summary');
   if (summary.ok) {
     const s = summary.body;

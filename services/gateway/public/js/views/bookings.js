@@ -20,9 +20,11 @@ function row(b, nameOf, showUser) {
     ${showUser ? html`<td>${b.user_id}</td>` : ''}
     <td class="status-${b.status}">${BOOKING_STATUS[b.status] ?? b.status}</td>
     <td class="wide-only">${momentText(b.created_at)}</td>
-    <td>${cancellable(b)
-      ? html`<button type="button" class="secondary" data-cancel="${b.id}" aria-label="Cancel ${nameOf(b.room_id)}, ${stayText(b.check_in, b.check_out)}">Cancel</button>`
-      : ''}</td>
+    <td>${
+      cancellable(b)
+        ? html`<button type="button" class="secondary" data-cancel="${b.id}" aria-label="Cancel ${nameOf(b.room_id)}, ${stayText(b.check_in, b.check_out)}">Cancel</button>`
+        : ''
+    }</td>
   </tr>`;
 }
 

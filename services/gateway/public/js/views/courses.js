@@ -27,7 +27,10 @@ export async function coursesView(main) {
   const terms = await everything('/api/terms');
   if (!terms.ok) return notice($('#courses-result', main), 'bad', explain(terms));
   const shown = terms.body.filter((t) => t.open).concat(terms.body.filter((t) => !t.open));
-  render($('#term', main), shown.map((t) => html`<option value="${t.code}">${t.name}${t.open ? '' : ' (closed)'}</option>`));
+  render(
+    $('#term', main),
+    shown.map((t) => html`<option value="${t.code}">${t.name}${t.open ? '' : ' (closed)'}</option>`),
+  );
   let sections = new Map();
   let enrollments = new Map();
   const load = async () => {
@@ -53,7 +56,10 @@ export async function coursesView(main) {
         : html`<li>Not enrolled in anything this term. <a href="#/enroll">Find sections</a></li>`,
     );
   };
-  const requests = followRequests($('#requests', main), { label: (code) => sectionLabel(sections, code), onFinished: () => background(load()) });
+  const requests = followRequests($('#requests', main), {
+    label: (code) => sectionLabel(sections, code),
+    onFinished: () => background(load()),
+  });
   on($('#term', main), 'change', load);
   on($('#enrolled', main), 'click', async (event) => {
     const button = event.target.closest('[data-drop]');

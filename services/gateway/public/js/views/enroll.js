@@ -59,15 +59,26 @@ export async function enrollView(main) {
   const terms = await everything('/api/terms');
   if (!terms.ok) return notice($('#match-count', main), 'bad', explain(terms));
   const open = terms.body.filter((t) => t.open);
-  render($('#term', main), open.map((t) => html`<option value="${t.code}">${t.name}</option>`));
+  render(
+    $('#term', main),
+    open.map((t) => html`<option value="${t.code}">${t.name}</option>`),
+  );
   if (open.length === 0) return notice($('#match-count', main), 'info', 'No term is open for enrollment now.');
   const state = { sections: new Map(), chosen: new Set(), enrolled: [] };
   const label = (code) => (state.sections.get(code) ? `${state.sections.get(code).course_name} (${code})` : code);
   const requests = followRequests($('#requests', main), { label, onFinished: () => background(load()) });
-  const filterOf = () => ({ text: $('#find', main).value, day: $('#day', main).value, time: $('#time', main).value, seats: $('#seats', main).checked });
+  const filterOf = () => ({
+    text: $('#find', main).value,
+    day: $('#day', main).value,
+    time: $('#time', main).value,
+    seats: $('#seats', main).checked,
+  });
   const showList = () => {
     const shown = [...state.sections.values()].filter((s) => matches(s, filterOf()));
-    render($('#sections', main), shown.map((s) => sectionItem(s, state.chosen.has(s.code))));
+    render(
+      $('#sections', main),
+      shown.map((s) => sectionItem(s, state.chosen.has(s.code))),
+    );
     render($('#match-count', main), `${shown.length} of ${state.sections.size} sections`);
   };
   const panel = selectionPanel($('#selection', main), {
@@ -111,4 +122,3 @@ export async function enrollView(main) {
     if (event.target.closest('[data-remove]')) showList();
   });
 }
-

@@ -20,7 +20,8 @@ const TYPES = {
     totals: (r) => ({ name: 'All rooms', type: '', room_nights: r.room_nights, sold: r.sold, occupancy: r.occupancy }),
   },
   room_search: {
-    title: (v) => `Rooms with at least ${v.params.min_available ?? 1} free every night from ${dayName(v.params.from)} to ${dayName(v.params.to)}`,
+    title: (v) =>
+      `Rooms with at least ${v.params.min_available ?? 1} free every night from ${dayName(v.params.from)} to ${dayName(v.params.to)}`,
     rows: (r) => r.rooms,
     columns: [
       { key: 'name', label: 'Room' },
@@ -65,6 +66,8 @@ export function reportTable(view, names = new Map()) {
     <tbody>${rows.length ? rows.map((row) => html`<tr>${line(row)}</tr>`) : html`<tr><td colspan="${type.columns.length}">Nothing to show.</td></tr>`}</tbody>
     <tfoot><tr class="totals">${line(totals)}</tr></tfoot>
   </table></div>`;
-  const csvRows = [...rows, totals].map((row) => Object.fromEntries(type.columns.map((c) => [c.key, c.show && row[c.key] !== '' ? c.show(row[c.key]) : row[c.key]])));
+  const csvRows = [...rows, totals].map((row) =>
+    Object.fromEntries(type.columns.map((c) => [c.key, c.show && row[c.key] !== '' ? c.show(row[c.key]) : row[c.key]])),
+  );
   return { markup, rows: csvRows, columns: type.columns, title: type.title(view, names) };
 }

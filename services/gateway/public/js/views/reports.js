@@ -58,7 +58,8 @@ export async function reportsView(main) {
     if (view && mine === latest) show(view, announce);
   };
   const show = (view, announce) => {
-    if (view.status === 'failed') return notice(result, 'bad', `The report could not be made: ${explain({ body: view.error })}`, { focus: announce });
+    if (view.status === 'failed')
+      return notice(result, 'bad', `The report could not be made: ${explain({ body: view.error })}`, { focus: announce });
     const table = reportTable(view, names);
     render(
       result,
@@ -75,8 +76,13 @@ export async function reportsView(main) {
     const params =
       type === 'section_roster'
         ? { section: $('#section', main).value }
-        : { from: $('#from', main).value, to: $('#to', main).value, ...(type === 'room_search' ? { min_available: Number($('#min_available', main).value) } : {}) };
-    if (params.from !== undefined && !(params.to > params.from)) return notice(result, 'bad', '“To” must be after “From”.', { focus: true });
+        : {
+            from: $('#from', main).value,
+            to: $('#to', main).value,
+            ...(type === 'room_search' ? { min_available: Number($('#min_available', main).value) } : {}),
+          };
+    if (params.from !== undefined && !(params.to > params.from))
+      return notice(result, 'bad', '“To” must be after “From”.', { focus: true });
     const button = $('#report-button', main);
     busy(button, true);
     const accepted = await api('POST', '/api/queries', { body: { type, params } });
@@ -88,9 +94,14 @@ export async function reportsView(main) {
   if (admin) {
     const terms = await everything('/api/terms');
     const open = terms.ok ? terms.body.filter((t) => t.open) : [];
-    const sections = (await Promise.all(open.map((t) => everything(`/api/sections?term=${encodeURIComponent(t.code)}`)))).flatMap((a) => (a.ok ? a.body : []));
+    const sections = (await Promise.all(open.map((t) => everything(`/api/sections?term=${encodeURIComponent(t.code)}`)))).flatMap((a) =>
+      a.ok ? a.body : [],
+    );
     sections.forEach((s) => names.set(s.code, `${s.course_name} (${s.code})`));
-    render($('#section', main), sections.map((s) => html`<option value="${s.code}">${s.course_name} (${s.code})</option>`));
+    render(
+      $('#section', main),
+      sections.map((s) => html`<option value="${s.code}">${s.course_name} (${s.code})</option>`),
+    );
   }
   const last = localStorage.getItem(lastKey());
   if (last) await follow(last, { announce: false });

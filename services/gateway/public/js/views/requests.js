@@ -35,9 +35,11 @@ function requestMarkup(view, label) {
     <progress max="3" value="${STEP[view.status]}" aria-label="Request progress">${REQUEST_STATUS[view.status]}</progress>
     <ul>${view.sections.map((s) => html`<li>${label(s.code)}: <strong>${SEAT_STATUS[s.status] ?? s.status}</strong></li>`)}</ul>
     ${view.status === 'completed' ? html`<p class="notice ok">Enrolled in every section. <a href="#/courses">See My courses</a></p>` : ''}
-    ${view.status === 'failed'
-      ? html`<p class="notice bad">Not enrolled: ${refusal(view.error, failedSeat ? label(failedSeat.code) : 'a section')} Nothing was kept: choose other sections and try again.</p>`
-      : ''}
+    ${
+      view.status === 'failed'
+        ? html`<p class="notice bad">Not enrolled: ${refusal(view.error, failedSeat ? label(failedSeat.code) : 'a section')} Nothing was kept: choose other sections and try again.</p>`
+        : ''
+    }
   </article>`;
 }
 
@@ -88,7 +90,12 @@ export function followRequests(target, { label, onFinished = () => {} }) {
     },
     /** A request just accepted: shown at once and followed. */
     async add(accepted) {
-      views.set(accepted.request_id, { request_id: accepted.request_id, status: 'queued', sections: accepted.sections, accepted_at: new Date().toISOString() });
+      views.set(accepted.request_id, {
+        request_id: accepted.request_id,
+        status: 'queued',
+        sections: accepted.sections,
+        accepted_at: new Date().toISOString(),
+      });
       paint();
       await follow();
     },

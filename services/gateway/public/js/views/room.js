@@ -51,7 +51,14 @@ export async function roomView(main, { params }) {
     $('#check_out', main).value = checkOut;
     $('#check_out', main).min = addDays(checkIn || today(), 1);
     const end = addDays(state.start, SHOWN_NIGHTS);
-    render($('#calendar', main), calendarMarkup(state.nights.filter((n) => n.date >= state.start && n.date < end), state.stay, room.name));
+    render(
+      $('#calendar', main),
+      calendarMarkup(
+        state.nights.filter((n) => n.date >= state.start && n.date < end),
+        state.stay,
+        room.name,
+      ),
+    );
     $('#earlier', main).disabled = state.start <= today();
     $('#later', main).disabled = end >= addDays(today(), LOADED_NIGHTS);
     const ok = checkIn && checkOut && checkOut > checkIn;
@@ -88,7 +95,8 @@ export async function roomView(main, { params }) {
   on($('#book', main), 'change', () => {
     state.stay = { checkIn: $('#check_in', main).value, checkOut: $('#check_out', main).value };
     state.anchor = null;
-    if (state.stay.checkIn >= addDays(state.start, SHOWN_NIGHTS) || state.stay.checkIn < state.start) state.start = state.stay.checkIn < today() ? today() : state.stay.checkIn;
+    if (state.stay.checkIn >= addDays(state.start, SHOWN_NIGHTS) || state.stay.checkIn < state.start)
+      state.start = state.stay.checkIn < today() ? today() : state.stay.checkIn;
     show();
   });
   on($('#earlier', main), 'click', () => {
@@ -120,10 +128,25 @@ async function book(main, room, state, refresh) {
   const problem = rangeProblem(checkIn, checkOut);
   if (problem) return notice(result, 'bad', problem, { focus: true });
   if (!session())
-    return notice(result, 'bad', html`Sign in to book. <a href="#/signin?next=${encodeURIComponent(`#/rooms?room=${room.id}&in=${checkIn}&out=${checkOut}`)}">Sign in</a>`, { focus: true });
-  const known = availabilityProblem({ roomName: room.name, nights: state.nights, checkIn, checkOut, bookings: state.bookings, roomId: room.id });
+    return notice(
+      result,
+      'bad',
+      html`Sign in to book. <a href="#/signin?next=${encodeURIComponent(`#/rooms?room=${room.id}&in=${checkIn}&out=${checkOut}`)}">Sign in</a>`,
+      { focus: true },
+    );
+  const known = availabilityProblem({
+    roomName: room.name,
+    nights: state.nights,
+    checkIn,
+    checkOut,
+    bookings: state.bookings,
+    roomId: room.id,
+  });
   if (known && !known.canProceed) return notice(result, 'bad', known.text, { focus: true });
-  if (known && !(await confirmInline(result, { question: `${known.text} Book another unit?`, yes: 'Book another unit', no: 'Do not book' }))) {
+  if (
+    known &&
+    !(await confirmInline(result, { question: `${known.text} Book another unit?`, yes: 'Book another unit', no: 'Do not book' }))
+  ) {
     return notice(result, 'info', 'Nothing was booked.', { focus: true });
   }
   const button = $('#book-button', main);
@@ -136,13 +159,32 @@ async function book(main, room, state, refresh) {
   });
   busy(button, false);
   if (answer.status === 201) {
-    notice(result, 'ok', html`<strong>Booked ${room.name}: ${stayText(answer.body.check_in, answer.body.check_out)}.</strong>
-      Your booking is confirmed. <a href="#/bookings">See My bookings</a>`, { focus: true });
+    notice(
+      result,
+      'ok',
+      html`<strong>Booked ${room.name}: ${stayText(answer.body.check_in, answer.body.check_out)}.</strong>
+      Your booking is confirmed. <a href="#/bookings">See My bookings</a>`,
+      { focus: true },
+    );
     await refresh();
   } else if (answer.status === 409 && answer.body?.code === 'ROOM_UNAVAILABLE') {
     await refresh();
     const refused = Array.isArray(answer.body.nights) ? answer.body.nights : [];
-    notice(result, 'bad', refusalMessage({ roomName: room.name, refused, before, after: state.nights, bookings: state.bookings, roomId: room.id, checkIn, checkOut }), { focus: true });
+    notice(
+      result,
+      'bad',
+      refusalMessage({
+        roomName: room.name,
+        refused,
+        before,
+        after: state.nights,
+        bookings: state.bookings,
+        roomId: room.id,
+        checkIn,
+        checkOut,
+      }),
+      { focus: true },
+    );
   } else {
     notice(result, 'bad', explain(answer), { focus: true });
   }

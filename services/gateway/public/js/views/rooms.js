@@ -10,8 +10,7 @@ import { explain } from '../words.js';
 import { roomView } from './room.js';
 import { rangeProblem } from './stay.js';
 
-const roomLink = (room, stay) =>
-  `#/rooms?room=${room.id}${stay ? `&in=${stay.checkIn}&out=${stay.checkOut}` : ''}`;
+const roomLink = (room, stay) => `#/rooms?room=${room.id}${stay ? `&in=${stay.checkIn}&out=${stay.checkOut}` : ''}`;
 
 function roomCard(room, stay, fit) {
   return html`<li class="card" data-room="${room.id}">
@@ -30,7 +29,11 @@ function fitOf(nights, stay) {
   if (sold.length) return { kind: 'sold', rank: 1, text: `Sold out on ${nightsText(sold)}` };
   const least = Math.min(...nights.map((n) => n.available));
   const count = nightsOf(stay.checkIn, stay.checkOut).length;
-  return { kind: 'free', rank: 0, text: `Free for ${count === 1 ? 'your night' : `all ${count} nights`} (${least} ${least === 1 ? 'unit' : 'units'} left)` };
+  return {
+    kind: 'free',
+    rank: 0,
+    text: `Free for ${count === 1 ? 'your night' : `all ${count} nights`} (${least} ${least === 1 ? 'unit' : 'units'} left)`,
+  };
 }
 
 export async function roomsView(main, { params }) {
@@ -56,7 +59,10 @@ export async function roomsView(main, { params }) {
     if (!answer.ok) return notice($('#rooms-more', main), 'bad', explain(answer));
     rooms.push(...answer.body);
     rememberRooms(answer.body);
-    append($('#rooms', main), answer.body.map((room) => roomCard(room, null)));
+    append(
+      $('#rooms', main),
+      answer.body.map((room) => roomCard(room, null)),
+    );
     render($('#rooms-more', main), list.done ? '' : html`<button type="button" class="secondary" id="more-rooms">Load more rooms</button>`);
   };
   on(main, 'click', async (event) => {
@@ -75,9 +81,17 @@ export async function roomsView(main, { params }) {
     const fits = await searchRooms(rooms, { checkIn, checkOut });
     busy(button, false);
     const sorted = rooms.map((room, i) => ({ room, fit: fits[i] })).sort((a, b) => a.fit.rank - b.fit.rank);
-    render($('#rooms', main), sorted.map(({ room, fit }) => roomCard(room, { checkIn, checkOut }, fit)));
+    render(
+      $('#rooms', main),
+      sorted.map(({ room, fit }) => roomCard(room, { checkIn, checkOut }, fit)),
+    );
     const free = sorted.filter((r) => r.fit.rank === 0).length;
-    notice(result, free ? 'ok' : 'info', `${free} of ${rooms.length} rooms are free from ${dayName(checkIn)} to ${dayName(checkOut)}${list.done ? '' : ' (of the rooms loaded so far)'}.`, { focus: true });
+    notice(
+      result,
+      free ? 'ok' : 'info',
+      `${free} of ${rooms.length} rooms are free from ${dayName(checkIn)} to ${dayName(checkOut)}${list.done ? '' : ' (of the rooms loaded so far)'}.`,
+      { focus: true },
+    );
   };
   on($('#search', main), 'submit', (event) => {
     event.preventDefault();

@@ -64,7 +64,8 @@ export function timetableMarkup(items, caption) {
       if (!block) return html`<td></td>`;
       if (block.from !== hour) return '';
       return html`<td rowspan="${block.to - block.from}" class="class">${block.meetings.map(
-        (m) => html`<div><strong>${m.item.title}</strong> <span>${m.start}–${m.end}</span> <span class="detail">${m.item.detail}</span></div>`,
+        (m) =>
+          html`<div><strong>${m.item.title}</strong> <span>${m.start}–${m.end}</span> <span class="detail">${m.item.detail}</span></div>`,
       )}</td>`;
     });
     rows.push(html`<tr><th scope="row">${String(hour).padStart(2, '0')}:00</th>${cells}</tr>`);

@@ -38,15 +38,21 @@ export function selectionPanel(target, { state, term, submitted }) {
     render(
       target,
       html`<h3 id="selection-h">Your selection${chosen.length ? ` (${chosen.length})` : ''}</h3>
-        ${chosen.length
-          ? html`<details ${wide.matches ? 'open' : ''}><summary>${plural(chosen.length, 'section')} chosen</summary><ul class="chosen">${chosen.map(
-              (s) => html`<li><span><strong>${s.course_name}</strong> (${s.code}) <span class="hint">${scheduleText(s.schedule)}</span></span>
+        ${
+          chosen.length
+            ? html`<details ${wide.matches ? 'open' : ''}><summary>${plural(chosen.length, 'section')} chosen</summary><ul class="chosen">${chosen.map(
+                (
+                  s,
+                ) => html`<li><span><strong>${s.course_name}</strong> (${s.code}) <span class="hint">${scheduleText(s.schedule)}</span></span>
                 <button type="button" class="link" data-remove="${s.code}" aria-label="Remove ${s.course_name} (${s.code})">Remove</button></li>`,
-            )}</ul></details>`
-          : html`<p class="hint">Tick the sections you want; they are listed here.</p>`}
-        ${problems.length
-          ? html`<div class="notice bad" id="selection-problems"><p><strong>Before you submit:</strong></p><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`
-          : ''}
+              )}</ul></details>`
+            : html`<p class="hint">Tick the sections you want; they are listed here.</p>`
+        }
+        ${
+          problems.length
+            ? html`<div class="notice bad" id="selection-problems"><p><strong>Before you submit:</strong></p><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`
+            : ''
+        }
         <button type="button" id="enroll-button" ${chosen.length && !problems.length ? '' : 'disabled'}
           ${problems.length ? html`aria-describedby="selection-problems"` : ''}>Submit request${chosen.length ? ` for ${plural(chosen.length, 'section')}` : ''}</button>
         <div id="enroll-result"></div>`,
@@ -69,7 +75,12 @@ export function selectionPanel(target, { state, term, submitted }) {
     if (answer.status !== 202) return notice($('#enroll-result', target), 'bad', explain(answer), { focus: true });
     submitted(answer.body, codes);
     paint();
-    notice($('#enroll-result', target), 'ok', 'Request sent. Its progress is shown under “Your requests”; it carries on if you leave this page.', { focus: true });
+    notice(
+      $('#enroll-result', target),
+      'ok',
+      'Request sent. Its progress is shown under “Your requests”; it carries on if you leave this page.',
+      { focus: true },
+    );
   });
   paint();
   return { paint };

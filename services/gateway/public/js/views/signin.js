@@ -37,7 +37,9 @@ export async function signInView(main, { params, reason } = {}) {
     const result = $('#signin-result', main);
     const sub = String(form.get('sub')).trim();
     if (!/^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/.test(sub)) {
-      notice(result, 'bad', 'User id must be letters, digits, dots, dashes or underscores, starting with a letter or digit.', { focus: true });
+      notice(result, 'bad', 'User id must be letters, digits, dots, dashes or underscores, starting with a letter or digit.', {
+        focus: true,
+      });
       return;
     }
     const button = $('button[type="submit"]', main);

@@ -39,8 +39,7 @@ export function availabilityProblem({ roomName, nights, checkIn, checkOut, booki
   if (sold.length && mine.length && sold.every((d) => mine.includes(d)))
     return { kind: 'held', text: `You already hold the last unit of ${roomName} on ${nightsText(sold)}: see My bookings.` };
   if (sold.length) return { kind: 'sold', text: `${roomName} is sold out on ${nightsText(sold)}. Choose other dates or another room.` };
-  if (mine.length)
-    return { kind: 'held', text: `You already hold ${roomName} on ${nightsText([...new Set(mine)])}.`, canProceed: true };
+  if (mine.length) return { kind: 'held', text: `You already hold ${roomName} on ${nightsText([...new Set(mine)])}.`, canProceed: true };
   return null;
 }
 
@@ -57,7 +56,6 @@ export function refusalMessage({ roomName, refused, before, after, bookings, roo
   if (refused.every((d) => mine.includes(d)))
     return `You already hold the last unit of ${roomName} on ${nightsText(refused)} (booked meanwhile, perhaps in another window): see My bookings.`;
   const takenJustNow = refused.filter((d) => (was.get(d)?.available ?? 0) > 0);
-  if (takenJustNow.length)
-    return `Someone else just took ${roomName} on ${nightsText(takenJustNow)}. The calendar now shows what is left.`;
+  if (takenJustNow.length) return `Someone else just took ${roomName} on ${nightsText(takenJustNow)}. The calendar now shows what is left.`;
   return `${roomName} is sold out on ${nightsText(refused)}. Choose other dates or another room.`;
 }

@@ -33,7 +33,12 @@ export class PostgresInventoryStore implements InventoryStore {
         ${after ? this.sql`WHERE id > ${after[0]}` : this.sql``}
         ORDER BY id LIMIT ${page.limit + 1}`,
     );
-    return ROOMS.page(rows, page.limit, (room) => [room.id], (room) => room);
+    return ROOMS.page(
+      rows,
+      page.limit,
+      (room) => [room.id],
+      (room) => room,
+    );
   }
 
   async getRoom(roomId: number): Promise<Room> {
@@ -46,11 +51,7 @@ export class PostgresInventoryStore implements InventoryStore {
   }
 
   /** Creates a room with `openDays` nights on sale from `firstNight`. */
-  createRoom(
-    room: Omit<Room, 'id'>,
-    firstNight: string,
-    openDays: number,
-  ): Promise<Room> {
+  createRoom(room: Omit<Room, 'id'>, firstNight: string, openDays: number): Promise<Room> {
     return withDatabase(() =>
       this.sql.begin(async (tx) => {
         const [created] = await tx<Room[]>`
@@ -253,21 +254,15 @@ export class PostgresInventoryStore implements InventoryStore {
       this.sql<{ booking_id: string; attempt: number }[]>`
         SELECT COALESCE(booking, booking_id) AS booking_id, attempt
         FROM reservations
-        WHERE booking_id IN ${this.sql(keys.map((k) => reservationKey(k.booking_id, k.attempt)))} AND status = 'reserved'`.then(
-        (rows) => [...rows],
-      ),
+        WHERE booking_id IN ${this.sql(keys.map((k) => reservationKey(k.booking_id, k.attempt)))} AND status = 'reserved'`.then((rows) => [
+        ...rows,
+      ]),
     );
   }
 }
 
 /** Puts `days` nights from `firstNight` on sale, leaving nights already on sale untouched. */
-export async function openNights(
-  tx: TransactionSql | Sql,
-  roomId: number,
-  total: number,
-  firstNight: string,
-  days: number,
-): Promise<void> {
+export async function openNights(tx: TransactionSql | Sql, roomId: number, total: number, firstNight: string, days: number): Promise<void> {
   await tx`
     INSERT INTO room_nights (room_id, night, total, available)
     SELECT ${roomId}, d::date, ${total}, ${total}

@@ -1,8 +1,15 @@
-import { addDays, type NightAvailability, type OccupancyRow, type Page, type PageRequest, type Room, type RoomSearchRow } from '@cupo/contracts';
+import {
+  addDays,
+  type NightAvailability,
+  type OccupancyRow,
+  type Page,
+  type PageRequest,
+  type Room,
+  type RoomSearchRow,
+} from '@cupo/contracts';
 import { ReservationReleasedError, RoomNotFoundError, RoomUnavailableError } from '../../domain/errors.js';
 import { reservationKey } from '../../domain/reservation-key.js';
 import type { AttemptKey, HeldReservation, InventoryStore, ReservationCursor } from '../ports.js';
-
 
 /**
  * Inventory's store in memory, for the use-case tests (not shipped: tsconfig excludes
@@ -14,7 +21,10 @@ export class InMemoryInventoryStore implements InventoryStore {
   readonly rooms = new Map<number, Room>();
   /** `${roomId}|${night}` → units on sale and left. */
   readonly nights = new Map<string, { total: number; available: number }>();
-  readonly reservations = new Map<string, { booking_id: string; attempt: number; room_id: number; nights: string[]; status: 'reserved' | 'released'; reserved_at: string }>();
+  readonly reservations = new Map<
+    string,
+    { booking_id: string; attempt: number; room_id: number; nights: string[]; status: 'reserved' | 'released'; reserved_at: string }
+  >();
   readonly calls: string[] = [];
   private nextId = 1;
 
@@ -69,7 +79,14 @@ export class InMemoryInventoryStore implements InventoryStore {
         roomNights += night?.total ?? 0;
         sold += night ? night.total - night.available : 0;
       }
-      return { room_id: room.id, name: room.name, type: room.type, room_nights: roomNights, sold, occupancy: roomNights ? sold / roomNights : 0 };
+      return {
+        room_id: room.id,
+        name: room.name,
+        type: room.type,
+        room_nights: roomNights,
+        sold,
+        occupancy: roomNights ? sold / roomNights : 0,
+      };
     });
   }
 
@@ -94,7 +111,14 @@ export class InMemoryInventoryStore implements InventoryStore {
     const soldOut = nights.filter((night) => (this.nights.get(`${roomId}|${night}`)?.available ?? 0) < 1);
     if (soldOut.length > 0) throw new RoomUnavailableError(roomId, soldOut);
     for (const night of nights) this.nights.get(`${roomId}|${night}`)!.available -= 1;
-    this.reservations.set(key, { booking_id: bookingId, attempt, room_id: roomId, nights, status: 'reserved', reserved_at: new Date().toISOString() });
+    this.reservations.set(key, {
+      booking_id: bookingId,
+      attempt,
+      room_id: roomId,
+      nights,
+      status: 'reserved',
+      reserved_at: new Date().toISOString(),
+    });
     return 'reserved';
   }
 

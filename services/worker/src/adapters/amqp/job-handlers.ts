@@ -22,7 +22,12 @@ export function jobHandlers(deps: {
 }) {
   const { config, onboarding } = deps;
   const queries: JobHandler<z.infer<typeof QueryRequestedMessage>> = {
-    topology: { exchange: WorkerJobs.exchange, queue: WorkerJobs.queryQueue, routingKey: WorkerJobs.queryRequested, deliveryLimit: config.JOB_DELIVERY_LIMIT },
+    topology: {
+      exchange: WorkerJobs.exchange,
+      queue: WorkerJobs.queryQueue,
+      routingKey: WorkerJobs.queryRequested,
+      deliveryLimit: config.JOB_DELIVERY_LIMIT,
+    },
     schema: QueryRequestedMessage,
     prefetch: config.QUERY_PREFETCH,
     handle: (message, context) => runQuery(deps.queries, message.query_id, context.requestId),
@@ -30,12 +35,20 @@ export function jobHandlers(deps: {
       failQuery(deps.queries, message.query_id, context.attempt, error instanceof Error ? error.message : String(error)),
   };
   const onboardingJobs: JobHandler<z.infer<typeof OnboardingMessage>> = {
-    topology: { exchange: OnboardingJobs.exchange, queue: OnboardingJobs.queue, routingKey: OnboardingJobs.routingKey, deliveryLimit: config.JOB_DELIVERY_LIMIT },
+    topology: {
+      exchange: OnboardingJobs.exchange,
+      queue: OnboardingJobs.queue,
+      routingKey: OnboardingJobs.routingKey,
+      deliveryLimit: config.JOB_DELIVERY_LIMIT,
+    },
     schema: OnboardingMessage,
     prefetch: config.ONBOARDING_PREFETCH,
     handle: (message) =>
       message.kind === 'ingest'
-        ? runIngest({ store: onboarding, source: deps.source, logger: deps.logger, leaseMs: config.TASK_LEASE_MS, replicaId: deps.replicaId }, message.task_id)
+        ? runIngest(
+            { store: onboarding, source: deps.source, logger: deps.logger, leaseMs: config.TASK_LEASE_MS, replicaId: deps.replicaId },
+            message.task_id,
+          )
         : runBatch(deps.batch, message.task_id),
     onGiveUp: (message, error) => onboarding.fail(message.task_id, { error: error instanceof Error ? error.message : String(error) }),
   };

@@ -28,7 +28,14 @@ export class RpcReportSources implements ReportSources {
         const rooms = await this.rpc.call(OccupancyReport, query.params, options);
         const roomNights = rooms.reduce((sum, r) => sum + r.room_nights, 0);
         const sold = rooms.reduce((sum, r) => sum + r.sold, 0);
-        return { from: query.params.from, to: query.params.to, room_nights: roomNights, sold, occupancy: roomNights ? Number((sold / roomNights).toFixed(4)) : 0, rooms };
+        return {
+          from: query.params.from,
+          to: query.params.to,
+          room_nights: roomNights,
+          sold,
+          occupancy: roomNights ? Number((sold / roomNights).toFixed(4)) : 0,
+          rooms,
+        };
       }
       case 'room_search':
         return { ...query.params, rooms: await this.rpc.call(RoomSearchReport, query.params, options) };

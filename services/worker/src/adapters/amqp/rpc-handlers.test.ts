@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { GetOnboardingConfig, GetOnboardingConfigV1, OnboardingConfig, OnboardingConfigV1, PutOnboardingConfigV1, type RpcCommand } from '@cupo/contracts';
+import {
+  GetOnboardingConfig,
+  GetOnboardingConfigV1,
+  OnboardingConfig,
+  OnboardingConfigV1,
+  PutOnboardingConfigV1,
+  type RpcCommand,
+} from '@cupo/contracts';
 import type { OnboardingStore } from '../../app/onboarding/ports.js';
 import type { QueryStore } from '../../app/queries/ports.js';
 import { rpcHandlers } from './rpc-handlers.js';
@@ -25,7 +32,12 @@ function configStore() {
 }
 
 function handlers() {
-  const list = rpcHandlers({ store: {} as QueryStore, onboarding: configStore() as unknown as OnboardingStore, outboxWritten: () => undefined, queryDeadlineMs: 1_000 });
+  const list = rpcHandlers({
+    store: {} as QueryStore,
+    onboarding: configStore() as unknown as OnboardingStore,
+    outboxWritten: () => undefined,
+    queryDeadlineMs: 1_000,
+  });
   const context = { requestId: 'r' } as never;
   return async (command: RpcCommand, payload: unknown) => {
     const handler = list.find((h) => h.command.name === command.name);
@@ -44,8 +56,16 @@ describe('the onboarding config over RPC', () => {
     const call = handlers();
     const read = await call(GetOnboardingConfigV1, {});
     expect(OnboardingConfigV1.strict().safeParse(read).success).toBe(true);
-    const written = await call(PutOnboardingConfigV1, { batch_size: 5, rate_limit_directory_per_min: 1, rate_limit_lms_per_min: 2, rate_limit_email_per_min: 3 });
+    const written = await call(PutOnboardingConfigV1, {
+      batch_size: 5,
+      rate_limit_directory_per_min: 1,
+      rate_limit_lms_per_min: 2,
+      rate_limit_email_per_min: 3,
+    });
     expect(written).toEqual({ batch_size: 5, rate_limit_directory_per_min: 1, rate_limit_lms_per_min: 2, rate_limit_email_per_min: 3 });
-    expect((await call(GetOnboardingConfig, {})) as OnboardingConfig).toMatchObject({ batch_size: 5, ingest_schedule: { cron: '0 2 * * *' } });
+    expect((await call(GetOnboardingConfig, {})) as OnboardingConfig).toMatchObject({
+      batch_size: 5,
+      ingest_schedule: { cron: '0 2 * * *' },
+    });
   });
 });

@@ -24,11 +24,7 @@ import { submitQuery } from '../../app/queries/submit-query.js';
 const withoutSchedule = ({ ingest_schedule: _schedule, ...settings }: OnboardingConfig) => settings;
 
 /** The commands the worker answers: this file is its whole synchronous API. */
-export function rpcHandlers(deps: {
-  store: QueryStore;
-  onboarding: OnboardingStore;
-  queryDeadlineMs: number;
-}): RpcHandler[] {
+export function rpcHandlers(deps: { store: QueryStore; onboarding: OnboardingStore; queryDeadlineMs: number }): RpcHandler[] {
   const { onboarding } = deps;
   return [
     rpcHandler(IngestStudents, async (command) => {

@@ -1,10 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { OnboardingJobs, type IncomingStudent, type IngestSchedule, type OnboardingConfig, type Page, type PageRequest } from '@cupo/contracts';
+import {
+  OnboardingJobs,
+  type IncomingStudent,
+  type IngestSchedule,
+  type OnboardingConfig,
+  type Page,
+  type PageRequest,
+} from '@cupo/contracts';
 import type { Fragment, Sql, TransactionSql } from '@cupo/database';
 import { kickingAfterCommit, outboxHeaders, type OutboxKick } from '@cupo/outbox';
 import { Keyset } from '@cupo/paging';
-import type { ClaimOutcome, EffectClaim, OnboardingStore, ScheduleState, Task, TaskFilter, WorkflowUnit } from '../../app/onboarding/ports.js';
+import type {
+  ClaimOutcome,
+  EffectClaim,
+  OnboardingStore,
+  ScheduleState,
+  Task,
+  TaskFilter,
+  WorkflowUnit,
+} from '../../app/onboarding/ports.js';
 
 interface TaskRow {
   id: string;
@@ -85,7 +100,9 @@ export class PostgresOnboardingStore implements OnboardingStore {
   }
 
   async scheduleState(): Promise<ScheduleState> {
-    const [row] = await this.sql<{ ingest_cron: string | null; ingest_time_zone: string | null; since: Date; last_fired: Date | null; now: Date }[]>`
+    const [row] = await this.sql<
+      { ingest_cron: string | null; ingest_time_zone: string | null; since: Date; last_fired: Date | null; now: Date }[]
+    >`
       SELECT ingest_cron, ingest_time_zone, ingest_schedule_since AS since, now() AS now,
              (SELECT max(slot_at) FROM ingest_schedule_slots WHERE slot_at >= ingest_schedule_since) AS last_fired
       FROM onboarding_config`;
@@ -94,19 +111,22 @@ export class PostgresOnboardingStore implements OnboardingStore {
   }
 
   async fireScheduledIngest(slot: Date, schedule: IngestSchedule, taskId: string, firedBy: string): Promise<Task | null> {
-    return kickingAfterCommit(this.relay, () => this.sql.begin(async (tx) => {
-      // FOR SHARE: an admin's change waits for this transaction, and once it has committed no
-      // replica fires a slot of the schedule it replaced.
-      const [current] = await tx`
+    return kickingAfterCommit(
+      this.relay,
+      () =>
+        this.sql.begin(async (tx) => {
+          // FOR SHARE: an admin's change waits for this transaction, and once it has committed no
+          // replica fires a slot of the schedule it replaced.
+          const [current] = await tx`
         SELECT 1 FROM onboarding_config
         WHERE ingest_cron = ${schedule.cron} AND ingest_time_zone = ${schedule.time_zone} AND ingest_schedule_since <= ${slot}
         FOR SHARE`;
-      if (!current) return null;
-      // The arbiter: one row per slot, whichever replica gets there first — and no slot older
-      // than one of this schedule fired already (a replica that read the schedule before a slot
-      // boundary and stalled past it would fire the older slot after the newer one: two ingests
-      // back to back). Another schedule's slots do not count: this one may be older than them.
-      const [taken] = await tx`
+          if (!current) return null;
+          // The arbiter: one row per slot, whichever replica gets there first — and no slot older
+          // than one of this schedule fired already (a replica that read the schedule before a slot
+          // boundary and stalled past it would fire the older slot after the newer one: two ingests
+          // back to back). Another schedule's slots do not count: this one may be older than them.
+          const [taken] = await tx`
         INSERT INTO ingest_schedule_slots (slot_at, task_id, cron, time_zone)
         SELECT ${slot}, ${taskId}, ${schedule.cron}, ${schedule.time_zone}
         WHERE NOT EXISTS (
@@ -114,15 +134,21 @@ export class PostgresOnboardingStore implements OnboardingStore {
           WHERE slot_at > ${slot} AND cron = ${schedule.cron} AND time_zone = ${schedule.time_zone})
         ON CONFLICT (slot_at) DO NOTHING
         RETURNING 1`;
-      if (!taken) return null;
-      const details = { source: 'student-information source', requested_by: 'schedule', [SCHEDULED]: slot.toISOString(), schedule, fired_by: firedBy };
-      const [row] = await tx<TaskRow[]>`
+          if (!taken) return null;
+          const details = {
+            source: 'student-information source',
+            requested_by: 'schedule',
+            [SCHEDULED]: slot.toISOString(),
+            schedule,
+            fired_by: firedBy,
+          };
+          const [row] = await tx<TaskRow[]>`
         INSERT INTO tasks (id, type, details) VALUES (${taskId}, 'ingest', ${json(tx, details)})
         RETURNING *, false AS stuck, true AS scheduled`;
-      await this.announce(tx, 'ingest', taskId);
-      return toTask(row!);
-    }) as Promise<Task | null>,
-    (task) => task !== null,
+          await this.announce(tx, 'ingest', taskId);
+          return toTask(row!);
+        }) as Promise<Task | null>,
+      (task) => task !== null,
     );
   }
 
@@ -133,14 +159,18 @@ export class PostgresOnboardingStore implements OnboardingStore {
   }
 
   async createIngest(taskId: string, input: { students?: IncomingStudent[]; requestedBy: string }): Promise<Task> {
-    return kickingAfterCommit(this.relay, () => this.sql.begin(async (tx) => {
-      const [row] = await tx<TaskRow[]>`
+    return kickingAfterCommit(
+      this.relay,
+      () =>
+        this.sql.begin(async (tx) => {
+          const [row] = await tx<TaskRow[]>`
         INSERT INTO tasks (id, type, details)
         VALUES (${taskId}, 'ingest', ${json(tx, { source: input.students ? 'request' : 'student-information source', requested_by: input.requestedBy, input: input.students ?? null })})
         RETURNING *, false AS stuck, false AS scheduled`;
-      await this.announce(tx, 'ingest', taskId);
-      return toTask(row!);
-    }) as Promise<Task>);
+          await this.announce(tx, 'ingest', taskId);
+          return toTask(row!);
+        }) as Promise<Task>,
+    );
   }
 
   private selectTasks(where: Fragment) {
@@ -179,7 +209,12 @@ export class PostgresOnboardingStore implements OnboardingStore {
              to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
       FROM tasks WHERE ${where}
       ORDER BY created_at DESC, id DESC LIMIT ${page.limit + 1}`;
-    return TASKS.page(rows, page.limit, (row) => [row.cursor_at, row.id], ({ cursor_at: _key, ...row }) => toTask(row));
+    return TASKS.page(
+      rows,
+      page.limit,
+      (row) => [row.cursor_at, row.id],
+      ({ cursor_at: _key, ...row }) => toTask(row),
+    );
   }
 
   async claim(taskId: string, owner: string, leaseMs: number): Promise<ClaimOutcome> {
@@ -241,7 +276,7 @@ export class PostgresOnboardingStore implements OnboardingStore {
 
   async planIngest(ingestId: string, students: IncomingStudent[], batchSize: number) {
     let announced = false;
-    const plan = await this.sql.begin(async (tx) => {
+    const plan = (await this.sql.begin(async (tx) => {
       const [ingest] = await tx<{ status: string; details: Record<string, unknown> }[]>`
         SELECT status, details FROM tasks WHERE id = ${ingestId} FOR UPDATE`;
       if (!ingest || ingest.status === 'completed' || ingest.status === 'failed') {
@@ -254,7 +289,10 @@ export class PostgresOnboardingStore implements OnboardingStore {
       const fresh = planned.length
         ? await tx<{ student_id: string }[]>`
             INSERT INTO onboarded_students (student_id, name, email, workflow_task_id)
-            SELECT * FROM jsonb_to_recordset(${json(tx, planned.map((p) => ({ student_id: p.id, name: p.name, email: p.email, workflow_task_id: p.task })))})
+            SELECT * FROM jsonb_to_recordset(${json(
+              tx,
+              planned.map((p) => ({ student_id: p.id, name: p.name, email: p.email, workflow_task_id: p.task })),
+            )})
               AS x(student_id text, name text, email text, workflow_task_id uuid)
             ON CONFLICT (student_id) DO NOTHING
             RETURNING student_id`
@@ -282,7 +320,7 @@ export class PostgresOnboardingStore implements OnboardingStore {
         WHERE id = ${ingestId}`;
       announced = batches.length > 0;
       return { received: students.length, fresh: newcomers.length, batches };
-    }) as { received: number; fresh: number; batches: string[] };
+    })) as { received: number; fresh: number; batches: string[] };
     // After the commit: the batches' messages leave now, not at the relay's next poll.
     if (announced) this.relay.kick();
     return plan;
@@ -315,7 +353,8 @@ export class PostgresOnboardingStore implements OnboardingStore {
       )
       SELECT EXISTS (SELECT 1 FROM claimed) AS claimed, b.status, b.owner AS previous_owner, b.external_id
       FROM (SELECT 1) AS one LEFT JOIN before AS b ON true`;
-    if (row!.claimed) return { state: 'claimed', takeover: row!.status === 'claimed' && row!.previous_owner !== null && row!.previous_owner !== owner };
+    if (row!.claimed)
+      return { state: 'claimed', takeover: row!.status === 'claimed' && row!.previous_owner !== null && row!.previous_owner !== owner };
     if (row!.status === 'done') return { state: 'done', externalId: row!.external_id };
     return { state: 'held' };
   }
@@ -335,73 +374,79 @@ export class PostgresOnboardingStore implements OnboardingStore {
   }
 
   async retry(taskId: string, requestedBy: string) {
-    return kickingAfterCommit(this.relay, () => this.sql.begin(async (tx) => {
-      const [task] = await tx<{ type: Task['type']; status: Task['status']; parent_id: string | null }[]>`
+    return kickingAfterCommit(
+      this.relay,
+      () =>
+        this.sql.begin(async (tx) => {
+          const [task] = await tx<{ type: Task['type']; status: Task['status']; parent_id: string | null }[]>`
         SELECT type, status, parent_id FROM tasks WHERE id = ${taskId} FOR UPDATE`;
-      if (!task) return { missing: true as const };
-      const stamp = json(tx, { retried_at: new Date().toISOString(), retried_by: requestedBy });
-      // Back to pending with fresh attempts; the last run's verdict goes, its history stays in the logs.
-      const reopen = (where: Fragment) => tx`
+          if (!task) return { missing: true as const };
+          const stamp = json(tx, { retried_at: new Date().toISOString(), retried_by: requestedBy });
+          // Back to pending with fresh attempts; the last run's verdict goes, its history stays in the logs.
+          const reopen = (where: Fragment) => tx`
         UPDATE tasks SET status = 'pending', attempts = 0, owner = NULL, lease_until = NULL, finished_at = NULL,
                details = (details - 'errors' - 'warnings' - 'steps' - 'last_error' - 'error' - 'requeues') || ${stamp}
                          || jsonb_build_object('admin_retries', COALESCE((details->>'admin_retries')::int, 0) + 1)
         ${where}`;
-      let announce: { kind: 'ingest' | 'batch'; id: string } | undefined;
-      if (task.type === 'workflow') {
-        if (task.status !== 'failed') return { notRetryable: `it is ${task.status}, not failed` };
-        await reopen(tx`WHERE id = ${taskId}`);
-        // Its batch runs it: a batch that has ended is reopened and announced; one still
-        // running comes round to it before it ends.
-        const [batch] = await tx<{ status: Task['status'] }[]>`SELECT status FROM tasks WHERE id = ${task.parent_id} FOR UPDATE`;
-        if (batch && (batch.status === 'completed' || batch.status === 'failed')) {
-          await reopen(tx`WHERE id = ${task.parent_id}`);
-          announce = { kind: 'batch', id: task.parent_id! };
-        }
-      } else if (task.type === 'batch') {
-        const reopened = await reopen(tx`WHERE parent_id = ${taskId} AND type = 'workflow' AND status = 'failed'`);
-        if (reopened.count === 0 && task.status !== 'failed') return { notRetryable: 'it has no failed workflow and has not failed' };
-        if (task.status === 'completed' || task.status === 'failed') await reopen(tx`WHERE id = ${taskId}`);
-        announce = { kind: 'batch', id: taskId };
-      } else {
-        if (task.status !== 'failed') return { notRetryable: `it is ${task.status}, not failed` };
-        await reopen(tx`WHERE id = ${taskId}`);
-        announce = { kind: 'ingest', id: taskId };
-      }
-      if (announce) await this.announce(tx, announce.kind, announce.id);
-      const [row] = await tx<TaskRow[]>`
+          let announce: { kind: 'ingest' | 'batch'; id: string } | undefined;
+          if (task.type === 'workflow') {
+            if (task.status !== 'failed') return { notRetryable: `it is ${task.status}, not failed` };
+            await reopen(tx`WHERE id = ${taskId}`);
+            // Its batch runs it: a batch that has ended is reopened and announced; one still
+            // running comes round to it before it ends.
+            const [batch] = await tx<{ status: Task['status'] }[]>`SELECT status FROM tasks WHERE id = ${task.parent_id} FOR UPDATE`;
+            if (batch && (batch.status === 'completed' || batch.status === 'failed')) {
+              await reopen(tx`WHERE id = ${task.parent_id}`);
+              announce = { kind: 'batch', id: task.parent_id! };
+            }
+          } else if (task.type === 'batch') {
+            const reopened = await reopen(tx`WHERE parent_id = ${taskId} AND type = 'workflow' AND status = 'failed'`);
+            if (reopened.count === 0 && task.status !== 'failed') return { notRetryable: 'it has no failed workflow and has not failed' };
+            if (task.status === 'completed' || task.status === 'failed') await reopen(tx`WHERE id = ${taskId}`);
+            announce = { kind: 'batch', id: taskId };
+          } else {
+            if (task.status !== 'failed') return { notRetryable: `it is ${task.status}, not failed` };
+            await reopen(tx`WHERE id = ${taskId}`);
+            announce = { kind: 'ingest', id: taskId };
+          }
+          if (announce) await this.announce(tx, announce.kind, announce.id);
+          const [row] = await tx<TaskRow[]>`
         SELECT id, type, status, parent_id, student_id, entity_count, details - 'input' AS details,
                created_at, started_at, finished_at, false AS stuck, details ? ${SCHEDULED} AS scheduled
         FROM tasks WHERE id = ${taskId}`;
-      return { retried: toTask(row!) };
-    }) as Promise<{ retried: Task } | { missing: true } | { notRetryable: string }>,
-    (outcome) => 'retried' in outcome,
+          return { retried: toTask(row!) };
+        }) as Promise<{ retried: Task } | { missing: true } | { notRetryable: string }>,
+      (outcome) => 'retried' in outcome,
     );
   }
 
   async reapStale(staleMs: number, maxRequeues: number) {
-    return kickingAfterCommit(this.relay, () => this.sql.begin(async (tx) => {
-      const stale = await tx<{ id: string; type: 'ingest' | 'batch'; requeues: number }[]>`
+    return kickingAfterCommit(
+      this.relay,
+      () =>
+        this.sql.begin(async (tx) => {
+          const stale = await tx<{ id: string; type: 'ingest' | 'batch'; requeues: number }[]>`
         SELECT id, type, COALESCE((details->>'requeues')::int, 0) AS requeues FROM tasks
         WHERE status = 'running' AND type IN ('ingest', 'batch')
           AND (lease_until IS NULL OR lease_until < now())
           AND heartbeat_at < now() - make_interval(secs => ${staleMs / 1000})
         FOR UPDATE SKIP LOCKED LIMIT 50`;
-      let requeued = 0;
-      let failed = 0;
-      for (const task of stale) {
-        if (task.requeues >= maxRequeues) {
-          await tx`UPDATE tasks SET status = 'failed', finished_at = now(), owner = NULL, lease_until = NULL,
+          let requeued = 0;
+          let failed = 0;
+          for (const task of stale) {
+            if (task.requeues >= maxRequeues) {
+              await tx`UPDATE tasks SET status = 'failed', finished_at = now(), owner = NULL, lease_until = NULL,
                      details = details || ${json(tx, { error: `no progress after ${maxRequeues} re-queues` })} WHERE id = ${task.id}`;
-          failed += 1;
-        } else {
-          await tx`UPDATE tasks SET heartbeat_at = now(), details = details || ${json(tx, { requeues: task.requeues + 1 })} WHERE id = ${task.id}`;
-          await this.announce(tx, task.type, task.id);
-          requeued += 1;
-        }
-      }
-      // Never taken at all: its announcement is gone. `heartbeat_at` records each re-announcement,
-      // so a long backlog gets one extra message per stale window, not one per pass.
-      const unclaimed = await tx<{ id: string; type: 'ingest' | 'batch' }[]>`
+              failed += 1;
+            } else {
+              await tx`UPDATE tasks SET heartbeat_at = now(), details = details || ${json(tx, { requeues: task.requeues + 1 })} WHERE id = ${task.id}`;
+              await this.announce(tx, task.type, task.id);
+              requeued += 1;
+            }
+          }
+          // Never taken at all: its announcement is gone. `heartbeat_at` records each re-announcement,
+          // so a long backlog gets one extra message per stale window, not one per pass.
+          const unclaimed = await tx<{ id: string; type: 'ingest' | 'batch' }[]>`
         UPDATE tasks SET heartbeat_at = now()
         WHERE id IN (
           SELECT id FROM tasks
@@ -411,13 +456,13 @@ export class PostgresOnboardingStore implements OnboardingStore {
           LIMIT 50
           FOR UPDATE SKIP LOCKED)
         RETURNING id, type`;
-      for (const task of unclaimed) {
-        await this.announce(tx, task.type, task.id);
-        requeued += 1;
-      }
-      return { requeued, failed };
-    }) as Promise<{ requeued: number; failed: number }>,
-    (reaped) => reaped.requeued > 0,
+          for (const task of unclaimed) {
+            await this.announce(tx, task.type, task.id);
+            requeued += 1;
+          }
+          return { requeued, failed };
+        }) as Promise<{ requeued: number; failed: number }>,
+      (reaped) => reaped.requeued > 0,
     );
   }
 }

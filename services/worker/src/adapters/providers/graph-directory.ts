@@ -59,7 +59,9 @@ export class GraphDirectory implements Directory {
         if (again.status !== 200) throw new ProviderRejectedError(`directory lookup of ${upn} answered ${again.status}`);
         user = again.body;
       } else {
-        throw new ProviderRejectedError(`directory refused to create ${upn}: ${JSON.stringify(GraphError.safeParse(response.body).data?.error ?? response.body)}`);
+        throw new ProviderRejectedError(
+          `directory refused to create ${upn}: ${JSON.stringify(GraphError.safeParse(response.body).data?.error ?? response.body)}`,
+        );
       }
     } else if (found.status !== 200) {
       throw new ProviderRejectedError(`directory lookup of ${upn} answered ${found.status}`);
@@ -67,7 +69,10 @@ export class GraphDirectory implements Directory {
     const id = GraphUser.safeParse(user).data?.id;
     if (id === undefined) throw new ProviderRejectedError(`directory answered ${upn} without an id`);
     const licensed = await call('assign licence', () =>
-      this.request('POST', `/v1.0/users/${id}/assignLicense`, { addLicenses: [{ skuId: this.options.licenseSkuId, disabledPlans: [] }], removeLicenses: [] }),
+      this.request('POST', `/v1.0/users/${id}/assignLicense`, {
+        addLicenses: [{ skuId: this.options.licenseSkuId, disabledPlans: [] }],
+        removeLicenses: [],
+      }),
     );
     if (licensed.status !== 200) throw new ProviderRejectedError(`directory refused the licence for ${upn}: ${licensed.status}`);
     return { upn, created };
@@ -116,5 +121,9 @@ const GraphError = z.object({ error: z.object({ message: z.unknown() }).partial(
 /** Graph's answer to creating a user whose userPrincipalName is taken. */
 function alreadyExists(response: { status: number; body: unknown }): boolean {
   const error = GraphError.safeParse(response.body).data?.error;
-  return response.status === 400 && /already exists/i.test(String(error?.message ?? '')) && /userPrincipalName/i.test(String(error?.message ?? ''));
+  return (
+    response.status === 400 &&
+    /already exists/i.test(String(error?.message ?? '')) &&
+    /userPrincipalName/i.test(String(error?.message ?? ''))
+  );
 }

@@ -42,7 +42,9 @@ export class MoodleLms implements Lms {
       if (result === USERNAME_TAKEN) {
         // Our own earlier request created it (its answer was lost): the username is the
         // student's id, so the user there is ours. Found, not a failure.
-        const again = await call('get user', () => this.invoke('core_user_get_users_by_field', { field: 'username', 'values[0]': username }));
+        const again = await call('get user', () =>
+          this.invoke('core_user_get_users_by_field', { field: 'username', 'values[0]': username }),
+        );
         if (!Array.isArray(again) || !again[0]) throw new ProviderUnavailableError(`LMS says ${username} exists but cannot find it yet`);
         userId = Number(again[0].id);
       } else {

@@ -45,7 +45,11 @@ describe('an ingest whose student-information source is away', () => {
   it('waits while the sis breaker is open (transient, no attempt spent, not failed) and plans once the source is back', async () => {
     const breakers = addProviderBreakersTo(
       new CircuitBreakers(new Registry()),
-      ProviderBreakerEnv.parse({ PROVIDER_CIRCUIT_FAILURE_THRESHOLD: '2', PROVIDER_CIRCUIT_RECOVERY_TIMEOUT: '0.05', PROVIDER_CIRCUIT_SUCCESS_THRESHOLD: '1' }),
+      ProviderBreakerEnv.parse({
+        PROVIDER_CIRCUIT_FAILURE_THRESHOLD: '2',
+        PROVIDER_CIRCUIT_RECOVERY_TIMEOUT: '0.05',
+        PROVIDER_CIRCUIT_SUCCESS_THRESHOLD: '1',
+      }),
     );
     let away = true;
     const source = guardedSource(

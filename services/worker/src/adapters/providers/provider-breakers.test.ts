@@ -9,7 +9,11 @@ import { addProviderBreakersTo, guardedCall, guardedSource, ProviderPausedError 
 function breakers(openMs = '60') {
   return addProviderBreakersTo(
     new CircuitBreakers(new Registry()),
-    ProviderBreakerEnv.parse({ PROVIDER_CIRCUIT_FAILURE_THRESHOLD: '3', PROVIDER_CIRCUIT_RECOVERY_TIMEOUT: openMs, PROVIDER_CIRCUIT_SUCCESS_THRESHOLD: '1' }),
+    ProviderBreakerEnv.parse({
+      PROVIDER_CIRCUIT_FAILURE_THRESHOLD: '3',
+      PROVIDER_CIRCUIT_RECOVERY_TIMEOUT: openMs,
+      PROVIDER_CIRCUIT_SUCCESS_THRESHOLD: '1',
+    }),
   );
 }
 
@@ -57,9 +61,21 @@ describe('provider breakers', () => {
     const b = breakers();
     const email = guardedCall(b, 'email', countingCall().call);
     for (let i = 0; i < 4; i++) {
-      await expect(email('send', async () => { throw new ProviderUnavailableError('answered 500'); })).rejects.toBeInstanceOf(ProviderUnavailableError);
-      await expect(email('send', async () => { throw new ProviderThrottledError(1); })).rejects.toBeInstanceOf(ProviderThrottledError);
-      await expect(email('send', async () => { throw new ProviderRejectedError('550'); })).rejects.toBeInstanceOf(ProviderRejectedError);
+      await expect(
+        email('send', async () => {
+          throw new ProviderUnavailableError('answered 500');
+        }),
+      ).rejects.toBeInstanceOf(ProviderUnavailableError);
+      await expect(
+        email('send', async () => {
+          throw new ProviderThrottledError(1);
+        }),
+      ).rejects.toBeInstanceOf(ProviderThrottledError);
+      await expect(
+        email('send', async () => {
+          throw new ProviderRejectedError('550');
+        }),
+      ).rejects.toBeInstanceOf(ProviderRejectedError);
     }
     expect(b.stateOf('email')).toBe('closed');
   });
@@ -67,7 +83,10 @@ describe('provider breakers', () => {
   it('let calls through again once the open period is over, and close on success', async () => {
     const b = breakers('0.05');
     const lms = guardedCall(b, 'lms', countingCall().call);
-    for (let i = 0; i < 3; i++) await lms('enrol', async () => { throw new ProviderAwayError('down'); }).catch(() => undefined);
+    for (let i = 0; i < 3; i++)
+      await lms('enrol', async () => {
+        throw new ProviderAwayError('down');
+      }).catch(() => undefined);
     await expect(lms('enrol', async () => 'ok')).rejects.toBeInstanceOf(ProviderPausedError);
     await new Promise((r) => setTimeout(r, 80));
     await expect(lms('enrol', async () => 'ok')).resolves.toBe('ok');
@@ -77,7 +96,15 @@ describe('provider breakers', () => {
   it('pause an ingest whose student-information source is away', async () => {
     const b = breakers();
     let asked = 0;
-    const source = guardedSource({ fetchStudents: async () => { asked += 1; throw new ProviderAwayError('sis answered 502'); } }, b);
+    const source = guardedSource(
+      {
+        fetchStudents: async () => {
+          asked += 1;
+          throw new ProviderAwayError('sis answered 502');
+        },
+      },
+      b,
+    );
     for (let i = 0; i < 2; i++) await expect(source.fetchStudents()).rejects.toBeInstanceOf(ProviderUnavailableError);
     await expect(source.fetchStudents()).rejects.toBeInstanceOf(ProviderPausedError);
     await expect(source.fetchStudents()).rejects.toBeInstanceOf(ProviderPausedError);

@@ -1,13 +1,7 @@
 import { addProviderBreakers, type CircuitBreakers, type ProviderBreakerConfig } from '@cupo/circuit-breakers';
 import type { IncomingStudent } from '@cupo/contracts';
 import { DependencyUnavailableError } from '@cupo/errors';
-import {
-  type Directory,
-  type Lms,
-  type Mailer,
-  type ProviderCall,
-  type StudentSource,
-} from '../../app/onboarding/ports.js';
+import { type Directory, type Lms, type Mailer, type ProviderCall, type StudentSource } from '../../app/onboarding/ports.js';
 import { ProviderAwayError } from './http.js';
 
 /** The outside providers, each behind its own breaker (named as ops lists it). */

@@ -92,7 +92,11 @@ export interface OnboardingStore {
    * batches of `batchSize` (and each batch's outbox message), and completes the ingest.
    * Safe to repeat: a student is new only once.
    */
-  planIngest(ingestId: string, students: IncomingStudent[], batchSize: number): Promise<{ received: number; fresh: number; batches: string[] }>;
+  planIngest(
+    ingestId: string,
+    students: IncomingStudent[],
+    batchSize: number,
+  ): Promise<{ received: number; fresh: number; batches: string[] }>;
   batchWorkflows(batchId: string): Promise<WorkflowUnit[]>;
   /** Claims a one-off effect before doing it (see EffectClaim). */
   claimEffect(studentId: string, effect: string, owner: string, leaseMs: number): Promise<EffectClaim>;

@@ -1,9 +1,21 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { OnboardingConfig } from '@cupo/contracts';
 import { providerCall } from './provider-call.js';
-import { ProviderRejectedError, ProviderThrottledError, ProviderUnavailableError, type OnboardingMetrics, type ProviderName, type RateLimiter } from './ports.js';
+import {
+  ProviderRejectedError,
+  ProviderThrottledError,
+  ProviderUnavailableError,
+  type OnboardingMetrics,
+  type ProviderName,
+  type RateLimiter,
+} from './ports.js';
 
-const config: OnboardingConfig = { batch_size: 20, rate_limit_directory_per_min: 10, rate_limit_lms_per_min: 30, rate_limit_email_per_min: 60 };
+const config: OnboardingConfig = {
+  batch_size: 20,
+  rate_limit_directory_per_min: 10,
+  rate_limit_lms_per_min: 30,
+  rate_limit_email_per_min: 60,
+};
 
 /** A limiter that hands out the waits it is given (0 once they run out), recording each reservation. */
 function scriptedLimiter(...waits: number[]): RateLimiter & { reserved: [ProviderName, number][] } {
@@ -50,7 +62,11 @@ describe('providerCall', () => {
       const call = providerCall(provider, { limiter, metrics, config, signal: new AbortController().signal });
       expect(await call('op', async () => provider)).toBe(provider);
     }
-    expect(limiter.reserved).toEqual([['directory', 10], ['lms', 30], ['email', 60]]);
+    expect(limiter.reserved).toEqual([
+      ['directory', 10],
+      ['lms', 30],
+      ['email', 60],
+    ]);
     expect(metrics.calls).toEqual(['directory:ok', 'lms:ok', 'email:ok']);
   });
 
@@ -86,7 +102,13 @@ describe('providerCall', () => {
   it('gives up on throttling after maxThrottles', async () => {
     const metrics = recordingMetrics();
     const { request, tries } = scriptedRequest(new ProviderThrottledError(0), new ProviderThrottledError(0), new ProviderThrottledError(0));
-    const call = providerCall('email', { limiter: scriptedLimiter(), metrics, config, signal: new AbortController().signal, maxThrottles: 2 });
+    const call = providerCall('email', {
+      limiter: scriptedLimiter(),
+      metrics,
+      config,
+      signal: new AbortController().signal,
+      maxThrottles: 2,
+    });
     await expect(call('op', request)).rejects.toBeInstanceOf(ProviderThrottledError);
     expect(tries()).toBe(3);
     expect(metrics.calls).toEqual(['email:throttled', 'email:throttled', 'email:throttled_gave_up']);
@@ -96,7 +118,13 @@ describe('providerCall', () => {
     vi.spyOn(Math, 'random').mockReturnValue(0); // no backoff wait
     const metrics = recordingMetrics();
     const recovering = scriptedRequest(new ProviderUnavailableError('502'), new ProviderUnavailableError('503'));
-    const call = providerCall('directory', { limiter: scriptedLimiter(), metrics, config, signal: new AbortController().signal, maxRetries: 2 });
+    const call = providerCall('directory', {
+      limiter: scriptedLimiter(),
+      metrics,
+      config,
+      signal: new AbortController().signal,
+      maxRetries: 2,
+    });
     expect(await call('op', recovering.request)).toBe('ok');
     expect(recovering.tries()).toBe(3);
     const down = scriptedRequest(new ProviderUnavailableError('1'), new ProviderUnavailableError('2'), new ProviderUnavailableError('3'));

@@ -7,11 +7,7 @@ import type { OnboardingStore, Task } from './ports.js';
  * again with fresh attempts; what had succeeded is found, not redone, and a sent e-mail is
  * not sent again.
  */
-export async function retryTask(
-  deps: { store: OnboardingStore },
-  taskId: string,
-  requestedBy: string,
-): Promise<Task> {
+export async function retryTask(deps: { store: OnboardingStore }, taskId: string, requestedBy: string): Promise<Task> {
   const outcome = await deps.store.retry(taskId, requestedBy);
   if ('missing' in outcome) throw new TaskNotFoundError(taskId);
   if ('notRetryable' in outcome) throw new TaskNotRetryableError(taskId, outcome.notRetryable);

@@ -44,7 +44,11 @@ describe('runBatch', () => {
     const directory = scriptedDirectory({ S0: [away(), away(), away(), away()], S1: [new ProviderRejectedError('403 forbidden')] });
     const mailer = countingMailer();
     await runBatch(deps(store, { directory, mailer }), 'b');
-    expect(store.workflow('S0')).toMatchObject({ status: 'failed', attempts: 3, details: { errors: ['directory: gave up after 3 attempts: 503'] } });
+    expect(store.workflow('S0')).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+      details: { errors: ['directory: gave up after 3 attempts: 503'] },
+    });
     expect(store.workflow('S1')).toMatchObject({ status: 'failed', attempts: 1, details: { errors: ['directory: 403 forbidden'] } });
     expect(mailer.sent).toEqual([]);
     expect(store.tasks.get('b')).toMatchObject({ status: 'completed', details: { completed: 0, failed: 2 } });

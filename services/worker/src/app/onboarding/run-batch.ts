@@ -71,7 +71,10 @@ export async function runBatch(deps: BatchDeps, batchId: string): Promise<void> 
     const ended = await deps.store.batchWorkflows(batchId);
     const unfinished = ended.filter((w) => w.status === 'pending' || w.status === 'running').length;
     if (handedBack || unfinished > 0 || stop.signal.aborted) {
-      const reason = stop.signal.reason instanceof Error ? stop.signal.reason : new TaskHandedBackError(batchId, `${unfinished} workflow(s) not finished`);
+      const reason =
+        stop.signal.reason instanceof Error
+          ? stop.signal.reason
+          : new TaskHandedBackError(batchId, `${unfinished} workflow(s) not finished`);
       logger.info({ unfinished, reason: reason.message }, 'batch handed back');
       throw reason;
     }

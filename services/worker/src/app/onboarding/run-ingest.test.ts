@@ -6,7 +6,8 @@ import { silentLogger } from '../../testing/fakes.js';
 import { ProviderRejectedError, ProviderUnavailableError, type ClaimOutcome, type OnboardingStore, type StudentSource } from './ports.js';
 import { runIngest } from './run-ingest.js';
 
-const students = (...ids: string[]): IncomingStudent[] => ids.map((id) => ({ id, name: `Student ${id}`, email: `${id.toLowerCase()}@example.com` }));
+const students = (...ids: string[]): IncomingStudent[] =>
+  ids.map((id) => ({ id, name: `Student ${id}`, email: `${id.toLowerCase()}@example.com` }));
 
 /** An ingest's rules over plain values: one claim at a time, and a student is new only once. */
 class IngestStore {
@@ -66,7 +67,10 @@ function source(answer: IncomingStudent[] | Error): StudentSource & { reads: num
 }
 
 const run = (store: IngestStore, from: StudentSource) =>
-  runIngest({ store: store as unknown as OnboardingStore, source: from, logger: silentLogger, leaseMs: 30_000, replicaId: 'test:1' }, 'ingest-1');
+  runIngest(
+    { store: store as unknown as OnboardingStore, source: from, logger: silentLogger, leaseMs: 30_000, replicaId: 'test:1' },
+    'ingest-1',
+  );
 
 describe('runIngest', () => {
   it('plans the students given in the request in batches of batch_size, without asking the source', async () => {

@@ -18,7 +18,12 @@ function setUp(overrides: Partial<WorkflowDeps> = {}, maxAttempts = 3) {
     lms: { ensureEnrolled: async (_s, call) => call('enrol', async () => ({ userId: 7, created: true })) },
     mailer: countingMailer(),
     limiter: { reserve: async () => 0 },
-    metrics: { providerCall: () => undefined, limiterWait: () => undefined, workflow: (o) => void outcomes.push(o), batch: () => undefined },
+    metrics: {
+      providerCall: () => undefined,
+      limiterWait: () => undefined,
+      workflow: (o) => void outcomes.push(o),
+      batch: () => undefined,
+    },
     logger: silentLogger,
     leaseMs: 5_000,
     retry: { maxAttempts, initialMs: 1, maxMs: 5 },
@@ -47,7 +52,12 @@ describe('runWorkflow', () => {
     const mailer = countingMailer();
     const { deps, run, unit, outcomes, workflow } = setUp({ mailer });
     expect(await runWorkflow(deps, run, unit)).toBe('ended');
-    expect(workflow()).toMatchObject({ status: 'completed', owner: null, attempts: 1, details: { user_principal_name: 's0@test', warnings: [] } });
+    expect(workflow()).toMatchObject({
+      status: 'completed',
+      owner: null,
+      attempts: 1,
+      details: { user_principal_name: 's0@test', warnings: [] },
+    });
     expect((workflow().details.steps as { name: string; status: string }[]).map((s) => [s.name, s.status])).toEqual([
       ['directory_account', 'completed'],
       ['lms_enrolment', 'completed'],
@@ -60,7 +70,11 @@ describe('runWorkflow', () => {
   it('stops at a refused directory account: no LMS, no e-mail, the workflow fails at once', async () => {
     const lms = failingLms(() => new Error('must not be called'));
     const mailer = countingMailer();
-    const { deps, run, unit, outcomes, workflow } = setUp({ directory: scriptedDirectory({ S0: [new ProviderRejectedError('403 forbidden')] }), lms, mailer });
+    const { deps, run, unit, outcomes, workflow } = setUp({
+      directory: scriptedDirectory({ S0: [new ProviderRejectedError('403 forbidden')] }),
+      lms,
+      mailer,
+    });
     expect(await runWorkflow(deps, run, unit)).toBe('ended');
     expect(workflow()).toMatchObject({ status: 'failed', attempts: 1, details: { errors: ['directory: 403 forbidden'] } });
     expect(lms.calls).toBe(0);
@@ -147,7 +161,11 @@ describe('runWorkflow', () => {
     expect(mailer.sent).toEqual(['S0']);
     expect(store.effects.get('S0/welcome_email')).toMatchObject({ status: 'done', externalId: '<welcome.S0@test>' });
     expect(workflow().details.steps).toContainEqual(
-      expect.objectContaining({ name: 'welcome_email', status: 'completed', note: expect.stringMatching(/recorded once the database was back/) }),
+      expect.objectContaining({
+        name: 'welcome_email',
+        status: 'completed',
+        note: expect.stringMatching(/recorded once the database was back/),
+      }),
     );
     expect(deps.unrecorded.size).toBe(0);
   });

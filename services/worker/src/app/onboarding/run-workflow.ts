@@ -63,7 +63,12 @@ interface StepRecord {
 }
 
 type Attempt =
-  | { kind: 'ended'; status: 'completed' | 'failed'; outcome: 'completed' | 'completed_with_warnings' | 'failed'; details: Record<string, unknown> }
+  | {
+      kind: 'ended';
+      status: 'completed' | 'failed';
+      outcome: 'completed' | 'completed_with_warnings' | 'failed';
+      details: Record<string, unknown>;
+    }
   /** Worth another attempt. `ours`: our own infrastructure failed (Redis, PostgreSQL), which costs the workflow no attempt. */
   | { kind: 'retry'; error: unknown; ours: boolean }
   | { kind: 'interrupted' };
@@ -192,10 +197,12 @@ async function attemptSteps(deps: WorkflowDeps, run: BatchRun, student: Incoming
   const t0 = Date.now();
   try {
     run.signal.throwIfAborted();
-    const sent = recordedLate !== undefined
-      ? { note: `sent earlier (${recordedLate}); recorded once the database was back` }
-      : await sendWelcomeOnce(deps, run, student, upn, call('email'));
-    if (sent.alreadySent !== undefined) steps.push({ name: WELCOME_EMAIL, status: 'skipped', ms: 0, error: `already sent (${sent.alreadySent})` });
+    const sent =
+      recordedLate !== undefined
+        ? { note: `sent earlier (${recordedLate}); recorded once the database was back` }
+        : await sendWelcomeOnce(deps, run, student, upn, call('email'));
+    if (sent.alreadySent !== undefined)
+      steps.push({ name: WELCOME_EMAIL, status: 'skipped', ms: 0, error: `already sent (${sent.alreadySent})` });
     else steps.push({ name: WELCOME_EMAIL, status: 'completed', ms: Date.now() - t0, ...(sent.note ? { note: sent.note } : {}) });
   } catch (error) {
     steps.push({ name: WELCOME_EMAIL, status: 'failed', ms: Date.now() - t0, error: describe(error) });

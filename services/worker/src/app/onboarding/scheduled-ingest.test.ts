@@ -46,7 +46,8 @@ class ScheduleStore implements Pick<OnboardingStore, 'scheduleState' | 'fireSche
 }
 
 const replica = (store: ScheduleStore, name: string) => async () =>
-  (await fireDueIngest({ store: store as unknown as OnboardingStore, logger: silentLogger, replicaId: name, catchUpMs: 10_000 }))[0] ?? null;
+  (await fireDueIngest({ store: store as unknown as OnboardingStore, logger: silentLogger, replicaId: name, catchUpMs: 10_000 }))[0] ??
+  null;
 
 describe('fireDueIngest', () => {
   it('does nothing while the schedule is off', async () => {
@@ -96,8 +97,17 @@ describe('fireDueIngest', () => {
     store.now = new Date('2026-03-10T12:00:00.100Z');
     await replica(store, 'a')();
     store.now = new Date('2026-03-10T12:00:03.050Z'); // the next look came 3 s late
-    const fired = await fireDueIngest({ store: store as unknown as OnboardingStore, logger: silentLogger, replicaId: 'b', catchUpMs: 10_000 });
-    expect(fired.map((t) => t.details.scheduled_for)).toEqual(['2026-03-10T12:00:01.000Z', '2026-03-10T12:00:02.000Z', '2026-03-10T12:00:03.000Z']);
+    const fired = await fireDueIngest({
+      store: store as unknown as OnboardingStore,
+      logger: silentLogger,
+      replicaId: 'b',
+      catchUpMs: 10_000,
+    });
+    expect(fired.map((t) => t.details.scheduled_for)).toEqual([
+      '2026-03-10T12:00:01.000Z',
+      '2026-03-10T12:00:02.000Z',
+      '2026-03-10T12:00:03.000Z',
+    ]);
     // Down for a minute: only the latest.
     store.now = new Date('2026-03-10T12:01:03.500Z');
     await replica(store, 'a')();

@@ -12,7 +12,12 @@ import type { OnboardingStore, Task } from './ports.js';
  * after a time with no replica running, only the latest missed slot fires, once. A slot from
  * before the schedule was set never does. See `dueSlots`.
  */
-export async function fireDueIngest(deps: { store: OnboardingStore; logger: Logger; replicaId: string; catchUpMs: number }): Promise<Task[]> {
+export async function fireDueIngest(deps: {
+  store: OnboardingStore;
+  logger: Logger;
+  replicaId: string;
+  catchUpMs: number;
+}): Promise<Task[]> {
   const { schedule, since, lastFired, now } = await deps.store.scheduleState();
   if (!schedule) return [];
   let slots: Date[];

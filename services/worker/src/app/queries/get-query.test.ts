@@ -18,7 +18,13 @@ describe('getQuery', () => {
   it('shows its owner the query without who asked or its deadline', async () => {
     const { store, mine } = await withQueries();
     const view = await getQuery(store, mine.query_id, { id: 'S1', role: 'student' });
-    expect(view).toEqual({ query_id: mine.query_id, type: 'occupancy_report', status: 'pending', params: occupancy.params, created_at: mine.created_at });
+    expect(view).toEqual({
+      query_id: mine.query_id,
+      type: 'occupancy_report',
+      status: 'pending',
+      params: occupancy.params,
+      created_at: mine.created_at,
+    });
     expect(view).not.toHaveProperty('requested_by');
     expect(view).not.toHaveProperty('deadline_at');
   });
@@ -26,7 +32,10 @@ describe('getQuery', () => {
   it('shows the answer once there is one', async () => {
     const { store, mine } = await withQueries();
     await store.complete(mine.query_id, { result: { rooms: [] } }, 60);
-    expect(await getQuery(store, mine.query_id, { id: 'S1', role: 'student' })).toMatchObject({ status: 'completed', result: { rooms: [] } });
+    expect(await getQuery(store, mine.query_id, { id: 'S1', role: 'student' })).toMatchObject({
+      status: 'completed',
+      result: { rooms: [] },
+    });
   });
 
   it('refuses another user’s query, and a roster to anyone but an admin', async () => {
@@ -39,6 +48,8 @@ describe('getQuery', () => {
 
   it('is not found when there is no such query', async () => {
     const { store } = await withQueries();
-    await expect(getQuery(store, '33333333-3333-4333-8333-333333333333', { id: 'A1', role: 'admin' })).rejects.toBeInstanceOf(QueryNotFoundError);
+    await expect(getQuery(store, '33333333-3333-4333-8333-333333333333', { id: 'A1', role: 'admin' })).rejects.toBeInstanceOf(
+      QueryNotFoundError,
+    );
   });
 });

@@ -14,7 +14,9 @@ class SectionNotFoundError extends DomainError {
 const occupancy = { type: 'occupancy_report' as const, params: { from: '2026-01-01', to: '2026-01-08' } };
 
 /** Owners that answer as scripted, one entry per ask; records the asks. */
-function scriptedSources(...answers: (unknown | Error)[]): ReportSources & { asks: { query: QueryRequestBody; timeoutMs: number; requestId: string }[] } {
+function scriptedSources(
+  ...answers: (unknown | Error)[]
+): ReportSources & { asks: { query: QueryRequestBody; timeoutMs: number; requestId: string }[] } {
   const asks: { query: QueryRequestBody; timeoutMs: number; requestId: string }[] = [];
   return {
     asks,
