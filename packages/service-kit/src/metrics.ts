@@ -24,27 +24,34 @@ export function createMetricsRegistry(service: string): Registry {
  * (the soak compares it between warm-up and the end). 0 until the first full collection.
  */
 export function heapAfterGcGauge(registry: Registry): Gauge {
-  let after = 0;
-  const gauge = new Gauge({
+  watchMajorGcs();
+  return new Gauge({
     name: 'nodejs_heap_used_after_major_gc_bytes',
     help: 'V8 used heap measured right after the last major (mark-compact) garbage collection',
     registers: [registry],
     collect() {
-      this.set(after);
+      this.set(heapAfterLastMajorGc);
     },
   });
-  const observer = new PerformanceObserver((list) => {
+}
+
+let heapAfterLastMajorGc = 0;
+let gcObserver: PerformanceObserver | undefined;
+
+/** One observer per process, however many registries read it (tests make many). */
+function watchMajorGcs(): void {
+  if (gcObserver) return;
+  gcObserver = new PerformanceObserver((list) => {
     const major = list
       .getEntries()
       .some(
         (entry: PerformanceEntry) =>
           (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR,
       );
-    // The entries are delivered after the collection; nothing has allocated much since.
-    if (major) after = getHeapStatistics().used_heap_size;
+    // The entries are delivered after the collection; little has been allocated since.
+    if (major) heapAfterLastMajorGc = getHeapStatistics().used_heap_size;
   });
-  observer.observe({ entryTypes: ['gc'] });
-  return gauge;
+  gcObserver.observe({ entryTypes: ['gc'] });
 }
 
 /** Latency buckets that resolve the sub-millisecond RPCs as well as the 1.5 s SLA. */
