@@ -517,6 +517,25 @@ const command = fc.oneof(
 // --- The run ------------------------------------------------------------------------------
 
 /** A world of this run's own: two rooms, three sections, three students. */
+/**
+ * Setting up a new world right after a run's faults: every process is ready, but a breaker the
+ * last fault opened may still refuse for its open period (503 DEPENDENCY_UNAVAILABLE, as the
+ * contract allows). The set-up retries that answer, as a client would, for up to 30 s; anything
+ * else fails at once.
+ */
+async function untilAvailable<T>(call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      const unavailable = /\b503\b|DEPENDENCY_UNAVAILABLE/.test(String(error));
+      if (!unavailable || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 async function newWorld(): Promise<{ model: Model; real: Real }> {
   const api = apiClient(stack!.gatewayUrl);
   const run = randomBytes(3).toString('hex');
@@ -542,22 +561,26 @@ async function newWorld(): Promise<{ model: Model; real: Real }> {
   );
   if (!ready) throw new Error('the system did not become ready between runs');
   const rooms = [
-    (await createRoom(api, { name: `Model ${run} a`, total_quantity: ROOM_TOTAL, open_days: 10 })).id,
-    (await createRoom(api, { name: `Model ${run} b`, total_quantity: ROOM_TOTAL, open_days: 10 })).id,
+    (await untilAvailable(() => createRoom(api, { name: `Model ${run} a`, total_quantity: ROOM_TOTAL, open_days: 10 }))).id,
+    (await untilAvailable(() => createRoom(api, { name: `Model ${run} b`, total_quantity: ROOM_TOTAL, open_days: 10 }))).id,
   ];
   const sections = SECTIONS.map((s) => `MB-${run}-${s.letter}`.toUpperCase());
   for (const [i, s] of SECTIONS.entries()) {
-    await createSection(api, {
-      code: sections[i]!,
-      course: `MB${run}${s.letter}`.toUpperCase(),
-      capacity: s.capacity,
-      schedule: [...s.schedule],
-    });
+    await untilAvailable(() =>
+      createSection(api, {
+        code: sections[i]!,
+        course: `MB${run}${s.letter}`.toUpperCase(),
+        capacity: s.capacity,
+        schedule: [...s.schedule],
+      }),
+    );
   }
   const students = Array.from({ length: STUDENTS }, (_, i) => `MB${run}${i}`.toUpperCase());
   for (const id of students) {
-    const created = await api('POST', '/api/admin/students', { token: admin, body: { id, name: id, email: `${id}@model.test` } });
-    if (created.status !== 201) throw new Error(`student ${id}: ${describeAnswer(created)}`);
+    await untilAvailable(async () => {
+      const created = await api('POST', '/api/admin/students', { token: admin, body: { id, name: id, email: `${id}@model.test` } });
+      if (created.status !== 201) throw new Error(`student ${id}: ${describeAnswer(created)}`);
+    });
   }
   return {
     model: { run, rooms, bookings: new Map(), answers: new Map(), redisEpoch: 0, keys: 0, sections, students, held: new Map() },
