@@ -4,6 +4,7 @@ export * from './logger.js';
 export * from './metrics.js';
 export * from './request-id.js';
 export * from './shutdown.js';
+export * from './periodic-task.js';
 export * from './service.js';
 export * from './service-env.js';
 export * from './telemetry.js';

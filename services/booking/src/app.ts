@@ -97,8 +97,7 @@ export function createBookingService(parts: BookingServiceParts) {
   };
   // One recovery pass at a time, every interval; stop() waits for a pass in progress.
   const recovery = new PeriodicTask(
-    'booking recovery',
-    config.RECOVERY_INTERVAL_MS,
+    { name: 'booking recovery', intervalMs: config.RECOVERY_INTERVAL_MS, metrics: { registry: parts.registry, task: 'recovery' } },
     async () => {
       const done = await settleUnfinishedBookings(deps, settle, logger);
       if (done.abandoned + done.released > 0) logger.info(done, 'recovery pass');
@@ -106,8 +105,7 @@ export function createBookingService(parts: BookingServiceParts) {
     logger,
   );
   const reconciler = new PeriodicTask(
-    'booking reconciler',
-    config.RECONCILE_INTERVAL_MS,
+    { name: 'booking reconciler', intervalMs: config.RECONCILE_INTERVAL_MS, metrics: { registry: parts.registry, task: 'reconciler' } },
     async () => {
       const done = await reconcileReservations(deps, { graceMs: config.RECONCILE_GRACE_MS, pageSize: config.RECONCILE_PAGE_SIZE }, logger);
       if (done.released + done.restored + done.cancelled > 0) logger.warn(done, 'reconciler repaired');

@@ -91,8 +91,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps) {
   });
 
   const recovery = new PeriodicTask(
-    'recover stalled requests',
-    config.RECOVERY_INTERVAL_MS,
+    { name: 'recover stalled requests', intervalMs: config.RECOVERY_INTERVAL_MS, metrics: { registry, task: 'recovery' } },
     async () => {
       await recoverStalledRequests({ sagas, ops }, { staleMs: config.STALE_REQUEST_MS, batch: 200 }, logger);
       // Keeps the status deltas behind GET /api/ops/stats short, whether or not anyone asks.

@@ -16,8 +16,7 @@ export function sagaRetentionTask(sql: Sql, registry: Registry, config: Retentio
   const purger = new PostgresFinishedSagaPurger(sql);
   const removed = sagaPurgeCounter(registry);
   return new PeriodicTask(
-    'purge finished sagas',
-    config.SAGA_PURGE_INTERVAL_MS,
+    { name: 'purge finished sagas', intervalMs: config.SAGA_PURGE_INTERVAL_MS, metrics: { registry, task: 'saga_purge' } },
     async () => {
       const purged = await purgeFinishedSagas(
         purger,

@@ -167,8 +167,7 @@ export function createWorker(deps: WorkerDeps) {
     jobs.map((handler) => handler.topology.queue).flatMap((queue) => [queue, retryQueueOf(queue), deadQueueOf(queue)]),
   );
   const reaper = new PeriodicTask(
-    'reap stalled onboarding tasks',
-    Math.max(1_000, Math.floor(config.REAPER_STALE_MS / 4)),
+    { name: 'reap stalled onboarding tasks', intervalMs: Math.max(1_000, Math.floor(config.REAPER_STALE_MS / 4)), metrics: { registry, task: 'reaper' } },
     async () => {
       const reaped = await onboarding.reapStale(config.REAPER_STALE_MS, config.REAPER_MAX_REQUEUES);
       if (reaped.requeued + reaped.failed > 0) logger.warn(reaped, 'stalled onboarding tasks reaped');
@@ -179,8 +178,7 @@ export function createWorker(deps: WorkerDeps) {
   );
   // Every replica looks; the database lets exactly one of them fire each slot.
   const schedule = new PeriodicTask(
-    'fire the scheduled ingest when a slot is due',
-    config.INGEST_SCHEDULE_TICK_MS,
+    { name: 'fire the scheduled ingest when a slot is due', intervalMs: config.INGEST_SCHEDULE_TICK_MS, metrics: { registry, task: 'ingest_schedule' } },
     async () => {
       // A look later than this after the last slot fired catches up only the latest slot.
       await fireDueIngest({
@@ -195,8 +193,7 @@ export function createWorker(deps: WorkerDeps) {
   // A sent e-mail whose record failed is recorded as soon as the database is back, before the
   // claim on it runs out and another replica could send it again.
   const sendRecorder = new PeriodicTask(
-    'record sent e-mails the database missed',
-    config.TASK_HEARTBEAT_MS,
+    { name: 'record sent e-mails the database missed', intervalMs: config.TASK_HEARTBEAT_MS, metrics: { registry, task: 'send_recorder' } },
     async () => {
       const recorded = await recordUnrecordedSends(batchDeps);
       if (recorded > 0) logger.info({ recorded, left: batchDeps.unrecorded.size }, 'sent e-mails recorded late');
@@ -204,8 +201,11 @@ export function createWorker(deps: WorkerDeps) {
     logger,
   );
   const maintenance = new PeriodicTask(
-    'purge expired answers, end queries past their deadline, re-announce lost ones',
-    config.MAINTENANCE_INTERVAL_MS,
+    {
+      name: 'purge expired answers, end queries past their deadline, re-announce lost ones',
+      intervalMs: config.MAINTENANCE_INTERVAL_MS,
+      metrics: { registry, task: 'query_maintenance' },
+    },
     async () => {
       const purged = await store.purgeExpired();
       const expired = await expireQueries(runDeps);
