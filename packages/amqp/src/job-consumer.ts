@@ -1,11 +1,12 @@
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Counter, Histogram, Registry } from 'prom-client';
 import { safeAck } from './ack.js';
 import { HEADER_REQUEST_ID } from './envelope.js';
 import { jobFate, type Delivery, type FatePolicy, type JobEvent } from './job-fate.js';
 import { ConfirmedPublisher } from './publisher.js';
+import { sharedCounter, sharedHistogram } from './shared-metrics.js';
 import type { PayloadSchema } from './rpc-server.js';
 import { SupervisedChannel } from './supervised-channel.js';
 import { context as otel, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -208,23 +209,17 @@ export class JobConsumer<T> {
   ) {
     this.publisher = new ConfirmedPublisher(connection, { name: `${options.topology.queue}:moves`, logger: options.logger });
     // Several consumers in one process (the worker's queries and onboarding) share the metrics.
-    this.outcomes =
-      (options.registry.getSingleMetric('job_messages_total') as Counter<'queue' | 'outcome'> | undefined) ??
-      new Counter({
-        name: 'job_messages_total',
-        help: 'Job messages by queue and outcome (ok, retried, outage_retry, dead_lettered)',
-        labelNames: ['queue', 'outcome'],
-        registers: [options.registry],
-      });
-    this.duration =
-      (options.registry.getSingleMetric('job_duration_seconds') as Histogram<'queue' | 'outcome'> | undefined) ??
-      new Histogram({
-        name: 'job_duration_seconds',
-        help: 'Time spent handling one job message, by queue and outcome',
-        labelNames: ['queue', 'outcome'],
-        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-        registers: [options.registry],
-      });
+    this.outcomes = sharedCounter(options.registry, {
+      name: 'job_messages_total',
+      help: 'Job messages by queue and outcome (ok, retried, outage_retry, dead_lettered)',
+      labelNames: ['queue', 'outcome'],
+    });
+    this.duration = sharedHistogram(options.registry, {
+      name: 'job_duration_seconds',
+      help: 'Time spent handling one job message, by queue and outcome',
+      labelNames: ['queue', 'outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    });
   }
 
   async start(): Promise<void> {

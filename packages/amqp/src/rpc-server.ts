@@ -1,10 +1,11 @@
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { Histogram, type Registry } from 'prom-client';
+import type { Histogram, Registry } from 'prom-client';
 import type { PayloadOf, ReplyOf, RpcCommand } from '@cupo/contracts';
 import { isRefusal, isTransient } from '@cupo/errors';
 import { safeAck } from './ack.js';
+import { sharedHistogram } from './shared-metrics.js';
 import {
   HEADER_DEADLINE,
   HEADER_REQUEST_ID,
@@ -91,15 +92,12 @@ export class RpcServer {
       this.handlers.set(handler.command.name, handler);
     }
     // Several servers in one process (commands and broadcasts) share the one histogram.
-    this.duration =
-      (options.registry.getSingleMetric('rpc_server_duration_seconds') as Histogram<'command' | 'outcome'> | undefined) ??
-      new Histogram({
-        name: 'rpc_server_duration_seconds',
-        help: 'Time spent handling an RPC command, by command and outcome',
-        labelNames: ['command', 'outcome'],
-        buckets: RPC_LATENCY_BUCKETS,
-        registers: [options.registry],
-      });
+    this.duration = sharedHistogram(options.registry, {
+      name: 'rpc_server_duration_seconds',
+      help: 'Time spent handling an RPC command, by command and outcome',
+      labelNames: ['command', 'outcome'],
+      buckets: RPC_LATENCY_BUCKETS,
+    });
   }
 
   start(): Promise<void> {

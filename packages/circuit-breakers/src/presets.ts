@@ -6,63 +6,66 @@ import { failureOf } from './store.js';
 const count = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
 
-/**
- * The breaker settings every service with a database and an outbox reads from its
- * environment (contract defaults: PostgreSQL 3 failures / 30 s open / 2 successes). Spread
- * `.shape` into a service's config schema.
- */
-export const StoreAndOutboxBreakerEnv = z.object({
-  DATABASE_CIRCUIT_FAILURE_THRESHOLD: count(3),
-  DATABASE_CIRCUIT_RECOVERY_TIMEOUT: seconds(30),
-  DATABASE_CIRCUIT_SUCCESS_THRESHOLD: count(2),
-  PUBLISH_CIRCUIT_FAILURE_THRESHOLD: count(5),
-  PUBLISH_CIRCUIT_RECOVERY_TIMEOUT: seconds(10),
-  PUBLISH_CIRCUIT_SUCCESS_THRESHOLD: count(3),
-});
-export type StoreAndOutboxBreakerConfig = z.infer<typeof StoreAndOutboxBreakerEnv>;
+/** One breaker's three settings under its prefix: `<P>_CIRCUIT_FAILURE_THRESHOLD` and so on. */
+type BreakerSettingName<P extends string> = `${P}_CIRCUIT_${'FAILURE_THRESHOLD' | 'RECOVERY_TIMEOUT' | 'SUCCESS_THRESHOLD'}`;
 
-/** Only a database: the PostgreSQL settings of StoreAndOutboxBreakerEnv. */
-export const DatabaseBreakerEnv = StoreAndOutboxBreakerEnv.pick({
-  DATABASE_CIRCUIT_FAILURE_THRESHOLD: true,
-  DATABASE_CIRCUIT_RECOVERY_TIMEOUT: true,
-  DATABASE_CIRCUIT_SUCCESS_THRESHOLD: true,
-});
+/**
+ * The zod shape of one breaker's `<prefix>_CIRCUIT_FAILURE_THRESHOLD`, `_RECOVERY_TIMEOUT`
+ * (seconds) and `_SUCCESS_THRESHOLD`, with their defaults.
+ */
+function breakerEnv<P extends string>(prefix: P, defaults: { failures: number; openSeconds: number; successes: number }) {
+  const shape = {
+    [`${prefix}_CIRCUIT_FAILURE_THRESHOLD`]: count(defaults.failures),
+    [`${prefix}_CIRCUIT_RECOVERY_TIMEOUT`]: seconds(defaults.openSeconds),
+    [`${prefix}_CIRCUIT_SUCCESS_THRESHOLD`]: count(defaults.successes),
+  };
+  // A computed key widens to `string`; the three names are exactly these.
+  return shape as Record<BreakerSettingName<P>, (typeof shape)[string]>;
+}
+
+/** A breaker's thresholds from its `<prefix>_CIRCUIT_*` settings. */
+function thresholdsOf<P extends string>(config: Record<BreakerSettingName<P>, number>, prefix: P) {
+  return {
+    failureThreshold: config[`${prefix}_CIRCUIT_FAILURE_THRESHOLD`],
+    openMs: config[`${prefix}_CIRCUIT_RECOVERY_TIMEOUT`] * 1000,
+    successThreshold: config[`${prefix}_CIRCUIT_SUCCESS_THRESHOLD`],
+  };
+}
+
+/** PostgreSQL: `DATABASE_CIRCUIT_*` (contract defaults: 3 failures / 30 s open / 2 successes). */
+export const DatabaseBreakerEnv = z.object(breakerEnv('DATABASE', { failures: 3, openSeconds: 30, successes: 2 }));
 export type DatabaseBreakerConfig = z.infer<typeof DatabaseBreakerEnv>;
 
 /**
- * The outside providers' breakers (the worker's directory, LMS, mail and student-information
- * source), one per provider with the same thresholds: 5 failed requests in a row open it for
- * 15 s; 2 successes close it again.
+ * The breaker settings every service with a database and an outbox reads from its
+ * environment: DatabaseBreakerEnv and `PUBLISH_CIRCUIT_*` (5 failures / 10 s open / 3
+ * successes). Spread `.shape` into a service's config schema.
  */
-export const ProviderBreakerEnv = z.object({
-  PROVIDER_CIRCUIT_FAILURE_THRESHOLD: count(5),
-  PROVIDER_CIRCUIT_RECOVERY_TIMEOUT: seconds(15),
-  PROVIDER_CIRCUIT_SUCCESS_THRESHOLD: count(2),
-});
+export const StoreAndOutboxBreakerEnv = DatabaseBreakerEnv.extend(breakerEnv('PUBLISH', { failures: 5, openSeconds: 10, successes: 3 }));
+export type StoreAndOutboxBreakerConfig = z.infer<typeof StoreAndOutboxBreakerEnv>;
+
+/**
+ * The outside providers' breakers (the worker's directory, LMS, mail and student-information
+ * source), one per provider with the same `PROVIDER_CIRCUIT_*` thresholds: 5 failed requests
+ * in a row open it for 15 s; 2 successes close it again.
+ */
+export const ProviderBreakerEnv = z.object(breakerEnv('PROVIDER', { failures: 5, openSeconds: 15, successes: 2 }));
 export type ProviderBreakerConfig = z.infer<typeof ProviderBreakerEnv>;
+
+/** Redis: `REDIS_CIRCUIT_*` (contract defaults: 5 failures / 10 s open / 3 successes to close). */
+export const RedisBreakerEnv = z.object(breakerEnv('REDIS', { failures: 5, openSeconds: 10, successes: 3 }));
+export type RedisBreakerConfig = z.infer<typeof RedisBreakerEnv>;
 
 /** Adds `postgres` (to wrap a store with guardedByBreaker and withDatabase). */
 export function addDatabaseBreaker(breakers: CircuitBreakers, config: DatabaseBreakerConfig): CircuitBreakers {
-  breakers.add('postgres', {
-    dependency: 'PostgreSQL',
-    failureThreshold: config.DATABASE_CIRCUIT_FAILURE_THRESHOLD,
-    openMs: config.DATABASE_CIRCUIT_RECOVERY_TIMEOUT * 1000,
-    successThreshold: config.DATABASE_CIRCUIT_SUCCESS_THRESHOLD,
-    isFailure: failureOf('PostgreSQL'),
-  });
+  breakers.add('postgres', { dependency: 'PostgreSQL', ...thresholdsOf(config, 'DATABASE'), isFailure: failureOf('PostgreSQL') });
   return breakers;
 }
 
 /** `postgres` (around its store) and `publishing` (around its outbox relay), thresholds from config. */
 export function storeAndOutboxBreakers(registry: Registry, config: StoreAndOutboxBreakerConfig): CircuitBreakers {
   const breakers = addDatabaseBreaker(new CircuitBreakers(registry), config);
-  breakers.add('publishing', {
-    dependency: 'RabbitMQ publishing',
-    failureThreshold: config.PUBLISH_CIRCUIT_FAILURE_THRESHOLD,
-    openMs: config.PUBLISH_CIRCUIT_RECOVERY_TIMEOUT * 1000,
-    successThreshold: config.PUBLISH_CIRCUIT_SUCCESS_THRESHOLD,
-    isFailure: failureOf('RabbitMQ'),
-  });
+  breakers.add('publishing', { dependency: 'RabbitMQ publishing', ...thresholdsOf(config, 'PUBLISH'), isFailure: failureOf('RabbitMQ') });
   return breakers;
 }
 
@@ -73,32 +76,13 @@ export function addProviderBreakers(
   providers: Record<string, { dependency: string; isFailure: (error: Error) => boolean }>,
 ): CircuitBreakers {
   for (const [name, provider] of Object.entries(providers)) {
-    breakers.add(name, {
-      ...provider,
-      failureThreshold: config.PROVIDER_CIRCUIT_FAILURE_THRESHOLD,
-      openMs: config.PROVIDER_CIRCUIT_RECOVERY_TIMEOUT * 1000,
-      successThreshold: config.PROVIDER_CIRCUIT_SUCCESS_THRESHOLD,
-    });
+    breakers.add(name, { ...provider, ...thresholdsOf(config, 'PROVIDER') });
   }
   return breakers;
 }
 
-/** Redis (contract defaults: 5 failures / 10 s open / 3 successes to close). */
-export const RedisBreakerEnv = z.object({
-  REDIS_CIRCUIT_FAILURE_THRESHOLD: count(5),
-  REDIS_CIRCUIT_RECOVERY_TIMEOUT: seconds(10),
-  REDIS_CIRCUIT_SUCCESS_THRESHOLD: count(3),
-});
-export type RedisBreakerConfig = z.infer<typeof RedisBreakerEnv>;
-
 /** Adds `redis`, counting DependencyUnavailableError('Redis…'). */
 export function addRedisBreaker(breakers: CircuitBreakers, config: RedisBreakerConfig): CircuitBreakers {
-  breakers.add('redis', {
-    dependency: 'Redis',
-    failureThreshold: config.REDIS_CIRCUIT_FAILURE_THRESHOLD,
-    openMs: config.REDIS_CIRCUIT_RECOVERY_TIMEOUT * 1000,
-    successThreshold: config.REDIS_CIRCUIT_SUCCESS_THRESHOLD,
-    isFailure: failureOf('Redis'),
-  });
+  breakers.add('redis', { dependency: 'Redis', ...thresholdsOf(config, 'REDIS'), isFailure: failureOf('Redis') });
   return breakers;
 }

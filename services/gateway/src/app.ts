@@ -1,7 +1,7 @@
 import express, { Router, type Express } from 'express';
 import type { Redis } from 'ioredis';
 import { QueueInspector, type AmqpConnectionManager, type RpcClient } from '@cupo/amqp';
-import { CircuitBreakers, failureOf } from '@cupo/circuit-breakers';
+import { addRedisBreaker, CircuitBreakers } from '@cupo/circuit-breakers';
 import { httpDurationHistogram, requestId, type Logger } from '@cupo/service-kit';
 import type { Registry } from 'prom-client';
 import { authenticate, type TokenPolicy } from './http/auth.js';
@@ -47,15 +47,7 @@ export interface GatewayDeps {
 
 /** The gateway's breakers: `redis`, around every Redis call (idempotency keys and rate limits). */
 export function gatewayBreakers(registry: Registry, config: GatewayConfig): CircuitBreakers {
-  const breakers = new CircuitBreakers(registry);
-  breakers.add('redis', {
-    dependency: 'Redis',
-    failureThreshold: config.REDIS_CIRCUIT_FAILURE_THRESHOLD,
-    openMs: config.REDIS_CIRCUIT_RECOVERY_TIMEOUT * 1000,
-    successThreshold: config.REDIS_CIRCUIT_SUCCESS_THRESHOLD,
-    isFailure: failureOf('Redis'),
-  });
-  return breakers;
+  return addRedisBreaker(new CircuitBreakers(registry), config);
 }
 
 /**

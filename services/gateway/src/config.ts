@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RedisBreakerEnv } from '@cupo/circuit-breakers';
 import { LOCAL_SERVERS, env, parseConfig, refuseDevelopmentDefaults, serviceEnv } from '@cupo/service-kit';
 
 /** The development default: `make run` and the tests use it; production must replace it. */
@@ -46,10 +47,8 @@ const Schema = z
     /** How long the gateway waits for a service's answer before 504. */
     RPC_TIMEOUT_MS: env.positiveInt(5_000),
     IDEMPOTENCY_TTL_SECONDS: env.positiveInt(7_200),
-    /** The `redis` circuit breaker (the contract's defaults: 5 failures / 10 s open / 3 successes). */
-    REDIS_CIRCUIT_FAILURE_THRESHOLD: env.positiveInt(5),
-    REDIS_CIRCUIT_RECOVERY_TIMEOUT: z.coerce.number().positive().default(10),
-    REDIS_CIRCUIT_SUCCESS_THRESHOLD: env.positiveInt(3),
+    /** The `redis` circuit breaker, `REDIS_CIRCUIT_*` as booking reads them (the contract's 5 failures / 10 s open / 3 successes). */
+    ...RedisBreakerEnv.shape,
     /** How long ops endpoints wait for every replica to report its circuit breakers. */
     OPS_GATHER_WINDOW_MS: env.positiveInt(250),
     /**

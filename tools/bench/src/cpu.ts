@@ -1,6 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import postgres from 'postgres';
-import type { Stack } from '@cupo/stack';
+import { cpuTicks, pidsNamed, type Stack } from '@cupo/stack';
 
 /**
  * CPU time spent on a piece of load, summed over every process that served it, read from
@@ -13,28 +12,6 @@ import type { Stack } from '@cupo/stack';
  * `perOp` divides by the operations the load made: CPU milliseconds per booking or request.
  */
 const TICK_MS = 10; // USER_HZ = 100 on Linux
-
-function ticks(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-}
-
-function pidsNamed(name: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
 
 export interface CpuSample {
   /** CPU ms by group: services (each process kind), postgres (this stack's backends), redis, rabbitmq, load generator. */
@@ -76,14 +53,14 @@ export class CpuMeter {
   /** Starts a measurement; the returned function ends it. */
   async start(): Promise<() => Promise<CpuSample>> {
     const before = new Map<number, number>();
-    for (const pids of (await this.groups()).values()) for (const pid of pids) before.set(pid, ticks(pid));
+    for (const pids of (await this.groups()).values()) for (const pid of pids) before.set(pid, cpuTicks(pid));
     const own = process.cpuUsage();
     return async () => {
       const ms: Record<string, number> = {};
       // Backends that connected during the load count from 0; ones that left took their time with them
       // (pools keep their connections, so the load's own backends are here at both ends).
       for (const [group, pids] of await this.groups()) {
-        ms[group] = pids.reduce((sum, pid) => sum + Math.max(0, ticks(pid) - (before.get(pid) ?? 0)), 0) * TICK_MS;
+        ms[group] = pids.reduce((sum, pid) => sum + Math.max(0, cpuTicks(pid) - (before.get(pid) ?? 0)), 0) * TICK_MS;
       }
       const totalMs = Object.values(ms).reduce((a, b) => a + b, 0);
       const usage = process.cpuUsage(own);

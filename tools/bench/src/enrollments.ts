@@ -4,6 +4,7 @@ import postgres from 'postgres';
 import { defaultUrls, freePort, httpClient, signToken, startStack } from '@cupo/stack';
 import { CpuMeter, cpuLine } from './cpu.js';
 import { fmt, pct, summary } from './figures.js';
+import { inParallel } from './parallel.js';
 
 /**
  * The enrollment benchmark (issue #3): 500 requests from 500 students over 50 sections,
@@ -34,18 +35,6 @@ const client = httpClient(stack.gatewayUrl);
 const call = (method: string, path: string, token: string, body?: unknown) => client.request(method, path, token, body);
 const db = postgres(stack.databaseUrls.enrollment, { max: 2, onnotice: () => undefined });
 const cpu = new CpuMeter(stack, defaultUrls().pgUrl);
-
-async function inParallel<T>(items: T[], concurrency: number, work: (item: T, index: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        await work(items[index]!, index);
-      }
-    }),
-  );
-}
 
 async function setup(admin: string, tag: string) {
   // 50 sections, each in its own weekly slot (no two overlap), each its own course.

@@ -5,6 +5,7 @@ import postgres from 'postgres';
 import { REPO_ROOT, defaultUrls, freePort, httpClient, signToken, startStack, type Stack } from '@cupo/stack';
 import { CpuMeter, ownMs } from './cpu.js';
 import { pct } from './figures.js';
+import { inParallel } from './parallel.js';
 import { countsAt, loadHistory } from './history.js';
 import { daysFromToday } from '@cupo/contracts';
 
@@ -29,18 +30,6 @@ interface Row {
   /** CPU ms per operation by process group (gateway, booking, …, postgres, redis, rabbitmq, load generator). */
   byGroup: Record<string, number>;
   statuses: Record<string, number>;
-}
-
-async function inParallel<T>(items: T[], concurrency: number, work: (item: T, index: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        await work(items[index]!, index);
-      }
-    }),
-  );
 }
 
 async function scenarios(stack: Stack, tag: string): Promise<Row[]> {
@@ -261,48 +250,34 @@ async function scenarios(stack: Stack, tag: string): Promise<Row[]> {
       return list.map(() => ({ ms, status }));
     });
 
-    await measure('admin lists (5 lists × 40, 4 at a time)', async () => {
-      const paths = [
-        '/api/admin/tasks?limit=50',
-        '/api/admin/tasks?type=workflow&status=completed&limit=50',
-        '/api/ops/sagas?limit=50',
-        '/api/ops/sagas?status=completed&limit=50',
-        '/api/bookings?limit=50',
-      ];
+    /** `count` admin GETs, cycling through `paths`, `concurrency` at a time. */
+    const gets = async (paths: string[], count: number, concurrency: number) => {
       const out: { ms: number; status: number }[] = [];
       await inParallel(
-        Array.from({ length: 200 }, (_, i) => paths[i % paths.length]!),
-        4,
+        Array.from({ length: count }, (_, i) => paths[i % paths.length]!),
+        concurrency,
         async (path) => {
           out.push(await call('GET', path, admin));
         },
       );
       return out;
-    });
+    };
 
-    await measure('task summary (40, 2 at a time)', async () => {
-      const out: { ms: number; status: number }[] = [];
-      await inParallel(
-        Array.from({ length: 40 }, (_, i) => i),
-        2,
-        async () => {
-          out.push(await call('GET', '/api/admin/tasks/summary', admin));
-        },
-      );
-      return out;
-    });
-
-    await measure('ops stats (40, 2 at a time)', async () => {
-      const out: { ms: number; status: number }[] = [];
-      await inParallel(
-        Array.from({ length: 40 }, (_, i) => i),
-        2,
-        async () => {
-          out.push(await call('GET', '/api/ops/stats', admin));
-        },
-      );
-      return out;
-    });
+    await measure('admin lists (5 lists × 40, 4 at a time)', () =>
+      gets(
+        [
+          '/api/admin/tasks?limit=50',
+          '/api/admin/tasks?type=workflow&status=completed&limit=50',
+          '/api/ops/sagas?limit=50',
+          '/api/ops/sagas?status=completed&limit=50',
+          '/api/bookings?limit=50',
+        ],
+        200,
+        4,
+      ),
+    );
+    await measure('task summary (40, 2 at a time)', () => gets(['/api/admin/tasks/summary'], 40, 2));
+    await measure('ops stats (40, 2 at a time)', () => gets(['/api/ops/stats'], 40, 2));
   } finally {
     client.close();
     await cpu.close();

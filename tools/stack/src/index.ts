@@ -9,3 +9,4 @@ export * from './private-servers.js';
 export * from './supervisor.js';
 export * from './external-tools.js';
 export * from './k6.js';
+export * from './proc-stat.js';

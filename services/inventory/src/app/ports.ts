@@ -56,3 +56,6 @@ export interface InventoryDeps {
   store: InventoryStore;
   clock: Clock;
 }
+
+/** The contract types the store speaks in, so its fakes need only the port. */
+export type { NightAvailability, OccupancyRow, Page, PageRequest, Room, RoomSearchRow };

@@ -1,5 +1,5 @@
 import type { Page, PageRequest, RosterEntry, SagaStatus } from '@cupo/contracts';
-import type { Sql } from '@cupo/database';
+import { foldStatusCounts, type Sql } from '@cupo/database';
 import type { EnrollmentStats, OpsStore, SagaSummary } from '../../app/ports.js';
 import { SagaNotFinishedError } from '../../domain/errors.js';
 import { FINISHED_SAGA_STATUSES, isFinished } from '../../domain/saga.js';
@@ -11,10 +11,6 @@ export const LIVE_KEYS_COUNTED = 1_000;
 /** Expired idempotency keys deleted per statement, and statements per pass. */
 const KEY_PURGE_BATCH = 5_000;
 const KEY_PURGE_MAX_BATCHES = 10;
-/** Status deltas folded into the totals per pass. */
-const FOLD_BATCH = 10_000;
-/** The advisory lock that makes one folder at a time (any constant, unique in this database). */
-const FOLD_LOCK = 0x636f756e; // 'coun'
 
 export class PostgresOpsStore implements OpsStore {
   constructor(private readonly sql: Sql) {}
@@ -72,27 +68,9 @@ export class PostgresOpsStore implements OpsStore {
     };
   }
 
-  /**
-   * Moves the status deltas the triggers appended into the totals, at most FOLD_BATCH at a
-   * time. One folder at a time (an advisory lock; a second one skips): two folders could
-   * otherwise update the same totals rows in opposite orders. Returns the deltas folded.
-   */
-  async foldCounts(): Promise<number> {
-    return this.sql.begin(async (tx) => {
-      const [lock] = await tx<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${FOLD_LOCK}) AS locked`;
-      if (!lock?.locked) return 0;
-      const [folded] = await tx<{ count: number }[]>`
-        WITH moved AS (
-          DELETE FROM status_deltas WHERE id IN (SELECT id FROM status_deltas ORDER BY id LIMIT ${FOLD_BATCH})
-          RETURNING item, n
-        ), summed AS (
-          INSERT INTO status_totals (item, n) SELECT item, sum(n) FROM moved GROUP BY item
-          ON CONFLICT (item) DO UPDATE SET n = status_totals.n + EXCLUDED.n
-          RETURNING 1
-        )
-        SELECT (SELECT count(*)::int FROM moved) AS count, (SELECT count(*) FROM summed) AS items`;
-      return folded?.count ?? 0;
-    });
+  /** Folds the deltas the triggers appended into the totals (see foldStatusCounts). */
+  foldCounts(): Promise<number> {
+    return foldStatusCounts(this.sql);
   }
 
   async openRequests() {

@@ -1,15 +1,18 @@
-import {
-  addDays,
-  type NightAvailability,
-  type OccupancyRow,
-  type Page,
-  type PageRequest,
-  type Room,
-  type RoomSearchRow,
-} from '@cupo/contracts';
+import { addDays } from '@cupo/contracts';
 import { ReservationReleasedError, RoomNotFoundError, RoomUnavailableError } from '../../domain/errors.js';
 import { reservationKey } from '../../domain/reservation-key.js';
-import type { AttemptKey, HeldReservation, InventoryStore, ReservationCursor } from '../ports.js';
+import type {
+  AttemptKey,
+  HeldReservation,
+  InventoryStore,
+  NightAvailability,
+  OccupancyRow,
+  Page,
+  PageRequest,
+  ReservationCursor,
+  Room,
+  RoomSearchRow,
+} from '../ports.js';
 
 /**
  * Inventory's store in memory, for the use-case tests (not shipped: tsconfig excludes

@@ -1,5 +1,5 @@
 import type { TaskCounts, TaskSummary } from '@cupo/contracts';
-import type { Sql } from '@cupo/database';
+import { foldStatusCounts, type Sql } from '@cupo/database';
 import type { IngestTree, OnboardingProgressReader } from '../../app/onboarding/ingest-progress.js';
 import type { TaskStatus } from '../../app/onboarding/ports.js';
 
@@ -12,11 +12,6 @@ interface TreeRow {
   workflows: TaskCounts & { with_warnings: number };
   last_finished_at: Date | null;
 }
-
-/** Status deltas folded into the totals per pass. */
-const FOLD_BATCH = 10_000;
-/** The advisory lock that makes one folder at a time (any constant, unique in this database). */
-const FOLD_LOCK = 0x636f756e; // 'coun'
 
 /**
  * Counting reads for admins following onboarding. Each is one statement: a page that shows
@@ -85,26 +80,9 @@ export class PostgresOnboardingProgress implements OnboardingProgressReader {
     return { ingest: of('ingest'), batch: of('batch'), workflow: of('workflow'), stuck: stuck?.n ?? 0 };
   }
 
-  /**
-   * Moves the deltas the triggers appended into the totals, at most FOLD_BATCH at a time; one
-   * folder at a time (an advisory lock; another skips). Returns the deltas folded.
-   */
-  async foldCounts(): Promise<number> {
-    return this.sql.begin(async (tx) => {
-      const [lock] = await tx<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${FOLD_LOCK}) AS locked`;
-      if (!lock?.locked) return 0;
-      const [folded] = await tx<{ count: number }[]>`
-        WITH moved AS (
-          DELETE FROM status_deltas WHERE id IN (SELECT id FROM status_deltas ORDER BY id LIMIT ${FOLD_BATCH})
-          RETURNING item, n
-        ), summed AS (
-          INSERT INTO status_totals (item, n) SELECT item, sum(n) FROM moved GROUP BY item
-          ON CONFLICT (item) DO UPDATE SET n = status_totals.n + EXCLUDED.n
-          RETURNING 1
-        )
-        SELECT (SELECT count(*)::int FROM moved) AS count, (SELECT count(*) FROM summed) AS items`;
-      return folded?.count ?? 0;
-    });
+  /** Folds the deltas the triggers appended into the totals (see foldStatusCounts). */
+  foldCounts(): Promise<number> {
+    return foldStatusCounts(this.sql);
   }
 
   /** The status counts of the rows in scope, as a JSON object. */
