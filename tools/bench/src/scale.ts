@@ -7,6 +7,7 @@ import { CpuMeter, ownMs } from './cpu.js';
 import { pct } from './figures.js';
 import { inParallel } from './parallel.js';
 import { countsAt, loadHistory } from './history.js';
+import { passesBetween, readPasses } from './passes.js';
 import { daysFromToday } from '@cupo/contracts';
 
 /**
@@ -18,6 +19,9 @@ import { daysFromToday } from '@cupo/contracts';
  */
 const SCALE = Number(process.env.SCALE ?? 1);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/** The idle row: a pause for the set-up's aftermath, then the measured window (long enough for 3 reconciler passes). */
+const IDLE_SETTLE_SECONDS = 10;
+const IDLE_SECONDS = 30;
 const day = (n: number) => daysFromToday(n);
 
 interface Row {
@@ -32,7 +36,9 @@ interface Row {
   statuses: Record<string, number>;
 }
 
-async function scenarios(stack: Stack, tag: string): Promise<Row[]> {
+type Passes = ReturnType<typeof passesBetween>;
+
+async function scenarios(stack: Stack, tag: string): Promise<{ rows: Row[]; passes: Passes }> {
   const client = httpClient(stack.gatewayUrl);
   const cpu = new CpuMeter(stack, defaultUrls().pgUrl);
   const enrollmentDb = postgres(stack.databaseUrls.enrollment, { max: 1, onnotice: () => undefined });
@@ -127,11 +133,16 @@ async function scenarios(stack: Stack, tag: string): Promise<Row[]> {
     }
 
     // No load at all: what the periodic jobs (recovery, reconciler, sweeps, relays, purges)
-    // and scrapes cost by themselves, per second. History they walk shows here first.
-    await measure('idle, background jobs only (CPU per second, 10 s)', async () => {
-      await new Promise((resolve) => setTimeout(resolve, 10_000));
-      return Array.from({ length: 10 }, () => ({ ms: 0, status: 'idle' }));
+    // and scrapes cost by themselves, per second, once the set-up's aftermath (JIT, GC, the
+    // first reconciler and purge passes) has settled. History they walk shows here first.
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_SECONDS * 1000));
+    const passesBefore = await readPasses(stack);
+    await measure(`idle, background jobs only (CPU ms per second, ${IDLE_SECONDS} s)`, async () => {
+      await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+      return Array.from({ length: IDLE_SECONDS }, () => ({ ms: 0, status: 'idle' }));
     });
+    // Each background job's time per pass with nothing else running, empty against history.
+    const passes = passesBetween(passesBefore, await readPasses(stack));
 
     await measure('seed burst (5 × 50 guests, 1 unit)', async () => {
       const out: { ms: number; status: number }[] = [];
@@ -278,15 +289,15 @@ async function scenarios(stack: Stack, tag: string): Promise<Row[]> {
     );
     await measure('task summary (40, 2 at a time)', () => gets(['/api/admin/tasks/summary'], 40, 2));
     await measure('ops stats (40, 2 at a time)', () => gets(['/api/ops/stats'], 40, 2));
+    return { rows, passes };
   } finally {
     client.close();
     await cpu.close();
     await enrollmentDb.end({ timeout: 5 });
   }
-  return rows;
 }
 
-async function run(label: string, factor: number): Promise<Row[]> {
+async function run(label: string, factor: number): Promise<{ rows: Row[]; passes: Passes }> {
   const tag = `${label}${Date.now().toString(36)}`;
   console.log(`${label} run${factor > 0 ? ` (history at scale ${factor})` : ' (empty)'}: starting its stack`);
   const stack = await startStack({
@@ -327,8 +338,8 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
 });
 
-const small = await run('small', 0);
-const scale = await run('scale', SCALE);
+const { rows: small, passes: smallPasses } = await run('small', 0);
+const { rows: scale, passes: scalePasses } = await run('scale', SCALE);
 const change = (a: number, b: number) => `${b >= a ? '+' : ''}${(((b - a) / Math.max(a, 1e-9)) * 100).toFixed(0)} %`;
 const flag = (a: number, b: number) => (b > a * 1.2 ? ' ⚠' : '');
 const lines = [
@@ -343,9 +354,22 @@ console.log(
   `\nsmall (empty) vs scale ${SCALE} (history: ${JSON.stringify(countsAt(SCALE))}); latency in ms; CPU = the stack's own processes and PostgreSQL backends, per operation; ⚠ = more than 20 % above the small run`,
 );
 console.log(lines.join('\n'));
+const tasks = [...new Set([...Object.keys(smallPasses), ...Object.keys(scalePasses)])].sort();
+console.log('\nbackground jobs in the idle window: passes and mean time per pass (periodic_task_duration_seconds)');
+console.log(
+  [
+    '| job | small passes | small ms/pass | scale passes | scale ms/pass | change |',
+    '|---|---|---|---|---|---|',
+    ...tasks.map((task) => {
+      const a = smallPasses[task] ?? { passes: 0, meanMs: 0 };
+      const b = scalePasses[task] ?? { passes: 0, meanMs: 0 };
+      return `| ${task} | ${a.passes} | ${a.meanMs.toFixed(2)} | ${b.passes} | ${b.meanMs.toFixed(2)} | ${change(a.meanMs, b.meanMs)}${flag(a.meanMs, b.meanMs)} |`;
+    }),
+  ].join('\n'),
+);
 const out = join(REPO_ROOT, 'test-results');
 mkdirSync(out, { recursive: true });
 writeFileSync(
   join(out, `bench-scale-${SCALE}.json`),
-  `${JSON.stringify({ scale: SCALE, at: new Date().toISOString(), small, scaleRun: scale }, null, 2)}\n`,
+  `${JSON.stringify({ scale: SCALE, at: new Date().toISOString(), small, scaleRun: scale, passes: { small: smallPasses, scale: scalePasses } }, null, 2)}\n`,
 );
