@@ -1,5 +1,6 @@
 import type { Page, PageRequest, RosterEntry, SagaStatus } from '@cupo/contracts';
 import type { Sql } from '@cupo/database';
+import { foldStatusCounts, readStatusCounts } from '@cupo/status-counts';
 import type { EnrollmentStats, OpsStore, SagaSummary } from '../../app/ports.js';
 import { SagaNotFinishedError } from '../../domain/errors.js';
 import { FINISHED_SAGA_STATUSES, isFinished } from '../../domain/saga.js';
@@ -11,10 +12,6 @@ export const LIVE_KEYS_COUNTED = 1_000;
 /** Expired idempotency keys deleted per statement, and statements per pass. */
 const KEY_PURGE_BATCH = 5_000;
 const KEY_PURGE_MAX_BATCHES = 10;
-/** Status deltas folded into the totals per pass. */
-const FOLD_BATCH = 10_000;
-/** The advisory lock that makes one folder at a time (any constant, unique in this database). */
-const FOLD_LOCK = 0x636f756e; // 'coun'
 
 export class PostgresOpsStore implements OpsStore {
   constructor(private readonly sql: Sql) {}
@@ -31,9 +28,9 @@ export class PostgresOpsStore implements OpsStore {
   }
 
   /**
-   * Requests and sagas by status from the counts the triggers keep (migration
-   * 1737100000000_status-counts.sql): totals plus the deltas not folded yet, exact and read in
-   * one statement, at a cost that does not grow with history. Live idempotency keys are counted
+   * Requests and sagas by status from the counts the triggers keep (@cupo/status-counts, run by
+   * migration 1737200000000_status-counts.js): totals plus the deltas not folded yet, exact and
+   * read in one statement, at a cost that does not grow with history. Live idempotency keys are counted
    * up to LIVE_KEYS_COUNTED by an index range scan; beyond that the figure is the planner's
    * estimate of the table's rows (expired keys are purged every few seconds) and says so
    * (`estimated: true`).
@@ -42,10 +39,7 @@ export class PostgresOpsStore implements OpsStore {
     await this.foldCounts();
     // Four reads sent together (porsager pipelines them): one round trip.
     const [counts, [keys], [outbox]] = await Promise.all([
-      this.sql<{ item: string; n: number }[]>`
-        SELECT item, sum(n)::int AS n
-        FROM (SELECT item, n FROM status_totals UNION ALL SELECT item, n FROM status_deltas) c
-        GROUP BY item`,
+      readStatusCounts(this.sql),
       this.sql<{ counted: number; estimate: number; sample: string[] | null }[]>`
         SELECT (SELECT count(*)::int FROM (SELECT 1 FROM idempotency_keys WHERE expires_at > now()
                                            LIMIT ${LIVE_KEYS_COUNTED + 1}) live) AS counted,
@@ -58,7 +52,7 @@ export class PostgresOpsStore implements OpsStore {
         FROM outbox`,
     ]);
     const byStatus = (table: string, all: readonly string[]) =>
-      Object.fromEntries(all.map((status) => [status, counts.find((r) => r.item === `${table}.${status}`)?.n ?? 0]));
+      Object.fromEntries(all.map((status) => [status, counts.get(`${table}.${status}`) ?? 0]));
     const estimated = (keys?.counted ?? 0) > LIVE_KEYS_COUNTED;
     return {
       requests: byStatus('enrollment_requests', ['queued', 'processing', 'completed', 'failed']),
@@ -72,27 +66,9 @@ export class PostgresOpsStore implements OpsStore {
     };
   }
 
-  /**
-   * Moves the status deltas the triggers appended into the totals, at most FOLD_BATCH at a
-   * time. One folder at a time (an advisory lock; a second one skips): two folders could
-   * otherwise update the same totals rows in opposite orders. Returns the deltas folded.
-   */
+  /** Moves the deltas the triggers appended into the totals (foldStatusCounts). */
   async foldCounts(): Promise<number> {
-    return this.sql.begin(async (tx) => {
-      const [lock] = await tx<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${FOLD_LOCK}) AS locked`;
-      if (!lock?.locked) return 0;
-      const [folded] = await tx<{ count: number }[]>`
-        WITH moved AS (
-          DELETE FROM status_deltas WHERE id IN (SELECT id FROM status_deltas ORDER BY id LIMIT ${FOLD_BATCH})
-          RETURNING item, n
-        ), summed AS (
-          INSERT INTO status_totals (item, n) SELECT item, sum(n) FROM moved GROUP BY item
-          ON CONFLICT (item) DO UPDATE SET n = status_totals.n + EXCLUDED.n
-          RETURNING 1
-        )
-        SELECT (SELECT count(*)::int FROM moved) AS count, (SELECT count(*) FROM summed) AS items`;
-      return folded?.count ?? 0;
-    });
+    return foldStatusCounts(this.sql);
   }
 
   async openRequests() {

@@ -1,5 +1,6 @@
 import type { TaskCounts, TaskSummary } from '@cupo/contracts';
 import type { Sql } from '@cupo/database';
+import { foldStatusCounts, readStatusCounts } from '@cupo/status-counts';
 import type { IngestTree, OnboardingProgressReader } from '../../app/onboarding/ingest-progress.js';
 import type { TaskStatus } from '../../app/onboarding/ports.js';
 
@@ -12,11 +13,6 @@ interface TreeRow {
   workflows: TaskCounts & { with_warnings: number };
   last_finished_at: Date | null;
 }
-
-/** Status deltas folded into the totals per pass. */
-const FOLD_BATCH = 10_000;
-/** The advisory lock that makes one folder at a time (any constant, unique in this database). */
-const FOLD_LOCK = 0x636f756e; // 'coun'
 
 /**
  * Counting reads for admins following onboarding. Each is one statement: a page that shows
@@ -62,49 +58,29 @@ export class PostgresOnboardingProgress implements OnboardingProgressReader {
   }
 
   /**
-   * Tasks by type and status from the counts the triggers keep (migration
-   * 1737100000000_task-counts.sql): totals plus the deltas not folded yet, exact, at a cost that
+   * Tasks by type and status from the counts the triggers keep (@cupo/status-counts, run by
+   * migration 1737200000000_status-counts.js): totals plus the deltas not folded yet, exact, at a cost that
    * does not grow with history. Stuck tasks are running ones, read through tasks_running.
    */
   async taskSummary(): Promise<TaskSummary> {
     await this.foldCounts();
     const [counts, [stuck]] = await Promise.all([
-      this.sql<{ item: string; n: number }[]>`
-        SELECT item, sum(n)::int AS n
-        FROM (SELECT item, n FROM status_totals UNION ALL SELECT item, n FROM status_deltas) c
-        GROUP BY item`,
+      readStatusCounts(this.sql),
       this.sql<{ n: number }[]>`
         SELECT count(*)::int AS n FROM tasks
         WHERE status = 'running' AND started_at < now() - make_interval(secs => ${this.stuckSeconds})`,
     ]);
     const of = (type: keyof Omit<TaskSummary, 'stuck'>): TaskCounts => {
-      const n = (status: string) => counts.find((row) => row.item === `${type}.${status}`)?.n ?? 0;
+      const n = (status: string) => counts.get(`${type}.${status}`) ?? 0;
       const byStatus = { pending: n('pending'), running: n('running'), completed: n('completed'), failed: n('failed') };
       return { total: byStatus.pending + byStatus.running + byStatus.completed + byStatus.failed, ...byStatus };
     };
     return { ingest: of('ingest'), batch: of('batch'), workflow: of('workflow'), stuck: stuck?.n ?? 0 };
   }
 
-  /**
-   * Moves the deltas the triggers appended into the totals, at most FOLD_BATCH at a time; one
-   * folder at a time (an advisory lock; another skips). Returns the deltas folded.
-   */
+  /** Moves the deltas the triggers appended into the totals (foldStatusCounts). */
   async foldCounts(): Promise<number> {
-    return this.sql.begin(async (tx) => {
-      const [lock] = await tx<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${FOLD_LOCK}) AS locked`;
-      if (!lock?.locked) return 0;
-      const [folded] = await tx<{ count: number }[]>`
-        WITH moved AS (
-          DELETE FROM status_deltas WHERE id IN (SELECT id FROM status_deltas ORDER BY id LIMIT ${FOLD_BATCH})
-          RETURNING item, n
-        ), summed AS (
-          INSERT INTO status_totals (item, n) SELECT item, sum(n) FROM moved GROUP BY item
-          ON CONFLICT (item) DO UPDATE SET n = status_totals.n + EXCLUDED.n
-          RETURNING 1
-        )
-        SELECT (SELECT count(*)::int FROM moved) AS count, (SELECT count(*) FROM summed) AS items`;
-      return folded?.count ?? 0;
-    });
+    return foldStatusCounts(this.sql);
   }
 
   /** The status counts of the rows in scope, as a JSON object. */
