@@ -123,10 +123,7 @@ describe('@cupo/status-counts', () => {
       await hold`SELECT id FROM status_deltas FOR UPDATE`;
       first = foldStatusCounts(sql);
       await new Promise((resolve) => setTimeout(resolve, 200));
-      second = await Promise.race([
-        foldStatusCounts(sql),
-        new Promise((resolve) => setTimeout(() => resolve('waiting'), 2_000)),
-      ]);
+      second = await Promise.race([foldStatusCounts(sql), new Promise((resolve) => setTimeout(() => resolve('waiting'), 2_000))]);
     } finally {
       await hold`COMMIT`;
       hold.release();
