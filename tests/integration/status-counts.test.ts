@@ -191,8 +191,9 @@ describe.each([
         CREATE FUNCTION ${replaced}_${what}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN INSERT INTO status_deltas (item, n) VALUES (TG_TABLE_NAME || '.legacy', 1); RETURN NULL; END $$`);
       for (const table of tables) {
+        await sql.unsafe(`DROP TRIGGER ${table}_counted_${event} ON ${table}`);
         await sql.unsafe(`
-          CREATE OR REPLACE TRIGGER ${table}_counted_${event} AFTER ${event} ON ${table}
+          CREATE TRIGGER ${table}_counted_${event} AFTER ${event} ON ${table}
           ${event === 'truncate' ? '' : event === 'update' ? 'REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows' : event === 'insert' ? 'REFERENCING NEW TABLE AS new_rows' : 'REFERENCING OLD TABLE AS old_rows'}
           FOR EACH STATEMENT EXECUTE FUNCTION ${replaced}_${what}()`);
       }

@@ -25,7 +25,7 @@ describe('statusCountsMigration', () => {
     ).toThrow(/only one counted/);
   });
 
-  it('replaces the triggers by name and drops the functions they called; down removes what up made', () => {
+  it('makes the triggers again by name and drops the functions they called; down removes what up made', () => {
     const migration = statusCountsMigration({
       counted: [{ table: 'tasks', groupBy: ['type', 'status'] }],
       replaces: ['task_counts'],
@@ -33,10 +33,17 @@ describe('statusCountsMigration', () => {
     const up = sent(migration.up);
     for (const event of ['insert', 'delete', 'update', 'truncate']) {
       expect(up).toMatch(
-        new RegExp(`CREATE OR REPLACE TRIGGER tasks_counted_${event} [^;]*status_counts_changed\\('', 'type', 'status'\\)`),
+        new RegExp(
+          `DROP TRIGGER IF EXISTS tasks_counted_${event} ON tasks;\\s*CREATE TRIGGER tasks_counted_${event} [^;]*status_counts_changed\\('', 'type', 'status'\\)`,
+        ),
       );
     }
-    expect(up).toContain("SELECT status_counts_recount('tasks', '', ARRAY['type', 'status']::text[])");
+    // Recounted while writers wait, before the triggers are (re)made.
+    expect(up.indexOf('LOCK TABLE tasks IN SHARE ROW EXCLUSIVE MODE')).toBeGreaterThan(0);
+    expect(up.indexOf("SELECT status_counts_recount('tasks', '', ARRAY['type', 'status']::text[])")).toBeGreaterThan(
+      up.indexOf('LOCK TABLE tasks'),
+    );
+    expect(up.indexOf('DROP TRIGGER')).toBeGreaterThan(up.indexOf('SELECT status_counts_recount('));
     expect(up.match(/DROP FUNCTION IF EXISTS task_counts_\w+\(\)/g)).toEqual([
       'DROP FUNCTION IF EXISTS task_counts_inserted()',
       'DROP FUNCTION IF EXISTS task_counts_deleted()',

@@ -74,7 +74,7 @@ export const STATUS_COUNTS_DDL = `
   END $$;
 
   -- Counts a table from scratch: its totals become count(*) by item, its pending deltas go.
-  -- Exact when run in the transaction that made its triggers (they hold off its writers).
+  -- Exact when its writers wait (a lock) from before it until its triggers are in place.
   CREATE OR REPLACE FUNCTION status_counts_recount(counted regclass, prefix text, columns text[]) RETURNS void
   LANGUAGE plpgsql AS $$
   BEGIN
@@ -127,24 +127,29 @@ function checked(options: StatusCountsOptions): StatusCountsOptions {
 }
 
 /**
- * The migration that makes the tables and functions and counts `counted`: its triggers
- * (`<table>_counted_<event>`, created or replaced) and its totals, recounted under their lock.
+ * The migration that makes the tables and functions and counts `counted`: its totals, recounted
+ * while its writers wait, and its triggers (`<table>_counted_<event>`, made again if they exist).
  * Safe over a database an earlier per-service version of this migration made: the tables are
- * the same, the triggers are replaced in place, the totals are recounted rather than added to.
+ * the same, the triggers keep their names, the totals are recounted rather than added to.
  */
 export function statusCountsMigration(options: StatusCountsOptions) {
   const { counted, replaces = [] } = checked(options);
   const args = (c: CountedTable) => [c.prefix ?? '', ...c.groupBy].map((a) => `'${a}'`);
   const up = [
     STATUS_COUNTS_DDL,
-    ...counted.flatMap((c) => [
-      ...EVENTS.map(
-        ([event, op, referencing]) =>
-          `CREATE OR REPLACE TRIGGER ${c.table}_counted_${event} AFTER ${op} ON ${c.table} ${referencing}
-             FOR EACH STATEMENT EXECUTE FUNCTION status_counts_changed(${args(c).join(', ')})`,
-      ),
-      `SELECT status_counts_recount('${c.table}', ${args(c)[0]}, ARRAY[${args(c).slice(1).join(', ')}]::text[])`,
-    ]),
+    // Writers wait from here to the commit (readers do not): the recount sees every row written
+    // before, and every row written after is counted by the triggers.
+    `LOCK TABLE ${counted.map((c) => c.table).join(', ')} IN SHARE ROW EXCLUSIVE MODE`,
+    ...counted.map((c) => `SELECT status_counts_recount('${c.table}', ${args(c)[0]}, ARRAY[${args(c).slice(1).join(', ')}]::text[])`),
+    // Dropped and made again rather than CREATE OR REPLACE TRIGGER, which PostgreSQL 13 lacks;
+    // last, so the DROP's exclusive lock, which holds off readers too, is held only to the commit.
+    ...counted.flatMap((c) =>
+      EVENTS.flatMap(([event, op, referencing]) => [
+        `DROP TRIGGER IF EXISTS ${c.table}_counted_${event} ON ${c.table}`,
+        `CREATE TRIGGER ${c.table}_counted_${event} AFTER ${op} ON ${c.table} ${referencing}
+           FOR EACH STATEMENT EXECUTE FUNCTION status_counts_changed(${args(c).join(', ')})`,
+      ]),
+    ),
     ...replaces.flatMap((name) =>
       ['inserted', 'deleted', 'updated', 'truncated'].map((what) => `DROP FUNCTION IF EXISTS ${name}_${what}()`),
     ),
