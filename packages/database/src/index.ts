@@ -1,4 +1,3 @@
 export * from './admin.js';
 export * from './pool.js';
 export * from './tracing.js';
-export * from './status-counts.js';
