@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresBookingStore } from '../../services/booking/src/adapters/postgres/booking-store.js';
 import { PostgresInventoryStore } from '../../services/inventory/src/adapters/postgres/inventory-store.js';
 import { migratedDatabase } from './database.js';
+import { type Captured, explainGeneric, planText } from './plans.js';
 
 /**
  * Every statement booking and inventory send on a request path or from a periodic job (the
@@ -18,8 +19,6 @@ import { migratedDatabase } from './database.js';
  * back to after five runs): their cursor must bound the index scan, not filter it, or each
  * page of a walk would read the walk from its start.
  */
-type Captured = { query: string; parameters: readonly unknown[]; caller: string };
-
 let bookingDb: Awaited<ReturnType<typeof migratedDatabase>>;
 let inventoryDb: Awaited<ReturnType<typeof migratedDatabase>>;
 const pools: Sql[] = [];
@@ -77,37 +76,11 @@ function capturing(url: string) {
 
 const transactionControl = /^\s*(begin|commit|rollback|savepoint|release)\b/i;
 
-function planText(plan: readonly Record<string, unknown>[]): string {
-  return plan.map((row) => row['QUERY PLAN']).join('\n');
-}
-
 async function explain(sql: Sql, { query, parameters }: Captured): Promise<string> {
   return planText(
     await sql.begin(async (tx) => {
       await tx`SET LOCAL enable_seqscan = off`;
       return tx.unsafe(`EXPLAIN ${query}`, parameters as never[]);
-    }),
-  );
-}
-
-/** A parameter as an SQL literal, for EXECUTE of a statement prepared from the captured text. */
-function literal(value: unknown): string {
-  if (value === null || value === undefined) return 'NULL';
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (value instanceof Date) return `'${value.toISOString()}'`;
-  return `'${String(value).replaceAll("'", "''")}'`;
-}
-
-async function explainGeneric(sql: Sql, { query, parameters }: Captured): Promise<string> {
-  const name = `generic_${randomUUID().replaceAll('-', '')}`;
-  return planText(
-    await sql.begin(async (tx) => {
-      await tx`SET LOCAL enable_seqscan = off`;
-      await tx`SET LOCAL plan_cache_mode = force_generic_plan`;
-      await tx.unsafe(`PREPARE ${name} AS ${query}`);
-      const plan = await tx.unsafe(`EXPLAIN EXECUTE ${name}${parameters.length ? `(${parameters.map(literal).join(', ')})` : ''}`);
-      await tx.unsafe(`DEALLOCATE ${name}`);
-      return plan;
     }),
   );
 }

@@ -123,7 +123,7 @@ describe('every statement on a request’s path and in the periodic jobs', () =>
     // The periodic jobs.
     await sagas.requeueStalled(60_000, 200);
     await ops.purgeExpiredKeys();
-    await ops.purgeSagas('completed', 3600);
+    await ops.purgeSagas('completed', 3600, Date.now() + 60_000);
     await ops.openRequests();
     await ops.forgetIdempotencyKey('k-none');
 

@@ -130,7 +130,7 @@ describe('enrollment ops stats', () => {
     expect(stats.requests.queued).toBe(20);
     await Promise.all(accepted.map((a) => processEnrollmentRequest({ store: sagas, metrics }, a.response.request_id)));
     await abandonEnrollmentRequest({ store: sagas, metrics }, stalled.response.request_id, 5, 'test');
-    await ops.purgeSagas('compensated', 0);
+    await ops.purgeSagas('compensated', 0, Date.now() + 60_000);
 
     const expected = await truth();
     expect(expected.requests.completed).toBe(HISTORY * 0.8 + 9); // S2, S4 … S18: the last one (S20) was abandoned

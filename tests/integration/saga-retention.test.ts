@@ -1,10 +1,12 @@
-import type { Sql } from '@cupo/database';
+import { createPool, type Sql } from '@cupo/database';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresFinishedSagaPurger } from '../../services/enrollment/src/adapters/postgres/saga-retention.js';
 import { sagaPurgeCounter } from '../../services/enrollment/src/adapters/saga-retention-metrics.js';
+import { PostgresOpsStore } from '../../services/enrollment/src/adapters/postgres/ops-store.js';
 import { purgeFinishedSagas } from '../../services/enrollment/src/app/purge-finished-sagas.js';
 import { migratedDatabase } from './database.js';
+import { type Captured, explainGeneric } from './plans.js';
 
 /**
  * The automatic cleanup of finished sagas (issue 15.2) on a real, migrated enrollment database:
@@ -98,10 +100,10 @@ describe('automatic cleanup of finished sagas', () => {
     const plan = await sql.begin(async (tx) => {
       await tx`SET LOCAL enable_seqscan = off`;
       await tx`SET LOCAL enable_bitmapscan = off`;
-      return tx.unsafe(`EXPLAIN DELETE FROM sagas WHERE id IN (
+      return tx.unsafe(`EXPLAIN DELETE FROM sagas WHERE id = ANY(ARRAY(
         SELECT id FROM sagas
         WHERE status IN ('completed', 'compensated', 'failed') AND finished_at < now() - make_interval(secs => 2592000)
-        ORDER BY finished_at LIMIT 1000 FOR UPDATE SKIP LOCKED)`);
+        ORDER BY finished_at LIMIT 1000 FOR UPDATE SKIP LOCKED))`);
     });
     const text = plan.map((row) => row['QUERY PLAN']).join('\n');
     expect(text).toMatch(/Index Scan using sagas_finished on sagas/);
@@ -110,5 +112,65 @@ describe('automatic cleanup of finished sagas', () => {
     // the at most LIMIT ids it found to join them back, which costs the batch, not the table).
     expect(text).toMatch(/Limit[^]*LockRows[^]*Index Scan using sagas_finished/);
     expect(text).not.toMatch(/Sort Key: [^\n]*finished_at/);
+  });
+});
+
+/**
+ * The ops purge (`DELETE /api/ops/sagas`), which an operator may point at a year of sagas: it
+ * deletes in batches by index and stops when the caller's time is up, saying whether any are left,
+ * instead of one statement over every matching row (locks and WAL held to the end, and an answer
+ * nobody waits for any more).
+ */
+describe('the ops purge of finished sagas (and the automatic one’s plan)', () => {
+  it('purges only the asked status, batch by batch, until none is left', async () => {
+    await sql`DELETE FROM sagas`;
+    await sagas(20, 2_500, 'completed', 3);
+    await sagas(21, 40, 'compensated', 3);
+    await sagas(22, 10, 'running', null);
+    const ops = new PostgresOpsStore(sql);
+    expect(await ops.purgeSagas('completed', 0, Date.now() + 60_000, 1_000)).toEqual({ purged: 2_500, complete: true });
+    const kept = await sql<{ status: string; n: number }[]>`SELECT status, count(*)::int AS n FROM sagas GROUP BY status ORDER BY status`;
+    expect(kept).toEqual([
+      { status: 'compensated', n: 40 },
+      { status: 'running', n: 10 },
+    ]);
+  });
+
+  it('stops after the batch in hand once its time is up, and the next call goes on', async () => {
+    await sql`DELETE FROM sagas`;
+    await sagas(23, 2_500, 'completed', 3);
+    const ops = new PostgresOpsStore(sql);
+    // Time already up: one batch, the oldest, then it answers.
+    expect(await ops.purgeSagas('completed', 0, Date.now() - 1, 1_000)).toEqual({ purged: 1_000, complete: false });
+    expect(await ops.purgeSagas('completed', 0, Date.now() - 1, 1_000)).toEqual({ purged: 1_000, complete: false });
+    expect(await ops.purgeSagas('completed', 0, Date.now() + 60_000, 1_000)).toEqual({ purged: 500, complete: true });
+    expect(await ops.purgeSagas('completed', 0, Date.now() + 60_000, 1_000)).toEqual({ purged: 0, complete: true });
+  });
+
+  it('each batch is a range scan of the finished-time index, then deletes by key: no scan of the table, also as a generic plan', async () => {
+    await sagas(24, 20_000, 'completed', 3);
+    await sql`ANALYZE sagas`;
+    const sent: Captured[] = [];
+    const pool = createPool({
+      url: database.url,
+      max: 1,
+      applicationName: 'saga-purge-it',
+      onQuery: (query, parameters) => void sent.push({ query, parameters, caller: 'purgeSagas' }),
+    });
+    try {
+      await new PostgresOpsStore(pool).purgeSagas('completed', 3_600, Date.now() - 1, 1_000);
+      await new PostgresFinishedSagaPurger(pool).purgeBatch(3_600, 1_000);
+    } finally {
+      await pool.end({ timeout: 5 });
+    }
+    const purges = sent.filter((s) => /DELETE FROM sagas/.test(s.query));
+    expect(purges).toHaveLength(2); // the ops purge, the automatic cleanup
+    for (const purge of purges) {
+      // The planner left free (sequential scans allowed): joining the batch back to the table by
+      // `id IN (…)` hashes it against a sequential scan of every saga once the table is this size.
+      const plan = await explainGeneric(sql, purge, true);
+      expect(plan, `${purge.query}\n${plan}`).toMatch(/Index Scan using sagas_finished on sagas/);
+      expect(plan, `${purge.query}\n${plan}`).not.toMatch(/Seq Scan/);
+    }
   });
 });

@@ -49,8 +49,13 @@ const sweeps: Record<string, string> = {
     SELECT 'cupo.jobs', 'worker.query-requested.v1', jsonb_build_object('query_id', id) FROM announced`,
   'deadline sweep: pending queries past their deadline': `
     UPDATE queries SET status = 'failed', error = '{}', processed_at = now(), expires_at = now() + interval '1 day'
-    WHERE status = 'pending' AND deadline_at <= now() RETURNING type, created_at`,
-  'purge: answers past their lifetime': `DELETE FROM queries WHERE expires_at < now()`,
+    WHERE id = ANY(ARRAY(
+      SELECT id FROM queries WHERE status = 'pending' AND deadline_at <= now() ORDER BY created_at LIMIT 500 FOR UPDATE SKIP LOCKED))
+      AND status = 'pending'
+    RETURNING type, created_at`,
+  'purge: answers past their lifetime': `
+    DELETE FROM queries WHERE id = ANY(ARRAY(
+      SELECT id FROM queries WHERE expires_at < now() ORDER BY expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED))`,
   'reaper: running ingests and batches whose heartbeat stopped': `
     SELECT id, type FROM tasks
     WHERE status = 'running' AND type IN ('ingest', 'batch')

@@ -252,7 +252,15 @@ export const CreateSection = rpcCommand('enrollment.create-section.v1', CreateSe
 export const CreateStudent = rpcCommand('enrollment.create-student.v1', CreateStudentBody, Student);
 export const GetEnrollmentStats = rpcCommand('enrollment.ops.stats.v1', NoParameters, EnrollmentStats);
 export const ListSagas = rpcCommand('enrollment.ops.list-sagas.v2', ListSagasCommand, pageOf(SagaSummary));
-export const PurgeSagas = rpcCommand('enrollment.ops.purge-sagas.v1', PurgeSagasCommand, z.object({ purged: z.number().int() }));
+export const PurgeSagas = rpcCommand(
+  'enrollment.ops.purge-sagas.v1',
+  PurgeSagasCommand,
+  z.object({
+    purged: z.number().int(),
+    /** false: sagas matching were left when the time ran out; purge again. (An older replica deletes all at once: true.) */
+    complete: z.boolean().default(true),
+  }),
+);
 export const ForgetIdempotencyKey = rpcCommand(
   'enrollment.ops.forget-idempotency-key.v1',
   ForgetIdempotencyKeyCommand,

@@ -167,7 +167,11 @@ export function createWorker(deps: WorkerDeps) {
     jobs.map((handler) => handler.topology.queue).flatMap((queue) => [queue, retryQueueOf(queue), deadQueueOf(queue)]),
   );
   const reaper = new PeriodicTask(
-    { name: 'reap stalled onboarding tasks', intervalMs: Math.max(1_000, Math.floor(config.REAPER_STALE_MS / 4)), metrics: { registry, task: 'reaper' } },
+    {
+      name: 'reap stalled onboarding tasks',
+      intervalMs: Math.max(1_000, Math.floor(config.REAPER_STALE_MS / 4)),
+      metrics: { registry, task: 'reaper' },
+    },
     async () => {
       const reaped = await onboarding.reapStale(config.REAPER_STALE_MS, config.REAPER_MAX_REQUEUES);
       if (reaped.requeued + reaped.failed > 0) logger.warn(reaped, 'stalled onboarding tasks reaped');
@@ -178,7 +182,11 @@ export function createWorker(deps: WorkerDeps) {
   );
   // Every replica looks; the database lets exactly one of them fire each slot.
   const schedule = new PeriodicTask(
-    { name: 'fire the scheduled ingest when a slot is due', intervalMs: config.INGEST_SCHEDULE_TICK_MS, metrics: { registry, task: 'ingest_schedule' } },
+    {
+      name: 'fire the scheduled ingest when a slot is due',
+      intervalMs: config.INGEST_SCHEDULE_TICK_MS,
+      metrics: { registry, task: 'ingest_schedule' },
+    },
     async () => {
       // A look later than this after the last slot fired catches up only the latest slot.
       await fireDueIngest({

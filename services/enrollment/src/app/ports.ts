@@ -162,7 +162,8 @@ export interface OpsStore {
   /** Newest first. */
   listSagas(status: SagaStatus | undefined, page: PageRequest): Promise<Page<SagaSummary>>;
   /** Deletes finished sagas of `status` older than that; refuses a status that is not finished. */
-  purgeSagas(status: SagaStatus, olderThanSeconds: number): Promise<number>;
+  /** Purges finished sagas in batches until none is left or `until` (epoch ms); `complete: false`: ask again. */
+  purgeSagas(status: SagaStatus, olderThanSeconds: number, until: number): Promise<{ purged: number; complete: boolean }>;
   /** Deletes expired idempotency keys in bounded batches, a bounded number a pass; returns how many. */
   purgeExpiredKeys(batch?: number, maxBatches?: number): Promise<number>;
   /** Folds the status deltas the database's triggers appended into the totals stats() reads; returns how many. */

@@ -66,9 +66,8 @@ export function rpcHandlers(deps: RpcDeps): RpcHandler[] {
     rpcHandler(CreateStudent, (command) => catalog.createStudent(command)),
     rpcHandler(GetEnrollmentStats, () => ops.stats()),
     rpcHandler(ListSagas, (command) => ops.listSagas(command.status, command.page)),
-    rpcHandler(PurgeSagas, async (command) => ({
-      purged: await ops.purgeSagas(command.status, command.older_than_seconds),
-    })),
+    // Batches until a second before the caller stops waiting; what is left waits for the next call.
+    rpcHandler(PurgeSagas, (command, context) => ops.purgeSagas(command.status, command.older_than_seconds, context.deadline - 1_000)),
     rpcHandler(ForgetIdempotencyKey, async (command) => ({
       forgotten: await ops.forgetIdempotencyKey(command.key),
     })),

@@ -12,6 +12,8 @@ export const LIVE_KEYS_COUNTED = 1_000;
 /** Expired idempotency keys deleted per statement, and statements per pass. */
 const KEY_PURGE_BATCH = 5_000;
 const KEY_PURGE_MAX_BATCHES = 10;
+/** Sagas deleted per statement by the ops purge. */
+const SAGA_PURGE_BATCH = 5_000;
 
 export class PostgresOpsStore implements OpsStore {
   constructor(private readonly sql: Sql) {}
@@ -107,14 +109,29 @@ export class PostgresOpsStore implements OpsStore {
     );
   }
 
-  async purgeSagas(status: SagaStatus, olderThanSeconds: number): Promise<number> {
+  /**
+   * Deletes in batches of `batch` (a range scan of sagas_finished, oldest first; SKIP LOCKED),
+   * until none is left or `until` (epoch ms) comes: a purge of a million sagas neither runs
+   * as one statement holding its locks and WAL to the end nor outlives the caller's wait.
+   * `complete: false` says to ask again.
+   */
+  async purgeSagas(status: SagaStatus, olderThanSeconds: number, until: number, batch = SAGA_PURGE_BATCH) {
     if (!isFinished(status)) {
       throw new SagaNotFinishedError();
     }
-    const result = await this.sql`
-      DELETE FROM sagas
-      WHERE status = ${status} AND finished_at < now() - make_interval(secs => ${olderThanSeconds})`;
-    return result.count;
+    let purged = 0;
+    for (;;) {
+      const result = await this.sql`
+        DELETE FROM sagas WHERE id = ANY(ARRAY(
+          SELECT id FROM sagas
+          WHERE status = ${status} AND finished_at < now() - make_interval(secs => ${olderThanSeconds})
+            -- Spelled out so a generic plan (status a parameter) can still use the partial index.
+            AND status IN ('completed', 'compensated', 'failed')
+          ORDER BY finished_at LIMIT ${batch} FOR UPDATE SKIP LOCKED))`;
+      purged += result.count;
+      if (result.count < batch) return { purged, complete: true };
+      if (Date.now() >= until) return { purged, complete: false };
+    }
   }
 
   /**

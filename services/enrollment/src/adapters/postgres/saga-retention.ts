@@ -4,17 +4,18 @@ import type { FinishedSagaPurger } from '../../app/purge-finished-sagas.js';
 /**
  * One batch of the automatic saga cleanup: the oldest `limit` finished sagas whose end is older
  * than the retention, found by a range scan of `sagas_finished` (partial index on finished_at)
- * and deleted. SKIP LOCKED lets replicas purge side by side without waiting on each other, and
+ * and deleted by primary key (`= ANY(ARRAY(…))`: an `IN (…)` join may hash the whole table
+ * against the batch once the planner thinks that cheaper). SKIP LOCKED lets replicas purge side by side without waiting on each other, and
  * never on a saga a step holds. Only sagas are removed: the request keeps its own outcome.
  */
 export const PURGE_FINISHED_SAGAS_BATCH = (sql: Sql, retentionSeconds: number, limit: number) => sql<{ status: string }[]>`
-  DELETE FROM sagas WHERE id IN (
+  DELETE FROM sagas WHERE id = ANY(ARRAY(
     SELECT id FROM sagas
     WHERE status IN ('completed', 'compensated', 'failed')
       AND finished_at < now() - make_interval(secs => ${retentionSeconds})
     ORDER BY finished_at
     LIMIT ${limit}
-    FOR UPDATE SKIP LOCKED)
+    FOR UPDATE SKIP LOCKED))
   RETURNING status`;
 
 export class PostgresFinishedSagaPurger implements FinishedSagaPurger {

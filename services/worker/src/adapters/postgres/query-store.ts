@@ -29,6 +29,12 @@ const toRecord = (row: Row): QueryRecord => ({
   deadline_at: row.deadline_at.toISOString(),
 });
 
+/** Expired answers deleted per statement, and statements per maintenance pass. */
+const PURGE_BATCH = 1_000;
+const PURGE_MAX_BATCHES = 10;
+/** Overdue queries ended per maintenance pass. */
+const OVERDUE_BATCH = 500;
+
 const json = (sql: Sql, value: unknown) => sql.json(value as Parameters<Sql['json']>[0]);
 
 /** All of the worker's query SQL. A method that writes to the outbox wakes the relay after its commit. */
@@ -72,16 +78,33 @@ export class PostgresQueryStore implements QueryStore {
     return result.count > 0;
   }
 
-  async purgeExpired(): Promise<number> {
-    return (await this.sql`DELETE FROM queries WHERE expires_at < now()`).count;
+  /**
+   * Deletes answers past their lifetime oldest first, `batch` a statement (a range scan of
+   * queries_expiry, then by primary key; SKIP LOCKED keeps replicas apart), at most `maxBatches` a pass: a pass costs
+   * the same however many have piled up (a worker away for a day), and the next goes on.
+   */
+  async purgeExpired(batch = PURGE_BATCH, maxBatches = PURGE_MAX_BATCHES): Promise<number> {
+    let purged = 0;
+    for (let i = 0; i < maxBatches; i++) {
+      const result = await this.sql`
+        DELETE FROM queries WHERE id = ANY(ARRAY(
+          SELECT id FROM queries WHERE expires_at < now() ORDER BY expires_at LIMIT ${batch} FOR UPDATE SKIP LOCKED))`;
+      purged += result.count;
+      if (result.count < batch) break;
+    }
+    return purged;
   }
 
-  async failOverdue(error: { code: string; detail: string }, ttlSeconds: number) {
+  /** At most `limit` a pass, oldest first (a backlog after an outage ends over a few passes). */
+  async failOverdue(error: { code: string; detail: string }, ttlSeconds: number, limit = OVERDUE_BATCH) {
     const rows = await this.sql<{ type: string; created_at: Date }[]>`
       UPDATE queries
       SET status = 'failed', error = ${json(this.sql, error)}, processed_at = now(),
           expires_at = now() + make_interval(secs => ${ttlSeconds})
-      WHERE status = 'pending' AND deadline_at <= now()
+      WHERE id = ANY(ARRAY(
+        SELECT id FROM queries WHERE status = 'pending' AND deadline_at <= now()
+        ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED))
+        AND status = 'pending'
       RETURNING type, created_at`;
     return rows.map((r) => ({ type: r.type, created_at: r.created_at.toISOString() }));
   }
