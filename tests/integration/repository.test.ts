@@ -22,19 +22,6 @@ const walk = (dir: string): [string, string][] =>
     return entry.isFile() && file.endsWith('.ts') ? [[file, read(file)] as [string, string]] : [];
   });
 
-/** The product sources (not tests) and service migrations in which `pattern` occurs, sorted. */
-const definedIn = (pattern: RegExp) => {
-  const migrations = SERVICES.flatMap((service) => {
-    const dir = `services/${service}/migrations`;
-    return existsSync(path(dir)) ? readdirSync(path(dir)).map((file) => `${dir}/${file}`) : [];
-  });
-  const product = sources().filter(([file]) => !file.startsWith('tests/'));
-  return [
-    ...product.filter(([, text]) => pattern.test(text)).map(([file]) => file),
-    ...migrations.filter((file) => pattern.test(read(file))),
-  ].sort();
-};
-
 /** `<pattern>` at `file:line`, for every match outside the files `allowed` accepts. */
 const occurrences = (pattern: RegExp, allowed: (path: string) => boolean) =>
   sources()
@@ -127,13 +114,17 @@ describe('the repository', () => {
     const SHARED =
       /^\s*(NODE_ENV|LOG_LEVEL|SHUTDOWN_TIMEOUT_MS|DATABASE_URL|PG_POOL_MAX|AMQP_URL|REDIS_URL|REDIS_KEY_PREFIX|REDIS_COMMAND_TIMEOUT_MS|HTTP_PORT|RPC_PREFETCH|JOB_MAX_ATTEMPTS|JOB_DELIVERY_LIMIT|JOB_RETRY_INITIAL_MS|JOB_RETRY_MAX_MS|OUTBOX_BATCH_SIZE|OUTBOX_POLL_MS): (z|env)\./m;
     for (const service of SERVICES) expect(read(`services/${service}/src/config.ts`), service).not.toMatch(SHARED);
-    expect(definedIn(/CREATE TABLE (IF NOT EXISTS )?outbox\b/)).toEqual(['packages/outbox/src/migration.ts']);
-  });
-
-  it('keeps status counts once (@cupo/status-counts): their tables, trigger function, fold and read', () => {
-    expect(
-      definedIn(/CREATE TABLE (IF NOT EXISTS )?status_(totals|deltas)\b|INSERT INTO status_(totals|deltas)\b|FROM status_deltas\b/),
-    ).toEqual(['packages/status-counts/src/index.ts', 'packages/status-counts/src/migration.ts']);
+    const OUTBOX_TABLE = /CREATE TABLE (IF NOT EXISTS )?outbox\b/;
+    const migrations = SERVICES.flatMap((service) => {
+      const dir = `services/${service}/migrations`;
+      return existsSync(path(dir)) ? readdirSync(path(dir)).map((file) => `${dir}/${file}`) : [];
+    });
+    const product = sources().filter(([file]) => !file.startsWith('tests/'));
+    const defining = [
+      ...product.filter(([, text]) => OUTBOX_TABLE.test(text)).map(([file]) => file),
+      ...migrations.filter((file) => OUTBOX_TABLE.test(read(file))),
+    ];
+    expect(defining).toEqual(['packages/outbox/src/migration.ts']);
   });
 
   it('composes the same system as make run: every service replicated, migrated, scraped and graphed', async () => {

@@ -1,3 +1,4 @@
 export * from './admin.js';
 export * from './pool.js';
 export * from './tracing.js';
+export * from './status-counts.js';

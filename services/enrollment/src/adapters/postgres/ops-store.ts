@@ -1,6 +1,5 @@
 import type { Page, PageRequest, RosterEntry, SagaStatus } from '@cupo/contracts';
-import type { Sql } from '@cupo/database';
-import { foldStatusCounts, readStatusCounts } from '@cupo/status-counts';
+import { foldStatusCounts, type Sql } from '@cupo/database';
 import type { EnrollmentStats, OpsStore, SagaSummary } from '../../app/ports.js';
 import { SagaNotFinishedError } from '../../domain/errors.js';
 import { FINISHED_SAGA_STATUSES, isFinished } from '../../domain/saga.js';
@@ -30,9 +29,9 @@ export class PostgresOpsStore implements OpsStore {
   }
 
   /**
-   * Requests and sagas by status from the counts the triggers keep (@cupo/status-counts, run by
-   * migration 1737200000000_status-counts.js): totals plus the deltas not folded yet, exact and
-   * read in one statement, at a cost that does not grow with history. Live idempotency keys are counted
+   * Requests and sagas by status from the counts the triggers keep (migration
+   * 1737100000000_status-counts.sql): totals plus the deltas not folded yet, exact and read in
+   * one statement, at a cost that does not grow with history. Live idempotency keys are counted
    * up to LIVE_KEYS_COUNTED by an index range scan; beyond that the figure is the planner's
    * estimate of the table's rows (expired keys are purged every few seconds) and says so
    * (`estimated: true`).
@@ -41,7 +40,10 @@ export class PostgresOpsStore implements OpsStore {
     await this.foldCounts();
     // Four reads sent together (porsager pipelines them): one round trip.
     const [counts, [keys], [outbox]] = await Promise.all([
-      readStatusCounts(this.sql),
+      this.sql<{ item: string; n: number }[]>`
+        SELECT item, sum(n)::int AS n
+        FROM (SELECT item, n FROM status_totals UNION ALL SELECT item, n FROM status_deltas) c
+        GROUP BY item`,
       this.sql<{ counted: number; estimate: number; sample: string[] | null }[]>`
         SELECT (SELECT count(*)::int FROM (SELECT 1 FROM idempotency_keys WHERE expires_at > now()
                                            LIMIT ${LIVE_KEYS_COUNTED + 1}) live) AS counted,
@@ -54,7 +56,7 @@ export class PostgresOpsStore implements OpsStore {
         FROM outbox`,
     ]);
     const byStatus = (table: string, all: readonly string[]) =>
-      Object.fromEntries(all.map((status) => [status, counts.get(`${table}.${status}`) ?? 0]));
+      Object.fromEntries(all.map((status) => [status, counts.find((r) => r.item === `${table}.${status}`)?.n ?? 0]));
     const estimated = (keys?.counted ?? 0) > LIVE_KEYS_COUNTED;
     return {
       requests: byStatus('enrollment_requests', ['queued', 'processing', 'completed', 'failed']),
@@ -68,8 +70,8 @@ export class PostgresOpsStore implements OpsStore {
     };
   }
 
-  /** Moves the deltas the triggers appended into the totals (foldStatusCounts). */
-  async foldCounts(): Promise<number> {
+  /** Folds the deltas the triggers appended into the totals (see foldStatusCounts). */
+  foldCounts(): Promise<number> {
     return foldStatusCounts(this.sql);
   }
 

@@ -1,6 +1,5 @@
 import type { TaskCounts, TaskSummary } from '@cupo/contracts';
-import type { Sql } from '@cupo/database';
-import { foldStatusCounts, readStatusCounts } from '@cupo/status-counts';
+import { foldStatusCounts, type Sql } from '@cupo/database';
 import type { IngestTree, OnboardingProgressReader } from '../../app/onboarding/ingest-progress.js';
 import type { TaskStatus } from '../../app/onboarding/ports.js';
 
@@ -58,28 +57,31 @@ export class PostgresOnboardingProgress implements OnboardingProgressReader {
   }
 
   /**
-   * Tasks by type and status from the counts the triggers keep (@cupo/status-counts, run by
-   * migration 1737200000000_status-counts.js): totals plus the deltas not folded yet, exact, at a cost that
+   * Tasks by type and status from the counts the triggers keep (migration
+   * 1737100000000_task-counts.sql): totals plus the deltas not folded yet, exact, at a cost that
    * does not grow with history. Stuck tasks are running ones, read through tasks_running.
    */
   async taskSummary(): Promise<TaskSummary> {
     await this.foldCounts();
     const [counts, [stuck]] = await Promise.all([
-      readStatusCounts(this.sql),
+      this.sql<{ item: string; n: number }[]>`
+        SELECT item, sum(n)::int AS n
+        FROM (SELECT item, n FROM status_totals UNION ALL SELECT item, n FROM status_deltas) c
+        GROUP BY item`,
       this.sql<{ n: number }[]>`
         SELECT count(*)::int AS n FROM tasks
         WHERE status = 'running' AND started_at < now() - make_interval(secs => ${this.stuckSeconds})`,
     ]);
     const of = (type: keyof Omit<TaskSummary, 'stuck'>): TaskCounts => {
-      const n = (status: string) => counts.get(`${type}.${status}`) ?? 0;
+      const n = (status: string) => counts.find((row) => row.item === `${type}.${status}`)?.n ?? 0;
       const byStatus = { pending: n('pending'), running: n('running'), completed: n('completed'), failed: n('failed') };
       return { total: byStatus.pending + byStatus.running + byStatus.completed + byStatus.failed, ...byStatus };
     };
     return { ingest: of('ingest'), batch: of('batch'), workflow: of('workflow'), stuck: stuck?.n ?? 0 };
   }
 
-  /** Moves the deltas the triggers appended into the totals (foldStatusCounts). */
-  async foldCounts(): Promise<number> {
+  /** Folds the deltas the triggers appended into the totals (see foldStatusCounts). */
+  foldCounts(): Promise<number> {
     return foldStatusCounts(this.sql);
   }
 
