@@ -50,7 +50,7 @@ describe('query maintenance', () => {
     expect(n).toBe(100);
   });
 
-  it('ends at most `limit` overdue queries a pass, the oldest first, and leaves those still in time', async () => {
+  it('ends at most batch × maxBatches overdue queries a pass, the oldest first, and leaves those still in time', async () => {
     await sql`
       INSERT INTO queries (id, type, params, requested_by, deadline_at, created_at)
       SELECT gen_random_uuid(), 'overdue', jsonb_build_object('g', g), 'u',
@@ -58,16 +58,16 @@ describe('query maintenance', () => {
       FROM generate_series(1, 750) g`;
     const store = new PostgresQueryStore(sql, noKick);
     const error = { code: 'QUERY_DEADLINE_EXCEEDED', detail: 'late' };
-    const first = await store.failOverdue(error, 60, 500);
-    expect(first).toHaveLength(500);
-    // The oldest (created longest ago: g 700 … 201) first.
+    expect(await store.failOverdue(error, 60, 200, 2)).toHaveLength(400);
+    // The oldest (created longest ago: g 700 … 301) first.
     const [{ youngest_ended }] = (await sql<{ youngest_ended: number }[]>`
       SELECT min((params->>'g')::int) AS youngest_ended FROM queries WHERE type = 'overdue' AND status = 'failed'`) as [
       { youngest_ended: number },
     ];
-    expect(youngest_ended).toBe(201);
-    expect(await store.failOverdue(error, 60, 500)).toHaveLength(200);
-    expect(await store.failOverdue(error, 60, 500)).toHaveLength(0);
+    expect(youngest_ended).toBe(301);
+    // The default pass (500 × 10) ends the rest of the backlog at once.
+    expect(await store.failOverdue(error, 60)).toHaveLength(300);
+    expect(await store.failOverdue(error, 60)).toHaveLength(0);
     const counts = await sql<{ status: string; n: number }[]>`
       SELECT status, count(*)::int AS n FROM queries WHERE type = 'overdue' GROUP BY status ORDER BY status`;
     expect(counts).toEqual([
@@ -88,7 +88,7 @@ describe('query maintenance', () => {
     try {
       const store = new PostgresQueryStore(pool, noKick);
       await store.purgeExpired(10, 1);
-      await store.failOverdue({ code: 'X', detail: 'x' }, 60, 10);
+      await store.failOverdue({ code: 'X', detail: 'x' }, 60, 10, 1);
     } finally {
       await pool.end({ timeout: 5 });
     }

@@ -312,6 +312,7 @@ describe('course enrollment (2 enrollment replicas, real servers)', () => {
     const purged = await api('DELETE', '/api/ops/sagas?status=completed&older_than_seconds=0', { token: admin });
     expect(purged.status).toBe(200);
     expect(purged.body.purged).toBeGreaterThan(0);
+    expect(purged.body.complete).toBe(true);
     expect((await api('GET', '/api/ops/sagas?status=completed', { token: admin })).body).toEqual([]);
 
     const terms = await api('GET', '/api/terms');

@@ -257,8 +257,12 @@ export const PurgeSagas = rpcCommand(
   PurgeSagasCommand,
   z.object({
     purged: z.number().int(),
-    /** false: sagas matching were left when the time ran out; purge again. (An older replica deletes all at once: true.) */
-    complete: z.boolean().default(true),
+    /**
+     * false: matching sagas were left when the time ran out; purge again. Absent from an older
+     * replica's reply (it deleted all at once): the gateway answers true for it. Replies are not
+     * parsed on the way back, so a schema default would never apply.
+     */
+    complete: z.boolean().optional(),
   }),
 );
 export const ForgetIdempotencyKey = rpcCommand(

@@ -129,7 +129,8 @@ export function opsRoutes(deps: {
 
   router.delete('/api/ops/sagas', async (req, res) => {
     const query = parseInput(PurgeSagasQuery, req.query);
-    res.json(await rpc.call(PurgeSagas, query, { requestId: req.requestId }));
+    const { purged, complete } = await rpc.call(PurgeSagas, query, { requestId: req.requestId });
+    res.json({ purged, complete: complete ?? true });
   });
 
   router.delete('/api/ops/idempotency/:key', async (req, res) => {

@@ -32,8 +32,9 @@ const toRecord = (row: Row): QueryRecord => ({
 /** Expired answers deleted per statement, and statements per maintenance pass. */
 const PURGE_BATCH = 1_000;
 const PURGE_MAX_BATCHES = 10;
-/** Overdue queries ended per maintenance pass. */
+/** Overdue queries ended per statement, and statements per maintenance pass. */
 const OVERDUE_BATCH = 500;
+const OVERDUE_MAX_BATCHES = 10;
 
 const json = (sql: Sql, value: unknown) => sql.json(value as Parameters<Sql['json']>[0]);
 
@@ -95,18 +96,26 @@ export class PostgresQueryStore implements QueryStore {
     return purged;
   }
 
-  /** At most `limit` a pass, oldest first (a backlog after an outage ends over a few passes). */
-  async failOverdue(error: { code: string; detail: string }, ttlSeconds: number, limit = OVERDUE_BATCH) {
-    const rows = await this.sql<{ type: string; created_at: Date }[]>`
-      UPDATE queries
-      SET status = 'failed', error = ${json(this.sql, error)}, processed_at = now(),
-          expires_at = now() + make_interval(secs => ${ttlSeconds})
-      WHERE id = ANY(ARRAY(
-        SELECT id FROM queries WHERE status = 'pending' AND deadline_at <= now()
-        ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED))
-        AND status = 'pending'
-      RETURNING type, created_at`;
-    return rows.map((r) => ({ type: r.type, created_at: r.created_at.toISOString() }));
+  /**
+   * Ends pending queries past their deadline, oldest first, `batch` a statement and at most
+   * `maxBatches` a pass (a backlog after an outage, however large, is not one statement).
+   */
+  async failOverdue(error: { code: string; detail: string }, ttlSeconds: number, batch = OVERDUE_BATCH, maxBatches = OVERDUE_MAX_BATCHES) {
+    const ended: { type: string; created_at: string }[] = [];
+    for (let i = 0; i < maxBatches; i++) {
+      const rows = await this.sql<{ type: string; created_at: Date }[]>`
+        UPDATE queries
+        SET status = 'failed', error = ${json(this.sql, error)}, processed_at = now(),
+            expires_at = now() + make_interval(secs => ${ttlSeconds})
+        WHERE id = ANY(ARRAY(
+          SELECT id FROM queries WHERE status = 'pending' AND deadline_at <= now()
+          ORDER BY created_at LIMIT ${batch} FOR UPDATE SKIP LOCKED))
+          AND status = 'pending'
+        RETURNING type, created_at`;
+      for (const r of rows) ended.push({ type: r.type, created_at: r.created_at.toISOString() });
+      if (rows.length < batch) break;
+    }
+    return ended;
   }
 
   async requeueStale(staleMs: number): Promise<number> {
