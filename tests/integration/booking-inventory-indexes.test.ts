@@ -220,4 +220,20 @@ describe('inventory’s statements are served by indexes', () => {
       expect(callers).toContain(method);
     await expectIndexed(inventoryDb.sql, statements, 15);
   });
+
+  it('reports read only the window’s nights (an index bound on night), not every night on sale', async () => {
+    const { pool, statements, as } = capturing(inventoryDb.url);
+    const store = new PostgresInventoryStore(pool);
+    await as('occupancy', () => store.occupancy('2030-03-01', '2030-03-08'));
+    await as('searchRooms', () => store.searchRooms('2030-03-01', '2030-03-04', 1));
+    const reports = statements.filter((s) => /room_nights/.test(s.query));
+    expect(reports.map((s) => s.caller)).toEqual(['occupancy', 'searchRooms']);
+    for (const statement of reports) {
+      // The planner left free: without an index led by night, a year of nights for every room is
+      // read (a sequential scan, or the whole primary key) to find a week's.
+      const plan = await explainGeneric(inventoryDb.sql, statement, true);
+      expect(plan, `${statement.caller}:\n${plan}`).toMatch(/Index Cond: \(\(night >= /);
+      expect(plan, `${statement.caller}:\n${plan}`).not.toMatch(/Seq Scan on room_nights/);
+    }
+  });
 });

@@ -222,10 +222,10 @@ async function scenarios(stack: Stack, tag: string): Promise<{ rows: Row[]; pass
           if (!id) return void out.push({ ms: performance.now() - started, status: String(submitted.status) });
           for (;;) {
             const r = await call('GET', `/api/queries/${id}`, admin);
-            const answer = r.body as { status?: string; result?: unknown[] };
+            const answer = r.body as { status?: string; result?: { rooms?: unknown[] } };
             const status = answer.status ?? String(r.status);
             if (status !== 'pending' || performance.now() - started > 60_000)
-              return void out.push({ ms: performance.now() - started, status: `${status}, ${answer.result?.length ?? 0} rooms` });
+              return void out.push({ ms: performance.now() - started, status: `${status}, ${answer.result?.rooms?.length ?? 0} rooms` });
             await new Promise((resolve) => setTimeout(resolve, 20));
           }
         },
