@@ -11,11 +11,12 @@ import { passesBetween, readPasses } from './passes.js';
 import { daysFromToday } from '@cupo/contracts';
 
 /**
- * `make bench-scale` (issue 16.1): the same scenarios twice in one invocation — on an empty
- * system, then on one carrying a production-sized history (history.ts; SCALE=0.1 for a tenth) —
- * printed side by side: p50/p95 latency and CPU milliseconds per operation summed over every
- * process (the stack's own processes and PostgreSQL backends, from /proc). Each run has its own
- * stack (1 replica of each service and the gateway; own databases, vhost and key prefix).
+ * `make bench-scale` (issue 16.1): the same scenarios on two stacks up at once — an empty
+ * system and one carrying a production-sized history (history.ts; SCALE=0.1 for a tenth) — each
+ * scenario run on the empty stack and straight after on the loaded one, printed side by side:
+ * p50/p95 latency and CPU milliseconds per operation summed over every process (the stack's own
+ * processes and PostgreSQL backends, from /proc). Each stack has 1 replica of each service and
+ * the gateway, its own databases, vhost and key prefix.
  */
 const SCALE = Number(process.env.SCALE ?? 1);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -38,17 +39,43 @@ interface Row {
 
 type Passes = ReturnType<typeof passesBetween>;
 
-async function scenarios(stack: Stack, tag: string): Promise<{ rows: Row[]; passes: Passes }> {
+/** One measured scenario, run when the driver says (the two stacks' steps alternate). */
+interface Step {
+  name: string;
+  run: () => Promise<void>;
+}
+
+interface Prepared {
+  steps: Step[];
+  rows: Row[];
+  /** Each background job's passes during the idle step. */
+  passes: () => Passes;
+  close: () => Promise<void>;
+}
+
+/**
+ * Sets the stack up through its API (not measured) and returns its scenarios as steps, so the
+ * driver can run each scenario on the empty stack and then at once on the loaded one: the two
+ * figures of a row are taken a minute apart, not ten, and the machine's drift between them is small.
+ */
+async function prepare(stack: Stack, tag: string): Promise<Prepared> {
   const client = httpClient(stack.gatewayUrl);
   const cpu = new CpuMeter(stack, defaultUrls().pgUrl);
   const enrollmentDb = postgres(stack.databaseUrls.enrollment, { max: 1, onnotice: () => undefined });
   const rows: Row[] = [];
+  const steps: Step[] = [];
+  let passes: Passes = {};
+  const close = async () => {
+    client.close();
+    await cpu.close();
+    await enrollmentDb.end({ timeout: 5 });
+  };
   const admin = await signToken({ sub: `${tag}-admin`, role: 'admin' });
   const guests = await Promise.all(Array.from({ length: 50 }, (_, i) => signToken({ sub: `${tag}-guest-${i}`, role: 'guest' })));
   const call = (method: string, path: string, token?: string, body?: unknown) => client.request(method, path, token, body);
 
   /** Runs `work`, measuring CPU around it; `work` returns each operation's latency and status. */
-  const measure = async (scenario: string, work: () => Promise<{ ms: number; status: number | string }[]>) => {
+  const measureNow = async (scenario: string, work: () => Promise<{ ms: number; status: number | string }[]>) => {
     const done = await cpu.start();
     const results = await work();
     const sample = await done();
@@ -68,7 +95,7 @@ async function scenarios(stack: Stack, tag: string): Promise<{ rows: Row[]; pass
       statuses,
     };
     console.log(
-      `  ${scenario}: n=${row.ops} p50 ${row.p50.toFixed(1)} ms p95 ${row.p95.toFixed(1)} ms, CPU ${row.cpuMs.toFixed(2)} ms/op (own ${row.ownCpuMs.toFixed(2)}: ${Object.entries(
+      `  ${tag} ${scenario}: n=${row.ops} p50 ${row.p50.toFixed(1)} ms p95 ${row.p95.toFixed(1)} ms, CPU ${row.cpuMs.toFixed(2)} ms/op (own ${row.ownCpuMs.toFixed(2)}: ${Object.entries(
         row.byGroup,
       )
         .sort((a, b) => b[1] - a[1])
@@ -76,6 +103,10 @@ async function scenarios(stack: Stack, tag: string): Promise<{ rows: Row[]; pass
         .join(', ')}) ${JSON.stringify(statuses)}`,
     );
     rows.push(row);
+  };
+  /** Adds a scenario to the steps; it runs when the driver calls it. */
+  const measure = async (scenario: string, work: () => Promise<{ ms: number; status: number | string }[]>) => {
+    steps.push({ name: scenario, run: () => measureNow(scenario, work) });
   };
 
   try {
@@ -135,14 +166,19 @@ async function scenarios(stack: Stack, tag: string): Promise<{ rows: Row[]; pass
     // No load at all: what the periodic jobs (recovery, reconciler, sweeps, relays, purges)
     // and scrapes cost by themselves, per second, once the set-up's aftermath (JIT, GC, the
     // first reconciler and purge passes) has settled. History they walk shows here first.
-    await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_SECONDS * 1000));
-    const passesBefore = await readPasses(stack);
-    await measure(`idle, background jobs only (CPU ms per second, ${IDLE_SECONDS} s)`, async () => {
-      await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
-      return Array.from({ length: IDLE_SECONDS }, () => ({ ms: 0, status: 'idle' }));
+    steps.push({
+      name: 'idle',
+      run: async () => {
+        await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_SECONDS * 1000));
+        const before = await readPasses(stack);
+        await measureNow(`idle, background jobs only (CPU ms per second, ${IDLE_SECONDS} s)`, async () => {
+          await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+          return Array.from({ length: IDLE_SECONDS }, () => ({ ms: 0, status: 'idle' }));
+        });
+        // Each background job's time per pass with nothing else running, empty against history.
+        passes = passesBetween(before, await readPasses(stack));
+      },
     });
-    // Each background job's time per pass with nothing else running, empty against history.
-    const passes = passesBetween(passesBefore, await readPasses(stack));
 
     await measure('seed burst (5 × 50 guests, 1 unit)', async () => {
       const out: { ms: number; status: number }[] = [];
@@ -301,15 +337,15 @@ async function scenarios(stack: Stack, tag: string): Promise<{ rows: Row[]; pass
     );
     await measure('task summary (40, 2 at a time)', () => gets(['/api/admin/tasks/summary'], 40, 2));
     await measure('ops stats (40, 2 at a time)', () => gets(['/api/ops/stats'], 40, 2));
-    return { rows, passes };
-  } finally {
-    client.close();
-    await cpu.close();
-    await enrollmentDb.end({ timeout: 5 });
+    return { steps, rows, passes: () => passes, close };
+  } catch (error) {
+    await close();
+    throw error;
   }
 }
 
-async function run(label: string, factor: number): Promise<{ rows: Row[]; passes: Passes }> {
+/** Starts a stack (loading the history when `factor` > 0) and prepares its scenarios. */
+async function open(label: string, factor: number): Promise<Prepared> {
   const tag = `${label}${Date.now().toString(36)}`;
   console.log(`${label} run${factor > 0 ? ` (history at scale ${factor})` : ' (empty)'}: starting its stack`);
   const stack = await startStack({
@@ -340,9 +376,17 @@ async function run(label: string, factor: number): Promise<{ rows: Row[]; passes
       console.log(`  history loaded in ${((performance.now() - started) / 1000).toFixed(0)} s: ${JSON.stringify(countsAt(factor))}`);
       for (const p of services) await stack.respawn(p);
     }
-    return await scenarios(stack, label);
-  } finally {
+    const prepared = await prepare(stack, label);
+    return {
+      ...prepared,
+      close: async () => {
+        await prepared.close();
+        await stack.destroy();
+      },
+    };
+  } catch (error) {
     await stack.destroy();
+    throw error;
   }
 }
 
@@ -350,8 +394,25 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
 });
 
-const { rows: small, passes: smallPasses } = await run('small', 0);
-const { rows: scale, passes: scalePasses } = await run('scale', SCALE);
+const empty = await open('small', 0);
+const loaded = await open('scale', SCALE).catch(async (error: unknown) => {
+  await empty.close();
+  throw error;
+});
+try {
+  for (const [i, step] of empty.steps.entries()) {
+    console.log(`${step.name}:`);
+    await step.run();
+    await loaded.steps[i]!.run();
+  }
+} finally {
+  await empty.close();
+  await loaded.close();
+}
+const small = empty.rows;
+const scale = loaded.rows;
+const smallPasses = empty.passes();
+const scalePasses = loaded.passes();
 const change = (a: number, b: number) => `${b >= a ? '+' : ''}${(((b - a) / Math.max(a, 1e-9)) * 100).toFixed(0)} %`;
 const flag = (a: number, b: number) => (b > a * 1.2 ? ' ⚠' : '');
 const lines = [
@@ -375,7 +436,9 @@ console.log(
     ...tasks.map((task) => {
       const a = smallPasses[task] ?? { passes: 0, meanMs: 0 };
       const b = scalePasses[task] ?? { passes: 0, meanMs: 0 };
-      return `| ${task} | ${a.passes} | ${a.meanMs.toFixed(2)} | ${b.passes} | ${b.meanMs.toFixed(2)} | ${change(a.meanMs, b.meanMs)}${flag(a.meanMs, b.meanMs)} |`;
+      // A job that made no pass on one side (a long interval) has nothing to compare.
+      const delta = a.passes && b.passes ? `${change(a.meanMs, b.meanMs)}${flag(a.meanMs, b.meanMs)}` : '–';
+      return `| ${task} | ${a.passes} | ${a.meanMs.toFixed(2)} | ${b.passes} | ${b.meanMs.toFixed(2)} | ${delta} |`;
     }),
   ].join('\n'),
 );
