@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import Ajv from 'ajv';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { externalTool, lacking, titleNeeding } from '@cupo/stack';
+import { databaseUrlFor, dropDatabase, ensureDatabase } from '@cupo/database';
+import { defaultUrls, externalTool, lacking, titleNeeding } from '@cupo/stack';
 // @ts-expect-error a plain .mjs script shared with `make k8s`
 import { renderK8s } from '../../tools/deploy/render-k8s.mjs';
 import type { V1Container } from '@kubernetes/client-node';
@@ -207,6 +208,33 @@ describe('deployment files, read as they are', () => {
         expect(() => loadConfig({ NODE_ENV: 'production', ...compose.services[service].environment }), service).not.toThrow();
       }
     });
+
+    it('runs its migration and seed steps on the environment it gives them, over the image’s NODE_ENV=production', async () => {
+      // Each *-migrate service is given its database alone; the step runs here against a database of its own.
+      const steps = Object.entries<{ command: string[]; environment: Record<string, string> }>(compose.services).filter(([name]) =>
+        name.endsWith('-migrate'),
+      );
+      expect(steps.map(([name]) => name).sort()).toEqual(['booking-migrate', 'enrollment-migrate', 'inventory-migrate', 'worker-migrate']);
+      const { pgUrl } = defaultUrls();
+      for (const [name, { command, environment }] of steps) {
+        const service = name.replace(/-migrate$/, '');
+        expect(Object.keys(environment), name).toEqual(['DATABASE_URL']);
+        const database = `cupo_it_compose_${service}_${Date.now().toString(36)}`;
+        await ensureDatabase(pgUrl, database);
+        try {
+          const shell = command[0] === 'sh' ? command[2]! : command.join(' ');
+          const result = spawnSync('sh', ['-c', shell], {
+            cwd: join(ROOT, 'services', service),
+            encoding: 'utf8',
+            env: { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: databaseUrlFor(pgUrl, database) },
+            timeout: 60_000,
+          });
+          expect(result.status, `${name}: ${result.stderr}`).toBe(0);
+        } finally {
+          await dropDatabase(pgUrl, database);
+        }
+      }
+    }, 120_000);
   });
 
   it('has one Grafana dashboard per file, each panel with a query', () => {

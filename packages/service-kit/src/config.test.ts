@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, env, parseConfig, refuseDevelopmentDefaults } from './config.js';
-import { LOCAL_SERVERS, serviceEnv } from './service-env.js';
+import { LOCAL_SERVERS, loadDatabaseConfig, serviceEnv } from './service-env.js';
 
 describe('parseConfig', () => {
   const schema = z.object({ PORT: env.port(8080), URL: z.url(), FLAG: env.bool(false) });
@@ -80,5 +80,21 @@ describe('serviceEnv', () => {
     expect(() => parseConfig(schema, { NODE_ENV: 'production' })).toThrow(
       /DATABASE_URL: is missing or the development default[^]*AMQP_URL/,
     );
+  });
+});
+
+describe('loadDatabaseConfig (a migration or seed step)', () => {
+  const DEV_DB = LOCAL_SERVERS.databaseUrl('cupo_x');
+
+  it('reads the database alone: production with only DATABASE_URL set starts, whatever the service’s other settings', () => {
+    expect(loadDatabaseConfig(DEV_DB, { NODE_ENV: 'production', DATABASE_URL: 'postgres://db.internal:5432/cupo_x' })).toEqual({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db.internal:5432/cupo_x',
+    });
+  });
+
+  it('refuses the development database in production', () => {
+    expect(() => loadDatabaseConfig(DEV_DB, { NODE_ENV: 'production' })).toThrow(/DATABASE_URL: is missing or the development default/);
+    expect(loadDatabaseConfig(DEV_DB, {}).DATABASE_URL).toBe(DEV_DB);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env } from './config.js';
+import { env, parseConfig, refuseDevelopmentDefaults } from './config.js';
 
 /**
  * The local servers `make run` and the tests run on. Each is a development default: a service
@@ -82,3 +82,20 @@ export const serviceEnv = {
     OUTBOX_POLL_MS: env.positiveInt(500),
   }),
 };
+
+/**
+ * What a migration or seed step (`node dist/migrate.js`, `dist/seed.js`) reads: NODE_ENV and
+ * DATABASE_URL only, refusing the development database under NODE_ENV=production. Not the
+ * service's whole configuration: compose's and the chart's migration steps are given the
+ * database alone and run with the image's NODE_ENV=production, which would refuse the broker's
+ * (and Redis's, the providers') development defaults they have no use for.
+ */
+export function loadDatabaseConfig(
+  databaseUrl: string,
+  environment: NodeJS.ProcessEnv = process.env,
+): { NODE_ENV: string; DATABASE_URL: string } {
+  const schema = z
+    .object({ NODE_ENV: env.nodeEnv(), DATABASE_URL: z.url().default(databaseUrl) })
+    .superRefine(refuseDevelopmentDefaults({ DATABASE_URL: databaseUrl }));
+  return parseConfig(schema, environment);
+}

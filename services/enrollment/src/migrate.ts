@@ -1,9 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { migrate } from '@cupo/database';
-import { loadConfig } from './config.js';
+import { loadDatabaseConfig } from '@cupo/service-kit';
+import { DEVELOPMENT_DEFAULTS } from './config.js';
 
 /** `node dist/migrate.js`: applies enrollment's migrations (the chart runs it as a Job). */
-const config = loadConfig();
+const config = loadDatabaseConfig(DEVELOPMENT_DEFAULTS.DATABASE_URL);
 const applied = await migrate({
   databaseUrl: config.DATABASE_URL,
   dir: fileURLToPath(new URL('../migrations', import.meta.url)),

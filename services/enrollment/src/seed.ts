@@ -1,5 +1,6 @@
 import { createPool } from '@cupo/database';
-import { loadConfig } from './config.js';
+import { loadDatabaseConfig } from '@cupo/service-kit';
+import { DEVELOPMENT_DEFAULTS } from './config.js';
 
 /**
  * `node dist/seed.js`: the contract's seed data, safe to run again (existing rows are left
@@ -39,7 +40,7 @@ const STUDENTS = Array.from({ length: 50 }, (_, i) => {
   return { id, name: `Student ${id}`, email: `${id.toLowerCase()}@students.cupo.test` };
 });
 
-const config = loadConfig();
+const config = loadDatabaseConfig(DEVELOPMENT_DEFAULTS.DATABASE_URL);
 const sql = createPool({ url: config.DATABASE_URL, max: 1, applicationName: 'cupo-enrollment-seed' });
 try {
   await sql.begin(async (tx) => {

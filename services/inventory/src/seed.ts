@@ -1,6 +1,7 @@
 import { todayUtc } from '@cupo/contracts';
 import { createPool } from '@cupo/database';
-import { loadConfig } from './config.js';
+import { loadDatabaseConfig } from '@cupo/service-kit';
+import { DEVELOPMENT_DEFAULTS } from './config.js';
 import { openNights } from './adapters/postgres/inventory-store.js';
 
 /**
@@ -15,7 +16,7 @@ const SEED_ROOMS = [
 ];
 const SEED_OPEN_DAYS = 30;
 
-const config = loadConfig();
+const config = loadDatabaseConfig(DEVELOPMENT_DEFAULTS.DATABASE_URL);
 const sql = createPool({ url: config.DATABASE_URL, max: 1, applicationName: 'cupo-inventory-seed' });
 try {
   await sql.begin(async (tx) => {
