@@ -29,7 +29,8 @@ RUN pnpm --filter "@cupo/${SERVICE}" deploy --prod --legacy /out
 
 # The providers' stand-ins (development only): Graph-like, Moodle-like, SMTP sink, student source.
 FROM node:${NODE_VERSION} AS providers
-ENV NODE_ENV=production STAND_IN=graph PORT=9500
+# STAND_IN_HOST: every address, not the container's own loopback, so other containers (compose's worker) reach it.
+ENV NODE_ENV=production STAND_IN=graph PORT=9500 STAND_IN_HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build --chown=node:node /out ./
 USER node

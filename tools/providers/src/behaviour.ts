@@ -85,11 +85,19 @@ export function refuse(res: Response, verdict: { status: number; retryAfter?: nu
   res.status(verdict.status).json(body);
 }
 
+/**
+ * The address the stand-ins listen on: loopback (the test stack, `make run`), or STAND_IN_HOST — the
+ * image sets 0.0.0.0, as in a container loopback is the container's own and compose's worker
+ * reaches `graph:9500` over the network.
+ */
+export const listenHost = (env = process.env): string => env.STAND_IN_HOST?.trim() || '127.0.0.1';
+
 export function listen(app: Express, port: number, name: string): void {
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     res.status(500).json({ error: String(error) });
   });
-  const server = app.listen(port, '127.0.0.1', () => console.log(JSON.stringify({ msg: `${name} stand-in listening`, port })));
+  const host = listenHost();
+  const server = app.listen(port, host, () => console.log(JSON.stringify({ msg: `${name} stand-in listening`, host, port })));
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => server.close(() => process.exit(0)));
   if (process.channel) {
     process.channel.unref();

@@ -1,6 +1,6 @@
 import express from 'express';
 import { SMTPServer } from 'smtp-server';
-import { Recorder, behaviourFromEnv, listen } from './behaviour.js';
+import { Recorder, behaviourFromEnv, listen, listenHost } from './behaviour.js';
 
 /**
  * An SMTP sink (smtp-server): accepts mail for anyone and keeps who got what, which tests read
@@ -36,7 +36,7 @@ const smtp = new SMTPServer({
     });
   },
 });
-smtp.listen(Number(process.env.SMTP_PORT ?? 2525), '127.0.0.1');
+smtp.listen(Number(process.env.SMTP_PORT ?? 2525), listenHost());
 
 const app = express();
 recorder.mountAdmin(app);
