@@ -138,10 +138,15 @@ describe('the ops purge of finished sagas (and the automatic one’s plan)', () 
 
   it('stops after the batch in hand once its time is up, and the next call goes on', async () => {
     await sql`DELETE FROM sagas`;
-    await sagas(23, 2_500, 'completed', 3);
+    await sagas(23, 1_000, 'completed', 9);
+    await sagas(25, 1_000, 'completed', 6);
+    await sagas(26, 500, 'completed', 3);
     const ops = new PostgresOpsStore(sql);
     // Time already up: one batch, the oldest, then it answers.
     expect(await ops.purgeSagas('completed', 0, Date.now() - 1, 1_000)).toEqual({ purged: 1_000, complete: false });
+    const [{ oldest }] = (await sql<{ oldest: number }[]>`
+      SELECT round(extract(epoch FROM now() - min(finished_at)) / 86400)::int AS oldest FROM sagas`) as [{ oldest: number }];
+    expect(oldest).toBe(6);
     expect(await ops.purgeSagas('completed', 0, Date.now() - 1, 1_000)).toEqual({ purged: 1_000, complete: false });
     expect(await ops.purgeSagas('completed', 0, Date.now() + 60_000, 1_000)).toEqual({ purged: 500, complete: true });
     expect(await ops.purgeSagas('completed', 0, Date.now() + 60_000, 1_000)).toEqual({ purged: 0, complete: true });
