@@ -1,4 +1,5 @@
 export * from './admin.js';
+export * from './batches.js';
 export * from './pool.js';
 export * from './tracing.js';
 export * from './status-counts.js';

@@ -1,5 +1,5 @@
 import type { Page, PageRequest, RosterEntry, SagaStatus } from '@cupo/contracts';
-import { foldStatusCounts, type Sql } from '@cupo/database';
+import { foldStatusCounts, inBatches, type Sql } from '@cupo/database';
 import type { EnrollmentStats, OpsStore, SagaSummary } from '../../app/ports.js';
 import { SagaNotFinishedError } from '../../domain/errors.js';
 import { FINISHED_SAGA_STATUSES, isFinished } from '../../domain/saga.js';
@@ -122,17 +122,15 @@ export class PostgresOpsStore implements OpsStore {
     if (!isFinished(status)) {
       throw new SagaNotFinishedError();
     }
-    let purged = 0;
-    for (;;) {
+    const { rows: purged, complete } = await inBatches({ size: batch, until }, async () => {
       const result = await this.sql`
         DELETE FROM sagas WHERE id = ANY(ARRAY(
           SELECT id FROM sagas
           WHERE status = ${status} AND finished_at < now() - make_interval(secs => ${olderThanSeconds})
           ORDER BY finished_at LIMIT ${batch} FOR UPDATE SKIP LOCKED))`;
-      purged += result.count;
-      if (result.count < batch) return { purged, complete: true };
-      if (Date.now() >= until) return { purged, complete: false };
-    }
+      return result.count;
+    });
+    return { purged, complete };
   }
 
   /**
@@ -142,16 +140,14 @@ export class PostgresOpsStore implements OpsStore {
    * after a long stop), and the next pass goes on where it stopped. Returns the keys deleted.
    */
   async purgeExpiredKeys(batch = KEY_PURGE_BATCH, maxBatches = KEY_PURGE_MAX_BATCHES): Promise<number> {
-    let purged = 0;
-    for (let i = 0; i < maxBatches; i++) {
+    const { rows } = await inBatches({ size: batch, maxBatches }, async () => {
       const result = await this.sql`
         DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
           SELECT ctid FROM idempotency_keys WHERE expires_at <= now()
           ORDER BY expires_at LIMIT ${batch} FOR UPDATE SKIP LOCKED))`;
-      purged += result.count;
-      if (result.count < batch) break;
-    }
-    return purged;
+      return result.count;
+    });
+    return rows;
   }
 
   async forgetIdempotencyKey(key: string): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { WorkerJobs, type QueryRequestBody } from '@cupo/contracts';
-import type { Sql } from '@cupo/database';
+import { inBatches, type Sql } from '@cupo/database';
 import { outboxHeaders, type OutboxKick } from '@cupo/outbox';
 import type { QueryOutcome, QueryRecord, QueryStore } from '../../app/queries/ports.js';
 
@@ -85,15 +85,13 @@ export class PostgresQueryStore implements QueryStore {
    * the same however many have piled up (a worker away for a day), and the next goes on.
    */
   async purgeExpired(batch = PURGE_BATCH, maxBatches = PURGE_MAX_BATCHES): Promise<number> {
-    let purged = 0;
-    for (let i = 0; i < maxBatches; i++) {
+    const { rows } = await inBatches({ size: batch, maxBatches }, async () => {
       const result = await this.sql`
         DELETE FROM queries WHERE id = ANY(ARRAY(
           SELECT id FROM queries WHERE expires_at < now() ORDER BY expires_at LIMIT ${batch} FOR UPDATE SKIP LOCKED))`;
-      purged += result.count;
-      if (result.count < batch) break;
-    }
-    return purged;
+      return result.count;
+    });
+    return rows;
   }
 
   /**
@@ -102,7 +100,7 @@ export class PostgresQueryStore implements QueryStore {
    */
   async failOverdue(error: { code: string; detail: string }, ttlSeconds: number, batch = OVERDUE_BATCH, maxBatches = OVERDUE_MAX_BATCHES) {
     const ended: { type: string; created_at: string }[] = [];
-    for (let i = 0; i < maxBatches; i++) {
+    await inBatches({ size: batch, maxBatches }, async () => {
       const rows = await this.sql<{ type: string; created_at: Date }[]>`
         UPDATE queries
         SET status = 'failed', error = ${json(this.sql, error)}, processed_at = now(),
@@ -113,8 +111,8 @@ export class PostgresQueryStore implements QueryStore {
           AND status = 'pending'
         RETURNING type, created_at`;
       for (const r of rows) ended.push({ type: r.type, created_at: r.created_at.toISOString() });
-      if (rows.length < batch) break;
-    }
+      return rows.length;
+    });
     return ended;
   }
 
