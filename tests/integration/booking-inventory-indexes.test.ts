@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createPool, type Sql } from '@cupo/database';
+import type { Sql } from '@cupo/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresBookingStore } from '../../services/booking/src/adapters/postgres/booking-store.js';
 import { PostgresInventoryStore } from '../../services/inventory/src/adapters/postgres/inventory-store.js';
 import { migratedDatabase } from './database.js';
-import { type Captured, explainGeneric, planText } from './plans.js';
+import { type Captured, capturing as capturingPool, explainGeneric, planText } from './plans.js';
 
 /**
  * Every statement booking and inventory send on a request path or from a periodic job (the
@@ -56,22 +56,11 @@ afterAll(async () => {
   await inventoryDb?.drop();
 });
 
-/** A pool that records every statement it sends, with the store method that sent it. */
+/** A capturing pool (plans.ts), ended after the file's tests. */
 function capturing(url: string) {
-  const statements: Captured[] = [];
-  let caller = '';
-  const pool = createPool({
-    url,
-    max: 2,
-    applicationName: 'indexes-it',
-    onQuery: (query, parameters) => void statements.push({ query, parameters, caller }),
-  });
-  pools.push(pool);
-  const as = async <T>(name: string, call: () => Promise<T>): Promise<T> => {
-    caller = name;
-    return call();
-  };
-  return { pool, statements, as };
+  const captured = capturingPool(url, 'indexes-it');
+  pools.push(captured.pool);
+  return captured;
 }
 
 const transactionControl = /^\s*(begin|commit|rollback|savepoint|release)\b/i;

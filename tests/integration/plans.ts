@@ -1,8 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '@cupo/database';
+import { createPool, type Sql } from '@cupo/database';
 
 /** A statement a store sent (captured with the pool's onQuery hook), with the method that sent it. */
 export type Captured = { query: string; parameters: readonly unknown[]; caller: string };
+
+/**
+ * A pool that records every statement it sends (the pool's onQuery hook), with the store method
+ * that sent it: `as(name, call)` runs `call` under `name`. The caller ends the pool.
+ */
+export function capturing(url: string, applicationName: string, max = 2) {
+  const statements: Captured[] = [];
+  let caller = '';
+  const pool = createPool({
+    url,
+    max,
+    applicationName,
+    onQuery: (query, parameters) => void statements.push({ query, parameters, caller }),
+  });
+  const as = async <T>(name: string, call: () => Promise<T>): Promise<T> => {
+    caller = name;
+    return call();
+  };
+  return { pool, statements, as };
+}
 
 export function planText(plan: readonly Record<string, unknown>[]): string {
   return plan.map((row) => row['QUERY PLAN']).join('\n');

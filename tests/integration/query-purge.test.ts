@@ -1,8 +1,8 @@
-import { createPool, type Sql } from '@cupo/database';
+import type { Sql } from '@cupo/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresQueryStore } from '../../services/worker/src/adapters/postgres/query-store.js';
 import { migratedDatabase } from './database.js';
-import { type Captured, explainGeneric } from './plans.js';
+import { capturing, explainGeneric } from './plans.js';
 
 /**
  * The worker's query maintenance (every MAINTENANCE_INTERVAL_MS): answers past their lifetime
@@ -78,13 +78,7 @@ describe('query maintenance', () => {
 
   it('both find their rows by index and delete or update by key: no scan of the table, also as generic plans', async () => {
     await answers('plan', 20_000, 0);
-    const sent: Captured[] = [];
-    const pool = createPool({
-      url: database.url,
-      max: 1,
-      applicationName: 'query-purge-it',
-      onQuery: (query, parameters) => void sent.push({ query, parameters, caller: '' }),
-    });
+    const { pool, statements: sent } = capturing(database.url, 'query-purge-it', 1);
     try {
       const store = new PostgresQueryStore(pool, noKick);
       await store.purgeExpired(10, 1);

@@ -1,4 +1,4 @@
-import { createPool, type Sql } from '@cupo/database';
+import type { Sql } from '@cupo/database';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresFinishedSagaPurger } from '../../services/enrollment/src/adapters/postgres/saga-retention.js';
@@ -6,7 +6,7 @@ import { sagaPurgeCounter } from '../../services/enrollment/src/adapters/saga-re
 import { PostgresOpsStore } from '../../services/enrollment/src/adapters/postgres/ops-store.js';
 import { purgeFinishedSagas } from '../../services/enrollment/src/app/purge-finished-sagas.js';
 import { migratedDatabase } from './database.js';
-import { type Captured, explainGeneric } from './plans.js';
+import { capturing, explainGeneric } from './plans.js';
 
 /**
  * The automatic cleanup of finished sagas (issue 15.2) on a real, migrated enrollment database:
@@ -155,13 +155,7 @@ describe('the ops purge of finished sagas (and the automatic one’s plan)', () 
   it('each batch is a range scan of the finished-time index, then deletes by key: no scan of the table, also as a generic plan', async () => {
     await sagas(24, 20_000, 'completed', 3);
     await sql`ANALYZE sagas`;
-    const sent: Captured[] = [];
-    const pool = createPool({
-      url: database.url,
-      max: 1,
-      applicationName: 'saga-purge-it',
-      onQuery: (query, parameters) => void sent.push({ query, parameters, caller: 'purgeSagas' }),
-    });
+    const { pool, statements: sent } = capturing(database.url, 'saga-purge-it', 1);
     try {
       await new PostgresOpsStore(pool).purgeSagas('completed', 3_600, Date.now() - 1, 1_000);
       await new PostgresFinishedSagaPurger(pool).purgeBatch(3_600, 1_000);
