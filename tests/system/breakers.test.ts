@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, eventually, startTestStack, token, type TestStack } from './support.js';
+import { apiClient, eventually, firstBatchOf, startTestStack, token, type TestStack } from './support.js';
 
 /** What the tests read of an admin task. */
 interface WorkflowTask {
@@ -138,16 +138,7 @@ describe('every breaker of every service in operations', () => {
     try {
       const accepted = await api('POST', '/api/admin/onboarding/ingest', { token: admin, body: { students: list } });
       expect(accepted.status).toBe(202);
-      let batchId: string | undefined;
-      await eventually(
-        async () => {
-          const batches = (await api('GET', `/api/admin/tasks?type=batch&parent_id=${accepted.body.task_id}`, { token: admin })).body;
-          batchId = batches[0]?.id;
-          return batchId !== undefined;
-        },
-        20_000,
-        50,
-      );
+      const batchId = await firstBatchOf(api, admin, accepted.body.task_id);
 
       // The replica running the batch opens its directory breaker; ops shows it, with which process.
       let open: Instance | undefined;

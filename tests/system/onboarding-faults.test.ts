@@ -1,7 +1,7 @@
 import type { Task } from '@cupo/contracts';
 import { closeConnections, defaultUrls, stopProcess, TcpProxy, type ServiceProcess } from '@cupo/stack';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, eventually, startTestStack, token, type TestStack } from './support.js';
+import { apiClient, eventually, firstBatchOf, startTestStack, token, type TestStack } from './support.js';
 
 /**
  * Onboarding broken on purpose, against the providers' real stand-ins: a batch delivered again
@@ -85,16 +85,7 @@ async function ingest(list: { id: string }[]): Promise<string> {
     accepted = await api('POST', '/api/admin/onboarding/ingest', { token: admin, body: { students: list } });
   }
   expect(accepted.status).toBe(202);
-  let batchId: string | undefined;
-  await eventually(
-    async () => {
-      const batches = (await api('GET', `/api/admin/tasks?type=batch&parent_id=${accepted.body.task_id}`, { token: admin })).body;
-      batchId = batches[0]?.id;
-      return batchId !== undefined;
-    },
-    20_000,
-    50,
-  );
+  const batchId = await firstBatchOf(api, admin, accepted.body.task_id);
   return batchId!;
 }
 

@@ -224,6 +224,21 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 30_0
   return check();
 }
 
+/** The first batch an onboarding ingest created, once it exists (at most 20 s). */
+export async function firstBatchOf(api: ReturnType<typeof apiClient>, admin: string, ingestId: string): Promise<string | undefined> {
+  let batchId: string | undefined;
+  await eventually(
+    async () => {
+      const batches = (await api<{ id: string }[]>('GET', `/api/admin/tasks?type=batch&parent_id=${ingestId}`, { token: admin })).body;
+      batchId = batches[0]?.id;
+      return batchId !== undefined;
+    },
+    20_000,
+    50,
+  );
+  return batchId;
+}
+
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
